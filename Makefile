@@ -1,0 +1,31 @@
+# The two commands of the README:
+#   make run   - set up, migrate, seed the demo tenant, serve on http://127.0.0.1:8000 (SQLite)
+#   make test  - set up and run the whole suite (DATABASE_URL picks PostgreSQL)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test schema check-schema venv clean
+
+venv: $(INSTALLED)
+
+$(INSTALLED): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: venv
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py seed_demo
+	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: venv
+	$(BIN)/python -m pytest
+
+# Rewrite schema.graphql after changing the API (a test fails while it is stale).
+schema: venv
+	DEBUG=1 $(BIN)/python manage.py graphql_schema --schema oms_project.schema.schema --out schema.graphql
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis

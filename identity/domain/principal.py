@@ -1,0 +1,41 @@
+"""The authenticated caller, as every use case sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Role(str, Enum):
+    CUSTOMER = "customer"
+    VENDOR = "vendor"
+    STAFF = "staff"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: user id from `sub`, the tenant scope, roles, and vendor id for vendors.
+
+    It is built once per request from a verified token and handed explicitly to every handler;
+    nothing reads it from a global.
+    """
+
+    user_id: str
+    tenant_id: str
+    roles: frozenset[Role]
+    vendor_id: str | None = None
+
+    def has_role(self, role: Role) -> bool:
+        return role in self.roles
+
+    @property
+    def is_staff(self) -> bool:
+        return Role.STAFF in self.roles
+
+    @property
+    def is_vendor(self) -> bool:
+        return Role.VENDOR in self.roles and self.vendor_id is not None
+
+    @property
+    def is_customer(self) -> bool:
+        return Role.CUSTOMER in self.roles

@@ -1,0 +1,133 @@
+"""Token verification with PyJWT: HS secrets for development, JWKS for OIDC providers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import jwt
+from jwt import PyJWKClient
+from jwt.exceptions import PyJWKClientConnectionError, PyJWKClientError, PyJWKSetError
+
+from identity.domain.errors import AuthenticationFailed, KeySourceUnavailable
+from identity.domain.tenant import TenantTokenPolicy
+
+logger = logging.getLogger(__name__)
+
+
+class JwksClients:
+    """One PyJWKClient per JWKS URL for the life of the process.
+
+    Each client caches the key set for `lifespan` seconds, and a token with an unknown `kid`
+    forces a refetch at most once per `cooldown` seconds, so garbage kids cannot turn every
+    request into a call to the identity provider.
+    """
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple[str, float, float, float], PyJWKClient] = {}
+        self._lock = threading.Lock()
+
+    def client(self, url: str, *, lifespan: float, cooldown: float, timeout: float) -> PyJWKClient:
+        key = (url, lifespan, cooldown, timeout)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = PyJWKClient(
+                    url,
+                    cache_jwk_set=True,
+                    lifespan=lifespan,
+                    cooldown_duration=cooldown,
+                    timeout=timeout,
+                )
+                self._clients[key] = client
+            return client
+
+    def clear(self) -> None:
+        with self._lock:
+            self._clients.clear()
+
+
+jwks_clients = JwksClients()
+
+_FAILURE_MESSAGES: list[tuple[type[Exception], str]] = [
+    (jwt.ExpiredSignatureError, "token has expired"),
+    (jwt.ImmatureSignatureError, "token is not yet valid"),
+    (jwt.InvalidIssuerError, "token issuer is not accepted"),
+    (jwt.InvalidAudienceError, "token audience is not accepted"),
+    (jwt.MissingRequiredClaimError, "token is missing a required claim"),
+    (jwt.InvalidSignatureError, "token signature is invalid"),
+    (jwt.InvalidAlgorithmError, "token algorithm is not accepted"),
+]
+
+
+class PyJwtVerifier:
+    def __init__(
+        self,
+        *,
+        leeway: float,
+        jwks_lifespan: float,
+        jwks_cooldown: float,
+        jwks_timeout: float,
+        clients: JwksClients = jwks_clients,
+    ) -> None:
+        self._leeway = leeway
+        self._jwks_lifespan = jwks_lifespan
+        self._jwks_cooldown = jwks_cooldown
+        self._jwks_timeout = jwks_timeout
+        self._clients = clients
+
+    def unverified_claims(self, token: str) -> Mapping[str, Any]:
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise AuthenticationFailed("token is not a well-formed JWT") from exc
+        if not isinstance(claims, dict):
+            raise AuthenticationFailed("token is not a well-formed JWT")
+        return claims
+
+    def verify(self, token: str, policy: TenantTokenPolicy) -> Mapping[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise AuthenticationFailed("token is not a well-formed JWT") from exc
+        algorithm = header.get("alg")
+        if not isinstance(algorithm, str) or algorithm not in policy.algorithms:
+            raise AuthenticationFailed("token algorithm is not accepted")
+
+        key = self._signing_key(header, policy) if policy.uses_jwks else policy.hs_secret
+        options: dict[str, Any] = {"require": ["exp", "sub"], "verify_aud": bool(policy.audience)}
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                leeway=self._leeway,
+                issuer=policy.issuer or None,
+                audience=policy.audience or None,
+                options=options,
+            )
+        except jwt.PyJWTError as exc:
+            for kind, message in _FAILURE_MESSAGES:
+                if isinstance(exc, kind):
+                    raise AuthenticationFailed(message) from exc
+            raise AuthenticationFailed("token could not be verified") from exc
+
+    def _signing_key(self, header: Mapping[str, Any], policy: TenantTokenPolicy) -> Any:
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise AuthenticationFailed("token has no key id (kid)")
+        client = self._clients.client(
+            policy.jwks_url,
+            lifespan=self._jwks_lifespan,
+            cooldown=self._jwks_cooldown,
+            timeout=self._jwks_timeout,
+        )
+        try:
+            return client.get_signing_key(kid).key
+        except PyJWKClientConnectionError as exc:
+            logger.warning("JWKS fetch failed for tenant %s: %s", policy.tenant_id, exc)
+            raise KeySourceUnavailable() from exc
+        except (PyJWKClientError, PyJWKSetError) as exc:
+            raise AuthenticationFailed("token signing key is not known") from exc

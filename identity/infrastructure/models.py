@@ -1,0 +1,81 @@
+"""Tenants and their token settings."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
+from django.db import models
+
+from identity.domain.errors import InvalidTenantSettings
+from identity.domain.tenant import TenantTokenPolicy, validate_token_policy
+
+
+def default_algorithms() -> list[str]:
+    return ["HS256"]
+
+
+class Tenant(models.Model):
+    id = models.CharField(primary_key=True, max_length=63, validators=[validate_slug])
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+    jwt_algorithms = models.JSONField(
+        default=default_algorithms,
+        help_text='Algorithms accepted for this tenant\'s tokens, e.g. ["RS256"] or ["HS256"].',
+    )
+    jwt_hs256_secret = models.CharField(
+        "HS secret",
+        max_length=512,
+        blank=True,
+        help_text="Shared HMAC secret (development). Leave empty when a JWKS URL is set.",
+    )
+    jwt_jwks_url = models.CharField(
+        "JWKS URL",
+        max_length=500,
+        blank=True,
+        help_text="http(s) URL of the identity provider's key set; internal hosts allowed.",
+    )
+    jwt_issuer = models.CharField(max_length=500, blank=True, help_text="Required `iss`, if set.")
+    jwt_audience = models.CharField(max_length=500, blank=True, help_text="Required `aud`, if set.")
+    roles_claim = models.CharField(
+        max_length=200,
+        default="roles",
+        help_text="Claim name or dotted path of the roles list (e.g. realm_access.roles).",
+    )
+    vendor_id_claim = models.CharField(max_length=200, default="vendor_id")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "identity_tenant"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+    def clean(self) -> None:
+        super().clean()
+        if not isinstance(self.jwt_algorithms, list) or not all(
+            isinstance(name, str) for name in self.jwt_algorithms
+        ):
+            raise ValidationError({"jwt_algorithms": "must be a list of algorithm names"})
+        try:
+            validate_token_policy(
+                algorithms=self.jwt_algorithms,
+                hs_secret=self.jwt_hs256_secret,
+                jwks_url=self.jwt_jwks_url,
+            )
+        except InvalidTenantSettings as exc:
+            raise ValidationError({exc.field: exc.message}) from exc
+
+    def token_policy(self) -> TenantTokenPolicy:
+        return TenantTokenPolicy(
+            tenant_id=self.id,
+            active=self.active,
+            algorithms=tuple(self.jwt_algorithms),
+            hs_secret=self.jwt_hs256_secret,
+            jwks_url=self.jwt_jwks_url,
+            issuer=self.jwt_issuer,
+            audience=self.jwt_audience,
+            roles_claim=self.roles_claim,
+            vendor_id_claim=self.vendor_id_claim,
+        )

@@ -1,0 +1,3 @@
+from identity.infrastructure.models import Tenant
+
+__all__ = ["Tenant"]

@@ -1,0 +1,30 @@
+"""What the snapshot use cases need from storage."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from snapshots.domain.customers import CustomerAddress, CustomerDetails, UserAuthorization
+
+
+class CustomerStore(Protocol):
+    def atomic(self, tenant_id: str) -> AbstractContextManager[None]:
+        """One transaction for everything written inside it."""
+
+    def customer(self, tenant_id: str, user_id: str) -> CustomerDetails | None: ...
+
+    def addresses(self, tenant_id: str, user_id: str) -> list[CustomerAddress]: ...
+
+    def foreign_address_ids(self, tenant_id: str, user_id: str, address_ids: list[str]) -> set[str]:
+        """Those of `address_ids` that belong to another user of the tenant."""
+
+    def authorization(self, tenant_id: str, user_id: str) -> UserAuthorization | None: ...
+
+    def save_customer(self, tenant_id: str, customer: CustomerDetails) -> None: ...
+
+    def replace_addresses(
+        self, tenant_id: str, user_id: str, addresses: list[CustomerAddress]
+    ) -> None: ...
+
+    def save_authorization(self, tenant_id: str, authorization: UserAuthorization) -> None: ...

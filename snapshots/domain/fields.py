@@ -1,0 +1,65 @@
+"""Field rules shared by every snapshot type. Each raises SnapshotInvalid naming the field."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .countries import is_country_code
+from .errors import SnapshotInvalid
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_MAX_TEXT = 500
+
+
+def required_text(field: str, value: Any, *, max_length: int = _MAX_TEXT) -> str:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise SnapshotInvalid(field, "is required")
+    if not isinstance(value, str):
+        raise SnapshotInvalid(field, "must be a string")
+    value = value.strip()
+    if len(value) > max_length:
+        raise SnapshotInvalid(field, f"must be at most {max_length} characters")
+    return value
+
+
+def optional_text(field: str, value: Any, *, max_length: int = _MAX_TEXT) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise SnapshotInvalid(field, "must be a string")
+    value = value.strip()
+    if len(value) > max_length:
+        raise SnapshotInvalid(field, f"must be at most {max_length} characters")
+    return value
+
+
+def email(field: str, value: Any) -> str:
+    text = required_text(field, value, max_length=254)
+    if not _EMAIL.match(text):
+        raise SnapshotInvalid(field, "is not an email address")
+    return text.lower()
+
+
+def country(field: str, value: Any) -> str:
+    text = required_text(field, value, max_length=2)
+    code = text.upper()
+    if not is_country_code(code):
+        raise SnapshotInvalid(field, "must be an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+def boolean(field: str, value: Any, *, default: bool | None = None) -> bool:
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, bool):
+        raise SnapshotInvalid(field, "must be true or false")
+    return value
+
+
+def version(field: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SnapshotInvalid(field, "must be an integer")
+    if value < 0:
+        raise SnapshotInvalid(field, "must not be negative")
+    return value

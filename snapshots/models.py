@@ -1,0 +1,7 @@
+from snapshots.infrastructure.models import (
+    CustomerAddressSnapshot,
+    CustomerDetailsSnapshot,
+    UserAuthorizationSnapshot,
+)
+
+__all__ = ["CustomerAddressSnapshot", "CustomerDetailsSnapshot", "UserAuthorizationSnapshot"]

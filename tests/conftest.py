@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from identity.infrastructure.jwt_verifier import jwks_clients
+
+from .factories import TenantFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_jwks_clients():
+    jwks_clients.clear()
+    yield
+    jwks_clients.clear()
+
+
+@pytest.fixture
+def tenant(db):
+    return TenantFactory(id="tenant-a")
+
+
+@pytest.fixture
+def other_tenant(db):
+    return TenantFactory(id="tenant-b")
+
+
+class GraphQLClient:
+    """Posts GraphQL over HTTP to /graphql/, exactly as a storefront would."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def post(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None,
+        authorization: str | None = None,
+    ):
+        headers = {}
+        if authorization is not None:
+            headers["HTTP_AUTHORIZATION"] = authorization
+        elif token is not None:
+            headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        return self._client.post(
+            "/graphql/",
+            data=json.dumps({"query": query, "variables": variables or {}}),
+            content_type="application/json",
+            **headers,
+        )
+
+    def execute(self, query: str, variables: dict[str, Any] | None = None, *, token: str):
+        """Post and return the JSON body, failing the test on transport or GraphQL errors."""
+        response = self.post(query, variables, token=token)
+        body = response.json()
+        assert response.status_code == 200, body
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+
+@pytest.fixture
+def gql(client) -> GraphQLClient:
+    return GraphQLClient(client)
+
+
+requires_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL)"
+)
