@@ -145,6 +145,9 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 GRAPHENE = {
     "SCHEMA": "oms_project.schema.schema",
     "ATOMIC_MUTATIONS": False,  # the application layer owns its transactions
+    # Explicit, so DEBUG does not add graphene's DjangoDebugMiddleware (it needs a mutable
+    # context and a `_debug` field we do not expose).
+    "MIDDLEWARE": [],
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
