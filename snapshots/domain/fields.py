@@ -15,12 +15,7 @@ _MAX_TEXT = 500
 def required_text(field: str, value: Any, *, max_length: int = _MAX_TEXT) -> str:
     if value is None or (isinstance(value, str) and not value.strip()):
         raise SnapshotInvalid(field, "is required")
-    if not isinstance(value, str):
-        raise SnapshotInvalid(field, "must be a string")
-    value = value.strip()
-    if len(value) > max_length:
-        raise SnapshotInvalid(field, f"must be at most {max_length} characters")
-    return value
+    return optional_text(field, value, max_length=max_length)
 
 
 def optional_text(field: str, value: Any, *, max_length: int = _MAX_TEXT) -> str:
