@@ -69,6 +69,9 @@ OMS_JWKS_CACHE_SECONDS = env_float("OMS_JWKS_CACHE_SECONDS", 300)
 OMS_JWKS_REFRESH_COOLDOWN_SECONDS = env_float("OMS_JWKS_REFRESH_COOLDOWN_SECONDS", 30)
 OMS_JWKS_FETCH_TIMEOUT_SECONDS = env_float("OMS_JWKS_FETCH_TIMEOUT_SECONDS", 5)
 
+# Inbound webhooks: the largest body accepted (413 above it).
+OMS_WEBHOOK_MAX_BODY_BYTES = int(env_float("OMS_WEBHOOK_MAX_BODY_BYTES", 256 * 1024))
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -79,6 +82,7 @@ INSTALLED_APPS = [
     "graphene_django",
     "identity",
     "snapshots",
+    "webhooks",
 ]
 
 MIDDLEWARE = [

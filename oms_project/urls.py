@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from webhooks.api.views import receive_webhook
+
 from .graphql_view import OmsGraphQLView
 from .health import healthz, readyz
 
@@ -10,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Bearer-token API: no cookies are read, so CSRF does not apply (the admin keeps it).
     path("graphql/", csrf_exempt(OmsGraphQLView.as_view(graphiql=settings.DEBUG))),
+    path("webhooks/<slug:tenant_id>/", receive_webhook),
     path("healthz", healthz),
     path("readyz", readyz),
 ]

@@ -1,0 +1,66 @@
+"""`POST /webhooks/<tenant_id>/`: signed snapshot updates from upstream systems (api.md)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from snapshots.application.changes import UnknownSnapshotType
+from snapshots.domain.errors import SnapshotInvalid
+from webhooks.application.receive import Delivery, UnknownTenant, receive_snapshot_webhook
+from webhooks.domain.events import EventMalformed
+from webhooks.domain.signatures import SignatureRejected
+from webhooks.infrastructure.inbound import OrmInboundPorts
+
+logger = logging.getLogger(__name__)
+
+
+def problem(status: int, code: str, message: str, field: str | None = None) -> JsonResponse:
+    body = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    return JsonResponse(body, status=status)
+
+
+@csrf_exempt  # authenticated by its signature, never by cookies
+@require_POST
+def receive_webhook(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    limit = settings.OMS_WEBHOOK_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return problem(413, "PAYLOAD_TOO_LARGE", f"body exceeds {limit} bytes")
+    body = request.body
+    if len(body) > limit:
+        return problem(413, "PAYLOAD_TOO_LARGE", f"body exceeds {limit} bytes")
+
+    delivery = Delivery(
+        tenant_id=tenant_id,
+        msg_id=request.headers.get("webhook-id"),
+        timestamp=request.headers.get("webhook-timestamp"),
+        signature=request.headers.get("webhook-signature"),
+        body=body,
+    )
+    try:
+        outcome = receive_snapshot_webhook(delivery, now=time.time(), ports=OrmInboundPorts())
+    except UnknownTenant:
+        return problem(404, "NOT_FOUND", "unknown tenant")
+    except SignatureRejected as exc:
+        return problem(401, exc.code, exc.message)
+    except EventMalformed as exc:
+        return problem(400, exc.code, exc.message)
+    except UnknownSnapshotType as exc:
+        return problem(400, exc.code, exc.message)
+    except SnapshotInvalid as exc:
+        return problem(400, exc.code, exc.message, field=exc.field)
+    logger.info("webhook %s for tenant %s: %s", delivery.msg_id, tenant_id, outcome.value)
+    response = HttpResponse(status=204)
+    response["X-Webhook-Outcome"] = outcome.value
+    return response

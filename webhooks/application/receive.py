@@ -1,0 +1,70 @@
+"""Use case: receive one signed snapshot webhook for a tenant."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from snapshots.application.changes import SnapshotWriter, apply_change, parse_change
+from webhooks.domain.events import parse_event
+from webhooks.domain.signatures import verify
+
+
+class UnknownTenant(Exception):
+    """No active tenant with this id (HTTP 404)."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    tenant_id: str
+    msg_id: str | None
+    timestamp: str | None
+    signature: str | None
+    body: bytes
+
+
+class Outcome(str, Enum):
+    APPLIED = "applied"
+    STALE = "stale"  # older than the stored version: acknowledged, ignored
+    DUPLICATE = "duplicate"  # this webhook-id was already applied
+
+
+class InboundPorts(Protocol):
+    def tenant_is_active(self, tenant_id: str) -> bool: ...
+
+    def active_secrets(self, tenant_id: str, now: float) -> list[str]: ...
+
+    def record_receipt(self, tenant_id: str, msg_id: str, event_type: str) -> bool:
+        """Record the webhook-id inside the current transaction; False if already recorded."""
+
+    def atomic(self, tenant_id: str) -> AbstractContextManager[None]: ...
+
+    @property
+    def snapshots(self) -> SnapshotWriter: ...
+
+
+def receive_snapshot_webhook(delivery: Delivery, *, now: float, ports: InboundPorts) -> Outcome:
+    """Verify, validate completely, then record the id and apply in one transaction.
+
+    Raises UnknownTenant, SignatureRejected, EventMalformed, UnknownSnapshotType or
+    SnapshotInvalid; in each case nothing is written.
+    """
+    if not ports.tenant_is_active(delivery.tenant_id):
+        raise UnknownTenant(delivery.tenant_id)
+    verify(
+        secrets=ports.active_secrets(delivery.tenant_id, now),
+        msg_id=delivery.msg_id,
+        timestamp=delivery.timestamp,
+        signature_header=delivery.signature,
+        body=delivery.body,
+        now=now,
+    )
+    event = parse_event(delivery.body)
+    change = parse_change(event.type, event.data)
+    with ports.atomic(delivery.tenant_id):
+        if not ports.record_receipt(delivery.tenant_id, delivery.msg_id or "", event.type):
+            return Outcome.DUPLICATE
+        applied = apply_change(delivery.tenant_id, change, ports.snapshots)
+    return Outcome.APPLIED if applied else Outcome.STALE

@@ -1,0 +1,3 @@
+from webhooks.infrastructure.models import InboundWebhookReceipt, InboundWebhookSecret
+
+__all__ = ["InboundWebhookReceipt", "InboundWebhookSecret"]
