@@ -30,7 +30,9 @@ def test_tenant_admin_refuses_inconsistent_token_settings(staff_client, db):
     assert b"cannot be used with an HS secret" in response.content
 
 
-@pytest.mark.parametrize("model", ["customerdetailssnapshot", "customeraddresssnapshot", "userauthorizationsnapshot"])
+@pytest.mark.parametrize("model", ["customerdetailssnapshot", "customeraddresssnapshot", "userauthorizationsnapshot",
+                                   "vendorsnapshot", "productsnapshot", "couponsnapshot", "offersnapshot",
+                                   "shippingoptionsnapshot"])
 def test_snapshot_admin_is_read_only(staff_client, tenant, model):
     assert staff_client.get(reverse(f"admin:snapshots_{model}_changelist")).status_code == 200
     assert staff_client.get(reverse(f"admin:snapshots_{model}_add")).status_code == 403

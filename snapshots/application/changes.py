@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from snapshots.domain import fields
+from snapshots.domain.catalog import Coupon, Offer, Product, ShippingOption, Vendor
 from snapshots.domain.customers import CustomerAddress, CustomerDetails, UserAuthorization, is_newer
 
 
@@ -67,6 +68,11 @@ KINDS: dict[str, SnapshotKind] = {
         SnapshotKind("customer", "user_id", _customer),
         SnapshotKind("customer_address", "address_id", _customer_address),
         SnapshotKind("user_authorization", "user_id", _user_authorization),
+        SnapshotKind("vendor", "vendor_id", Vendor.create),
+        SnapshotKind("product", "product_id", Product.create),
+        SnapshotKind("coupon", "code", Coupon.create),
+        SnapshotKind("offer", "offer_id", Offer.create),
+        SnapshotKind("shipping_option", "option_id", ShippingOption.create),
     ]
 }
 
@@ -87,6 +93,8 @@ def parse_change(event_type: str, data: Mapping[str, Any]) -> SnapshotChange:
         raise UnknownSnapshotType(event_type)
     if action == "deleted":
         key = fields.required_text(kind.key_field, data.get(kind.key_field), max_length=255)
+        if name == "coupon":
+            key = key.upper()
         return SnapshotChange(name, key, fields.version("version", data.get("version")), None)
     snapshot = kind.parse(data)
     return SnapshotChange(name, getattr(snapshot, kind.key_field), snapshot.version, snapshot)

@@ -78,3 +78,118 @@ class UserAuthorizationSnapshot(SnapshotModel):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {', '.join(self.roles)}"
+
+
+def amount_field(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=14, decimal_places=4, **kwargs)
+
+
+class VendorSnapshot(SnapshotModel):
+    vendor_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=200)
+    active = models.BooleanField()
+    country = models.CharField(max_length=2)
+    currency = models.CharField(max_length=3)
+
+    class Meta:
+        db_table = "snapshots_vendor"
+        verbose_name = "vendor"
+        constraints = [models.UniqueConstraint(fields=["tenant", "vendor_id"], name="snapshot_vendor_key")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.vendor_id})"
+
+
+class ProductSnapshot(SnapshotModel):
+    product_id = models.CharField(max_length=255)
+    vendor_id = models.CharField(max_length=255)
+    sku = models.CharField(max_length=100)
+    name = models.CharField(max_length=300)
+    price_amount = amount_field()
+    price_currency = models.CharField(max_length=3)
+    active = models.BooleanField()
+    available_quantity = models.IntegerField(null=True, blank=True)
+    min_quantity = models.IntegerField(default=1)
+    max_quantity = models.IntegerField(null=True, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "snapshots_product"
+        verbose_name = "vendor product"
+        constraints = [models.UniqueConstraint(fields=["tenant", "product_id"], name="snapshot_product_key")]
+        indexes = [
+            models.Index(fields=["tenant", "vendor_id"], name="snapshot_product_vendor"),
+            models.Index(fields=["tenant", "sku"], name="snapshot_product_sku"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}"
+
+
+class CouponSnapshot(SnapshotModel):
+    code = models.CharField(max_length=64)
+    vendor_id = models.CharField(max_length=255, blank=True, help_text="Empty: tenant-wide.")
+    kind = models.CharField(max_length=10)
+    value = amount_field()
+    currency = models.CharField(max_length=3, blank=True)
+    min_subtotal_amount = amount_field(null=True, blank=True)
+    min_subtotal_currency = models.CharField(max_length=3, blank=True)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    usage_limit = models.IntegerField(null=True, blank=True)
+    active = models.BooleanField()
+
+    class Meta:
+        db_table = "snapshots_coupon"
+        verbose_name = "vendor coupon"
+        constraints = [models.UniqueConstraint(fields=["tenant", "code"], name="snapshot_coupon_key")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class OfferSnapshot(SnapshotModel):
+    offer_id = models.CharField(max_length=255)
+    vendor_id = models.CharField(max_length=255)
+    kind = models.CharField(max_length=20)
+    value = amount_field(null=True, blank=True)
+    product_ids = models.JSONField(default=list, blank=True, help_text="Empty: all of the vendor's products.")
+    min_quantity = models.IntegerField(default=1)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    priority = models.IntegerField(default=0)
+    active = models.BooleanField()
+
+    class Meta:
+        db_table = "snapshots_offer"
+        verbose_name = "vendor offer"
+        constraints = [models.UniqueConstraint(fields=["tenant", "offer_id"], name="snapshot_offer_key")]
+        indexes = [models.Index(fields=["tenant", "vendor_id"], name="snapshot_offer_vendor")]
+
+    def __str__(self) -> str:
+        return f"{self.offer_id} ({self.kind})"
+
+
+class ShippingOptionSnapshot(SnapshotModel):
+    option_id = models.CharField(max_length=255)
+    vendor_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=200)
+    carrier = models.CharField(max_length=100)
+    base_cost_amount = amount_field()
+    base_cost_currency = models.CharField(max_length=3)
+    per_item_cost_amount = amount_field(null=True, blank=True)
+    per_item_cost_currency = models.CharField(max_length=3, blank=True)
+    free_over_amount = amount_field(null=True, blank=True)
+    free_over_currency = models.CharField(max_length=3, blank=True)
+    countries = models.JSONField(default=list)
+    delivery_days = models.IntegerField(null=True, blank=True)
+    active = models.BooleanField()
+
+    class Meta:
+        db_table = "snapshots_shipping_option"
+        verbose_name = "vendor shipping option"
+        constraints = [models.UniqueConstraint(fields=["tenant", "option_id"], name="snapshot_shipping_key")]
+        indexes = [models.Index(fields=["tenant", "vendor_id"], name="snapshot_shipping_vendor")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.carrier})"

@@ -6,17 +6,48 @@ from typing import Any
 
 from django.db import models
 
-from .models import CustomerAddressSnapshot, CustomerDetailsSnapshot, UserAuthorizationSnapshot
+from snapshots.domain.catalog import Money
+
+from .models import (
+    CouponSnapshot,
+    CustomerAddressSnapshot,
+    CustomerDetailsSnapshot,
+    OfferSnapshot,
+    ProductSnapshot,
+    ShippingOptionSnapshot,
+    UserAuthorizationSnapshot,
+    VendorSnapshot,
+)
 
 TABLES: dict[str, tuple[type[models.Model], str]] = {
     "customer": (CustomerDetailsSnapshot, "user_id"),
     "customer_address": (CustomerAddressSnapshot, "address_id"),
     "user_authorization": (UserAuthorizationSnapshot, "user_id"),
+    "vendor": (VendorSnapshot, "vendor_id"),
+    "product": (ProductSnapshot, "product_id"),
+    "coupon": (CouponSnapshot, "code"),
+    "offer": (OfferSnapshot, "offer_id"),
+    "shipping_option": (ShippingOptionSnapshot, "option_id"),
 }
 
 
 def row_values(snapshot: Any) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in snapshot.__dict__.items()}
+    """Columns of a snapshot: Money becomes `<name>_amount` and `<name>_currency`."""
+    values: dict[str, Any] = {}
+    for name, value in snapshot.__dict__.items():
+        if name in MONEY_FIELDS.get(type(snapshot).__name__, ()):
+            values[f"{name}_amount"] = value.amount if isinstance(value, Money) else None
+            values[f"{name}_currency"] = value.currency if isinstance(value, Money) else ""
+        else:
+            values[name] = list(value) if isinstance(value, tuple) else value
+    return values
+
+
+MONEY_FIELDS = {
+    "Product": ("price",),
+    "Coupon": ("min_subtotal",),
+    "ShippingOption": ("base_cost", "per_item_cost", "free_over"),
+}
 
 
 class OrmSnapshotWriter:

@@ -32,7 +32,7 @@ def customer(version, name="Ada"):
 
 
 def test_unknown_types():
-    for event_type in ["product.upserted", "customer.patched", "customer", ""]:
+    for event_type in ["spaceship.upserted", "customer.patched", "customer", "product", ""]:
         with pytest.raises(UnknownSnapshotType):
             parse_change(event_type, {})
 
