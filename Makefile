@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test schema check-schema venv clean
+.PHONY: run test schema venv clean bench-import
 
 venv: $(INSTALLED)
 
@@ -26,6 +26,10 @@ test: venv
 # Rewrite schema.graphql after changing the API (a test fails while it is stale).
 schema: venv
 	DEBUG=1 $(BIN)/python manage.py graphql_schema --schema oms_project.schema.schema --out schema.graphql
+
+# 100,000 product rows through import_snapshots (DATABASE_URL picks PostgreSQL).
+bench-import: venv
+	$(BIN)/python bench/import_snapshots.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -6,6 +6,9 @@ from typing import Any
 
 from django.db import models
 
+from identity.infrastructure.tenancy import tenant_transaction
+from snapshots.domain.customers import is_newer
+
 from snapshots.domain.catalog import Money
 
 from .models import (
@@ -61,13 +64,33 @@ class OrmSnapshotWriter:
         )
 
     def upsert(self, tenant_id: str, kind: str, snapshot: Any) -> None:
+        self._upsert_rows(tenant_id, kind, [snapshot])
+
+    def atomic(self, tenant_id: str):
+        return tenant_transaction(tenant_id)
+
+    def bulk_upsert(self, tenant_id: str, kind: str, snapshots: list[Any]) -> tuple[int, int]:
+        """One query for the stored versions (rows locked), one INSERT ... ON CONFLICT UPDATE."""
         model, key_field = TABLES[kind]
-        values = row_values(snapshot)
+        keys = [getattr(s, key_field) for s in snapshots]
+        stored = dict(
+            model.objects.select_for_update()
+            .filter(tenant_id=tenant_id, **{f"{key_field}__in": keys})
+            .values_list(key_field, "version")
+        )
+        fresh = [s for s in snapshots if is_newer(s.version, stored.get(getattr(s, key_field)))]
+        if fresh:
+            self._upsert_rows(tenant_id, kind, fresh)
+        return len(fresh), len(snapshots) - len(fresh)
+
+    def _upsert_rows(self, tenant_id: str, kind: str, snapshots: list[Any]) -> None:
+        model, key_field = TABLES[kind]
+        rows = [row_values(snapshot) for snapshot in snapshots]
         model.objects.bulk_create(
-            [model(tenant_id=tenant_id, **values)],
+            [model(tenant_id=tenant_id, **values) for values in rows],
             update_conflicts=True,
             unique_fields=["tenant", key_field],
-            update_fields=[name for name in values if name != key_field] + ["updated_at"],
+            update_fields=[name for name in rows[0] if name != key_field] + ["updated_at"],
         )
 
     def delete(self, tenant_id: str, kind: str, key: str) -> None:
