@@ -9,7 +9,13 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from identity.infrastructure.models import Tenant
-from snapshots.infrastructure.models import CustomerDetailsSnapshot, UserAuthorizationSnapshot
+from snapshots.infrastructure.models import (
+    CustomerDetailsSnapshot,
+    ProductSnapshot,
+    ShippingOptionSnapshot,
+    UserAuthorizationSnapshot,
+    VendorSnapshot,
+)
 
 SECRET = "z" * 40
 
@@ -60,6 +66,9 @@ def test_seed_demo_is_idempotent_and_prints_working_tokens(db, gql, settings):
     assert Tenant.objects.get(pk="demo").jwt_hs256_secret == secret
     assert CustomerDetailsSnapshot.objects.filter(tenant_id="demo").count() == 3
     assert UserAuthorizationSnapshot.objects.get(tenant_id="demo", user_id="demo-vendor").vendor_id == "vendor-acme"
+    assert ProductSnapshot.objects.filter(tenant_id="demo").count() == 3
+    assert VendorSnapshot.objects.filter(tenant_id="demo").count() == 2
+    assert ShippingOptionSnapshot.objects.filter(tenant_id="demo").count() == 2
     tokens = [line.strip() for line in second.splitlines() if line.strip().startswith("eyJ")]
     assert len(tokens) == 3 and "created" in first and "already present" in second
     for token, role in zip(tokens, ["CUSTOMER", "VENDOR", "STAFF"], strict=True):

@@ -13,14 +13,44 @@ from django.db import transaction
 from identity.domain.principal import Principal, Role
 from identity.infrastructure.dev_tokens import issue_development_token
 from identity.infrastructure.models import Tenant
+from snapshots.application.changes import apply_change, parse_change
 from snapshots.application.customers import AddressData, SyncUserCommand, sync_user
 from snapshots.infrastructure.customer_store import OrmCustomerStore
+from snapshots.infrastructure.snapshot_writer import OrmSnapshotWriter
 
 DEMO_USERS = [
     # (user id, roles, vendor id, email, first name, last name)
     ("demo-customer", ["customer"], None, "ada@example.com", "Ada", "Lovelace"),
     ("demo-vendor", ["vendor"], "vendor-acme", "sales@acme.example.com", "Acme", "Sales"),
     ("demo-staff", ["staff"], None, "ops@oms.example.com", "Grace", "Hopper"),
+]
+
+
+def _money(amount: str) -> dict[str, str]:
+    return {"amount": amount, "currency": "USD"}
+
+
+# Upstream-shaped demo data, applied through the same path as webhooks (version 1: re-seeding
+# never overwrites newer data that arrived by webhook).
+DEMO_CATALOG = [
+    ("vendor", {"vendor_id": "vendor-acme", "name": "Acme Supplies", "active": True, "country": "US", "currency": "USD"}),
+    ("vendor", {"vendor_id": "vendor-globex", "name": "Globex Goods", "active": True, "country": "US", "currency": "USD"}),
+    ("product", {"product_id": "prod-mug", "vendor_id": "vendor-acme", "sku": "ACME-MUG", "name": "Enamel mug",
+                 "price": _money("12.50"), "active": True, "available_quantity": 500, "max_quantity": 20}),
+    ("product", {"product_id": "prod-kettle", "vendor_id": "vendor-acme", "sku": "ACME-KETTLE", "name": "Camp kettle",
+                 "price": _money("39.00"), "active": True, "available_quantity": 80}),
+    ("product", {"product_id": "prod-lamp", "vendor_id": "vendor-globex", "sku": "GLX-LAMP", "name": "Desk lamp",
+                 "price": _money("54.90"), "active": True}),
+    ("offer", {"offer_id": "offer-mugs", "vendor_id": "vendor-acme", "kind": "percent_off", "value": "10",
+               "product_ids": ["prod-mug"], "min_quantity": 2, "priority": 1, "active": True}),
+    ("coupon", {"code": "WELCOME5", "kind": "fixed", "value": "5", "currency": "USD",
+                "min_subtotal": _money("30"), "usage_limit": 1000, "active": True}),
+    ("shipping_option", {"option_id": "ship-acme-std", "vendor_id": "vendor-acme", "name": "Standard", "carrier": "UPS",
+                         "base_cost": _money("5.00"), "per_item_cost": _money("1.00"), "free_over": _money("75.00"),
+                         "countries": ["US", "CA", "GB"], "delivery_days": 5, "active": True}),
+    ("shipping_option", {"option_id": "ship-globex-std", "vendor_id": "vendor-globex", "name": "Ground",
+                         "carrier": "FedEx", "base_cost": _money("7.50"), "countries": ["US", "GB"],
+                         "delivery_days": 4, "active": True}),
 ]
 
 
@@ -72,10 +102,14 @@ class Command(BaseCommand):
                     SyncUserCommand(email=email, first_name=first, last_name=last, addresses=addresses),
                     store,
                 )
+            writer = OrmSnapshotWriter()
+            for kind, data in DEMO_CATALOG:
+                apply_change(tenant.id, parse_change(f"{kind}.upserted", {**data, "version": 1}), writer)
             admin_note = self._ensure_admin_user()
 
         self.stdout.write(
-            f"Demo tenant '{tenant.id}' {'created' if created else 'already present'}; "
+            f"Demo tenant '{tenant.id}' {'created' if created else 'already present'} "
+            f"(2 vendors, 3 products, an offer, coupon WELCOME5, shipping options); "
             f"tokens valid {options['ttl_hours']} h:"
         )
         for user_id, roles, vendor_id, *_ in DEMO_USERS:
