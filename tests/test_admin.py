@@ -45,3 +45,18 @@ def test_snapshot_change_page_cannot_save(staff_client, tenant):
     staff_client.post(url, {"email": "changed@b.co"})
     row.refresh_from_db()
     assert row.email == "a@b.co"
+
+
+def test_webhook_secret_is_generated_in_admin_and_can_be_revoked(staff_client, tenant):
+    from webhooks.infrastructure.models import InboundWebhookSecret
+
+    response = staff_client.post(reverse("admin:webhooks_inboundwebhooksecret_add"),
+                                 {"tenant": tenant.pk, "expires_at_0": "", "expires_at_1": ""}, follow=True)
+    secret = InboundWebhookSecret.objects.get(tenant=tenant)
+    assert secret.secret.startswith("whsec_") and secret.state == "active"
+    assert secret.secret.encode() in response.content  # shown once, in the message
+
+    staff_client.post(reverse("admin:webhooks_inboundwebhooksecret_changelist"),
+                      {"action": "revoke", "_selected_action": [secret.pk]})
+    secret.refresh_from_db()
+    assert secret.state == "revoked"
