@@ -10,7 +10,7 @@ from identity.infrastructure.models import Tenant
 
 
 class InboundWebhookSecret(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, db_column="tenant_id", related_name="+")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
     secret = models.CharField(max_length=200, help_text="whsec_<base64>; shown once when created.")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Set by rotation: the old secret's grace period.")
@@ -42,7 +42,7 @@ class InboundWebhookSecret(models.Model):
 
 
 class InboundWebhookReceipt(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, db_column="tenant_id", related_name="+")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
     webhook_id = models.CharField(max_length=255)
     event_type = models.CharField(max_length=100)
     received_at = models.DateTimeField(auto_now_add=True)
