@@ -10,15 +10,10 @@ from typing import Any
 
 from . import fields
 from .errors import SnapshotInvalid
+from .money import Money
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_AMOUNT = Decimal("9999999999.9999")
-
-
-@dataclass(frozen=True)
-class Money:
-    amount: Decimal
-    currency: str
 
 
 def currency(field: str, value: Any) -> str:

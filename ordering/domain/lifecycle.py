@@ -1,0 +1,56 @@
+"""The order lifecycle (product.md): which action moves which status where."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from .errors import InvalidTransition
+
+
+class OrderStatus(str, Enum):
+    DRAFT = "DRAFT"
+    PENDING = "PENDING"
+    CONFIRMED = "CONFIRMED"
+    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+S = OrderStatus
+
+# action -> (statuses it is allowed from, the status it leads to). Shipping leads to
+# PARTIALLY_SHIPPED or SHIPPED depending on what remains unshipped: see `after_shipping`.
+TRANSITIONS: dict[str, tuple[frozenset[OrderStatus], OrderStatus | None]] = {
+    "place": (frozenset({S.DRAFT}), S.PENDING),
+    "confirm": (frozenset({S.PENDING}), S.CONFIRMED),
+    "ship": (frozenset({S.CONFIRMED, S.PARTIALLY_SHIPPED}), None),
+    "deliver": (frozenset({S.SHIPPED}), S.DELIVERED),
+    "complete": (frozenset({S.DELIVERED}), S.COMPLETED),
+    "cancel": (frozenset({S.DRAFT, S.PENDING, S.CONFIRMED}), S.CANCELLED),
+}
+
+
+def can(action: str, status: OrderStatus) -> bool:
+    return status in TRANSITIONS[action][0]
+
+
+def require(action: str, status: OrderStatus) -> None:
+    if action not in TRANSITIONS:
+        raise ValueError(f"unknown action {action!r}")
+    if not can(action, status):
+        raise InvalidTransition(f"cannot {action} an order that is {status.value}")
+
+
+def next_status(action: str, status: OrderStatus) -> OrderStatus:
+    require(action, status)
+    target = TRANSITIONS[action][1]
+    if target is None:
+        raise ValueError(f"{action} needs `after_shipping`")
+    return target
+
+
+def after_shipping(status: OrderStatus, *, everything_shipped: bool) -> OrderStatus:
+    require("ship", status)
+    return S.SHIPPED if everything_shipped else S.PARTIALLY_SHIPPED
