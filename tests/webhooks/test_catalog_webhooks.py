@@ -14,7 +14,6 @@ from snapshots.infrastructure.models import (
     VendorSnapshot,
 )
 from tests.snapshots.test_domain_catalog import COUPON, OFFER, PRODUCT, SHIPPING, VENDOR
-from tests.webhooks.test_inbound_webhooks import Sender, secret, sender  # noqa: F401 (fixtures)
 
 TABLES = [VendorSnapshot, ProductSnapshot, CouponSnapshot, OfferSnapshot, ShippingOptionSnapshot]
 
