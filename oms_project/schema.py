@@ -3,13 +3,15 @@
 import graphene
 
 from identity.api.schema import IdentityMutation, IdentityQuery
+from ordering.api.mutations import OrderingMutation
+from ordering.api.queries import OrderingQuery
 
 
-class Query(IdentityQuery, graphene.ObjectType):
+class Query(IdentityQuery, OrderingQuery, graphene.ObjectType):
     pass
 
 
-class Mutation(IdentityMutation, graphene.ObjectType):
+class Mutation(IdentityMutation, OrderingMutation, graphene.ObjectType):
     pass
 
 

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "graphene_django",
     "identity",
     "snapshots",
+    "ordering",
     "webhooks",
 ]
 

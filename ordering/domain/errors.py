@@ -1,4 +1,7 @@
-"""Ordering failures, each with the stable public code of api.md."""
+"""Ordering failures, each with the stable public code of api.md ("Error codes").
+
+A use case that raises one of these has written nothing: the unit of work rolls back.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +15,71 @@ class OrderingError(Exception):
         self.field = field
 
 
+class Invalid(OrderingError):
+    code = "INVALID"
+
+
+class OrderNotFound(OrderingError):
+    """The order does not exist, belongs to another tenant, or the caller may not see it."""
+
+    code = "NOT_FOUND"
+
+    def __init__(self, message: str = "no such order", field: str | None = "orderId") -> None:
+        super().__init__(message, field)
+
+
+class NotFound(OrderingError):
+    code = "NOT_FOUND"
+
+
+class Forbidden(OrderingError):
+    """The caller can see the order but its roles never allow this action on it.
+
+    The API answers it as a top-level GraphQL error with `extensions.code` FORBIDDEN.
+    """
+
+    code = "FORBIDDEN"
+
+
 class InvalidTransition(OrderingError):
     code = "INVALID_TRANSITION"
+
+
+class Conflict(OrderingError):
+    code = "CONFLICT"
+
+
+class ProductUnavailable(OrderingError):
+    code = "PRODUCT_UNAVAILABLE"
+
+
+class VendorUnavailable(OrderingError):
+    code = "VENDOR_UNAVAILABLE"
+
+
+class QuantityLimit(OrderingError):
+    code = "QUANTITY_LIMIT"
+
+
+class OutOfStock(OrderingError):
+    code = "OUT_OF_STOCK"
 
 
 class CouponInvalid(OrderingError):
     code = "COUPON_INVALID"
 
 
+class CouponExhausted(OrderingError):
+    code = "COUPON_EXHAUSTED"
+
+
 class ShippingOptionUnavailable(OrderingError):
     code = "SHIPPING_OPTION_UNAVAILABLE"
+
+
+class PaymentMismatch(OrderingError):
+    code = "PAYMENT_MISMATCH"
+
+
+class IdempotencyKeyReused(OrderingError):
+    code = "IDEMPOTENCY_KEY_REUSED"

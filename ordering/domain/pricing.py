@@ -7,7 +7,8 @@
 - coupons: vendor-scoped ones discount that vendor's lines (after offers), tenant-wide ones the
   whole order; percent or fixed (in the order's currency), minimum subtotal, validity window,
   never more than what they apply to. Usage limits are counted when the order is placed;
-- shipping per vendor from the selected option: base + per extra item, free at or above its
+- shipping per vendor from the selected option (a vendor without a selection costs nothing yet;
+  placing the order needs one for every vendor): base + per extra item, free at or above its
   threshold (the vendor's lines after discounts); the destination must be allowed;
 - one currency per order; half-even rounding to the currency's minor units; totals never negative.
 """
@@ -15,7 +16,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from snapshots.domain.catalog import Coupon, Offer, Product, ShippingOption
@@ -39,10 +40,16 @@ class PricedLine:
 
 @dataclass(frozen=True)
 class PricedShipping:
+    """A vendor's shipping. `option` is None while the draft has no selection for the vendor."""
+
     vendor_id: str
-    option_id: str
+    option: ShippingOption | None
     cost: Money
     waived_by: str | None  # "free_over" or an offer id
+
+    @property
+    def option_id(self) -> str | None:
+        return self.option.option_id if self.option else None
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class PricedOrder:
     lines: list[PricedLine]
     shipping: list[PricedShipping]
     coupon_discounts: dict[str, Money]
+    coupon_vendors: dict[str, str] = field(default_factory=dict)  # vendor-scoped coupons only
 
     @property
     def subtotal(self) -> Money:
@@ -106,16 +114,16 @@ def _price_line(product: Product, quantity: int, offers: list[Offer], now: datet
 
 def _coupon_discount(coupon: Coupon, base: Money, now: datetime) -> Money:
     if not coupon.active or not _in_window(coupon.valid_from, coupon.valid_until, now):
-        raise CouponInvalid(f"coupon {coupon.code} is not valid now", field="couponCodes")
+        raise CouponInvalid(f"coupon {coupon.code} is not valid now", field="coupon_codes")
     if coupon.min_subtotal is not None:
         if coupon.min_subtotal.currency != base.currency:
-            raise CouponInvalid(f"coupon {coupon.code} is for another currency", field="couponCodes")
+            raise CouponInvalid(f"coupon {coupon.code} is for another currency", field="coupon_codes")
         if not base >= coupon.min_subtotal:
-            raise CouponInvalid(f"coupon {coupon.code} needs a subtotal of {coupon.min_subtotal}", field="couponCodes")
+            raise CouponInvalid(f"coupon {coupon.code} needs a subtotal of {coupon.min_subtotal}", field="coupon_codes")
     if coupon.kind == "percent":
         return base.percent(coupon.value).min(base)
     if coupon.currency != base.currency:
-        raise CouponInvalid(f"coupon {coupon.code} is for another currency", field="couponCodes")
+        raise CouponInvalid(f"coupon {coupon.code} is for another currency", field="coupon_codes")
     return Money(coupon.value, base.currency).rounded().min(base)
 
 
@@ -124,7 +132,7 @@ def price_order(
     *,
     offers: list[Offer],
     coupons: list[Coupon],
-    shipping: dict[str, ShippingOption],
+    shipping: dict[str, ShippingOption | None],
     destination_country: str,
     now: datetime,
 ) -> PricedOrder:
@@ -142,13 +150,15 @@ def price_order(
     after_offers = {vendor: _sum((l.total for l in vendor_lines), currency) for vendor, vendor_lines in by_vendor.items()}
 
     coupon_discounts: dict[str, Money] = {}
+    coupon_vendors: dict[str, str] = {}
     remaining = dict(after_offers)  # per vendor, after offers and vendor coupons
     for coupon in sorted((c for c in coupons if c.vendor_id), key=lambda c: c.code):
         if coupon.vendor_id not in remaining:
-            raise CouponInvalid(f"coupon {coupon.code} does not apply to this order", field="couponCodes")
+            raise CouponInvalid(f"coupon {coupon.code} does not apply to this order", field="coupon_codes")
         discount = _coupon_discount(coupon, remaining[coupon.vendor_id], now)
         remaining[coupon.vendor_id] = remaining[coupon.vendor_id] - discount
         coupon_discounts[coupon.code] = discount
+        coupon_vendors[coupon.code] = coupon.vendor_id
     order_remaining = _sum(remaining.values(), currency)
     for coupon in sorted((c for c in coupons if not c.vendor_id), key=lambda c: c.code):
         discount = _coupon_discount(coupon, order_remaining, now)
@@ -159,15 +169,17 @@ def price_order(
         _price_shipping(vendor, vendor_lines, shipping.get(vendor), remaining[vendor], offers, destination_country, now)
         for vendor, vendor_lines in sorted(by_vendor.items())
     ]
-    return PricedOrder(currency, lines, priced_shipping, coupon_discounts)
+    return PricedOrder(currency, lines, priced_shipping, coupon_discounts, coupon_vendors)
 
 
 def _price_shipping(vendor: str, lines: list[PricedLine], option: ShippingOption | None, vendor_value: Money,
                     offers: list[Offer], country: str, now: datetime) -> PricedShipping:
-    if option is None or not option.active or option.vendor_id != vendor:
-        raise ShippingOptionUnavailable(f"choose an active shipping option of vendor {vendor}", field="shippingOptions")
+    if option is None:
+        return PricedShipping(vendor, None, Money.zero(vendor_value.currency), None)
+    if not option.active or option.vendor_id != vendor:
+        raise ShippingOptionUnavailable(f"choose an active shipping option of vendor {vendor}", field="shipping_options")
     if country not in option.countries:
-        raise ShippingOptionUnavailable(f"{option.name} does not ship to {country}", field="shippingAddress.country")
+        raise ShippingOptionUnavailable(f"{option.name} does not ship to {country}", field="shipping_address.country")
     if option.base_cost.currency != vendor_value.currency:
         raise CurrencyMismatch(f"shipping option {option.option_id} is priced in {option.base_cost.currency}")
     for offer in offers:
@@ -175,11 +187,11 @@ def _price_shipping(vendor: str, lines: list[PricedLine], option: ShippingOption
                 and _in_window(offer.valid_from, offer.valid_until, now)
                 and any((not offer.product_ids or l.product.product_id in offer.product_ids)
                         and l.quantity >= offer.min_quantity for l in lines)):
-            return PricedShipping(vendor, option.option_id, Money.zero(vendor_value.currency), offer.offer_id)
+            return PricedShipping(vendor, option, Money.zero(vendor_value.currency), offer.offer_id)
     if option.free_over is not None and vendor_value >= option.free_over:
-        return PricedShipping(vendor, option.option_id, Money.zero(vendor_value.currency), "free_over")
+        return PricedShipping(vendor, option, Money.zero(vendor_value.currency), "free_over")
     items = sum(l.quantity for l in lines)
     cost = option.base_cost
     if option.per_item_cost is not None and items > 1:
         cost = cost + option.per_item_cost.times(items - 1)
-    return PricedShipping(vendor, option.option_id, cost.rounded(), None)
+    return PricedShipping(vendor, option, cost.rounded(), None)

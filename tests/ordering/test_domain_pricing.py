@@ -31,9 +31,10 @@ def coupon(code="C1", kind="percent", value="10", **extra):
     return Coupon.create({"code": code, "kind": kind, "value": value, "active": True, "version": 1, **extra})
 
 
-def option(vendor="v1", base="5.00", per_item=None, free_over=None, countries=("US",)):
+def option(vendor="v1", base="5.00", per_item=None, free_over=None, countries=("US",), active=True):
     data = {"option_id": f"ship-{vendor}", "vendor_id": vendor, "name": "Std", "carrier": "UPS",
-            "base_cost": {"amount": base, "currency": "USD"}, "countries": list(countries), "active": True, "version": 1}
+            "base_cost": {"amount": base, "currency": "USD"}, "countries": list(countries), "active": active,
+            "version": 1}
     if per_item:
         data["per_item_cost"] = {"amount": per_item, "currency": "USD"}
     if free_over:
@@ -98,9 +99,15 @@ def test_shipping_refusals():
         price([(product(), 1)], country="FR")
     assert error.value.code == "SHIPPING_OPTION_UNAVAILABLE"
     with pytest.raises(ShippingOptionUnavailable):
-        price([(product(), 1)], shipping={})
+        price([(product(), 1)], shipping={"v1": option(active=False)})
     with pytest.raises(ShippingOptionUnavailable):
         price([(product(), 1)], shipping={"v1": option(vendor="v2")})
+
+
+def test_a_vendor_without_a_selected_option_has_no_shipping_cost_yet():
+    priced = price([(product(), 2)], shipping={})
+    assert [(s.vendor_id, s.option_id, s.cost) for s in priced.shipping] == [("v1", None, usd("0"))]
+    assert priced.total == priced.subtotal
 
 
 def test_coupons_vendor_scoped_and_tenant_wide():

@@ -1,0 +1,285 @@
+"""The order mutations of api.md. Each parses its arguments into a command, calls its handler and
+maps the result, or the error, onto `{ order, errors }`. No rule lives here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+from graphql import GraphQLError
+
+from identity.api.schema import AddressInput
+from oms_project.graphql_common import UserError, user_error
+from ordering.application import commands as c
+from ordering.application import handlers
+from ordering.domain.checkout import CartItem
+from ordering.domain.errors import Forbidden, OrderingError
+from ordering.domain.order import ShipmentLine
+from ordering.domain.values import CurrencyMismatch
+from ordering.infrastructure.unit_of_work import DjangoUnitOfWork
+from snapshots.domain.errors import SnapshotInvalid
+
+from .types import (
+    CheckoutItemInput,
+    CustomerInput,
+    Order,
+    PaymentInput,
+    ShipmentLineInput,
+    ShippingOptionSelectionInput,
+)
+
+
+def forbidden(error: Forbidden) -> GraphQLError:
+    return GraphQLError(error.message, extensions={"code": "FORBIDDEN"})
+
+
+def _address(value: Any) -> dict[str, Any] | None:
+    return None if value is None else dict(value)
+
+
+def _items(values) -> list[CartItem]:
+    return [CartItem(item.product_id, item.quantity) for item in values or []]
+
+
+class OrderPayload(graphene.ObjectType):
+    order = graphene.Field(Order, description="The order after the change; null when errors is not empty.")
+    errors = graphene.List(graphene.NonNull(UserError), required=True)
+
+
+class OrderMutation(graphene.Mutation):
+    """Runs `handler(principal, command, unit of work)`; refusals become payload errors (nothing was
+    written), a missing right a top-level FORBIDDEN error."""
+
+    class Meta:
+        abstract = True
+
+    Output = OrderPayload
+    handler: Any = None
+
+    @classmethod
+    def command(cls, **arguments: Any) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def mutate(cls, root, info, **arguments):
+        principal = info.context.principal
+        try:
+            command = cls.command(**arguments)
+            order = cls.handler(principal, command, DjangoUnitOfWork(principal.tenant_id))
+        except Forbidden as error:
+            raise forbidden(error) from error
+        except (OrderingError, SnapshotInvalid, CurrencyMismatch) as error:
+            return OrderPayload(order=None, errors=[user_error(error)])
+        return OrderPayload(order=order, errors=[])
+
+
+class CheckoutItems(OrderMutation):
+    """Create a DRAFT order from a cart, priced from the tenant's snapshots (customer)."""
+
+    class Arguments:
+        items = graphene.List(graphene.NonNull(CheckoutItemInput), required=True)
+        shipping_address = AddressInput(required=True)
+        customer = CustomerInput(description="Defaults to the details synced with syncUser.")
+        coupon_codes = graphene.List(graphene.NonNull(graphene.String))
+        shipping_options = graphene.List(graphene.NonNull(ShippingOptionSelectionInput),
+                                         description="One per vendor; placing the order needs all of them.")
+        idempotency_key = graphene.String(description="Same key and input: the first result, nothing new.")
+
+    handler = staticmethod(handlers.checkout_items)
+
+    @classmethod
+    def command(cls, items, shipping_address, customer=None, coupon_codes=None, shipping_options=None,
+                idempotency_key=None):
+        return c.CheckoutItems(
+            items=_items(items),
+            shipping_address=_address(shipping_address),
+            customer=None if customer is None else dict(customer),
+            coupon_codes=list(coupon_codes or []),
+            shipping_options=[c.ShippingChoice(s.vendor_id, s.shipping_option_id) for s in shipping_options or []],
+            idempotency_key=idempotency_key,
+        )
+
+
+class UpdateCheckoutItems(OrderMutation):
+    """Replace the lines of a DRAFT order and re-price it (owner)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        items = graphene.List(graphene.NonNull(CheckoutItemInput), required=True)
+        expected_version = graphene.Int()
+
+    handler = staticmethod(handlers.update_checkout_items)
+
+    @classmethod
+    def command(cls, order_id, items, expected_version=None):
+        return c.UpdateCheckoutItems(order_id, _items(items), expected_version)
+
+
+class ChangeDestination(OrderMutation):
+    """Change a DRAFT order's shipping address and re-price its shipping (owner). A vendor's
+    chosen option that does not ship to the new country is cleared and must be chosen again."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        shipping_address = AddressInput(required=True)
+        expected_version = graphene.Int()
+
+    handler = staticmethod(handlers.change_destination)
+
+    @classmethod
+    def command(cls, order_id, shipping_address, expected_version=None):
+        return c.ChangeDestination(order_id, _address(shipping_address), expected_version)
+
+
+class SelectShippingOption(OrderMutation):
+    """Choose a vendor's shipping option on a DRAFT order (owner)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        vendor_id = graphene.ID(required=True)
+        shipping_option_id = graphene.ID(required=True)
+        expected_version = graphene.Int()
+
+    handler = staticmethod(handlers.select_shipping_option)
+
+    @classmethod
+    def command(cls, order_id, vendor_id, shipping_option_id, expected_version=None):
+        return c.SelectShippingOption(order_id, vendor_id, shipping_option_id, expected_version)
+
+
+class ApplyCoupon(OrderMutation):
+    """Apply a coupon code to a DRAFT order (owner)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        code = graphene.String(required=True)
+        expected_version = graphene.Int()
+
+    handler = staticmethod(handlers.apply_coupon)
+
+    @classmethod
+    def command(cls, order_id, code, expected_version=None):
+        return c.ApplyCoupon(order_id, code, expected_version)
+
+
+class RemoveCoupon(OrderMutation):
+    """Remove a coupon code from a DRAFT order (owner)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        code = graphene.String(required=True)
+        expected_version = graphene.Int()
+
+    handler = staticmethod(handlers.remove_coupon)
+
+    @classmethod
+    def command(cls, order_id, code, expected_version=None):
+        return c.RemoveCoupon(order_id, code, expected_version)
+
+
+class PlaceOrder(OrderMutation):
+    """DRAFT -> PENDING after re-checking the draft; counts coupon uses; gives the number (owner)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        expected_version = graphene.Int()
+        idempotency_key = graphene.String()
+
+    handler = staticmethod(handlers.place_order)
+
+    @classmethod
+    def command(cls, order_id, expected_version=None, idempotency_key=None):
+        return c.PlaceOrder(order_id, expected_version, idempotency_key)
+
+
+class ConfirmOrder(OrderMutation):
+    """Record the payment (its amount must equal the total): PENDING -> CONFIRMED (staff)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        payment = PaymentInput(required=True)
+        expected_version = graphene.Int()
+
+    handler = staticmethod(handlers.confirm_order)
+
+    @classmethod
+    def command(cls, order_id, payment, expected_version=None):
+        return c.ConfirmOrder(order_id, payment.method, payment.reference, payment.amount, expected_version)
+
+
+class ShipOrder(OrderMutation):
+    """Record a shipment of one vendor's lines (vendor: its own; staff: any)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        carrier = graphene.String(required=True)
+        tracking_number = graphene.String(required=True)
+        lines = graphene.List(graphene.NonNull(ShipmentLineInput),
+                              description="Default: all of the caller's unshipped lines.")
+        expected_version = graphene.Int()
+
+    handler = staticmethod(handlers.ship_order)
+
+    @classmethod
+    def command(cls, order_id, carrier, tracking_number, lines=None, expected_version=None):
+        shipped = None if lines is None else [ShipmentLine(line.line_id, line.quantity) for line in lines]
+        return c.ShipOrder(order_id, carrier, tracking_number, shipped, expected_version)
+
+
+class DeliverOrder(OrderMutation):
+    """SHIPPED -> DELIVERED (staff, or the vendor of every line)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        expected_version = graphene.Int()
+
+    handler = staticmethod(handlers.deliver_order)
+
+    @classmethod
+    def command(cls, order_id, expected_version=None):
+        return c.DeliverOrder(order_id, expected_version)
+
+
+class CompleteOrder(OrderMutation):
+    """DELIVERED -> COMPLETED (staff)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        expected_version = graphene.Int()
+
+    handler = staticmethod(handlers.complete_order)
+
+    @classmethod
+    def command(cls, order_id, expected_version=None):
+        return c.CompleteOrder(order_id, expected_version)
+
+
+class CancelOrder(OrderMutation):
+    """Cancel with a reason: owner (DRAFT, PENDING), staff (DRAFT, PENDING, CONFIRMED), vendor
+    (CONFIRMED, when every line is its own). A paid order's payment is marked for refund."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        reason = graphene.String(required=True)
+        expected_version = graphene.Int()
+
+    handler = staticmethod(handlers.cancel_order)
+
+    @classmethod
+    def command(cls, order_id, reason, expected_version=None):
+        return c.CancelOrder(order_id, reason, expected_version)
+
+
+class OrderingMutation(graphene.ObjectType):
+    checkout_items = CheckoutItems.Field()
+    update_checkout_items = UpdateCheckoutItems.Field()
+    change_destination = ChangeDestination.Field()
+    select_shipping_option = SelectShippingOption.Field()
+    apply_coupon = ApplyCoupon.Field()
+    remove_coupon = RemoveCoupon.Field()
+    place_order = PlaceOrder.Field()
+    confirm_order = ConfirmOrder.Field()
+    ship_order = ShipOrder.Field()
+    deliver_order = DeliverOrder.Field()
+    complete_order = CompleteOrder.Field()
+    cancel_order = CancelOrder.Field()

@@ -1,0 +1,68 @@
+"""The queries `order` and `orders` (api.md, "Queries")."""
+
+from __future__ import annotations
+
+import graphene
+from graphql import GraphQLError
+
+from ordering.application.queries import ListOrders, get_order, list_orders
+from ordering.application.queries import OrderFilter as OrderFilterValue
+from ordering.application.queries import OrderSort as OrderSortValue
+from ordering.domain.errors import OrderingError
+from ordering.infrastructure.order_queries import OrmOrderReader
+
+from .types import Order, OrderConnection, OrderEdge, OrderFilter, OrderSort
+
+
+def _enum_values(values) -> tuple[str, ...]:
+    return tuple(getattr(v, "value", v) for v in values or [])
+
+
+class OrderingQuery(graphene.ObjectType):
+    order = graphene.Field(Order, id=graphene.ID(required=True),
+                           description="The order, or null if there is none you may see (any tenant).")
+    orders = graphene.Field(
+        OrderConnection,
+        required=True,
+        first=graphene.Int(default_value=20, description="At most 100."),
+        after=graphene.String(),
+        filter=OrderFilter(),
+        sort=OrderSort(default_value=OrderSortValue.CREATED_AT_DESC.value),
+        search=graphene.String(description="Order number, SKU, product name, customer name or email."),
+        description="Customers: their own orders; vendors: placed orders with their lines; staff: the tenant's.",
+    )
+
+    def resolve_order(root, info, id):
+        return get_order(info.context.principal, id, OrmOrderReader())
+
+    def resolve_orders(root, info, first=20, after=None, filter=None, sort=None, search=None):
+        f = filter or {}
+        query = ListOrders(
+            first=first,
+            after=after,
+            filter=OrderFilterValue(
+                statuses=_enum_values(f.get("status")),
+                payment_statuses=_enum_values(f.get("payment_status")),
+                vendor_id=f.get("vendor_id"),
+                customer_id=f.get("customer_id"),
+                created_after=f.get("created_after"),
+                created_before=f.get("created_before"),
+            ),
+            sort=OrderSortValue(getattr(sort, "value", sort) or OrderSortValue.CREATED_AT_DESC.value),
+            search=search,
+        )
+        try:
+            page = list_orders(info.context.principal, query, OrmOrderReader())
+        except OrderingError as error:
+            raise GraphQLError(error.message, extensions={"code": error.code, "field": error.field}) from error
+        edges = [OrderEdge(cursor=cursor, node=order) for order, cursor in zip(page.orders, page.cursors, strict=True)]
+        return OrderConnection(
+            edges=edges,
+            total_count=page.total_count,
+            page_info=graphene.relay.PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=after is not None,
+                start_cursor=page.cursors[0] if page.cursors else None,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
+        )

@@ -1,0 +1,81 @@
+"""What the ordering use cases need from the outside world, as Protocols.
+
+`infrastructure/` implements them over the ORM; tests may implement them in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from ordering.domain.checkout import Catalog
+from ordering.domain.events import OrderEvent
+from ordering.domain.order import Order
+from snapshots.domain.customers import CustomerDetails
+
+
+class RetryUseCase(Exception):
+    """Raised by an adapter when a concurrent transaction won a race the use case can replay
+    (an idempotency key claimed first): the handler runs once more and finds the winner's result."""
+
+
+class OrderRepository(Protocol):
+    def get(self, order_id: str, *, lock: bool = True) -> Order | None: ...
+    def add(self, order: Order) -> None: ...
+    def save(self, order: Order) -> None: ...
+
+
+class CatalogReader(Protocol):
+    def load(self, *, product_ids: list[str], coupon_codes: list[str], option_ids: list[str]) -> Catalog: ...
+
+
+class CustomerDirectory(Protocol):
+    def customer(self, tenant_id: str, user_id: str) -> CustomerDetails | None: ...
+
+
+class CouponUsage(Protocol):
+    def redeem(self, code: str, limit: int | None, *, field: str) -> None: ...
+
+
+class OrderNumbers(Protocol):
+    def next_number(self) -> str: ...
+
+
+class IdempotencyKeys(Protocol):
+    def claim(self, user_id: str, operation: str, key: str, request_hash: str) -> str | None: ...
+    def settle(self, user_id: str, operation: str, key: str, order_id: str) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction for one tenant. Leaving it without `commit()` rolls everything back."""
+
+    tenant_id: str
+    orders: OrderRepository
+    catalog: CatalogReader
+    customers: CustomerDirectory
+    coupons: CouponUsage
+    numbers: OrderNumbers
+    idempotency: IdempotencyKeys
+    events: list[OrderEvent]
+    now: Callable[[], datetime]
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(self, *exc: object) -> bool | None: ...
+    def commit(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    orders: list[Order]
+    total_count: int
+    has_next_page: bool
+    cursors: list[str]
+
+
+class OrderReader(Protocol):
+    """The read side: orders as the caller may see them, one page at a time."""
+
+    def get(self, tenant_id: str, order_id: str) -> Order | None: ...
+    def page(self, criteria) -> OrderPage: ...

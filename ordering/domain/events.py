@@ -1,0 +1,47 @@
+"""Domain events the order raises (product.md, "Order events").
+
+The aggregate appends them as it changes; the unit of work collects them when it commits the
+change (issue 5 writes them to the transactional outbox). `sequence` increases from 1 per order,
+so a receiver can apply them in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+ORDER_CREATED = "order.created"
+ORDER_PLACED = "order.placed"
+ORDER_CONFIRMED = "order.confirmed"
+ORDER_SHIPPED = "order.shipped"
+ORDER_DELIVERED = "order.delivered"
+ORDER_COMPLETED = "order.completed"
+ORDER_CANCELLED = "order.cancelled"
+ORDER_STATUS_CHANGED = "order.status_changed"
+
+EVENT_TYPES = (
+    ORDER_CREATED, ORDER_PLACED, ORDER_CONFIRMED, ORDER_SHIPPED, ORDER_DELIVERED,
+    ORDER_COMPLETED, ORDER_CANCELLED, ORDER_STATUS_CHANGED,
+)
+
+# The event a transition raises, besides `order.status_changed`.
+TRANSITION_EVENTS = {
+    "place": ORDER_PLACED,
+    "confirm": ORDER_CONFIRMED,
+    "ship": ORDER_SHIPPED,
+    "deliver": ORDER_DELIVERED,
+    "complete": ORDER_COMPLETED,
+    "cancel": ORDER_CANCELLED,
+}
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    type: str
+    tenant_id: str
+    order_id: str
+    sequence: int
+    occurred_at: datetime
+    actor: str
+    data: dict[str, Any] = field(default_factory=dict)

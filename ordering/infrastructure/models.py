@@ -1,0 +1,231 @@
+"""Order tables. Every row carries its tenant, and every index starts with it.
+
+The aggregate lives in `order.py` of the domain; `repositories.py` maps it to these rows and
+back. Money is stored as an amount column in the order's currency (`Order.currency`).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from identity.infrastructure.models import Tenant
+from ordering.domain.lifecycle import OrderStatus
+from ordering.domain.order import PaymentStatus
+
+
+def amount_field(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=14, decimal_places=4, **kwargs)
+
+
+def tenant_field() -> models.ForeignKey:
+    return models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
+
+
+class Order(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = tenant_field()
+    number = models.CharField(max_length=32, null=True, blank=True, help_text="Given when the order is placed.")
+    status = models.CharField(max_length=20, choices=[(s.value, s.value) for s in OrderStatus])
+    payment_status = models.CharField(max_length=20, choices=[(s.value, s.value) for s in PaymentStatus])
+    currency = models.CharField(max_length=3)
+
+    customer_user_id = models.CharField(max_length=255)
+    customer_email = models.CharField(max_length=254)
+    customer_first_name = models.CharField(max_length=150)
+    customer_last_name = models.CharField(max_length=150)
+    customer_phone = models.CharField(max_length=40, blank=True)
+
+    shipping_line1 = models.CharField(max_length=200)
+    shipping_line2 = models.CharField(max_length=200, blank=True)
+    shipping_city = models.CharField(max_length=120)
+    shipping_state = models.CharField(max_length=120, blank=True)
+    shipping_postal_code = models.CharField(max_length=20)
+    shipping_country = models.CharField(max_length=2)
+
+    subtotal = amount_field()
+    discount_total = amount_field()
+    shipping_total = amount_field()
+    total = amount_field()
+
+    payment_method = models.CharField(max_length=40, blank=True)
+    payment_reference = models.CharField(max_length=200, blank=True)
+    payment_amount = amount_field(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    cancel_reason = models.CharField(max_length=500, blank=True)
+    cancelled_by = models.CharField(max_length=255, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    search_text = models.TextField(blank=True, help_text="Lower-cased number, SKUs, names and email for search.")
+    version = models.PositiveIntegerField(default=1)
+    event_sequence = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    placed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "ordering_order"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], condition=Q(number__isnull=False),
+                                    name="order_number_per_tenant"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at", "-id"], name="order_created"),
+            models.Index(fields=["tenant", "-total", "-id"], name="order_total"),
+            models.Index(fields=["tenant", "customer_user_id", "-created_at"], name="order_customer"),
+            models.Index(fields=["tenant", "status", "-created_at"], name="order_status"),
+            models.Index(fields=["tenant", "customer_email"], name="order_customer_email"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"draft {self.id}"
+
+
+class OrderLine(models.Model):
+    id = models.UUIDField(primary_key=True, editable=False)
+    tenant = tenant_field()
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    product_id = models.CharField(max_length=255)
+    vendor_id = models.CharField(max_length=255)
+    sku = models.CharField(max_length=100)
+    product_name = models.CharField(max_length=300)
+    quantity = models.PositiveIntegerField()
+    unit_price = amount_field()
+    subtotal = amount_field()
+    discount = amount_field()
+    offer_id = models.CharField(max_length=255, blank=True)
+    shipped_quantity = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "ordering_order_line"
+        ordering = ["position"]
+        indexes = [
+            models.Index(fields=["tenant", "vendor_id", "order"], name="order_line_vendor"),
+            models.Index(fields=["tenant", "sku"], name="order_line_sku"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
+
+class OrderShipping(models.Model):
+    tenant = tenant_field()
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipping")
+    vendor_id = models.CharField(max_length=255)
+    option_id = models.CharField(max_length=255, blank=True, help_text="Empty: not chosen yet.")
+    name = models.CharField(max_length=200, blank=True)
+    carrier = models.CharField(max_length=100, blank=True)
+    cost = amount_field()
+    waived_by = models.CharField(max_length=255, blank=True)
+    delivery_days = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        db_table = "ordering_order_shipping"
+        ordering = ["vendor_id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "order", "vendor_id"], name="order_shipping_vendor")]
+
+    def __str__(self) -> str:
+        return f"{self.vendor_id}: {self.option_id or 'not chosen'}"
+
+
+class OrderCoupon(models.Model):
+    tenant = tenant_field()
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="coupons")
+    code = models.CharField(max_length=64)
+    vendor_id = models.CharField(max_length=255, blank=True)
+    discount = amount_field()
+
+    class Meta:
+        db_table = "ordering_order_coupon"
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "order", "code"], name="order_coupon_code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Shipment(models.Model):
+    id = models.UUIDField(primary_key=True, editable=False)
+    tenant = tenant_field()
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    vendor_id = models.CharField(max_length=255)
+    carrier = models.CharField(max_length=100)
+    tracking_number = models.CharField(max_length=100)
+    lines = models.JSONField(help_text='[{"line_id": ..., "quantity": ...}]')
+    shipped_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "ordering_shipment"
+        ordering = ["shipped_at", "id"]
+        indexes = [models.Index(fields=["tenant", "tracking_number"], name="shipment_tracking")]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.tracking_number}"
+
+
+class OrderHistoryEntry(models.Model):
+    tenant = tenant_field()
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="history")
+    position = models.PositiveIntegerField()
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=255)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        db_table = "ordering_order_history"
+        ordering = ["position"]
+        verbose_name_plural = "order history entries"
+        constraints = [models.UniqueConstraint(fields=["tenant", "order", "position"], name="order_history_position")]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status}"
+
+
+class OrderNumberCounter(models.Model):
+    """The last order number given in a tenant; incremented in the placing transaction."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.PROTECT, primary_key=True, db_column="tenant_id",
+                                  related_name="+")
+    last_number = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        db_table = "ordering_number_counter"
+
+
+class CouponUsage(models.Model):
+    """How many placed orders used a coupon; checked against its usage limit atomically."""
+
+    tenant = tenant_field()
+    code = models.CharField(max_length=64)
+    used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "ordering_coupon_usage"
+        constraints = [models.UniqueConstraint(fields=["tenant", "code"], name="coupon_usage_code")]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.used}"
+
+
+class IdempotencyKey(models.Model):
+    """The first use of an idempotency key by one user for one operation, and what it made."""
+
+    tenant = tenant_field()
+    user_id = models.CharField(max_length=255)
+    operation = models.CharField(max_length=40)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    order_id = models.UUIDField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "ordering_idempotency_key"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user_id", "operation", "key"], name="idempotency_key_once"),
+        ]

@@ -1,0 +1,343 @@
+"""The ports of `ordering.application.ports` over the ORM, each bound to one tenant.
+
+Every query filters on the tenant it was built for; nothing here reads a global "current tenant".
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Prefetch, QuerySet
+
+from ordering.application.ports import RetryUseCase
+from ordering.domain.checkout import Catalog
+from ordering.domain.errors import CouponExhausted, IdempotencyKeyReused
+from ordering.domain.lifecycle import OrderStatus
+from ordering.domain.order import (
+    AppliedCoupon,
+    Cancellation,
+    HistoryEntry,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentStatus,
+    Shipment,
+    ShipmentLine,
+    VendorShipping,
+)
+from ordering.domain.values import Address, CustomerInfo, Money
+from snapshots.infrastructure import models as snapshot_models
+from snapshots.infrastructure.catalog_reader import (
+    coupon_from_row,
+    offer_from_row,
+    product_from_row,
+    shipping_option_from_row,
+    vendor_from_row,
+)
+
+from . import models
+
+# -- rows <-> aggregate -----------------------------------------------------------------------
+
+def order_rows(rows: QuerySet | None = None) -> QuerySet:
+    """Orders with everything the aggregate holds: one query per child table, whatever the count."""
+    rows = models.Order.objects.all() if rows is None else rows
+    return rows.prefetch_related(
+        Prefetch("lines", queryset=models.OrderLine.objects.order_by("position")),
+        Prefetch("shipping", queryset=models.OrderShipping.objects.order_by("vendor_id")),
+        Prefetch("coupons", queryset=models.OrderCoupon.objects.order_by("id")),
+        Prefetch("shipments", queryset=models.Shipment.objects.order_by("shipped_at", "id")),
+        Prefetch("history", queryset=models.OrderHistoryEntry.objects.order_by("position")),
+    )
+
+
+def to_domain(row: models.Order) -> Order:
+    currency = row.currency
+
+    def money(amount: Decimal | None) -> Money | None:
+        return None if amount is None else Money(amount, currency)
+
+    payment = None
+    if row.paid_at is not None:
+        payment = Payment(row.payment_method, row.payment_reference, money(row.payment_amount), row.paid_at)
+    cancellation = None
+    if row.cancelled_at is not None:
+        cancellation = Cancellation(row.cancel_reason, row.cancelled_by, row.cancelled_at)
+    return Order(
+        order_id=str(row.id),
+        tenant_id=row.tenant_id,
+        status=OrderStatus(row.status),
+        payment_status=PaymentStatus(row.payment_status),
+        currency=currency,
+        customer=CustomerInfo(row.customer_user_id, row.customer_email, row.customer_first_name,
+                              row.customer_last_name, row.customer_phone),
+        shipping_address=Address(row.shipping_line1, row.shipping_city, row.shipping_postal_code,
+                                 row.shipping_country, row.shipping_line2, row.shipping_state),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        lines=[
+            OrderLine(str(line.id), line.product_id, line.vendor_id, line.sku, line.product_name, line.quantity,
+                      money(line.unit_price), money(line.subtotal), money(line.discount), line.offer_id or None,
+                      line.shipped_quantity)
+            for line in row.lines.all()
+        ],
+        shipping=[
+            VendorShipping(s.vendor_id, s.option_id or None, s.name, s.carrier, money(s.cost), s.waived_by or None,
+                           s.delivery_days)
+            for s in row.shipping.all()
+        ],
+        coupons=[AppliedCoupon(c.code, c.vendor_id, money(c.discount)) for c in row.coupons.all()],
+        subtotal=money(row.subtotal),
+        discount_total=money(row.discount_total),
+        shipping_total=money(row.shipping_total),
+        total=money(row.total),
+        number=row.number,
+        placed_at=row.placed_at,
+        payment=payment,
+        shipments=[
+            Shipment(str(s.id), s.vendor_id, s.carrier, s.tracking_number,
+                     tuple(ShipmentLine(item["line_id"], item["quantity"]) for item in s.lines), s.shipped_at)
+            for s in row.shipments.all()
+        ],
+        cancellation=cancellation,
+        history=[
+            HistoryEntry(h.at, h.actor, OrderStatus(h.from_status) if h.from_status else None,
+                         OrderStatus(h.to_status), h.note)
+            for h in row.history.all()
+        ],
+        version=row.version,
+        event_sequence=row.event_sequence,
+    )
+
+
+def _search_text(order: Order) -> str:
+    parts = [order.number or "", order.customer.email, order.customer.first_name, order.customer.last_name]
+    for line in order.lines:
+        parts += [line.sku, line.product_name]
+    return " ".join(part.lower() for part in parts if part)
+
+
+def _order_values(order: Order) -> dict:
+    payment = order.payment
+    cancellation = order.cancellation
+    address = order.shipping_address
+    return {
+        "number": order.number,
+        "status": order.status.value,
+        "payment_status": order.payment_status.value,
+        "currency": order.currency,
+        "customer_user_id": order.customer.user_id,
+        "customer_email": order.customer.email,
+        "customer_first_name": order.customer.first_name,
+        "customer_last_name": order.customer.last_name,
+        "customer_phone": order.customer.phone,
+        "shipping_line1": address.line1,
+        "shipping_line2": address.line2,
+        "shipping_city": address.city,
+        "shipping_state": address.state,
+        "shipping_postal_code": address.postal_code,
+        "shipping_country": address.country,
+        "subtotal": order.subtotal.amount,
+        "discount_total": order.discount_total.amount,
+        "shipping_total": order.shipping_total.amount,
+        "total": order.total.amount,
+        "payment_method": payment.method if payment else "",
+        "payment_reference": payment.reference if payment else "",
+        "payment_amount": payment.amount.amount if payment else None,
+        "paid_at": payment.paid_at if payment else None,
+        "cancel_reason": cancellation.reason if cancellation else "",
+        "cancelled_by": cancellation.by if cancellation else "",
+        "cancelled_at": cancellation.at if cancellation else None,
+        "search_text": _search_text(order),
+        "version": order.version,
+        "event_sequence": order.event_sequence,
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+        "placed_at": order.placed_at,
+    }
+
+
+class StaleWrite(Exception):
+    """The row changed under a locked load: a bug or a lock that was not taken."""
+
+
+class OrmOrderRepository:
+    def __init__(self, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
+        self.seen: list[Order] = []
+        self._loaded: dict[str, tuple[int, int, int]] = {}  # order id -> (version, shipments, history)
+
+    def get(self, order_id: str, *, lock: bool = True) -> Order | None:
+        """The order, with its row locked until the transaction ends (PostgreSQL `FOR UPDATE`)."""
+        try:
+            key = uuid.UUID(str(order_id))
+        except ValueError:
+            return None
+        rows = models.Order.objects.filter(tenant_id=self.tenant_id, id=key)
+        if lock:
+            # Lock the order row alone, then read its children: the lock serialises every writer.
+            if not rows.select_for_update().values_list("id", flat=True).first():
+                return None
+        row = order_rows().filter(tenant_id=self.tenant_id, id=key).first()
+        if row is None:
+            return None
+        order = to_domain(row)
+        self._track(order)
+        return order
+
+    def _track(self, order: Order) -> None:
+        self._loaded[order.order_id] = (order.version, len(order.shipments), len(order.history))
+        self.seen.append(order)
+
+    def add(self, order: Order) -> None:
+        row = models.Order.objects.create(id=uuid.UUID(order.order_id), tenant_id=self.tenant_id,
+                                          **_order_values(order))
+        self._write_children(order, row, shipments_from=0, history_from=0)
+        self._loaded[order.order_id] = (order.version, len(order.shipments), len(order.history))
+        self.seen.append(order)
+
+    def save(self, order: Order) -> None:
+        loaded_version, shipments, history = self._loaded[order.order_id]
+        updated = models.Order.objects.filter(
+            tenant_id=self.tenant_id, id=order.order_id, version=loaded_version
+        ).update(**_order_values(order))
+        if updated != 1:
+            raise StaleWrite(f"order {order.order_id} changed since it was loaded")
+        row = models.Order(id=uuid.UUID(order.order_id), tenant_id=self.tenant_id)
+        models.OrderLine.objects.filter(tenant_id=self.tenant_id, order_id=row.id).delete()
+        models.OrderShipping.objects.filter(tenant_id=self.tenant_id, order_id=row.id).delete()
+        models.OrderCoupon.objects.filter(tenant_id=self.tenant_id, order_id=row.id).delete()
+        self._write_children(order, row, shipments_from=shipments, history_from=history)
+        self._loaded[order.order_id] = (order.version, len(order.shipments), len(order.history))
+
+    def _write_children(self, order: Order, row: models.Order, *, shipments_from: int, history_from: int) -> None:
+        tenant = self.tenant_id
+        models.OrderLine.objects.bulk_create([
+            models.OrderLine(
+                id=uuid.UUID(line.line_id), tenant_id=tenant, order=row, position=index,
+                product_id=line.product_id, vendor_id=line.vendor_id, sku=line.sku, product_name=line.product_name,
+                quantity=line.quantity, unit_price=line.unit_price.amount, subtotal=line.subtotal.amount,
+                discount=line.discount.amount, offer_id=line.offer_id or "", shipped_quantity=line.shipped_quantity,
+            )
+            for index, line in enumerate(order.lines)
+        ])
+        models.OrderShipping.objects.bulk_create([
+            models.OrderShipping(
+                tenant_id=tenant, order=row, vendor_id=s.vendor_id, option_id=s.option_id or "", name=s.name,
+                carrier=s.carrier, cost=s.cost.amount, waived_by=s.waived_by or "", delivery_days=s.delivery_days,
+            )
+            for s in order.shipping
+        ])
+        models.OrderCoupon.objects.bulk_create([
+            models.OrderCoupon(tenant_id=tenant, order=row, code=c.code, vendor_id=c.vendor_id,
+                               discount=c.discount.amount)
+            for c in order.coupons
+        ])
+        models.Shipment.objects.bulk_create([
+            models.Shipment(
+                id=uuid.UUID(s.shipment_id), tenant_id=tenant, order=row, vendor_id=s.vendor_id, carrier=s.carrier,
+                tracking_number=s.tracking_number, shipped_at=s.shipped_at,
+                lines=[{"line_id": item.line_id, "quantity": item.quantity} for item in s.lines],
+            )
+            for s in order.shipments[shipments_from:]
+        ])
+        models.OrderHistoryEntry.objects.bulk_create([
+            models.OrderHistoryEntry(
+                tenant_id=tenant, order=row, position=position, at=h.at, actor=h.actor,
+                from_status=h.from_status.value if h.from_status else "", to_status=h.to_status.value, note=h.note,
+            )
+            for position, h in enumerate(order.history[history_from:], start=history_from)
+        ])
+
+
+class OrmCatalogReader:
+    """Loads the snapshots one cart refers to, in a fixed number of queries."""
+
+    def __init__(self, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
+
+    def load(self, *, product_ids: list[str], coupon_codes: list[str], option_ids: list[str]) -> Catalog:
+        tenant = self.tenant_id
+        products = [product_from_row(row) for row in snapshot_models.ProductSnapshot.objects.filter(
+            tenant_id=tenant, product_id__in=product_ids)]
+        vendor_ids = sorted({p.vendor_id for p in products})
+        vendors = [vendor_from_row(row) for row in snapshot_models.VendorSnapshot.objects.filter(
+            tenant_id=tenant, vendor_id__in=vendor_ids)]
+        offers = [offer_from_row(row) for row in snapshot_models.OfferSnapshot.objects.filter(
+            tenant_id=tenant, vendor_id__in=vendor_ids, active=True)]
+        coupons = [coupon_from_row(row) for row in snapshot_models.CouponSnapshot.objects.filter(
+            tenant_id=tenant, code__in=coupon_codes)] if coupon_codes else []
+        uses = dict(models.CouponUsage.objects.filter(tenant_id=tenant, code__in=coupon_codes)
+                    .values_list("code", "used")) if coupon_codes else {}
+        options = [shipping_option_from_row(row) for row in snapshot_models.ShippingOptionSnapshot.objects.filter(
+            tenant_id=tenant, option_id__in=option_ids)] if option_ids else []
+        return Catalog(
+            products={p.product_id: p for p in products},
+            vendors={v.vendor_id: v for v in vendors},
+            offers=offers,
+            coupons={c.code: c for c in coupons},
+            coupon_uses=uses,
+            shipping_options={o.option_id: o for o in options},
+        )
+
+
+class OrmCouponUsage:
+    def __init__(self, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
+
+    def redeem(self, code: str, limit: int | None, *, field: str) -> None:
+        """Count one use; refuse if that would pass `limit`. One conditional UPDATE, so two
+        concurrent placements cannot both take the last use (the second waits on the row lock,
+        then re-reads `used`)."""
+        models.CouponUsage.objects.bulk_create([models.CouponUsage(tenant_id=self.tenant_id, code=code, used=0)],
+                                               ignore_conflicts=True)
+        rows = models.CouponUsage.objects.filter(tenant_id=self.tenant_id, code=code)
+        if limit is not None:
+            rows = rows.filter(used__lt=limit)
+        if rows.update(used=F("used") + 1) != 1:
+            raise CouponExhausted(f"coupon {code} has been used up", field=field)
+
+
+class OrmOrderNumbers:
+    def __init__(self, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
+
+    def next_number(self) -> str:
+        """The tenant's next number, taken under the counter's row lock until commit: concurrent
+        placements queue on it, and a rolled-back placement gives its number back."""
+        models.OrderNumberCounter.objects.bulk_create(
+            [models.OrderNumberCounter(tenant_id=self.tenant_id, last_number=0)], ignore_conflicts=True)
+        counter = models.OrderNumberCounter.objects.filter(tenant_id=self.tenant_id)
+        counter.update(last_number=F("last_number") + 1)
+        number = counter.values_list("last_number", flat=True).get()
+        return str(1000 + number)
+
+
+class OrmIdempotencyKeys:
+    def __init__(self, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
+
+    def claim(self, user_id: str, operation: str, key: str, request_hash: str) -> str | None:
+        """None if this call is the key's first use (the key is now taken), else the order the
+        first use made. A different request under a used key is refused."""
+        existing = models.IdempotencyKey.objects.filter(
+            tenant_id=self.tenant_id, user_id=user_id, operation=operation, key=key).first()
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    models.IdempotencyKey.objects.create(tenant_id=self.tenant_id, user_id=user_id,
+                                                         operation=operation, key=key, request_hash=request_hash)
+            except IntegrityError:
+                # A concurrent first use committed while we waited on the unique index.
+                raise RetryUseCase(key) from None
+            return None
+        if existing.request_hash != request_hash:
+            raise IdempotencyKeyReused("this idempotency key was used with a different request",
+                                       field="idempotency_key")
+        return str(existing.order_id)
+
+    def settle(self, user_id: str, operation: str, key: str, order_id: str) -> None:
+        models.IdempotencyKey.objects.filter(
+            tenant_id=self.tenant_id, user_id=user_id, operation=operation, key=key).update(order_id=order_id)

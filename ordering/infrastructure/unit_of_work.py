@@ -1,0 +1,77 @@
+"""The unit of work: one tenant transaction, the repositories bound to it, and the events raised.
+
+Entering opens `tenant_transaction(tenant_id)` (the single home of per-transaction tenant
+settings); `commit()` collects the domain events of every order the use case touched; leaving
+without `commit()` rolls back. Collected events are handed to `event_sink` inside the transaction
+(issue 5 writes them to the outbox there) and are kept on `events` once the commit succeeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import datetime, timezone
+
+from django.db import transaction
+
+from identity.infrastructure.tenancy import tenant_transaction
+from ordering.domain.events import OrderEvent
+from snapshots.infrastructure.customer_store import OrmCustomerStore
+
+from .repositories import (
+    OrmCatalogReader,
+    OrmCouponUsage,
+    OrmIdempotencyKeys,
+    OrmOrderNumbers,
+    OrmOrderRepository,
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def no_sink(events: list[OrderEvent]) -> None:
+    """Until the outbox exists (issue 5), committed events are only kept on the unit of work."""
+
+
+class DjangoUnitOfWork:
+    def __init__(self, tenant_id: str, *, clock: Callable[[], datetime] = utc_now,
+                 event_sink: Callable[[list[OrderEvent]], None] = no_sink) -> None:
+        if not tenant_id:
+            raise ValueError("a unit of work needs a tenant")
+        self.tenant_id = tenant_id
+        self.now = clock
+        self.event_sink = event_sink
+        self.events: list[OrderEvent] = []
+        self.catalog = OrmCatalogReader(tenant_id)
+        self.customers = OrmCustomerStore()
+        self.coupons = OrmCouponUsage(tenant_id)
+        self.numbers = OrmOrderNumbers(tenant_id)
+        self.idempotency = OrmIdempotencyKeys(tenant_id)
+        self._stack: ExitStack | None = None
+
+    def __enter__(self) -> DjangoUnitOfWork:
+        if self._stack is not None:
+            raise RuntimeError("this unit of work is already open")
+        self.orders = OrmOrderRepository(self.tenant_id)
+        self._committed: list[OrderEvent] | None = None
+        self._stack = ExitStack()
+        self._stack.enter_context(tenant_transaction(self.tenant_id))
+        return self
+
+    def commit(self) -> None:
+        raised: list[OrderEvent] = []
+        for order in self.orders.seen:
+            raised.extend(order.pull_events())
+        self.event_sink(raised)
+        self._committed = raised
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        stack, self._stack = self._stack, None
+        if exc_type is None and self._committed is None:
+            transaction.set_rollback(True)
+        suppressed = stack.__exit__(exc_type, exc, tb)
+        if exc_type is None and self._committed is not None:
+            self.events.extend(self._committed)
+        return bool(suppressed)
