@@ -148,9 +148,10 @@ class Shop:
     def order(self, order_id: str, token: str) -> dict[str, Any] | None:
         return self.gql.execute(ORDER_QUERY, {"id": order_id}, token=token)["order"]
 
-    def checkout(self, items=(("mug", 1), ("lamp", 1)), token: str | None = None, **extra: Any):
+    def checkout(self, cart=(("mug", 1), ("lamp", 1)), /, token: str | None = None, **extra: Any):
+        """checkoutItems for `cart` ((productId, quantity) pairs); `extra` overrides any variable."""
         variables = {
-            "items": [{"productId": p, "quantity": q} for p, q in items],
+            "items": [{"productId": p, "quantity": q} for p, q in cart],
             "shippingAddress": US_ADDRESS,
             "customer": CUSTOMER,
             "shippingOptions": [{"vendorId": "acme", "shippingOptionId": "acme-std"},
