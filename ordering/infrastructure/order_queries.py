@@ -13,7 +13,8 @@ import uuid
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Concat
 
 from identity.domain.principal import Principal
 from ordering.application.ports import OrderPage
@@ -49,6 +50,25 @@ def visible_to(principal: Principal) -> Q:
     if principal.is_vendor:
         visible |= Q(_has_lines_of(principal.vendor_id)) & ~Q(status=OrderStatus.DRAFT.value)
     return visible
+
+
+def matching(principal: Principal, search: str) -> Q:
+    """`search` over what the caller may see. Staff and the owning customer search the whole order;
+    a vendor searches the number, the customer and its own lines only, so a search for another
+    vendor's SKU never reveals which orders contain it (marketplace privacy)."""
+    whole_order = Q(search_text__contains=search)
+    if principal.is_staff:
+        return whole_order
+    found = Q(pk__in=[])
+    if principal.is_customer:
+        found |= Q(customer_user_id=principal.user_id) & whole_order
+    if principal.is_vendor:
+        own_lines = models.OrderLine.objects.filter(
+            tenant_id=OuterRef("tenant_id"), order_id=OuterRef("id"), vendor_id=principal.vendor_id,
+        ).filter(Q(sku__icontains=search) | Q(product_name__icontains=search))
+        found |= (Q(number__icontains=search) | Q(customer_email__icontains=search)
+                  | Q(customer_full_name__icontains=search) | Q(Exists(own_lines)))
+    return found
 
 
 def encode_cursor(sort: OrderSort, row: models.Order) -> str:
@@ -96,7 +116,10 @@ class OrmOrderReader:
         if f.created_before:
             rows = rows.filter(created_at__lt=f.created_before)
         if criteria.search:
-            rows = rows.filter(search_text__contains=criteria.search)
+            if viewer.is_vendor and not viewer.is_staff:
+                rows = rows.annotate(customer_full_name=Concat(
+                    "customer_first_name", Value(" "), "customer_last_name", output_field=CharField()))
+            rows = rows.filter(matching(viewer, criteria.search))
         return rows
 
     def page(self, criteria: OrderCriteria) -> OrderPage:
