@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test schema venv clean bench-import
+.PHONY: run test schema venv clean bench-import bench-orders-list
 
 venv: $(INSTALLED)
 
@@ -30,6 +30,11 @@ schema: venv
 # 100,000 product rows through import_snapshots (DATABASE_URL picks PostgreSQL).
 bench-import: venv
 	$(BIN)/python bench/import_snapshots.py
+
+# The orders page at 10,000 and 100,000 orders per tenant (BENCH_SIZES=...,1000000 for more).
+BENCH_PG ?= postgres://postgres@127.0.0.1:5432/oms_bench_list
+bench-orders-list: venv
+	DATABASE_URL=$(BENCH_PG) $(BIN)/python bench/orders_list.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 
+from oms_project.admin_mixins import ReadOnlyAdminMixin
+
 from .infrastructure.models import (
     CouponSnapshot,
     CustomerAddressSnapshot,
@@ -14,18 +16,9 @@ from .infrastructure.models import (
 )
 
 
-class ReadOnlySnapshotAdmin(admin.ModelAdmin):
+class ReadOnlySnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["tenant"]
     list_select_related = ["tenant"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CustomerDetailsSnapshot)

@@ -20,10 +20,10 @@ from snapshots.infrastructure.models import (
     UserAuthorizationSnapshot,
 )
 from tests.conftest import requires_postgres
+from webhooks.domain.signatures import SignatureRejected, new_secret, sign, verify
+from webhooks.infrastructure.models import InboundWebhookReceipt, InboundWebhookSecret
 
 from .conftest import Sender
-from webhooks.domain.signatures import new_secret, sign, verify, SignatureRejected
-from webhooks.infrastructure.models import InboundWebhookReceipt, InboundWebhookSecret
 
 
 def customer_event(user_id="c-1", version=1, **data):

@@ -1,0 +1,143 @@
+"""Orders in Django admin: staff look, search and filter; every field is read-only.
+
+Changes go through the same application handlers as the API: the actions cancel, deliver and
+complete run `handlers.cancel_order` / `deliver_order` / `complete_order` for each selected order
+in its own unit of work, as a staff principal of that order's tenant whose user id is
+`admin:<username>` (so the order's history names the admin user). Refusals (an order in the wrong
+state, say) are reported per order and change nothing. The actions need the `ordering.change_order`
+permission; looking needs `ordering.view_order`.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+
+from identity.domain.principal import Principal, Role
+from oms_project.admin_mixins import ReadOnlyAdminMixin
+from ordering.application import commands as c
+from ordering.application import handlers
+from ordering.domain.errors import OrderingError
+
+from .infrastructure.models import Order, OrderCoupon, OrderHistoryEntry, OrderLine, OrderShipping, Shipment
+from .infrastructure.unit_of_work import DjangoUnitOfWork
+
+
+def admin_principal(request, order: Order) -> Principal:
+    return Principal(user_id=f"admin:{request.user.get_username()}", tenant_id=order.tenant_id,
+                     roles=frozenset({Role.STAFF}))
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+
+class LineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = ["sku", "product_name", "vendor_id", "quantity", "unit_price", "subtotal", "discount", "offer_id",
+              "shipped_quantity"]
+
+
+class ShippingInline(ReadOnlyInline):
+    model = OrderShipping
+    verbose_name_plural = "shipping per vendor"
+    fields = ["vendor_id", "option_id", "name", "carrier", "cost", "waived_by"]
+
+
+class CouponInline(ReadOnlyInline):
+    model = OrderCoupon
+    fields = ["code", "vendor_id", "discount"]
+
+
+class ShipmentInline(ReadOnlyInline):
+    model = Shipment
+    fields = ["vendor_id", "carrier", "tracking_number", "lines", "shipped_at"]
+
+
+class HistoryInline(ReadOnlyInline):
+    model = OrderHistoryEntry
+    fields = ["at", "actor", "from_status", "to_status", "note"]
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+                             help_text="Recorded on the order and sent with order.cancelled.")
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["__str__", "status", "payment_status", "total", "currency", "customer_email", "tenant",
+                    "created_at", "placed_at"]
+    list_filter = ["tenant", "status", "payment_status", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["=number", "customer_email", "customer_last_name", "=customer_user_id", "=lines__sku"]
+    list_select_related = ["tenant"]
+    ordering = ["-created_at", "-id"]
+    show_full_result_count = False  # no second COUNT over a tenant with a million orders
+    list_per_page = 50
+    inlines = [LineInline, ShippingInline, CouponInline, ShipmentInline, HistoryInline]
+    actions = ["cancel_orders", "deliver_orders", "complete_orders"]
+    fieldsets = [
+        (None, {"fields": ["id", "tenant", "number", "status", "payment_status", "version", "created_at",
+                           "placed_at", "updated_at"]}),
+        ("Customer", {"fields": ["customer_user_id", "customer_email", "customer_first_name", "customer_last_name",
+                                 "customer_phone"]}),
+        ("Shipping address", {"fields": ["shipping_line1", "shipping_line2", "shipping_city", "shipping_state",
+                                         "shipping_postal_code", "shipping_country"]}),
+        ("Totals", {"fields": ["currency", "subtotal", "discount_total", "shipping_total", "total"]}),
+        ("Payment", {"fields": ["payment_method", "payment_reference", "payment_amount", "paid_at"]}),
+        ("Cancellation", {"fields": ["cancel_reason", "cancelled_by", "cancelled_at"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f for section in self.fieldsets for f in section[1]["fields"]]
+
+    def has_manage_permission(self, request) -> bool:
+        return request.user.has_perm("ordering.change_order")
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def _run(self, request, queryset, verb: str, handler, command) -> None:
+        done, refused = [], []
+        for order in queryset.order_by("created_at"):
+            try:
+                handler(admin_principal(request, order), command(str(order.id)), DjangoUnitOfWork(order.tenant_id))
+            except OrderingError as error:
+                refused.append(f"{order} ({error.code}: {error.message})")
+            else:
+                done.append(str(order))
+        if done:
+            self.message_user(request, f"{verb.capitalize()}: {', '.join(done)}.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, f"Not {verb}: {'; '.join(refused)}.", messages.ERROR)
+
+    @admin.action(description="Cancel selected orders", permissions=["manage"])
+    def cancel_orders(self, request, queryset):
+        form = CancelForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._run(request, queryset, "cancelled", handlers.cancel_order,
+                      lambda order_id: c.CancelOrder(order_id=order_id, reason=reason))
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Cancel orders",
+            "opts": self.model._meta,
+            "orders": queryset.order_by("created_at"),
+            "form": form,
+            "action": "cancel_orders",
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/ordering/order/cancel_orders.html", context)
+
+    @admin.action(description="Mark selected orders delivered", permissions=["manage"])
+    def deliver_orders(self, request, queryset):
+        self._run(request, queryset, "delivered", handlers.deliver_order,
+                  lambda order_id: c.DeliverOrder(order_id=order_id))
+
+    @admin.action(description="Complete selected orders", permissions=["manage"])
+    def complete_orders(self, request, queryset):
+        self._run(request, queryset, "completed", handlers.complete_order,
+                  lambda order_id: c.CompleteOrder(order_id=order_id))
