@@ -72,6 +72,13 @@ OMS_JWKS_FETCH_TIMEOUT_SECONDS = env_float("OMS_JWKS_FETCH_TIMEOUT_SECONDS", 5)
 # Inbound webhooks: the largest body accepted (413 above it).
 OMS_WEBHOOK_MAX_BODY_BYTES = int(env_float("OMS_WEBHOOK_MAX_BODY_BYTES", 256 * 1024))
 
+# Outbound event relay (manage.py relay_events).
+OMS_RELAY_TIMEOUT_SECONDS = env_float("OMS_RELAY_TIMEOUT_SECONDS", 10)
+OMS_RELAY_MAX_ATTEMPTS = int(env_float("OMS_RELAY_MAX_ATTEMPTS", 8))
+OMS_RELAY_BACKOFF_BASE_SECONDS = env_float("OMS_RELAY_BACKOFF_BASE_SECONDS", 10)
+OMS_RELAY_BACKOFF_CAP_SECONDS = env_float("OMS_RELAY_BACKOFF_CAP_SECONDS", 3600)
+OMS_RELAY_POLL_SECONDS = env_float("OMS_RELAY_POLL_SECONDS", 1)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -1,3 +1,10 @@
-from webhooks.infrastructure.models import InboundWebhookReceipt, InboundWebhookSecret
+from webhooks.infrastructure.models import (
+    DeliveryAttempt,
+    InboundWebhookReceipt,
+    InboundWebhookSecret,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
-__all__ = ["InboundWebhookReceipt", "InboundWebhookSecret"]
+__all__ = ["DeliveryAttempt", "InboundWebhookReceipt", "InboundWebhookSecret", "WebhookDelivery",
+           "WebhookSubscription"]

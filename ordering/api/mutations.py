@@ -9,7 +9,7 @@ import graphene
 from graphql import GraphQLError
 
 from identity.api.schema import AddressInput
-from oms_project.graphql_common import UserError, user_error
+from oms_project.graphql_common import UserError, request_id, user_error
 from ordering.application import commands as c
 from ordering.application import handlers
 from ordering.domain.checkout import CartItem
@@ -65,7 +65,8 @@ class OrderMutation(graphene.Mutation):
         principal = info.context.principal
         try:
             command = cls.command(**arguments)
-            order = cls.handler(principal, command, DjangoUnitOfWork(principal.tenant_id))
+            order = cls.handler(principal, command, DjangoUnitOfWork(principal.tenant_id,
+                                                                  correlation_id=request_id(info.context.request)))
         except Forbidden as error:
             raise forbidden(error) from error
         except (OrderingError, SnapshotInvalid, CurrencyMismatch) as error:

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import graphene
 
 from identity.api.schema import AddressInput
 from ordering.application.queries import OrderSort as OrderSortValue
 from ordering.domain.lifecycle import OrderStatus as OrderStatusValue
 from ordering.domain.order import PaymentStatus as PaymentStatusValue
-from ordering.domain.values import minor_units
+from ordering.domain.values import display_amount
 
 OrderStatus = graphene.Enum.from_enum(OrderStatusValue, description="Where an order is in its lifecycle.")
 PaymentStatus = graphene.Enum.from_enum(PaymentStatusValue, description="Whether the order is paid or refunded.")
 OrderSort = graphene.Enum.from_enum(OrderSortValue, description="How `orders` is sorted (newest first by default).")
-
-
-def display_amount(amount: Decimal, currency: str) -> Decimal:
-    """The amount with the currency's decimal places, or more where a unit price has them."""
-    places = Decimal(1).scaleb(-minor_units(currency))
-    quantized = amount.quantize(places)
-    return quantized if quantized == amount else amount.normalize()
 
 
 class Money(graphene.ObjectType):

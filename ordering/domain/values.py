@@ -12,9 +12,16 @@ from snapshots.domain.money import CurrencyMismatch, Money, minor_units
 
 from .errors import Invalid
 
-__all__ = ["Address", "CurrencyMismatch", "CustomerInfo", "Money", "minor_units", "parse_amount"]
+__all__ = ["Address", "CurrencyMismatch", "CustomerInfo", "Money", "display_amount", "minor_units", "parse_amount"]
 
 MAX_AMOUNT = Decimal("9999999999.9999")
+
+
+def display_amount(amount: Decimal, currency: str) -> Decimal:
+    """The amount with the currency's decimal places, or more where a unit price has them."""
+    places = Decimal(1).scaleb(-minor_units(currency))
+    quantized = amount.quantize(places)
+    return quantized if quantized == amount else amount.normalize()
 
 
 def _checked(function, *args, **kwargs):

@@ -229,3 +229,30 @@ class IdempotencyKey(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "user_id", "operation", "key"], name="idempotency_key_once"),
         ]
+
+
+class OutboxEvent(models.Model):
+    """A domain event, written in the transaction of the change that raised it (the transactional
+    outbox). The relay (webhooks app) fans each one out to the tenant's subscriptions."""
+
+    position = models.BigAutoField(primary_key=True, help_text="Insertion order; the relay reads in it.")
+    event_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False, help_text="webhook-id on delivery.")
+    tenant = tenant_field()
+    type = models.CharField(max_length=64)
+    aggregate_id = models.UUIDField(help_text="The order.")
+    sequence = models.PositiveIntegerField(help_text="Per order, from 1.")
+    data = models.JSONField()
+    occurred_at = models.DateTimeField()
+    correlation_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True, help_text="When the relay fanned it out.")
+
+    class Meta:
+        db_table = "ordering_outbox_event"
+        constraints = [models.UniqueConstraint(fields=["tenant", "aggregate_id", "sequence"],
+                                               name="outbox_event_sequence")]
+        indexes = [models.Index(fields=["position"], condition=Q(dispatched_at__isnull=True),
+                                name="outbox_undispatched")]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.sequence} of {self.aggregate_id}"

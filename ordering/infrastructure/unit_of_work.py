@@ -1,9 +1,10 @@
 """The unit of work: one tenant transaction, the repositories bound to it, and the events raised.
 
 Entering opens `tenant_transaction(tenant_id)` (the single home of per-transaction tenant
-settings); `commit()` collects the domain events of every order the use case touched; leaving
-without `commit()` rolls back. Collected events are handed to `event_sink` inside the transaction
-(issue 5 writes them to the outbox there) and are kept on `events` once the commit succeeded.
+settings); `commit()` collects the domain events of every order the use case touched and writes them to
+the outbox (`outbox.py`) in the same transaction; leaving without `commit()` rolls back.
+Collected events are also handed to `event_sink` inside the transaction and are kept on `events`
+once the commit succeeded.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from identity.infrastructure.tenancy import tenant_transaction
 from ordering.domain.events import OrderEvent
 from snapshots.infrastructure.customer_store import OrmCustomerStore
 
+from .outbox import OrmOutbox
 from .repositories import (
     OrmCatalogReader,
     OrmCouponUsage,
@@ -32,12 +34,12 @@ def utc_now() -> datetime:
 
 
 def no_sink(events: list[OrderEvent]) -> None:
-    """Until the outbox exists (issue 5), committed events are only kept on the unit of work."""
+    """No in-process subscriber: the outbox is the way out."""
 
 
 class DjangoUnitOfWork:
     def __init__(self, tenant_id: str, *, clock: Callable[[], datetime] = utc_now,
-                 event_sink: Callable[[list[OrderEvent]], None] = no_sink) -> None:
+                 event_sink: Callable[[list[OrderEvent]], None] = no_sink, correlation_id: str = "") -> None:
         if not tenant_id:
             raise ValueError("a unit of work needs a tenant")
         self.tenant_id = tenant_id
@@ -49,6 +51,7 @@ class DjangoUnitOfWork:
         self.coupons = OrmCouponUsage(tenant_id)
         self.numbers = OrmOrderNumbers(tenant_id)
         self.idempotency = OrmIdempotencyKeys(tenant_id)
+        self.outbox = OrmOutbox(tenant_id, correlation_id)
         self._stack: ExitStack | None = None
 
     def __enter__(self) -> DjangoUnitOfWork:
@@ -63,7 +66,9 @@ class DjangoUnitOfWork:
     def commit(self) -> None:
         raised: list[OrderEvent] = []
         for order in self.orders.seen:
-            raised.extend(order.pull_events())
+            events = order.pull_events()
+            self.outbox.add((event, order) for event in events)
+            raised.extend(events)
         self.event_sink(raised)
         self._committed = raised
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from identity.infrastructure.models import Tenant
+from webhooks.domain.outbound import check_url
 
 
 class InboundWebhookSecret(models.Model):
@@ -52,3 +56,85 @@ class InboundWebhookReceipt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "webhook_id"], name="inbound_receipt_once")
         ]
+
+
+# -- outbound ------------------------------------------------------------------------------------
+
+def validate_url(value: str) -> None:
+    try:
+        check_url(value)
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+
+
+DELIVERY_STATUSES = [("PENDING", "pending"), ("DELIVERED", "delivered"), ("DEAD", "dead")]
+
+
+class WebhookSubscription(models.Model):
+    """Where a tenant's order events go: a URL, its own signing secret, the event types wanted."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
+    url = models.CharField(max_length=500, validators=[validate_url],
+                           help_text="http(s); internal host names allowed.")
+    secret = models.CharField(max_length=200, editable=False, help_text="whsec_<base64>; shown once when created.")
+    event_types = models.JSONField(default=list, blank=True, help_text="Empty: every event type.")
+    active = models.BooleanField(default=True)
+    description = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "webhooks_subscription"
+        indexes = [models.Index(fields=["tenant", "active"], name="subscription_tenant_active")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}: {self.url}"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription, until it is delivered or dead."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey("ordering.OutboxEvent", on_delete=models.CASCADE, related_name="deliveries")
+    aggregate_id = models.UUIDField()
+    sequence = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=DELIVERY_STATUSES, default="PENDING")
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    lease_until = models.DateTimeField(null=True, blank=True, help_text="A relay is sending it until then.")
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "webhooks_delivery"
+        verbose_name_plural = "webhook deliveries"
+        constraints = [models.UniqueConstraint(fields=["subscription", "event"], name="delivery_once")]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(status="PENDING"), name="delivery_due"),
+            models.Index(fields=["subscription", "aggregate_id", "sequence"], condition=Q(status="PENDING"),
+                         name="delivery_order_pending"),
+            models.Index(fields=["tenant", "status", "-created_at"], name="delivery_tenant_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} -> {self.subscription_id} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    attempted_at = models.DateTimeField()
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField()
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        db_table = "webhooks_delivery_attempt"
+        ordering = ["attempted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number}: {self.status_code or self.error}"

@@ -1,0 +1,30 @@
+"""The transactional outbox: the unit of work writes every collected event here, in the same
+transaction as the change, so a rolled-back change leaves no event and a committed one always
+has its events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ordering.application.event_payloads import event_data
+from ordering.domain.events import OrderEvent
+from ordering.domain.order import Order
+
+from . import models
+
+
+class OrmOutbox:
+    def __init__(self, tenant_id: str, correlation_id: str = "") -> None:
+        self.tenant_id = tenant_id
+        self.correlation_id = correlation_id[:100]
+
+    def add(self, raised: Iterable[tuple[OrderEvent, Order]]) -> None:
+        rows = [
+            models.OutboxEvent(
+                tenant_id=self.tenant_id, type=event.type, aggregate_id=event.order_id, sequence=event.sequence,
+                data=event_data(event, order), occurred_at=event.occurred_at, correlation_id=self.correlation_id,
+            )
+            for event, order in raised
+        ]
+        if rows:
+            models.OutboxEvent.objects.bulk_create(rows)
