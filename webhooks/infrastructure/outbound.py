@@ -56,14 +56,14 @@ class OrmDeliveryStore:
                    .filter(status=PENDING, next_attempt_at__lte=now, subscription__active=True)
                    .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
                    .filter(sequence=Subquery(head_of_queue))
+                   .select_related("subscription", "event")
                    .order_by("next_attempt_at", "id")
                    .first())
             if row is None:
                 return None
             row.lease_until = now + lease
             row.save(update_fields=["lease_until"])
-        sub = WebhookSubscription.objects.get(pk=row.subscription_id)
-        event = OutboxEvent.objects.get(pk=row.event_id)
+        sub, event = row.subscription, row.event
         body = body_of(envelope(
             event_id=str(event.event_id), event_type=event.type, occurred_at=event.occurred_at,
             tenant_id=event.tenant_id, aggregate_id=str(event.aggregate_id), sequence=event.sequence,
