@@ -8,7 +8,12 @@ from typing import Any, Protocol
 
 from snapshots.domain import fields
 from snapshots.domain.catalog import Coupon, Offer, Product, ShippingOption, Vendor
-from snapshots.domain.customers import CustomerAddress, CustomerDetails, UserAuthorization, is_newer
+from snapshots.domain.customers import (
+    CustomerAddress,
+    CustomerDetails,
+    UserAuthorization,
+    is_newer,
+)
 
 
 class UnknownSnapshotType(Exception):

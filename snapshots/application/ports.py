@@ -5,7 +5,11 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from snapshots.domain.customers import CustomerAddress, CustomerDetails, UserAuthorization
+from snapshots.domain.customers import (
+    CustomerAddress,
+    CustomerDetails,
+    UserAuthorization,
+)
 
 
 class CustomerStore(Protocol):

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
 
-
 class CurrencyMismatch(ValueError):
     code = "CURRENCY_MISMATCH"
 

@@ -5,9 +5,17 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 
 from identity.infrastructure.tenancy import tenant_transaction
-from snapshots.domain.customers import CustomerAddress, CustomerDetails, UserAuthorization
+from snapshots.domain.customers import (
+    CustomerAddress,
+    CustomerDetails,
+    UserAuthorization,
+)
 
-from .models import CustomerAddressSnapshot, CustomerDetailsSnapshot, UserAuthorizationSnapshot
+from .models import (
+    CustomerAddressSnapshot,
+    CustomerDetailsSnapshot,
+    UserAuthorizationSnapshot,
+)
 
 _CUSTOMER_FIELDS = ["email", "first_name", "last_name", "phone", "version"]
 _ADDRESS_FIELDS = [

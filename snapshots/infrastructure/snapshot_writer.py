@@ -8,7 +8,6 @@ from django.db import models
 
 from identity.infrastructure.tenancy import tenant_transaction
 from snapshots.domain.customers import is_newer
-
 from snapshots.domain.money import Money
 
 from .models import (

@@ -10,6 +10,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from identity.infrastructure.tenancy import tenant_transaction
+from oms_project.metrics import WEBHOOK_RECEIPTS
+from oms_project.observability import bind_tenant
+from oms_project.request_limits import body_exceeds
 from snapshots.application.changes import UnknownSnapshotType
 from snapshots.domain.errors import SnapshotInvalid
 from webhooks.application.receive import Delivery, UnknownTenant, receive_snapshot_webhook
@@ -24,22 +28,25 @@ def problem(status: int, code: str, message: str, field: str | None = None) -> J
     body = {"code": code, "message": message}
     if field:
         body["field"] = field
-    return JsonResponse(body, status=status)
+    response = JsonResponse(body, status=status)
+    response.oms_outcome = code.lower()  # the receipts metric's label
+    return response
 
 
 @csrf_exempt  # authenticated by its signature, never by cookies
 @require_POST
 def receive_webhook(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    bind_tenant(tenant_id)
+    response = _receive(request, tenant_id)
+    WEBHOOK_RECEIPTS.labels(response.oms_outcome).inc()
+    return response
+
+
+def _receive(request: HttpRequest, tenant_id: str) -> HttpResponse:
     limit = settings.OMS_WEBHOOK_MAX_BODY_BYTES
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
+    if body_exceeds(request, limit):
         return problem(413, "PAYLOAD_TOO_LARGE", f"body exceeds {limit} bytes")
     body = request.body
-    if len(body) > limit:
-        return problem(413, "PAYLOAD_TOO_LARGE", f"body exceeds {limit} bytes")
 
     delivery = Delivery(
         tenant_id=tenant_id,
@@ -49,7 +56,10 @@ def receive_webhook(request: HttpRequest, tenant_id: str) -> HttpResponse:
         body=body,
     )
     try:
-        outcome = receive_snapshot_webhook(delivery, now=time.time(), ports=OrmInboundPorts())
+        # The whole delivery, from the tenant lookup on, is one transaction scoped to the
+        # tenant of the URL (row-level security on PostgreSQL).
+        with tenant_transaction(tenant_id):
+            outcome = receive_snapshot_webhook(delivery, now=time.time(), ports=OrmInboundPorts())
     except UnknownTenant:
         return problem(404, "NOT_FOUND", "unknown tenant")
     except SignatureRejected as exc:
@@ -63,4 +73,5 @@ def receive_webhook(request: HttpRequest, tenant_id: str) -> HttpResponse:
     logger.info("webhook %s for tenant %s: %s", delivery.msg_id, tenant_id, outcome.value)
     response = HttpResponse(status=204)
     response["X-Webhook-Outcome"] = outcome.value
+    response.oms_outcome = outcome.value
     return response

@@ -1,0 +1,78 @@
+"""Row-level security DDL for tenant-owned tables (PostgreSQL only; a no-op elsewhere).
+
+Each tenant-owned table gets RLS enabled and one policy, `tenant_isolation`, for the tenant role:
+a row is visible and writable only when its tenant column equals the transaction's
+`app.tenant_id` (`current_setting('app.tenant_id', true)`: NULL, so nothing, when unset).
+The tenant role is neither the table owner nor BYPASSRLS, so the policy always applies to it.
+Every other role gets no policy and so sees nothing, except the owner (the role migrations run
+as), which stays unrestricted for platform work: migrations, the event relay, the staff admin.
+
+Migrations call `enable_tenant_isolation` for the tables they create; `tests/test_row_level_security.py`
+fails when a table with a `tenant_id` column has no policy.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+POLICY = "tenant_isolation"
+SETTING = "current_setting('app.tenant_id', true)"
+
+
+def tenant_role() -> str:
+    return settings.OMS_DB_TENANT_ROLE
+
+
+def ensure_tenant_role(schema_editor) -> None:
+    """Create the tenant role (NOLOGIN, no BYPASSRLS) once per cluster and let us switch to it."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    role = schema_editor.quote_name(tenant_role())
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT rolbypassrls FROM pg_roles WHERE rolname = %s", [tenant_role()])
+        row = cursor.fetchone()
+        if row is None:
+            cursor.execute(f"CREATE ROLE {role} NOLOGIN NOSUPERUSER NOBYPASSRLS NOINHERIT")
+        elif row[0]:
+            raise RuntimeError(f"role {tenant_role()} has BYPASSRLS; row-level security would not apply")
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        if not cursor.fetchone()[0]:
+            # A non-superuser owner must be a member to `SET ROLE` to it.
+            cursor.execute(f"GRANT {role} TO CURRENT_USER")
+        cursor.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+
+
+def enable_tenant_isolation(schema_editor, table: str, column: str = "tenant_id",
+                            privileges: str = "SELECT, INSERT, UPDATE, DELETE") -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    quote = schema_editor.quote_name
+    role, name, col = quote(tenant_role()), quote(table), quote(column)
+    predicate = f"{col} = {SETTING}"
+    for sql in (
+        f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS {POLICY} ON {name}",
+        f"CREATE POLICY {POLICY} ON {name} TO {role} USING ({predicate}) WITH CHECK ({predicate})",
+        f"GRANT {privileges} ON {name} TO {role}",
+    ):
+        schema_editor.execute(sql)
+
+
+def disable_tenant_isolation(schema_editor, table: str) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    quote = schema_editor.quote_name
+    schema_editor.execute(f"DROP POLICY IF EXISTS {POLICY} ON {quote(table)}")
+    schema_editor.execute(f"ALTER TABLE {quote(table)} DISABLE ROW LEVEL SECURITY")
+    schema_editor.execute(f"REVOKE ALL ON {quote(table)} FROM {quote(tenant_role())}")
+
+
+def tenant_tables(apps, app_labels) -> list[str]:
+    """Every table of `app_labels` whose rows carry a `tenant_id` column."""
+    tables = []
+    for label in app_labels:
+        for model in apps.get_app_config(label).get_models():
+            columns = {field.column for field in model._meta.local_fields}
+            if "tenant_id" in columns:
+                tables.append(model._meta.db_table)
+    return sorted(tables)
