@@ -62,21 +62,3 @@ def user_error(error: CodedError, renames: dict[str, str] | None = None) -> User
         code=error.code,
         message=error.message,
     )
-
-
-_REQUEST_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
-
-
-def request_id(request) -> str:
-    """The caller's `X-Request-ID` when it is a sane token (at most 100 of [A-Za-z0-9-_.:]), else a
-    new one; kept on the request so every use in one request agrees. It becomes the events'
-    `correlation_id`."""
-    existing = getattr(request, "request_id", None)
-    if existing:
-        return existing
-    import uuid
-
-    given = request.META.get("HTTP_X_REQUEST_ID", "")
-    value = given if given and len(given) <= 100 and set(given) <= _REQUEST_ID_CHARS else uuid.uuid4().hex
-    request.request_id = value
-    return value

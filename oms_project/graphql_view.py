@@ -4,16 +4,37 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from graphene_django.views import GraphQLView
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from graphene_django.settings import graphene_settings
+from graphene_django.views import GraphQLView, HttpError
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSyntaxError,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    validate,
+)
 
 from identity.application.authenticate import authenticate, parse_authorization_header
-from identity.domain.errors import AccessRevoked, AuthenticationFailed, KeySourceUnavailable
+from identity.domain.errors import (
+    AccessRevoked,
+    AuthenticationFailed,
+    KeySourceUnavailable,
+)
 from identity.domain.principal import Principal
 from identity.infrastructure.jwt_verifier import PyJwtVerifier
+from identity.infrastructure.tenancy import tenant_transaction
 from identity.infrastructure.tenants import OrmTenantDirectory
+from oms_project.graphql_limits import query_too_large, validation_rules
+from oms_project.observability import bind_tenant
+from oms_project.request_limits import body_exceeds
 from snapshots.infrastructure.customer_store import OrmAuthorizationLookup
 
 logger = logging.getLogger(__name__)
@@ -54,7 +75,69 @@ def error_response(status: int, code: str, message: str) -> JsonResponse:
     return response
 
 
+@lru_cache(maxsize=8)
+def _rules(max_depth: int, max_aliases: int, introspection: bool) -> tuple:
+    return tuple(validation_rules(max_depth=max_depth, max_aliases=max_aliases, introspection=introspection))
+
+
+@lru_cache(maxsize=512)
+def _checked_document(schema, query: str, rules: tuple) -> tuple[DocumentNode | None, tuple[GraphQLError, ...]]:
+    """Parse and validate once per distinct document and rule set (clients send the same few
+    documents with different variables; validation is most of a small request's GraphQL cost).
+    The limits are validation rules, so a cached document was checked against them."""
+    try:
+        document = parse(query)
+    except GraphQLError as error:
+        return None, (error,)
+    return document, tuple(validate(schema, document, list(rules), graphene_settings.MAX_VALIDATION_ERRORS))
+
+
 class OmsGraphQLView(GraphQLView):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.validation_rules = _rules(settings.OMS_GRAPHQL_MAX_DEPTH, settings.OMS_GRAPHQL_MAX_ALIASES,
+                                       settings.OMS_GRAPHQL_INTROSPECTION)
+
+    def execute_graphql_request(self, request, data, query, variables, operation_name, show_graphiql=False):
+        """graphene-django's, with the size limit first and parse + validate cached."""
+        if not query:
+            return super().execute_graphql_request(request, data, query, variables, operation_name, show_graphiql)
+        limit = settings.OMS_GRAPHQL_MAX_QUERY_BYTES
+        if len(query.encode()) > limit:
+            return ExecutionResult(data=None, errors=[query_too_large(limit)])
+        schema = self.schema.graphql_schema
+        document, errors = _checked_document(schema, query, self.validation_rules)
+        if errors:
+            return ExecutionResult(data=None, errors=list(errors))
+        operation = get_operation_ast(document, operation_name)
+        if request.method.lower() == "get" and operation is not None and operation.operation != OperationType.QUERY:
+            if show_graphiql:
+                return None
+            raise HttpError(HttpResponseNotAllowed(
+                ["POST"], f"Can only perform a {operation.operation.value} operation from a POST request."))
+        try:
+            return execute(schema, document, root_value=self.get_root_value(request),
+                           context_value=self.get_context(request), variable_values=variables,
+                           operation_name=operation_name, middleware=self.get_middleware(request),
+                           execution_context_class=self.execution_context_class)
+        except Exception as error:  # as graphene-django: the error becomes the answer
+            return ExecutionResult(errors=[error])
+
+    @staticmethod
+    def format_error(error):
+        """Every top-level error carries `extensions.code`, documents that fail to parse or
+        validate included (docs/errors.md)."""
+        formatted = GraphQLView.format_error(error)
+        if isinstance(error, GraphQLError) and "code" not in (formatted.get("extensions") or {}):
+            if isinstance(error, GraphQLSyntaxError):
+                code = "GRAPHQL_PARSE_FAILED"
+            elif not error.path:
+                code = "GRAPHQL_VALIDATION_FAILED"
+            else:
+                return formatted
+            formatted["extensions"] = {**(formatted.get("extensions") or {}), "code": code}
+        return formatted
+
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method in ("GET", "HEAD") and self.graphiql and self.can_display_graphiql(
             request, {}
@@ -63,6 +146,9 @@ class OmsGraphQLView(GraphQLView):
             return super().dispatch(request, *args, **kwargs)
         if request.method not in ("GET", "POST"):
             return super().dispatch(request, *args, **kwargs)
+        limit = settings.OMS_GRAPHQL_MAX_BODY_BYTES
+        if body_exceeds(request, limit):
+            return error_response(413, "PAYLOAD_TOO_LARGE", f"the request body exceeds {limit} bytes")
         try:
             request.oms_principal = authenticate_request(request)  # request-scoped, not global
         except AuthenticationFailed as exc:
@@ -72,7 +158,11 @@ class OmsGraphQLView(GraphQLView):
             return error_response(403, exc.code, exc.message)
         except KeySourceUnavailable as exc:
             return error_response(503, exc.code, exc.message)
-        return super().dispatch(request, *args, **kwargs)
+        bind_tenant(request.oms_principal.tenant_id)
+        # Everything the operation reads or writes runs in one transaction scoped to the
+        # principal's tenant (row-level security on PostgreSQL).
+        with tenant_transaction(request.oms_principal.tenant_id):
+            return super().dispatch(request, *args, **kwargs)
 
     def get_context(self, request: HttpRequest) -> GraphQLContext:
         return GraphQLContext(request=request, principal=request.oms_principal)

@@ -78,6 +78,19 @@ OMS_RELAY_MAX_ATTEMPTS = int(env_float("OMS_RELAY_MAX_ATTEMPTS", 8))
 OMS_RELAY_BACKOFF_BASE_SECONDS = env_float("OMS_RELAY_BACKOFF_BASE_SECONDS", 10)
 OMS_RELAY_BACKOFF_CAP_SECONDS = env_float("OMS_RELAY_BACKOFF_CAP_SECONDS", 3600)
 OMS_RELAY_POLL_SECONDS = env_float("OMS_RELAY_POLL_SECONDS", 1)
+OMS_RELAY_METRICS_PORT = int(env_float("OMS_RELAY_METRICS_PORT", 0))
+
+# /graphql/ guards (docs/errors.md): each refusal has its own code and nothing executes.
+OMS_GRAPHQL_MAX_BODY_BYTES = int(env_float("OMS_GRAPHQL_MAX_BODY_BYTES", 256 * 1024))
+OMS_GRAPHQL_MAX_QUERY_BYTES = int(env_float("OMS_GRAPHQL_MAX_QUERY_BYTES", 16 * 1024))
+OMS_GRAPHQL_MAX_DEPTH = int(env_float("OMS_GRAPHQL_MAX_DEPTH", 10))
+OMS_GRAPHQL_MAX_ALIASES = int(env_float("OMS_GRAPHQL_MAX_ALIASES", 20))
+# Schema introspection (`__schema`, `__type`): on in development, off in production unless asked.
+OMS_GRAPHQL_INTROSPECTION = env_bool("OMS_GRAPHQL_INTROSPECTION", DEBUG)
+
+# PostgreSQL row-level security: every tenant transaction switches to this role (created by the
+# identity migrations: NOLOGIN, no BYPASSRLS, not the owner) and sets `app.tenant_id`.
+OMS_DB_TENANT_ROLE = os.environ.get("OMS_DB_TENANT_ROLE", "oms_tenant").strip() or "oms_tenant"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -87,6 +100,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "graphene_django",
+    "django_prometheus",
     "identity",
     "snapshots",
     "ordering",
@@ -94,6 +108,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "oms_project.observability.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # admin static files under gunicorn
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -102,7 +118,31 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "oms_project.security_headers.SecurityHeadersMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+# /metrics: open on the internal network by default; set a token to require
+# `Authorization: Bearer <token>` from the scraper.
+OMS_METRICS_TOKEN = os.environ.get("OMS_METRICS_TOKEN", "")
+
+# Security headers and cookies (README, "Production"). TLS ends at the load balancer, which
+# says so in X-Forwarded-Proto when OMS_TRUST_X_FORWARDED_PROTO is on.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_HSTS_SECONDS = int(env_float("SECURE_HSTS_SECONDS", 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+if env_bool("OMS_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("OMS_SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Form bodies (the admin): Django's own limit; /graphql/ and webhooks have theirs above.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(env_float("DATA_UPLOAD_MAX_MEMORY_SIZE", 2.5 * 1024 * 1024))
 
 ROOT_URLCONF = "oms_project.urls"
 WSGI_APPLICATION = "oms_project.wsgi.application"
@@ -163,13 +203,23 @@ GRAPHENE = {
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+# json (default): one JSON object per line with request_id and tenant_id; plain: for a terminal.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json").strip().lower()
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "oms_project.observability.ContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "oms_project.observability.OmsJsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(tenant_id)s] %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Our access line replaces runserver's and Django's request lines.
+        "django.server": {"level": "WARNING"},
+    },
 }

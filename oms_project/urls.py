@@ -7,6 +7,7 @@ from webhooks.api.views import receive_webhook
 
 from .graphql_view import OmsGraphQLView
 from .health import healthz, readyz
+from .metrics import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -15,4 +16,5 @@ urlpatterns = [
     path("webhooks/<slug:tenant_id>/", receive_webhook),
     path("healthz", healthz),
     path("readyz", readyz),
+    path("metrics", metrics_view),
 ]

@@ -48,3 +48,22 @@ def test_malformed_boolean_is_refused():
     result = load_settings(DEBUG="maybe")
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_production_hardening_comes_from_the_environment():
+    probe = ("from django.conf import settings as s; print(s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT, "
+             "s.SECURE_PROXY_SSL_HEADER, s.SESSION_COOKIE_SECURE, s.OMS_GRAPHQL_INTROSPECTION, s.LOG_FORMAT)")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SECURE_", "OMS_", "LOG_", "DEBUG"))}
+    base = dict(clean, DJANGO_SETTINGS_MODULE="oms_project.settings", SECRET_KEY="k" * 50)
+
+    def run(**env):
+        return subprocess.run([sys.executable, "-c", f"import django; django.setup(); {probe}"], cwd=ROOT,
+                              env={**base, **env}, capture_output=True, text=True)
+
+    defaults = run()
+    assert defaults.stdout.strip() == "0 False None True False json", defaults.stdout + defaults.stderr
+    tuned = run(SECURE_HSTS_SECONDS="31536000", SECURE_SSL_REDIRECT="1", OMS_TRUST_X_FORWARDED_PROTO="1",
+                OMS_GRAPHQL_INTROSPECTION="1", LOG_FORMAT="plain")
+    assert tuned.stdout.strip() == "31536000 True ('HTTP_X_FORWARDED_PROTO', 'https') True True plain", tuned.stderr
+    bad = run(LOG_FORMAT="xml")
+    assert bad.returncode != 0 and "LOG_FORMAT must be json or plain" in bad.stderr

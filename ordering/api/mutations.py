@@ -9,7 +9,8 @@ import graphene
 from graphql import GraphQLError
 
 from identity.api.schema import AddressInput
-from oms_project.graphql_common import UserError, request_id, user_error
+from oms_project.graphql_common import UserError, user_error
+from oms_project.observability import assign_request_id
 from ordering.application import commands as c
 from ordering.application import handlers
 from ordering.domain.checkout import CartItem
@@ -66,7 +67,7 @@ class OrderMutation(graphene.Mutation):
         try:
             command = cls.command(**arguments)
             order = cls.handler(principal, command, DjangoUnitOfWork(principal.tenant_id,
-                                                                  correlation_id=request_id(info.context.request)))
+                                                                  correlation_id=assign_request_id(info.context.request)))
         except Forbidden as error:
             raise forbidden(error) from error
         except (OrderingError, SnapshotInvalid, CurrencyMismatch) as error:

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from django.db import transaction
 
 from identity.infrastructure.tenancy import tenant_transaction
+from oms_project.metrics import ORDER_TRANSITIONS
 from ordering.domain.events import OrderEvent
 from snapshots.infrastructure.customer_store import OrmCustomerStore
 
@@ -79,4 +80,6 @@ class DjangoUnitOfWork:
         suppressed = stack.__exit__(exc_type, exc, tb)
         if exc_type is None and self._committed is not None:
             self.events.extend(self._committed)
+            for event in self._committed:
+                ORDER_TRANSITIONS.labels(event.type).inc()
         return bool(suppressed)

@@ -117,6 +117,8 @@ class WebhookDelivery(models.Model):
             models.Index(fields=["subscription", "aggregate_id", "sequence"], condition=Q(status="PENDING"),
                          name="delivery_order_pending"),
             models.Index(fields=["tenant", "status", "-created_at"], name="delivery_tenant_status"),
+            # /metrics counts dead deliveries at every scrape: a partial index keeps that small.
+            models.Index(fields=["id"], condition=Q(status="DEAD"), name="delivery_dead"),
         ]
 
     def __str__(self) -> str:

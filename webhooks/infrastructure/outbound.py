@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime, timedelta
 
@@ -9,6 +10,7 @@ import requests
 from django.db import connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 
+from oms_project.metrics import WEBHOOK_DELIVERIES
 from ordering.application.event_payloads import envelope
 from ordering.infrastructure.models import OutboxEvent
 from webhooks.application.relay import ClaimedDelivery
@@ -16,6 +18,7 @@ from webhooks.domain.outbound import AttemptResult, DeliveryStatus, NextState, b
 
 from .models import DeliveryAttempt, WebhookDelivery, WebhookSubscription
 
+logger = logging.getLogger(__name__)
 PENDING = DeliveryStatus.PENDING.value
 FAN_OUT_LOCK = 0x4F4D53  # pg_advisory_xact_lock key: one fan-out at a time
 
@@ -80,6 +83,11 @@ class OrmDeliveryStore:
                 status=state.status.value, attempts=state.attempts, lease_until=None,
                 next_attempt_at=state.next_attempt_at or at, last_status_code=result.status_code,
                 last_error=result.error[:500], delivered_at=at if result.succeeded else None)
+        outcome = {"DELIVERED": "delivered", "DEAD": "dead"}.get(state.status.value, "retry")
+        WEBHOOK_DELIVERIES.labels(outcome).inc()
+        logger.info("delivery %s of event %s: %s (attempt %s, HTTP %s, %s ms)", delivery.delivery_id,
+                    delivery.event_id, outcome, state.attempts, result.status_code, result.latency_ms,
+                    extra={"tenant_id": delivery.tenant_id, "outcome": outcome})
 
 
 def redeliver(delivery_ids: list[int], now: datetime | None = None) -> int:

@@ -22,9 +22,18 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
         parser.add_argument("--poll-seconds", type=float, default=None,
                             help="idle wait between polls (default OMS_RELAY_POLL_SECONDS)")
+        parser.add_argument("--metrics-port", type=int, default=None,
+                            help="serve this process's Prometheus metrics (deliveries by outcome) on "
+                                 "0.0.0.0:PORT/metrics (default OMS_RELAY_METRICS_PORT; 0: off)")
 
-    def handle(self, *args, once: bool, poll_seconds: float | None, **options) -> None:
+    def handle(self, *args, once: bool, poll_seconds: float | None, metrics_port: int | None, **options) -> None:
         relay = configured_relay()
+        port = settings.OMS_RELAY_METRICS_PORT if metrics_port is None else metrics_port
+        if port and not once:
+            from prometheus_client import start_http_server
+
+            start_http_server(port)
+            self.stdout.write(f"relay_events: metrics on :{port}/metrics")
         if once:
             attempts = relay.run_once()
             self.stdout.write(f"{attempts} delivery attempt(s) made.")
