@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Build stage: wheels for every pinned dependency.
+# Build stage: wheels for every pinned dependency (compilers stay here).
 FROM python:3.11-slim AS build
 WORKDIR /build
 COPY requirements.txt .
@@ -7,14 +7,17 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt
 
 # Runtime stage: no compilers, a non-root user, gunicorn.
 FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=oms_project.settings
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=oms_project.settings \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/oms-prometheus LOG_FORMAT=json
 RUN useradd --system --uid 10001 --home-dir /app oms
 WORKDIR /app
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir --no-index --find-links /wheels /wheels/* && rm -rf /wheels
 COPY --chown=oms:oms . .
-RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
+RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
+    && rm -rf /app/var/*.sqlite3* && chown -R oms:oms /app/var
 USER oms
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["gunicorn", "oms_project.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=6 \
+  CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz')"
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "oms_project.wsgi:application"]

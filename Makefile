@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test schema venv clean bench-import bench-orders-list
+.PHONY: run test schema venv clean chromium bench bench-import bench-orders-list
 
 venv: $(INSTALLED)
 
@@ -18,10 +18,17 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 run: venv
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py seed_demo
-	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+	DEBUG=1 LOG_FORMAT=plain $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-test: venv
+test: venv chromium
 	$(BIN)/python -m pytest
+
+# The admin browser test drives Debian's Chromium (never a downloaded one).
+chromium:
+	@test -x /usr/bin/chromium || ( export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null) ) || \
+	  echo "chromium could not be installed: tests/test_admin_browser.py will be skipped"
 
 # Rewrite schema.graphql after changing the API (a test fails while it is stale).
 schema: venv
@@ -35,6 +42,10 @@ bench-import: venv
 BENCH_PG ?= postgres://postgres@127.0.0.1:5432/oms_bench_list
 bench-orders-list: venv
 	DATABASE_URL=$(BENCH_PG) $(BIN)/python bench/orders_list.py
+
+# The performance benchmark (PostgreSQL, gunicorn, pgbench; docs/performance.md).
+bench: venv
+	$(BIN)/python bench/lifecycle.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis
