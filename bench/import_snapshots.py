@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import recreate_database
+
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
 
@@ -31,12 +33,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="oms-bench-"))
     env.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
     if env["DATABASE_URL"].startswith("postgres"):
-        import psycopg  # reset the benchmark database
-
-        base, name = env["DATABASE_URL"].rsplit("/", 1)
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
+        recreate_database(env["DATABASE_URL"])  # reset the benchmark database
     manage(env, "migrate", "--noinput", "-v0")
     manage(env, "create_tenant", "--id", "bench", "--hs256-secret", "b" * 40)
 

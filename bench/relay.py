@@ -19,6 +19,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from common import recreate_database
+
 ROOT = Path(__file__).resolve().parent.parent
 URL = os.environ.get("DATABASE_URL", "")
 EVENTS = int(os.environ.get("BENCH_EVENTS", "5000"))
@@ -53,13 +55,9 @@ def start_receiver(secret: str) -> tuple[ThreadingHTTPServer, list]:
 def main() -> None:
     if not URL.startswith("postgres"):
         sys.exit("set DATABASE_URL to a PostgreSQL database this benchmark may drop and rebuild")
-    import psycopg
-
-    base, name = URL.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    env = dict(os.environ, DEBUG="1")
+    recreate_database(URL)
+    # No log line per delivery in the figures (the relay processes get this environment).
+    env = dict(os.environ, DEBUG="1", LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"))
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run([sys.executable, "manage.py", "create_tenant", "--id", "bench", "--hs256-secret", "b" * 40],
                    cwd=ROOT, env=env, check=True, capture_output=True)

@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 
 from identity.domain.principal import Principal, Role
 from oms_project.admin_mixins import ReadOnlyAdminMixin
-from oms_project.graphql_common import request_id
+from oms_project.observability import assign_request_id
 from ordering.application import commands as c
 from ordering.application import handlers
 from ordering.domain.errors import OrderingError
@@ -105,7 +105,7 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         for order in queryset.order_by("created_at"):
             try:
                 handler(admin_principal(request, order), command(str(order.id)),
-                        DjangoUnitOfWork(order.tenant_id, correlation_id=request_id(request)))
+                        DjangoUnitOfWork(order.tenant_id, correlation_id=assign_request_id(request)))
             except OrderingError as error:
                 refused.append(f"{order} ({error.code}: {error.message})")
             else:

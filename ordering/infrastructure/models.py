@@ -198,6 +198,24 @@ class OrderNumberCounter(models.Model):
         db_table = "ordering_number_counter"
 
 
+class OrderStatusCount(models.Model):
+    """How many orders of a scope are in each status: the whole tenant (scope ""), one vendor's
+    ("v:<vendor id>", orders with its lines) or one customer's ("c:<user id>"). Tenant and vendor
+    counts are spread over a few slots so that concurrent transitions rarely wait on one row. The
+    orders list reads `totalCount` from here; see order_counts.py."""
+
+    tenant = tenant_field()
+    scope = models.CharField(max_length=300, default="", blank=True)
+    status = models.CharField(max_length=20)
+    slot = models.PositiveSmallIntegerField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "ordering_order_status_count"
+        constraints = [models.UniqueConstraint(fields=["tenant", "scope", "status", "slot"],
+                                               name="order_status_count_slot")]
+
+
 class CouponUsage(models.Model):
     """How many placed orders used a coupon; checked against its usage limit atomically."""
 

@@ -13,7 +13,9 @@ import uuid
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from django.db import connection
 from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
 
 from identity.domain.principal import Principal
@@ -23,7 +25,7 @@ from ordering.domain.errors import Invalid
 from ordering.domain.lifecycle import OrderStatus
 from ordering.domain.order import Order
 
-from . import models
+from . import models, order_counts
 from .repositories import order_rows, to_domain
 
 _SORT = {
@@ -52,11 +54,19 @@ def visible_to(principal: Principal) -> Q:
     return visible
 
 
+def _search_text_contains(search: str) -> Q:
+    """Orders whose search text contains `search`. On PostgreSQL through `oms_order_search`
+    (migration ordering/0005), which can use the trigram index under row-level security."""
+    if connection.vendor == "postgresql":
+        return Q(id__in=RawSQL("SELECT * FROM oms_order_search(%s)", [search]))
+    return Q(search_text__contains=search)
+
+
 def matching(principal: Principal, search: str) -> Q:
     """`search` over what the caller may see. Staff and the owning customer search the whole order;
     a vendor searches the number, the customer and its own lines only, so a search for another
     vendor's SKU never reveals which orders contain it (marketplace privacy)."""
-    whole_order = Q(search_text__contains=search)
+    whole_order = _search_text_contains(search)
     if principal.is_staff:
         return whole_order
     found = Q(pk__in=[])
@@ -88,6 +98,33 @@ def _decode_cursor(sort: OrderSort, cursor: str) -> tuple[object, uuid.UUID]:
         return value, uuid.UUID(row_id)
     except (ValueError, TypeError, binascii.Error, InvalidOperation, json.JSONDecodeError):
         raise Invalid("not a cursor of this list and sort", field="after") from None
+
+
+ALL_STATUSES = frozenset(s.value for s in OrderStatus)
+PLACED_STATUSES = ALL_STATUSES - {OrderStatus.DRAFT.value}
+
+
+def counted_scope(criteria: OrderCriteria) -> tuple[str, frozenset[str]] | None:
+    """The counter scope and statuses equal to what `filtered` returns, or None when the filters
+    go beyond one scope and statuses (search, payment status, dates, mixed roles)."""
+    viewer, f = criteria.viewer, criteria.filter
+    if criteria.search or f.payment_statuses or f.created_after or f.created_before:
+        return None
+    wanted = frozenset(f.statuses) if f.statuses else ALL_STATUSES
+    if viewer.is_staff:
+        if f.vendor_id and f.customer_id:
+            return None
+        if f.vendor_id:
+            return order_counts.vendor_scope(f.vendor_id), wanted
+        if f.customer_id:
+            return order_counts.customer_scope(f.customer_id), wanted
+        return "", wanted
+    if viewer.is_customer and not viewer.is_vendor and not f.vendor_id and not f.customer_id:
+        return order_counts.customer_scope(viewer.user_id), wanted
+    if (viewer.is_vendor and not viewer.is_customer and viewer.vendor_id and not f.customer_id
+            and f.vendor_id in (None, "", viewer.vendor_id)):
+        return order_counts.vendor_scope(viewer.vendor_id), wanted & PLACED_STATUSES
+    return None
 
 
 class OrmOrderReader:
@@ -122,9 +159,19 @@ class OrmOrderReader:
             rows = rows.filter(matching(viewer, criteria.search))
         return rows
 
+    @staticmethod
+    def _count(criteria: OrderCriteria, rows: QuerySet) -> int:
+        """`totalCount`: from the status counters (constant time at any size) when what the
+        caller sees is one counted scope narrowed by status at most; otherwise a COUNT."""
+        counted = counted_scope(criteria)
+        if counted is None:
+            return rows.count()
+        scope, statuses = counted
+        return order_counts.count(criteria.viewer.tenant_id, scope, statuses)
+
     def page(self, criteria: OrderCriteria) -> OrderPage:
         rows = self.filtered(criteria)
-        total_count = rows.count()
+        total_count = self._count(criteria, rows)
         column, descending = _SORT[criteria.sort]
         if criteria.after:
             value, row_id = _decode_cursor(criteria.sort, criteria.after)

@@ -6,9 +6,10 @@ Every query filters on the tenant it was built for; nothing here reads a global 
 from __future__ import annotations
 
 import uuid
+from dataclasses import astuple
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Prefetch, QuerySet
 
 from ordering.application.ports import RetryUseCase
@@ -37,7 +38,7 @@ from snapshots.infrastructure.catalog_reader import (
     vendor_from_row,
 )
 
-from . import models
+from . import models, order_counts
 
 # -- rows <-> aggregate -----------------------------------------------------------------------
 
@@ -51,6 +52,16 @@ def order_rows(rows: QuerySet | None = None) -> QuerySet:
         Prefetch("shipments", queryset=models.Shipment.objects.order_by("shipped_at", "id")),
         Prefetch("history", queryset=models.OrderHistoryEntry.objects.order_by("position")),
     )
+
+
+def _counted(order: Order) -> tuple[str, frozenset[str]]:
+    """What the status counters know of an order: its status and its scopes."""
+    return order.status.value, order_counts.scopes_of(order.customer.user_id, (line.vendor_id for line in order.lines))
+
+
+def _children(order: Order) -> tuple:
+    """A comparable copy of the children `save` may have to rewrite."""
+    return (tuple(astuple(line) for line in order.lines), tuple(order.shipping), tuple(order.coupons))
 
 
 def to_domain(row: models.Order) -> Order:
@@ -167,7 +178,9 @@ class OrmOrderRepository:
     def __init__(self, tenant_id: str) -> None:
         self.tenant_id = tenant_id
         self.seen: list[Order] = []
-        self._loaded: dict[str, tuple[int, int, int]] = {}  # order id -> (version, shipments, history)
+        # order id -> (version, shipments, history, (status, count scopes)) as loaded or last written
+        self._loaded: dict[str, tuple[int, int, int, tuple[str, frozenset[str]]]] = {}
+        self._children: dict[str, tuple] = {}  # order id -> lines, shipping, coupons as loaded
 
     def get(self, order_id: str, *, lock: bool = True) -> Order | None:
         """The order, with its row locked until the transaction ends (PostgreSQL `FOR UPDATE`)."""
@@ -175,12 +188,12 @@ class OrmOrderRepository:
             key = uuid.UUID(str(order_id))
         except ValueError:
             return None
-        rows = models.Order.objects.filter(tenant_id=self.tenant_id, id=key)
+        rows = order_rows().filter(tenant_id=self.tenant_id, id=key)
         if lock:
-            # Lock the order row alone, then read its children: the lock serialises every writer.
-            if not rows.select_for_update().values_list("id", flat=True).first():
-                return None
-        row = order_rows().filter(tenant_id=self.tenant_id, id=key).first()
+            # The order row is locked (and re-read at its latest version if we waited) before
+            # the children are read: the lock serialises every writer.
+            rows = rows.select_for_update(of=("self",))
+        row = rows.first()
         if row is None:
             return None
         order = to_domain(row)
@@ -188,32 +201,43 @@ class OrmOrderRepository:
         return order
 
     def _track(self, order: Order) -> None:
-        self._loaded[order.order_id] = (order.version, len(order.shipments), len(order.history))
+        self._remember(order)
         self.seen.append(order)
+
+    def _remember(self, order: Order) -> None:
+        """The order as it is in the database now: what the next `save` compares against."""
+        self._loaded[order.order_id] = (order.version, len(order.shipments), len(order.history), _counted(order))
+        self._children[order.order_id] = _children(order)
 
     def add(self, order: Order) -> None:
         row = models.Order.objects.create(id=uuid.UUID(order.order_id), tenant_id=self.tenant_id,
                                           **_order_values(order))
         self._write_children(order, row, shipments_from=0, history_from=0)
-        self._loaded[order.order_id] = (order.version, len(order.shipments), len(order.history))
-        self.seen.append(order)
+        order_counts.record_change(self.tenant_id, None, _counted(order))
+        self._track(order)
 
     def save(self, order: Order) -> None:
-        loaded_version, shipments, history = self._loaded[order.order_id]
+        loaded_version, shipments, history, counted = self._loaded[order.order_id]
         updated = models.Order.objects.filter(
             tenant_id=self.tenant_id, id=order.order_id, version=loaded_version
         ).update(**_order_values(order))
         if updated != 1:
             raise StaleWrite(f"order {order.order_id} changed since it was loaded")
         row = models.Order(id=uuid.UUID(order.order_id), tenant_id=self.tenant_id)
-        models.OrderLine.objects.filter(tenant_id=self.tenant_id, order_id=row.id).delete()
-        models.OrderShipping.objects.filter(tenant_id=self.tenant_id, order_id=row.id).delete()
-        models.OrderCoupon.objects.filter(tenant_id=self.tenant_id, order_id=row.id).delete()
-        self._write_children(order, row, shipments_from=shipments, history_from=history)
-        self._loaded[order.order_id] = (order.version, len(order.shipments), len(order.history))
+        # Lines, shipping and coupons are rewritten only when they changed (placing or confirming
+        # an order changes none of them).
+        changed = [b != n for b, n in zip(self._children[order.order_id], _children(order), strict=True)]
+        for table, rewrite in zip((models.OrderLine, models.OrderShipping, models.OrderCoupon), changed, strict=True):
+            if rewrite:
+                table.objects.filter(tenant_id=self.tenant_id, order_id=row.id).delete()
+        self._write_children(order, row, shipments_from=shipments, history_from=history, rewrite=changed)
+        order_counts.record_change(self.tenant_id, counted, _counted(order))
+        self._remember(order)
 
-    def _write_children(self, order: Order, row: models.Order, *, shipments_from: int, history_from: int) -> None:
+    def _write_children(self, order: Order, row: models.Order, *, shipments_from: int, history_from: int,
+                        rewrite: list[bool] | None = None) -> None:
         tenant = self.tenant_id
+        lines, shipping, coupons = rewrite or (True, True, True)
         models.OrderLine.objects.bulk_create([
             models.OrderLine(
                 id=uuid.UUID(line.line_id), tenant_id=tenant, order=row, position=index,
@@ -221,19 +245,19 @@ class OrmOrderRepository:
                 quantity=line.quantity, unit_price=line.unit_price.amount, subtotal=line.subtotal.amount,
                 discount=line.discount.amount, offer_id=line.offer_id or "", shipped_quantity=line.shipped_quantity,
             )
-            for index, line in enumerate(order.lines)
+            for index, line in enumerate(order.lines if lines else [])
         ])
         models.OrderShipping.objects.bulk_create([
             models.OrderShipping(
                 tenant_id=tenant, order=row, vendor_id=s.vendor_id, option_id=s.option_id or "", name=s.name,
                 carrier=s.carrier, cost=s.cost.amount, waived_by=s.waived_by or "", delivery_days=s.delivery_days,
             )
-            for s in order.shipping
+            for s in (order.shipping if shipping else [])
         ])
         models.OrderCoupon.objects.bulk_create([
             models.OrderCoupon(tenant_id=tenant, order=row, code=c.code, vendor_id=c.vendor_id,
                                discount=c.discount.amount)
-            for c in order.coupons
+            for c in (order.coupons if coupons else [])
         ])
         models.Shipment.objects.bulk_create([
             models.Shipment(
@@ -307,11 +331,13 @@ class OrmOrderNumbers:
     def next_number(self) -> str:
         """The tenant's next number, taken under the counter's row lock until commit: concurrent
         placements queue on it, and a rolled-back placement gives its number back."""
-        models.OrderNumberCounter.objects.bulk_create(
-            [models.OrderNumberCounter(tenant_id=self.tenant_id, last_number=0)], ignore_conflicts=True)
-        counter = models.OrderNumberCounter.objects.filter(tenant_id=self.tenant_id)
-        counter.update(last_number=F("last_number") + 1)
-        number = counter.values_list("last_number", flat=True).get()
+        # One statement: create the tenant's counter at 1 or take the next value, row-locked.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO ordering_number_counter (tenant_id, last_number) VALUES (%s, 1) "
+                "ON CONFLICT (tenant_id) DO UPDATE SET last_number = ordering_number_counter.last_number + 1 "
+                "RETURNING last_number", [self.tenant_id])
+            number = cursor.fetchone()[0]
         return str(1000 + number)
 
 

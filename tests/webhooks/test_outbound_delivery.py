@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import socket
 import threading
 from datetime import datetime, timedelta, timezone
 from io import StringIO
@@ -20,7 +19,7 @@ from django.urls import reverse
 from referencing import Registry
 
 from ordering.infrastructure.models import OutboxEvent
-from tests.conftest import requires_postgres
+from tests.conftest import free_port, requires_postgres
 from tests.ordering.conftest import Shop, seed_catalog
 from webhooks.domain.outbound import RetryPolicy
 from webhooks.infrastructure.models import DeliveryAttempt, WebhookDelivery, WebhookSubscription
@@ -43,12 +42,6 @@ def subscribe(tenant_id: str, url: str, *events: str) -> str:
     secret = out.getvalue().strip().splitlines()[-1]
     assert secret.startswith("whsec_")
     return secret
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def relay(at: datetime | None = None, **overrides):

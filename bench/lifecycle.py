@@ -1,0 +1,287 @@
+"""`make bench`: the order lifecycle over HTTP against PostgreSQL-backed gunicorn, next to the
+raw-SQL limit measured with pgbench in the same run.
+
+    make bench                                  (all of it: lifecycle, placeOrder, pgbench, list)
+    BENCH_SECONDS=20 BENCH_CLIENTS=4 BENCH_WORKERS=3 BENCH_LIST_SIZES=10000,1000000 make bench
+
+1. A fresh database `oms_bench` (BENCH_PG, default postgres://postgres@127.0.0.1:5432), migrated,
+   with the demo tenant and its snapshots (`seed_demo`), served by gunicorn with
+   `gunicorn.conf.py` (BENCH_WORKERS sync workers, LOG_LEVEL=WARNING).
+2. SQL queries per operation: one lifecycle through Django's test client in this process.
+3. Lifecycle: BENCH_CLIENTS separate load processes, each looping checkout -> place -> confirm ->
+   ship (two vendors, so two shipOrder calls) for BENCH_SECONDS. Prints orders per second and
+   p50/p95/p99 per operation.
+4. placeOrder alone: each load process first makes BENCH_DRAFTS drafts, then all place theirs at
+   once; placed orders per second.
+5. The raw-SQL limit: `../shared/bench/raw_place.pgbench` (one order, three lines, one outbox
+   row per transaction) with pgbench -c 4 -j 2 -T 15 on a database of its own, and the ratio of
+   (4) to it.
+6. The orders list at each of BENCH_LIST_SIZES orders per tenant (bench/orders_list.py).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from common import recreate_database
+
+ROOT = Path(__file__).resolve().parent.parent
+RAW = Path(os.environ.get("BENCH_RAW_DIR") or ROOT.parent / "shared" / "bench")
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+DB_URL = f"{PG}/oms_bench"
+SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "3"))
+DRAFTS = int(os.environ.get("BENCH_DRAFTS", "150"))
+LIST_SIZES = os.environ.get("BENCH_LIST_SIZES", "10000,1000000")
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
+SECRET = "bench-hs256-secret-" + "x" * 40
+TENANT = "demo"
+
+ORDER_FIELDS = "id version status lines { id vendorId } total { amount }"
+CHECKOUT = ("mutation($items: [CheckoutItemInput!]!, $address: AddressInput!, $customer: CustomerInput, "
+            "$shipping: [ShippingOptionSelectionInput!]) { checkoutItems(items: $items, shippingAddress: $address, "
+            "customer: $customer, shippingOptions: $shipping) "
+            f"{{ order {{ {ORDER_FIELDS} }} errors {{ code message }} }} }}")
+PLACE = (f"mutation($id: ID!) {{ placeOrder(orderId: $id) {{ order {{ {ORDER_FIELDS} }} "
+         "errors { code message } } }")
+CONFIRM = ("mutation($id: ID!, $payment: PaymentInput!) { confirmOrder(orderId: $id, payment: $payment) "
+           f"{{ order {{ {ORDER_FIELDS} }} errors {{ code message }} }} }}")
+SHIP = ("mutation($id: ID!, $carrier: String!, $tracking: String!) { shipOrder(orderId: $id, carrier: $carrier, "
+        f"trackingNumber: $tracking) {{ order {{ {ORDER_FIELDS} }} errors {{ code message }} }} }}")
+ITEMS = [{"productId": "prod-mug", "quantity": 1}, {"productId": "prod-kettle", "quantity": 1},
+         {"productId": "prod-lamp", "quantity": 1}]
+ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postalCode": "12345", "country": "US"}
+CUSTOMER = {"email": "bench@example.com", "firstName": "Bench", "lastName": "Customer"}
+SHIPPING = [{"vendorId": "vendor-acme", "shippingOptionId": "ship-acme-std"},
+            {"vendorId": "vendor-globex", "shippingOptionId": "ship-globex-std"}]
+NEW_ORDER = {"items": ITEMS, "address": ADDRESS, "customer": CUSTOMER, "shipping": SHIPPING}
+
+
+def env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": DB_URL, "SECRET_KEY": "bench-only", "ALLOWED_HOSTS": "127.0.0.1,testserver",
+            "DEBUG": "0", "LOG_LEVEL": "WARNING", "OMS_DEMO_HS256_SECRET": SECRET, **extra}
+
+
+def token(sub: str, roles: list[str], vendor_id: str | None = None) -> str:
+    import jwt
+
+    now = int(time.time())
+    claims = {"sub": sub, "tenant_id": TENANT, "roles": roles, "iat": now, "exp": now + 7200,
+              "iss": "oms-demo", "aud": "oms"}
+    if vendor_id:
+        claims["vendor_id"] = vendor_id
+    return jwt.encode(claims, SECRET, algorithm="HS256")
+
+
+TOKENS = {"customer": token("bench-customer", ["customer"]), "staff": token("bench-staff", ["staff"]),
+          "vendor-acme": token("bench-acme", ["vendor"], "vendor-acme"),
+          "vendor-globex": token("bench-globex", ["vendor"], "vendor-globex")}
+
+
+def lifecycle_calls(call):
+    """checkout, place, confirm, ship (each vendor): `call(op, query, variables, role)` -> payload."""
+    order = call("checkout", CHECKOUT, NEW_ORDER, "customer")
+    order = call("place", PLACE, {"id": order["id"]}, "customer")
+    payment = {"method": "card", "reference": "bench", "amount": order["total"]["amount"]}
+    call("confirm", CONFIRM, {"id": order["id"], "payment": payment}, "staff")
+    for vendor in ("vendor-acme", "vendor-globex"):
+        call("ship", SHIP, {"id": order["id"], "carrier": "UPS", "tracking": f"1Z-{vendor}"}, vendor)
+
+
+# -- the load processes -------------------------------------------------------------------------
+
+def _http_caller(session, timings):
+    def call(op, query, variables, role):
+        started = time.perf_counter()
+        response = session.post(f"http://127.0.0.1:{PORT}/graphql/", json={"query": query, "variables": variables},
+                                headers={"Authorization": f"Bearer {TOKENS[role]}"}, timeout=30)
+        timings.setdefault(op, []).append((time.perf_counter() - started) * 1000)
+        body = response.json()
+        payload = next(iter(body["data"].values()))
+        if payload["errors"]:
+            raise RuntimeError(f"{op}: {payload['errors']}")
+        return payload["order"]
+    return call
+
+
+def lifecycle_client(seconds: float, queue) -> None:
+    import requests
+
+    session, timings, orders = requests.Session(), {}, 0
+    call = _http_caller(session, timings)
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        lifecycle_calls(call)
+        orders += 1
+    queue.put((orders, timings))
+
+
+def floor_client(seconds: float, queue) -> None:
+    """The stack's own cost: `{ me { userId } }` authenticates (two queries) and resolves from the
+    token, touching no order table."""
+    import requests
+
+    session, timings, done = requests.Session(), [], 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        response = session.post(f"http://127.0.0.1:{PORT}/graphql/", json={"query": "{ me { userId } }"},
+                                headers={"Authorization": f"Bearer {TOKENS['customer']}"}, timeout=30)
+        assert response.status_code == 200, response.text
+        timings.append((time.perf_counter() - started) * 1000)
+        done += 1
+    queue.put((done, timings))
+
+
+def place_client(drafts: int, barrier, queue) -> None:
+    import requests
+
+    session, timings = requests.Session(), {}
+    call = _http_caller(session, timings)
+    ids = [call("checkout", CHECKOUT, NEW_ORDER, "customer")["id"] for _ in range(drafts)]
+    timings.clear()
+    barrier.wait()
+    started = time.perf_counter()
+    for order_id in ids:
+        call("place", PLACE, {"id": order_id}, "customer")
+    queue.put((len(ids), time.perf_counter() - started, timings))
+
+
+def run_clients(target, args_for) -> list:
+    queue = multiprocessing.Queue()
+    processes = [multiprocessing.Process(target=target, args=(*args_for(), queue)) for _ in range(CLIENTS)]
+    for p in processes:
+        p.start()
+    results = [queue.get(timeout=SECONDS + 600) for _ in processes]
+    for p in processes:
+        p.join()
+    return results
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+# -- steps ----------------------------------------------------------------------------------------
+
+def setup() -> None:
+    recreate_database(DB_URL)
+    for args in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env(), check=True, capture_output=True)
+
+
+def queries_per_operation() -> dict[str, int]:
+    os.environ.update({k: v for k, v in env().items() if k in ("DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS",
+                                                               "LOG_LEVEL", "DEBUG")})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms_project.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client, counts = Client(), {}
+
+    def call(op, query, variables, role):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post("/graphql/", json.dumps({"query": query, "variables": variables}),
+                                   content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {TOKENS[role]}")
+        counts[op] = len(captured)  # the second shipOrder overwrites the first: the one that completes it
+        payload = next(iter(response.json()["data"].values()))
+        assert not payload["errors"], payload["errors"]
+        return payload["order"]
+
+    lifecycle_calls(call)
+    connection.close()
+    return counts
+
+
+def start_server() -> subprocess.Popen:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "oms_project.wsgi:application"],
+        cwd=ROOT, env=env(WEB_CONCURRENCY=str(WORKERS), PORT=str(PORT), PROMETHEUS_MULTIPROC_DIR="/tmp/oms-bench-prom"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/readyz", timeout=1)
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit(f"gunicorn did not become ready: {server.stderr.read().decode()[-2000:]}")
+
+
+def pgbench() -> float:
+    script, schema = RAW / "raw_place.pgbench", RAW / "raw_place_schema.sql"
+    if not script.exists():
+        raise SystemExit(f"{script} not found (set BENCH_RAW_DIR to the shared bench folder)")
+    url = f"{PG}/oms_bench_raw"
+    recreate_database(url)
+    subprocess.run(["psql", "-q", "-d", url, "-f", str(schema)], check=True, capture_output=True)
+    out = subprocess.run(["pgbench", "-n", "-d", url, "-f", str(script), "-c", "4", "-j", "2", "-T", "15"],
+                         check=True, capture_output=True, text=True).stdout
+    return float(re.search(r"tps = ([0-9.]+)", out).group(1))
+
+
+def main() -> None:
+    print(f"make bench: PostgreSQL {PG}, gunicorn {WORKERS} workers, {CLIENTS} load processes, {os.cpu_count()} cores")
+    setup()
+    counts = queries_per_operation()
+    server = start_server()
+    try:
+        results = run_clients(lifecycle_client, lambda: (SECONDS,))
+        orders = sum(r[0] for r in results)
+        timings: dict[str, list[float]] = {}
+        for _, t in results:
+            for op, values in t.items():
+                timings.setdefault(op, []).extend(values)
+        print(f"\nlifecycle for {SECONDS:.0f} s: {orders} orders checked out, placed, confirmed and shipped "
+              f"= {orders / SECONDS:.1f} orders/s ({sum(map(len, timings.values())) / SECONDS:.0f} requests/s)")
+        print(f"  {'operation':<10} {'calls':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'SQL':>4}")
+        for op in ("checkout", "place", "confirm", "ship"):
+            v = timings[op]
+            print(f"  {op:<10} {len(v):6d} {pct(v, .5):8.1f} {pct(v, .95):8.1f} {pct(v, .99):8.1f} {counts[op]:4d}")
+
+        barrier = multiprocessing.Barrier(CLIENTS)
+        placed = run_clients(place_client, lambda: (DRAFTS, barrier))
+        count, wall = sum(r[0] for r in placed), max(r[1] for r in placed)
+        place_ms = [v for r in placed for v in r[2]["place"]]
+        place_rate = count / wall
+        print(f"\nplaceOrder alone: {count} drafts placed by {CLIENTS} clients in {wall:.1f} s = {place_rate:.1f} "
+              f"orders/s (p50 {pct(place_ms, .5):.1f} ms, p95 {pct(place_ms, .95):.1f} ms, p99 {pct(place_ms, .99):.1f} ms)")
+
+        floor = run_clients(floor_client, lambda: (SECONDS / 2,))
+        floor_rate = sum(r[0] for r in floor) / (SECONDS / 2)
+        floor_ms = [v for r in floor for v in r[1]]
+        print(f"the stack's floor, `{{ me {{ userId }} }}` (authentication, no order work): {floor_rate:.0f} requests/s "
+              f"(p50 {pct(floor_ms, .5):.1f} ms, p99 {pct(floor_ms, .99):.1f} ms)")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    tps = pgbench()
+    print(f"raw-SQL limit ({RAW / 'raw_place.pgbench'}, pgbench -c 4 -j 2 -T 15): {tps:.0f} tps")
+    print(f"placeOrder ratio: {place_rate:.1f} / {tps:.0f} = {place_rate / tps:.3f} (target 0.25)")
+    print(f"floor ratio (the same stack answering `me`): {floor_rate:.0f} / {tps:.0f} = {floor_rate / tps:.3f}")
+
+    if LIST_SIZES:
+        print(f"\norders list at {LIST_SIZES} orders per tenant (bench/orders_list.py):", flush=True)
+        subprocess.run([sys.executable, "bench/orders_list.py"], cwd=ROOT, check=True,
+                       env={**os.environ, "DATABASE_URL": f"{PG}/oms_bench_list", "BENCH_SIZES": LIST_SIZES})
+
+
+if __name__ == "__main__":
+    main()
