@@ -55,7 +55,7 @@ class CouponInline(ReadOnlyInline):
 
 class ShipmentInline(ReadOnlyInline):
     model = Shipment
-    fields = ["vendor_id", "carrier", "tracking_number", "lines", "shipped_at"]
+    fields = ["vendor_id", "status", "carrier", "tracking_number", "lines", "shipped_at", "updated_at"]
 
 
 class HistoryInline(ReadOnlyInline):
@@ -72,7 +72,8 @@ class CancelForm(forms.Form):
 class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "status", "payment_status", "total", "currency", "customer_email", "tenant",
                     "created_at", "placed_at"]
-    list_filter = ["tenant", "status", "payment_status", ("created_at", admin.DateFieldListFilter)]
+    list_filter = ["tenant", "status", "payment_status", "hold_reason", "review_status",
+                   ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=number", "customer_email", "customer_last_name", "=customer_user_id", "=lines__sku"]
     list_select_related = ["tenant"]
     ordering = ["-created_at", "-id"]
@@ -90,6 +91,10 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ("Totals", {"fields": ["currency", "subtotal", "discount_total", "shipping_total", "total"]}),
         ("Payment", {"fields": ["payment_method", "payment_reference", "payment_amount", "paid_at"]}),
         ("Cancellation", {"fields": ["cancel_reason", "cancelled_by", "cancelled_at"]}),
+        ("Hold and review", {"fields": ["hold_reason", "hold_note", "held_by", "held_at", "review_status",
+                                        "review_level", "review_assignee", "reviewed_by", "reviewed_at",
+                                        "review_note"]}),
+        ("After sale", {"fields": ["revision", "payment_adjustment", "delivered_at", "returns", "refunds"]}),
     ]
 
     def get_readonly_fields(self, request, obj=None):

@@ -1,5 +1,6 @@
 """Snapshots are owned upstream: staff can look, search and filter, never edit."""
 
+from django import forms
 from django.contrib import admin
 
 from oms_project.admin_mixins import ReadOnlyAdminMixin
@@ -11,6 +12,7 @@ from .infrastructure.models import (
     OfferSnapshot,
     ProductSnapshot,
     ShippingOptionSnapshot,
+    TenantWorkflowSnapshot,
     UserAuthorizationSnapshot,
     VendorSnapshot,
 )
@@ -74,3 +76,35 @@ class ShippingOptionAdmin(ReadOnlySnapshotAdmin):
     list_display = ["option_id", "vendor_id", "name", "carrier", "base_cost_amount", "base_cost_currency", "active", "tenant"]
     list_filter = ["tenant", "vendor_id", "carrier", "active"]
     search_fields = ["option_id", "name", "carrier"]
+
+
+class TenantWorkflowForm(forms.ModelForm):
+    class Meta:
+        model = TenantWorkflowSnapshot
+        fields = ["tenant", "review_required", "review_min_total", "return_window_days"]
+
+    def clean_tenant(self):
+        tenant = self.cleaned_data["tenant"]
+        others = TenantWorkflowSnapshot.objects.filter(tenant=tenant).exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError("This tenant has a workflow already; edit that one.")
+        return tenant
+
+
+@admin.register(TenantWorkflowSnapshot)
+class TenantWorkflowAdmin(admin.ModelAdmin):
+    """The one snapshot staff may edit: a tenant's workflow is configuration, set upstream by
+    `tenant_workflow.upserted` or here. An edit keeps the upstream version, so the next newer
+    upstream update replaces it."""
+
+    form = TenantWorkflowForm
+    list_display = ["tenant", "review_required", "review_min_total", "return_window_days", "version", "updated_at"]
+    list_select_related = ["tenant"]
+    fields = ["tenant", "review_required", "review_min_total", "return_window_days", "version", "updated_at"]
+    readonly_fields = ["version", "updated_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "tenant"] if obj is not None else self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -60,3 +60,20 @@ def test_webhook_secret_is_generated_in_admin_and_can_be_revoked(staff_client, t
                       {"action": "revoke", "_selected_action": [secret.pk]})
     secret.refresh_from_db()
     assert secret.state == "revoked"
+
+
+def test_staff_set_a_tenant_workflow_in_admin_and_orders_follow_it(staff_client, tenant):
+    from ordering.infrastructure.repositories import OrmWorkflowReader
+    from snapshots.infrastructure.models import TenantWorkflowSnapshot
+
+    assert OrmWorkflowReader(tenant.id).get().review_required is False  # the defaults
+    response = staff_client.post(reverse("admin:snapshots_tenantworkflowsnapshot_add"), {
+        "tenant": tenant.pk, "review_required": "on", "review_min_total": "100", "return_window_days": "14"})
+    assert response.status_code == 302, response.content
+    workflow = OrmWorkflowReader(tenant.id).get()
+    assert (workflow.review_required, workflow.review_min_total, workflow.return_window_days) == (True, 100, 14)
+    bad = staff_client.post(reverse("admin:snapshots_tenantworkflowsnapshot_add"), {
+        "tenant": tenant.pk, "return_window_days": "14"})
+    assert bad.status_code == 200 and TenantWorkflowSnapshot.objects.count() == 1  # one per tenant
+    row = TenantWorkflowSnapshot.objects.get()
+    assert staff_client.post(reverse("admin:snapshots_tenantworkflowsnapshot_delete", args=[row.pk])).status_code == 403

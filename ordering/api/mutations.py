@@ -12,6 +12,7 @@ from identity.api.schema import AddressInput
 from oms_project.graphql_common import UserError, user_error
 from oms_project.observability import assign_request_id
 from ordering.application import commands as c
+from ordering.application import fulfilment_handlers as fh
 from ordering.application import handlers
 from ordering.domain.checkout import CartItem
 from ordering.domain.errors import Forbidden, OrderingError
@@ -23,8 +24,11 @@ from snapshots.domain.errors import SnapshotInvalid
 from .types import (
     CheckoutItemInput,
     CustomerInput,
+    HoldReason,
     Order,
     PaymentInput,
+    ReturnLineInput,
+    ReviewDecision,
     ShipmentLineInput,
     ShippingOptionSelectionInput,
 )
@@ -119,14 +123,16 @@ class UpdateCheckoutItems(OrderMutation):
 
 class ChangeDestination(OrderMutation):
     """Change a DRAFT order's shipping address and re-price its shipping (owner). A vendor's
-    chosen option that does not ship to the new country is cleared and must be chosen again."""
+    chosen option that does not ship to the new country is cleared and must be chosen again.
+    On a PENDING or CONFIRMED order with nothing in a shipment it is an amendment (owner or
+    staff): the new address must be in the same country, and prices stay as placed."""
 
     class Arguments:
         order_id = graphene.ID(required=True)
         shipping_address = AddressInput(required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(handlers.change_destination)
+    handler = staticmethod(fh.change_destination_or_amend)
 
     @classmethod
     def command(cls, order_id, shipping_address, expected_version=None):
@@ -272,6 +278,245 @@ class CancelOrder(OrderMutation):
         return c.CancelOrder(order_id, reason, expected_version)
 
 
+def _lines(values) -> list[ShipmentLine] | None:
+    return None if values is None else [ShipmentLine(line.line_id, line.quantity) for line in values]
+
+
+def _value(enum_value: Any) -> Any:
+    return getattr(enum_value, "value", enum_value)
+
+
+class AddShipment(OrderMutation):
+    """Pack lines of one vendor into a PENDING shipment (vendor: its own lines; staff: any).
+    CONFIRMED or PARTIALLY_SHIPPED orders that are not on hold."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        lines = graphene.List(graphene.NonNull(ShipmentLineInput),
+                              description="Default: all of the caller's lines not yet in a shipment.")
+        expected_version = graphene.Int()
+
+    handler = staticmethod(fh.add_shipment)
+
+    @classmethod
+    def command(cls, order_id, lines=None, expected_version=None):
+        return c.AddShipment(order_id, _lines(lines), expected_version)
+
+
+class AddShippingTrackingReference(OrderMutation):
+    """Hand a PENDING shipment to its carrier with the tracking reference: it becomes SHIPPED and
+    the order PARTIALLY_SHIPPED or SHIPPED (vendor of the shipment, staff)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        shipment_id = graphene.ID(required=True)
+        carrier = graphene.String(required=True)
+        tracking_number = graphene.String(required=True)
+        expected_version = graphene.Int()
+
+    handler = staticmethod(fh.add_shipping_tracking_reference)
+
+    @classmethod
+    def command(cls, order_id, shipment_id, carrier, tracking_number, expected_version=None):
+        return c.AddShippingTrackingReference(order_id, shipment_id, carrier, tracking_number, expected_version)
+
+
+class CancelShipment(OrderMutation):
+    """Cancel a PENDING shipment; its quantities can go in another one (vendor of it, staff)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        shipment_id = graphene.ID(required=True)
+        reason = graphene.String(required=True)
+        expected_version = graphene.Int()
+
+    handler = staticmethod(fh.cancel_shipment)
+
+    @classmethod
+    def command(cls, order_id, shipment_id, reason, expected_version=None):
+        return c.CancelShipment(order_id, shipment_id, reason, expected_version)
+
+
+class PlaceOnHold(OrderMutation):
+    """Hold a PENDING, CONFIRMED or PARTIALLY_SHIPPED order (staff): it cannot be confirmed,
+    shipped or completed until the hold is released."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        reason = HoldReason(required=True)
+        note = graphene.String()
+        expected_version = graphene.Int()
+
+    handler = staticmethod(fh.place_on_hold)
+
+    @classmethod
+    def command(cls, order_id, reason, note=None, expected_version=None):
+        return c.PlaceOnHold(order_id, _value(reason), note, expected_version)
+
+
+class ReleaseHold(OrderMutation):
+    """Release an order's hold (staff)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        note = graphene.String()
+        expected_version = graphene.Int()
+
+    handler = staticmethod(fh.release_hold)
+
+    @classmethod
+    def command(cls, order_id, note=None, expected_version=None):
+        return c.ReleaseHold(order_id, note, expected_version)
+
+
+class ReviewOrder(OrderMutation):
+    """Decide the review a tenant's workflow asked for (staff; after an escalation, the assignee).
+    APPROVE lets the order be confirmed; REJECT cancels it."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        decision = ReviewDecision(required=True)
+        note = graphene.String()
+        expected_version = graphene.Int()
+
+    handler = staticmethod(fh.review_order)
+
+    @classmethod
+    def command(cls, order_id, decision, note=None, expected_version=None):
+        return c.ReviewOrder(order_id, _value(decision), note, expected_version)
+
+
+class EscalateReviewer(OrderMutation):
+    """Hand a waiting review to another reviewer (a user id), one level up (staff)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        reviewer_id = graphene.ID(required=True)
+        note = graphene.String()
+        expected_version = graphene.Int()
+
+    handler = staticmethod(fh.escalate_reviewer)
+
+    @classmethod
+    def command(cls, order_id, reviewer_id, note=None, expected_version=None):
+        return c.EscalateReviewer(order_id, reviewer_id, note, expected_version)
+
+
+class ChangeOrderQuantity(OrderMutation):
+    """Lower a line's quantity on a PENDING or CONFIRMED order with nothing in a shipment (owner,
+    staff). Re-priced from the prices frozen at checkout; a new revision and `order.amended`."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        line_id = graphene.ID(required=True)
+        quantity = graphene.Int(required=True)
+        expected_version = graphene.Int()
+
+    handler = staticmethod(fh.change_order_quantity)
+
+    @classmethod
+    def command(cls, order_id, line_id, quantity, expected_version=None):
+        return c.ChangeOrderQuantity(order_id, line_id, quantity, expected_version)
+
+
+class RemoveLineItems(OrderMutation):
+    """Remove lines from a PENDING or CONFIRMED order with nothing in a shipment (owner, staff);
+    at least one line stays. Re-priced from the frozen prices."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        line_ids = graphene.List(graphene.NonNull(graphene.ID), required=True)
+        expected_version = graphene.Int()
+
+    handler = staticmethod(fh.remove_line_items)
+
+    @classmethod
+    def command(cls, order_id, line_ids, expected_version=None):
+        return c.RemoveLineItems(order_id, list(line_ids), expected_version)
+
+
+class RequestReturn(OrderMutation):
+    """Ask to return delivered quantities of one vendor's lines, within the tenant's return window
+    (the customer who placed the order)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        lines = graphene.List(graphene.NonNull(ReturnLineInput), required=True)
+        reason = graphene.String(required=True)
+        expected_version = graphene.Int()
+
+    handler = staticmethod(fh.request_return)
+
+    @classmethod
+    def command(cls, order_id, lines, reason, expected_version=None):
+        return c.RequestReturn(order_id, _lines(lines), reason, expected_version)
+
+
+class ApproveReturn(OrderMutation):
+    """Approve a REQUESTED return (staff, or the vendor whose lines it returns)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        return_id = graphene.ID(required=True)
+        note = graphene.String()
+        expected_version = graphene.Int()
+
+    handler = staticmethod(fh.decide_return)
+
+    @classmethod
+    def command(cls, order_id, return_id, note=None, expected_version=None):
+        return c.DecideReturn(order_id, return_id, True, note, expected_version)
+
+
+class RejectReturn(OrderMutation):
+    """Reject a REQUESTED return with a reason (staff, or the vendor whose lines it returns)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        return_id = graphene.ID(required=True)
+        reason = graphene.String(required=True)
+        expected_version = graphene.Int()
+
+    handler = staticmethod(fh.decide_return)
+
+    @classmethod
+    def command(cls, order_id, return_id, reason, expected_version=None):
+        return c.DecideReturn(order_id, return_id, False, reason, expected_version)
+
+
+class ReceiveReturn(OrderMutation):
+    """Record that an APPROVED return came back (staff, or the vendor whose lines it returns)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        return_id = graphene.ID(required=True)
+        expected_version = graphene.Int()
+
+    handler = staticmethod(fh.receive_return)
+
+    @classmethod
+    def command(cls, order_id, return_id, expected_version=None):
+        return c.ReceiveReturn(order_id, return_id, expected_version)
+
+
+class ProcessRefund(OrderMutation):
+    """Refund part or all of what was paid and not yet refunded (staff). The payment becomes
+    PARTIALLY_REFUNDED or REFUNDED; more than is refundable is REFUND_EXCEEDS_PAID."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        amount = graphene.String(required=True, description="A decimal string in the order's currency.")
+        reason = graphene.String(required=True)
+        return_id = graphene.ID(description="The approved or received return this refund is for, if any.")
+        expected_version = graphene.Int()
+
+    handler = staticmethod(fh.process_refund)
+
+    @classmethod
+    def command(cls, order_id, amount, reason, return_id=None, expected_version=None):
+        return c.ProcessRefund(order_id, amount, reason, return_id, expected_version)
+
+
 class OrderingMutation(graphene.ObjectType):
     checkout_items = CheckoutItems.Field()
     update_checkout_items = UpdateCheckoutItems.Field()
@@ -285,3 +530,17 @@ class OrderingMutation(graphene.ObjectType):
     deliver_order = DeliverOrder.Field()
     complete_order = CompleteOrder.Field()
     cancel_order = CancelOrder.Field()
+    add_shipment = AddShipment.Field()
+    add_shipping_tracking_reference = AddShippingTrackingReference.Field()
+    cancel_shipment = CancelShipment.Field()
+    place_on_hold = PlaceOnHold.Field()
+    release_hold = ReleaseHold.Field()
+    review_order = ReviewOrder.Field()
+    escalate_reviewer = EscalateReviewer.Field()
+    change_order_quantity = ChangeOrderQuantity.Field()
+    remove_line_items = RemoveLineItems.Field()
+    request_return = RequestReturn.Field()
+    approve_return = ApproveReturn.Field()
+    reject_return = RejectReturn.Field()
+    receive_return = ReceiveReturn.Field()
+    process_refund = ProcessRefund.Field()

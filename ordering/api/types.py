@@ -6,6 +6,7 @@ import graphene
 
 from identity.api.schema import AddressInput
 from ordering.application.queries import OrderSort as OrderSortValue
+from ordering.domain import fulfilment
 from ordering.domain.lifecycle import OrderStatus as OrderStatusValue
 from ordering.domain.order import PaymentStatus as PaymentStatusValue
 from ordering.domain.values import display_amount
@@ -13,6 +14,13 @@ from ordering.domain.values import display_amount
 OrderStatus = graphene.Enum.from_enum(OrderStatusValue, description="Where an order is in its lifecycle.")
 PaymentStatus = graphene.Enum.from_enum(PaymentStatusValue, description="Whether the order is paid or refunded.")
 OrderSort = graphene.Enum.from_enum(OrderSortValue, description="How `orders` is sorted (newest first by default).")
+ShipmentStatus = graphene.Enum.from_enum(fulfilment.ShipmentStatus, description=(
+    "PENDING: packed, not with a carrier; SHIPPED: handed over with a tracking reference; then the "
+    "carrier's IN_TRANSIT, DELIVERED or FAILED. CANCELLED: cancelled before it shipped."))
+HoldReason = graphene.Enum.from_enum(fulfilment.HoldReason, description="Why staff hold an order.")
+ReviewStatus = graphene.Enum.from_enum(fulfilment.ReviewStatus, description="Where an order's review stands.")
+ReviewDecision = graphene.Enum.from_enum(fulfilment.ReviewDecision, description="APPROVE or REJECT (cancels).")
+ReturnStatus = graphene.Enum.from_enum(fulfilment.ReturnStatus, description="Where a return request stands.")
 
 
 class Money(graphene.ObjectType):
@@ -110,13 +118,71 @@ class ShipmentLine(graphene.ObjectType):
 class Shipment(graphene.ObjectType):
     id = graphene.ID(required=True)
     vendor_id = graphene.ID(required=True)
-    carrier = graphene.String(required=True)
-    tracking_number = graphene.String(required=True)
+    status = graphene.Field(ShipmentStatus, required=True)
+    carrier = graphene.String(required=True, description="Empty while PENDING.")
+    tracking_number = graphene.String(required=True, description="Empty while PENDING.")
     lines = graphene.List(graphene.NonNull(ShipmentLine), required=True)
-    shipped_at = graphene.DateTime(required=True)
+    shipped_at = graphene.DateTime(description="When it was handed to the carrier; null while PENDING.")
+    created_at = graphene.DateTime()
+    updated_at = graphene.DateTime(description="The last change, or the time of the carrier's last update.")
 
     def resolve_id(parent, info):
         return parent.shipment_id
+
+
+class Hold(graphene.ObjectType):
+    reason = graphene.Field(HoldReason, required=True)
+    note = graphene.String()
+    by = graphene.String(required=True)
+    at = graphene.DateTime(required=True)
+
+    def resolve_note(parent, info):
+        return parent.note or None
+
+
+class Review(graphene.ObjectType):
+    status = graphene.Field(ReviewStatus, required=True)
+    level = graphene.Int(required=True, description="1, plus one per escalation.")
+    assignee = graphene.String(description="The reviewer it was escalated to: only they may decide it.")
+    requested_at = graphene.DateTime(required=True)
+    decided_by = graphene.String()
+    decided_at = graphene.DateTime()
+    note = graphene.String()
+
+    def resolve_note(parent, info):
+        return parent.note or None
+
+
+class ReturnRequest(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    vendor_id = graphene.ID(required=True)
+    status = graphene.Field(ReturnStatus, required=True)
+    lines = graphene.List(graphene.NonNull(ShipmentLine), required=True)
+    reason = graphene.String(required=True)
+    requested_by = graphene.String(required=True)
+    requested_at = graphene.DateTime(required=True)
+    decided_by = graphene.String()
+    decided_at = graphene.DateTime()
+    note = graphene.String(description="The approval note or the rejection reason.")
+    received_at = graphene.DateTime()
+
+    def resolve_id(parent, info):
+        return parent.return_id
+
+    def resolve_note(parent, info):
+        return parent.note or None
+
+
+class Refund(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    amount = graphene.Field(Money, required=True)
+    reason = graphene.String(required=True)
+    return_id = graphene.ID()
+    by = graphene.String(required=True)
+    at = graphene.DateTime(required=True)
+
+    def resolve_id(parent, info):
+        return parent.refund_id
 
 
 class Cancellation(graphene.ObjectType):
@@ -156,6 +222,16 @@ class Order(graphene.ObjectType):
     shipments = graphene.List(graphene.NonNull(Shipment), required=True)
     cancellation = graphene.Field(Cancellation)
     history = graphene.List(graphene.NonNull(OrderHistoryEntry), required=True)
+    hold = graphene.Field(Hold, description="Set while the order is on hold: it cannot be confirmed or shipped.")
+    review = graphene.Field(Review, description="The review the tenant's workflow asked for, if any.")
+    revision = graphene.Int(required=True, description="How many amendments the order had after placing.")
+    payment_adjustment = graphene.Field(Money, description=(
+        "What amendments changed a paid total by, less what was refunded since: negative is owed to the "
+        "customer, positive by them. Null when nothing changed."))
+    delivered_at = graphene.DateTime()
+    returns = graphene.List(graphene.NonNull(ReturnRequest), required=True)
+    refunds = graphene.List(graphene.NonNull(Refund), required=True)
+    refunded_total = graphene.Field(Money, required=True)
     version = graphene.Int(required=True, description="Send it back as `expectedVersion` to detect concurrent changes.")
     created_at = graphene.DateTime(required=True)
     updated_at = graphene.DateTime(required=True)
@@ -212,6 +288,11 @@ class PaymentInput(graphene.InputObjectType):
 
 
 class ShipmentLineInput(graphene.InputObjectType):
+    line_id = graphene.ID(required=True)
+    quantity = graphene.Int(required=True)
+
+
+class ReturnLineInput(graphene.InputObjectType):
     line_id = graphene.ID(required=True)
     quantity = graphene.Int(required=True)
 

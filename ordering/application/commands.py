@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ordering.domain.checkout import CartItem
-from ordering.domain.order import ShipmentLine
+from ordering.domain.fulfilment import ShipmentLine
 
 
 def fingerprint(command: Any) -> str:
@@ -112,4 +112,120 @@ class CompleteOrder:
 class CancelOrder:
     order_id: str
     reason: str
+    expected_version: int | None = None
+
+
+# -- issue 7 ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AddShipment:
+    order_id: str
+    lines: list[ShipmentLine] | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class AddShippingTrackingReference:
+    order_id: str
+    shipment_id: str
+    carrier: str
+    tracking_number: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class CancelShipment:
+    order_id: str
+    shipment_id: str
+    reason: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class TrackingUpdate:
+    """A carrier's `shipment.tracking_updated`, already parsed."""
+
+    tracking_number: str
+    status: str
+    occurred_at: Any
+    carrier: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class PlaceOnHold:
+    order_id: str
+    reason: str
+    note: str | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseHold:
+    order_id: str
+    note: str | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ReviewOrder:
+    order_id: str
+    decision: str
+    note: str | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class EscalateReviewer:
+    order_id: str
+    reviewer_id: str
+    note: str | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ChangeOrderQuantity:
+    order_id: str
+    line_id: str
+    quantity: int
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class RemoveLineItems:
+    order_id: str
+    line_ids: list[str]
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class RequestReturn:
+    order_id: str
+    lines: list[ShipmentLine]
+    reason: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class DecideReturn:
+    order_id: str
+    return_id: str
+    approve: bool
+    note: str | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ReceiveReturn:
+    order_id: str
+    return_id: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ProcessRefund:
+    order_id: str
+    amount: Any
+    reason: str
+    return_id: str | None = None
     expected_version: int | None = None

@@ -12,16 +12,20 @@ from datetime import datetime
 from typing import Any
 
 from ordering.domain.events import OrderEvent
-from ordering.domain.order import Order, shipment_data
-from ordering.domain.values import Money, display_amount
+from ordering.domain.order import (
+    Order,
+    hold_data,
+    money_data,
+    refund_data,
+    return_data,
+    review_data,
+    shipment_data,
+)
 
 SCHEMA_VERSION = 1
 
 
-def money(value: Money | None) -> dict[str, str] | None:
-    if value is None:
-        return None
-    return {"amount": str(display_amount(value.amount, value.currency)), "currency": value.currency}
+money = money_data
 
 
 def _at(value: datetime | None) -> str | None:
@@ -62,6 +66,14 @@ def order_document(order: Order) -> dict[str, Any]:
         "shipments": [shipment_data(s) for s in order.shipments],
         "cancellation": None if order.cancellation is None else {
             "reason": order.cancellation.reason, "by": order.cancellation.by, "at": _at(order.cancellation.at)},
+        "hold": None if order.hold is None else hold_data(order.hold),
+        "review": None if order.review is None else review_data(order.review),
+        "revision": order.revision,
+        "payment_adjustment": money(order.payment_adjustment),
+        "delivered_at": _at(order.delivered_at),
+        "returns": [return_data(r) for r in order.returns],
+        "refunds": [refund_data(r) for r in order.refunds],
+        "refunded_total": money(order.refunded_total),
         "version": order.version,
         "created_at": _at(order.created_at),
         "updated_at": _at(order.updated_at),

@@ -237,7 +237,8 @@ def place_order(principal: Principal, command: c.PlaceOrder, uow: UnitOfWork) ->
                        destination_country=order.shipping_address.country, now=uow.now())
             for index, code in enumerate(order.coupon_codes):
                 uow.coupons.redeem(code, catalog.coupons[code].usage_limit, field=f"coupon_codes[{index}]")
-            order.place(number=uow.numbers.next_number(), actor=principal.user_id, now=uow.now())
+            review = uow.workflow.get().reviews(order.total.amount)
+            order.place(number=uow.numbers.next_number(), actor=principal.user_id, now=uow.now(), review=review)
             uow.orders.save(order)
             if key is not None:
                 uow.idempotency.settle(principal.user_id, "placeOrder", key, order.order_id)

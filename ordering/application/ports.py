@@ -14,6 +14,7 @@ from ordering.domain.checkout import Catalog
 from ordering.domain.events import OrderEvent
 from ordering.domain.order import Order
 from snapshots.domain.customers import CustomerDetails
+from snapshots.domain.workflow import TenantWorkflow
 
 
 class RetryUseCase(Exception):
@@ -33,6 +34,15 @@ class CatalogReader(Protocol):
 
 class CustomerDirectory(Protocol):
     def customer(self, tenant_id: str, user_id: str) -> CustomerDetails | None: ...
+
+
+class WorkflowReader(Protocol):
+    def get(self) -> TenantWorkflow: ...
+
+
+class ShipmentFinder(Protocol):
+    def by_tracking_number(self, tracking_number: str, carrier: str | None) -> list[tuple[str, str]]:
+        """(order id, shipment id) of the tenant's shipments with this tracking number."""
 
 
 class CouponUsage(Protocol):
@@ -58,6 +68,8 @@ class UnitOfWork(Protocol):
     coupons: CouponUsage
     numbers: OrderNumbers
     idempotency: IdempotencyKeys
+    workflow: WorkflowReader
+    shipments: ShipmentFinder
     events: list[OrderEvent]
     now: Callable[[], datetime]
 

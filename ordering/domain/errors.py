@@ -83,3 +83,25 @@ class PaymentMismatch(OrderingError):
 
 class IdempotencyKeyReused(OrderingError):
     code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class OrderOnHold(OrderingError):
+    """The order is on hold: it cannot be confirmed, shipped or completed until released."""
+
+    code = "ORDER_ON_HOLD"
+
+
+class ReviewRequired(OrderingError):
+    """The tenant's workflow requires an approved review before confirmation."""
+
+    code = "REVIEW_REQUIRED"
+
+
+class ReturnWindowClosed(OrderingError):
+    code = "RETURN_WINDOW_CLOSED"
+
+
+class RefundExceedsPaid(OrderingError):
+    """A refund larger than what was paid and not yet refunded."""
+
+    code = "REFUND_EXCEEDS_PAID"

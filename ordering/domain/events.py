@@ -19,10 +19,28 @@ ORDER_DELIVERED = "order.delivered"
 ORDER_COMPLETED = "order.completed"
 ORDER_CANCELLED = "order.cancelled"
 ORDER_STATUS_CHANGED = "order.status_changed"
+# issue 7
+ORDER_SHIPMENT_ADDED = "order.shipment_added"
+ORDER_SHIPMENT_UPDATED = "order.shipment_updated"
+ORDER_SHIPMENT_CANCELLED = "order.shipment_cancelled"
+ORDER_AMENDED = "order.amended"
+ORDER_PLACED_ON_HOLD = "order.placed_on_hold"
+ORDER_HOLD_RELEASED = "order.hold_released"
+ORDER_REVIEW_ESCALATED = "order.review_escalated"
+ORDER_REVIEWED = "order.reviewed"
+ORDER_RETURN_REQUESTED = "order.return_requested"
+ORDER_RETURN_APPROVED = "order.return_approved"
+ORDER_RETURN_REJECTED = "order.return_rejected"
+ORDER_RETURN_RECEIVED = "order.return_received"
+ORDER_REFUNDED = "order.refunded"
 
 EVENT_TYPES = (
     ORDER_CREATED, ORDER_PLACED, ORDER_CONFIRMED, ORDER_SHIPPED, ORDER_DELIVERED,
     ORDER_COMPLETED, ORDER_CANCELLED, ORDER_STATUS_CHANGED,
+    ORDER_SHIPMENT_ADDED, ORDER_SHIPMENT_UPDATED, ORDER_SHIPMENT_CANCELLED, ORDER_AMENDED,
+    ORDER_PLACED_ON_HOLD, ORDER_HOLD_RELEASED, ORDER_REVIEW_ESCALATED, ORDER_REVIEWED,
+    ORDER_RETURN_REQUESTED, ORDER_RETURN_APPROVED, ORDER_RETURN_REJECTED, ORDER_RETURN_RECEIVED,
+    ORDER_REFUNDED,
 )
 
 # The event a transition raises, besides `order.status_changed`.

@@ -32,15 +32,27 @@ TRANSITIONS: dict[str, tuple[frozenset[OrderStatus], OrderStatus | None]] = {
 }
 
 
+# Actions that do not move the status themselves (issue 7), and the statuses they are allowed in.
+# Shipments move it afterwards, from what they carry: see Order._follow_shipments.
+ACTIONS: dict[str, frozenset[OrderStatus]] = {
+    "add_shipment": frozenset({S.CONFIRMED, S.PARTIALLY_SHIPPED}),
+    "hold": frozenset({S.PENDING, S.CONFIRMED, S.PARTIALLY_SHIPPED}),
+    "review": frozenset({S.PENDING}),
+    "amend": frozenset({S.PENDING, S.CONFIRMED}),
+    "request_return": frozenset({S.DELIVERED, S.COMPLETED}),
+}
+
+
 def can(action: str, status: OrderStatus) -> bool:
-    return status in TRANSITIONS[action][0]
+    allowed = ACTIONS[action] if action in ACTIONS else TRANSITIONS[action][0]
+    return status in allowed
 
 
 def require(action: str, status: OrderStatus) -> None:
-    if action not in TRANSITIONS:
+    if action not in TRANSITIONS and action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     if not can(action, status):
-        raise InvalidTransition(f"cannot {action} an order that is {status.value}")
+        raise InvalidTransition(f"cannot {action.replace('_', ' ')} an order that is {status.value}")
 
 
 def next_status(action: str, status: OrderStatus) -> OrderStatus:

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 
 from identity.infrastructure.models import Tenant
+from ordering.domain.fulfilment import HoldReason, ReviewStatus, ShipmentStatus
 from ordering.domain.lifecycle import OrderStatus
 from ordering.domain.order import PaymentStatus
 
@@ -58,6 +59,28 @@ class Order(models.Model):
     cancel_reason = models.CharField(max_length=500, blank=True)
     cancelled_by = models.CharField(max_length=255, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    hold_reason = models.CharField(max_length=30, blank=True, choices=[(r.value, r.value) for r in HoldReason],
+                                   help_text="Set while the order is on hold.")
+    hold_note = models.CharField(max_length=500, blank=True)
+    held_by = models.CharField(max_length=255, blank=True)
+    held_at = models.DateTimeField(null=True, blank=True)
+
+    review_status = models.CharField(max_length=20, blank=True, choices=[(r.value, r.value) for r in ReviewStatus],
+                                     help_text="Empty: the tenant's workflow did not ask for a review.")
+    review_level = models.PositiveSmallIntegerField(default=0)
+    review_assignee = models.CharField(max_length=255, blank=True)
+    review_requested_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.CharField(max_length=255, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.CharField(max_length=500, blank=True)
+
+    revision = models.PositiveIntegerField(default=0, help_text="Amendments after placing.")
+    payment_adjustment = amount_field(null=True, blank=True,
+                                      help_text="What amendments changed a paid total by: + owed, - to refund.")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    returns = models.JSONField(default=list, blank=True, help_text="Return requests, oldest first.")
+    refunds = models.JSONField(default=list, blank=True, help_text="Refunds, oldest first.")
 
     search_text = models.TextField(blank=True, help_text="Lower-cased number, SKUs, names and email for search.")
     version = models.PositiveIntegerField(default=1)
@@ -153,14 +176,19 @@ class Shipment(models.Model):
     tenant = tenant_field()
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
     vendor_id = models.CharField(max_length=255)
-    carrier = models.CharField(max_length=100)
-    tracking_number = models.CharField(max_length=100)
+    position = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=20, choices=[(s.value, s.value) for s in ShipmentStatus],
+                              default=ShipmentStatus.SHIPPED.value)
+    carrier = models.CharField(max_length=100, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
     lines = models.JSONField(help_text='[{"line_id": ..., "quantity": ...}]')
-    shipped_at = models.DateTimeField()
+    shipped_at = models.DateTimeField(null=True, blank=True, help_text="When it was handed to the carrier.")
+    created_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True, help_text="Last change or carrier update.")
 
     class Meta:
         db_table = "ordering_shipment"
-        ordering = ["shipped_at", "id"]
+        ordering = ["position", "id"]
         indexes = [models.Index(fields=["tenant", "tracking_number"], name="shipment_tracking")]
 
     def __str__(self) -> str:

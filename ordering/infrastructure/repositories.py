@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import astuple
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
@@ -15,6 +16,18 @@ from django.db.models import F, Prefetch, QuerySet
 from ordering.application.ports import RetryUseCase
 from ordering.domain.checkout import Catalog
 from ordering.domain.errors import CouponExhausted, IdempotencyKeyReused
+from ordering.domain.fulfilment import (
+    Hold,
+    HoldReason,
+    Refund,
+    ReturnRequest,
+    ReturnStatus,
+    Review,
+    ReviewStatus,
+    Shipment,
+    ShipmentLine,
+    ShipmentStatus,
+)
 from ordering.domain.lifecycle import OrderStatus
 from ordering.domain.order import (
     AppliedCoupon,
@@ -24,11 +37,10 @@ from ordering.domain.order import (
     OrderLine,
     Payment,
     PaymentStatus,
-    Shipment,
-    ShipmentLine,
     VendorShipping,
 )
 from ordering.domain.values import Address, CustomerInfo, Money
+from snapshots.domain.workflow import TenantWorkflow
 from snapshots.infrastructure import models as snapshot_models
 from snapshots.infrastructure.catalog_reader import (
     coupon_from_row,
@@ -49,7 +61,7 @@ def order_rows(rows: QuerySet | None = None) -> QuerySet:
         Prefetch("lines", queryset=models.OrderLine.objects.order_by("position")),
         Prefetch("shipping", queryset=models.OrderShipping.objects.order_by("vendor_id")),
         Prefetch("coupons", queryset=models.OrderCoupon.objects.order_by("id")),
-        Prefetch("shipments", queryset=models.Shipment.objects.order_by("shipped_at", "id")),
+        Prefetch("shipments", queryset=models.Shipment.objects.order_by("position", "id")),
         Prefetch("history", queryset=models.OrderHistoryEntry.objects.order_by("position")),
     )
 
@@ -61,7 +73,48 @@ def _counted(order: Order) -> tuple[str, frozenset[str]]:
 
 def _children(order: Order) -> tuple:
     """A comparable copy of the children `save` may have to rewrite."""
-    return (tuple(astuple(line) for line in order.lines), tuple(order.shipping), tuple(order.coupons))
+    return (tuple(astuple(line) for line in order.lines), tuple(order.shipping), tuple(order.coupons),
+            tuple(order.shipments))
+
+
+def _lines(items) -> tuple[ShipmentLine, ...]:
+    return tuple(ShipmentLine(item["line_id"], item["quantity"]) for item in items)
+
+
+def _line_items(lines) -> list[dict]:
+    return [{"line_id": item.line_id, "quantity": item.quantity} for item in lines]
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def returns_from_json(items: list[dict]) -> list[ReturnRequest]:
+    return [ReturnRequest(r["id"], r["vendor_id"], _lines(r["lines"]), r["reason"], ReturnStatus(r["status"]),
+                          r["requested_by"], _when(r["requested_at"]), r.get("decided_by"),
+                          _when(r.get("decided_at")), r.get("note", ""), _when(r.get("received_at")))
+            for r in items or []]
+
+
+def returns_to_json(returns: list[ReturnRequest]) -> list[dict]:
+    return [{"id": r.return_id, "vendor_id": r.vendor_id, "lines": _line_items(r.lines), "reason": r.reason,
+             "status": r.status.value, "requested_by": r.requested_by, "requested_at": _iso(r.requested_at),
+             "decided_by": r.decided_by, "decided_at": _iso(r.decided_at), "note": r.note,
+             "received_at": _iso(r.received_at)} for r in returns]
+
+
+def refunds_from_json(items: list[dict], currency: str) -> list[Refund]:
+    return [Refund(r["id"], Money(Decimal(r["amount"]), currency), r["reason"], r["by"], _when(r["at"]),
+                   r.get("return_id")) for r in items or []]
+
+
+def refunds_to_json(refunds: list[Refund]) -> list[dict]:
+    return [{"id": r.refund_id, "amount": str(r.amount.amount), "reason": r.reason, "by": r.by, "at": _iso(r.at),
+             "return_id": r.return_id} for r in refunds]
 
 
 def to_domain(row: models.Order) -> Order:
@@ -76,6 +129,13 @@ def to_domain(row: models.Order) -> Order:
     cancellation = None
     if row.cancelled_at is not None:
         cancellation = Cancellation(row.cancel_reason, row.cancelled_by, row.cancelled_at)
+    hold = None
+    if row.hold_reason:
+        hold = Hold(HoldReason(row.hold_reason), row.hold_note, row.held_by, row.held_at)
+    review = None
+    if row.review_status:
+        review = Review(ReviewStatus(row.review_status), row.review_requested_at, row.review_level,
+                        row.review_assignee or None, row.reviewed_by or None, row.reviewed_at, row.review_note)
     return Order(
         order_id=str(row.id),
         tenant_id=row.tenant_id,
@@ -108,11 +168,18 @@ def to_domain(row: models.Order) -> Order:
         placed_at=row.placed_at,
         payment=payment,
         shipments=[
-            Shipment(str(s.id), s.vendor_id, s.carrier, s.tracking_number,
-                     tuple(ShipmentLine(item["line_id"], item["quantity"]) for item in s.lines), s.shipped_at)
+            Shipment(str(s.id), s.vendor_id, s.carrier, s.tracking_number, _lines(s.lines), s.shipped_at,
+                     ShipmentStatus(s.status), s.created_at, s.updated_at)
             for s in row.shipments.all()
         ],
         cancellation=cancellation,
+        hold=hold,
+        review=review,
+        revision=row.revision,
+        payment_adjustment=money(row.payment_adjustment),
+        delivered_at=row.delivered_at,
+        returns=returns_from_json(row.returns),
+        refunds=refunds_from_json(row.refunds, currency),
         history=[
             HistoryEntry(h.at, h.actor, OrderStatus(h.from_status) if h.from_status else None,
                          OrderStatus(h.to_status), h.note)
@@ -133,6 +200,7 @@ def _search_text(order: Order) -> str:
 def _order_values(order: Order) -> dict:
     payment = order.payment
     cancellation = order.cancellation
+    review = order.review
     address = order.shipping_address
     return {
         "number": order.number,
@@ -161,6 +229,22 @@ def _order_values(order: Order) -> dict:
         "cancel_reason": cancellation.reason if cancellation else "",
         "cancelled_by": cancellation.by if cancellation else "",
         "cancelled_at": cancellation.at if cancellation else None,
+        "hold_reason": order.hold.reason.value if order.hold else "",
+        "hold_note": order.hold.note if order.hold else "",
+        "held_by": order.hold.by if order.hold else "",
+        "held_at": order.hold.at if order.hold else None,
+        "review_status": review.status.value if review else "",
+        "review_level": review.level if review else 0,
+        "review_assignee": (review.assignee or "") if review else "",
+        "review_requested_at": review.requested_at if review else None,
+        "reviewed_by": (review.decided_by or "") if review else "",
+        "reviewed_at": review.decided_at if review else None,
+        "review_note": review.note if review else "",
+        "revision": order.revision,
+        "payment_adjustment": order.payment_adjustment.amount if order.payment_adjustment else None,
+        "delivered_at": order.delivered_at,
+        "returns": returns_to_json(order.returns),
+        "refunds": refunds_to_json(order.refunds),
         "search_text": _search_text(order),
         "version": order.version,
         "event_sequence": order.event_sequence,
@@ -178,9 +262,9 @@ class OrmOrderRepository:
     def __init__(self, tenant_id: str) -> None:
         self.tenant_id = tenant_id
         self.seen: list[Order] = []
-        # order id -> (version, shipments, history, (status, count scopes)) as loaded or last written
-        self._loaded: dict[str, tuple[int, int, int, tuple[str, frozenset[str]]]] = {}
-        self._children: dict[str, tuple] = {}  # order id -> lines, shipping, coupons as loaded
+        # order id -> (version, history, (status, count scopes)) as loaded or last written
+        self._loaded: dict[str, tuple[int, int, tuple[str, frozenset[str]]]] = {}
+        self._children: dict[str, tuple] = {}  # order id -> lines, shipping, coupons, shipments as loaded
 
     def get(self, order_id: str, *, lock: bool = True) -> Order | None:
         """The order, with its row locked until the transaction ends (PostgreSQL `FOR UPDATE`)."""
@@ -206,38 +290,39 @@ class OrmOrderRepository:
 
     def _remember(self, order: Order) -> None:
         """The order as it is in the database now: what the next `save` compares against."""
-        self._loaded[order.order_id] = (order.version, len(order.shipments), len(order.history), _counted(order))
+        self._loaded[order.order_id] = (order.version, len(order.history), _counted(order))
         self._children[order.order_id] = _children(order)
 
     def add(self, order: Order) -> None:
         row = models.Order.objects.create(id=uuid.UUID(order.order_id), tenant_id=self.tenant_id,
                                           **_order_values(order))
-        self._write_children(order, row, shipments_from=0, history_from=0)
+        self._write_children(order, row, history_from=0)
         order_counts.record_change(self.tenant_id, None, _counted(order))
         self._track(order)
 
     def save(self, order: Order) -> None:
-        loaded_version, shipments, history, counted = self._loaded[order.order_id]
+        loaded_version, history, counted = self._loaded[order.order_id]
         updated = models.Order.objects.filter(
             tenant_id=self.tenant_id, id=order.order_id, version=loaded_version
         ).update(**_order_values(order))
         if updated != 1:
             raise StaleWrite(f"order {order.order_id} changed since it was loaded")
         row = models.Order(id=uuid.UUID(order.order_id), tenant_id=self.tenant_id)
-        # Lines, shipping and coupons are rewritten only when they changed (placing or confirming
-        # an order changes none of them).
+        # Lines, shipping, coupons and shipments are rewritten only when they changed (placing or
+        # confirming an order changes none of them).
         changed = [b != n for b, n in zip(self._children[order.order_id], _children(order), strict=True)]
-        for table, rewrite in zip((models.OrderLine, models.OrderShipping, models.OrderCoupon), changed, strict=True):
+        tables = (models.OrderLine, models.OrderShipping, models.OrderCoupon, models.Shipment)
+        for table, rewrite in zip(tables, changed, strict=True):
             if rewrite:
                 table.objects.filter(tenant_id=self.tenant_id, order_id=row.id).delete()
-        self._write_children(order, row, shipments_from=shipments, history_from=history, rewrite=changed)
+        self._write_children(order, row, history_from=history, rewrite=changed)
         order_counts.record_change(self.tenant_id, counted, _counted(order))
         self._remember(order)
 
-    def _write_children(self, order: Order, row: models.Order, *, shipments_from: int, history_from: int,
+    def _write_children(self, order: Order, row: models.Order, *, history_from: int,
                         rewrite: list[bool] | None = None) -> None:
         tenant = self.tenant_id
-        lines, shipping, coupons = rewrite or (True, True, True)
+        lines, shipping, coupons, shipments = rewrite or (True, True, True, True)
         models.OrderLine.objects.bulk_create([
             models.OrderLine(
                 id=uuid.UUID(line.line_id), tenant_id=tenant, order=row, position=index,
@@ -261,11 +346,11 @@ class OrmOrderRepository:
         ])
         models.Shipment.objects.bulk_create([
             models.Shipment(
-                id=uuid.UUID(s.shipment_id), tenant_id=tenant, order=row, vendor_id=s.vendor_id, carrier=s.carrier,
-                tracking_number=s.tracking_number, shipped_at=s.shipped_at,
-                lines=[{"line_id": item.line_id, "quantity": item.quantity} for item in s.lines],
+                id=uuid.UUID(s.shipment_id), tenant_id=tenant, order=row, position=index, vendor_id=s.vendor_id,
+                status=s.status.value, carrier=s.carrier, tracking_number=s.tracking_number,
+                shipped_at=s.shipped_at, created_at=s.created_at, updated_at=s.updated_at, lines=_line_items(s.lines),
             )
-            for s in order.shipments[shipments_from:]
+            for index, s in enumerate(order.shipments if shipments else [])
         ])
         models.OrderHistoryEntry.objects.bulk_create([
             models.OrderHistoryEntry(
@@ -367,3 +452,25 @@ class OrmIdempotencyKeys:
     def settle(self, user_id: str, operation: str, key: str, order_id: str) -> None:
         models.IdempotencyKey.objects.filter(
             tenant_id=self.tenant_id, user_id=user_id, operation=operation, key=key).update(order_id=order_id)
+
+
+class OrmWorkflowReader:
+    def __init__(self, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
+
+    def get(self) -> TenantWorkflow:
+        row = snapshot_models.TenantWorkflowSnapshot.objects.filter(tenant_id=self.tenant_id).first()
+        if row is None:
+            return TenantWorkflow()
+        return TenantWorkflow(row.review_required, row.review_min_total, row.return_window_days, row.version)
+
+
+class OrmShipmentFinder:
+    def __init__(self, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
+
+    def by_tracking_number(self, tracking_number: str, carrier: str | None) -> list[tuple[str, str]]:
+        rows = models.Shipment.objects.filter(tenant_id=self.tenant_id, tracking_number=tracking_number)
+        if carrier:
+            rows = rows.filter(carrier__iexact=carrier)
+        return [(str(o), str(s)) for o, s in rows.order_by("order_id", "id").values_list("order_id", "id")]

@@ -14,6 +14,7 @@ from snapshots.domain.customers import (
     UserAuthorization,
     is_newer,
 )
+from snapshots.domain.workflow import TenantWorkflow
 
 
 class UnknownSnapshotType(Exception):
@@ -78,8 +79,10 @@ KINDS: dict[str, SnapshotKind] = {
         SnapshotKind("coupon", "code", Coupon.create),
         SnapshotKind("offer", "offer_id", Offer.create),
         SnapshotKind("shipping_option", "option_id", ShippingOption.create),
+        SnapshotKind("tenant_workflow", "workflow_key", TenantWorkflow.create),
     ]
 }
+UNDELETABLE = frozenset({"tenant_workflow"})  # a tenant always has a workflow (the defaults at least)
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ def parse_change(event_type: str, data: Mapping[str, Any]) -> SnapshotChange:
     """Validate an upstream event completely, before anything is written."""
     name, _, action = event_type.rpartition(".")
     kind = KINDS.get(name)
-    if kind is None or action not in ("upserted", "deleted"):
+    if kind is None or action not in ("upserted", "deleted") or (action == "deleted" and name in UNDELETABLE):
         raise UnknownSnapshotType(event_type)
     if action == "deleted":
         key = fields.required_text(kind.key_field, data.get(kind.key_field), max_length=255)

@@ -193,3 +193,21 @@ class ShippingOptionSnapshot(SnapshotModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.carrier})"
+
+
+class TenantWorkflowSnapshot(SnapshotModel):
+    """A tenant's workflow settings (one row per tenant): set by `tenant_workflow.upserted` or here."""
+
+    workflow_key = models.CharField(max_length=20, default="default", editable=False)
+    review_required = models.BooleanField(default=False, help_text="Placed orders wait for reviewOrder.")
+    review_min_total = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True,
+                                           help_text="Review only orders with at least this total; empty: all.")
+    return_window_days = models.PositiveIntegerField(default=30, help_text="Days after delivery to ask for a return.")
+
+    class Meta:
+        db_table = "snapshots_tenant_workflow"
+        verbose_name = "tenant workflow"
+        constraints = [models.UniqueConstraint(fields=["tenant", "workflow_key"], name="snapshot_workflow_key")]
+
+    def __str__(self) -> str:
+        return f"workflow of {self.tenant_id}"

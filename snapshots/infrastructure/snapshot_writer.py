@@ -17,6 +17,7 @@ from .models import (
     OfferSnapshot,
     ProductSnapshot,
     ShippingOptionSnapshot,
+    TenantWorkflowSnapshot,
     UserAuthorizationSnapshot,
     VendorSnapshot,
 )
@@ -30,6 +31,7 @@ TABLES: dict[str, tuple[type[models.Model], str]] = {
     "coupon": (CouponSnapshot, "code"),
     "offer": (OfferSnapshot, "offer_id"),
     "shipping_option": (ShippingOptionSnapshot, "option_id"),
+    "tenant_workflow": (TenantWorkflowSnapshot, "workflow_key"),
 }
 
 

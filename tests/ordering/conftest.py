@@ -26,9 +26,15 @@ ORDER_FIELDS = """
   coupons { code vendorId discount { amount } }
   subtotal { amount currency } discountTotal { amount } shippingTotal { amount } total { amount currency }
   payment { method reference amount { amount currency } paidAt }
-  shipments { id vendorId carrier trackingNumber lines { lineId quantity } shippedAt }
+  shipments { id vendorId status carrier trackingNumber lines { lineId quantity } shippedAt updatedAt }
   cancellation { reason by at }
   history { at actor fromStatus toStatus note }
+  hold { reason note by at }
+  review { status level assignee decidedBy note }
+  revision paymentAdjustment { amount currency } deliveredAt
+  returns { id vendorId status lines { lineId quantity } reason note receivedAt }
+  refunds { id amount { amount } reason returnId by }
+  refundedTotal { amount }
 """
 
 PAYLOAD = f"order {{ {ORDER_FIELDS} }} errors {{ field code message }}"
@@ -65,6 +71,37 @@ MUTATIONS = {
     "completeOrder": ("$orderId: ID!, $expectedVersion: Int", "orderId: $orderId, expectedVersion: $expectedVersion"),
     "cancelOrder": ("$orderId: ID!, $reason: String!, $expectedVersion: Int",
                     "orderId: $orderId, reason: $reason, expectedVersion: $expectedVersion"),
+    "addShipment": ("$orderId: ID!, $lines: [ShipmentLineInput!], $expectedVersion: Int",
+                    "orderId: $orderId, lines: $lines, expectedVersion: $expectedVersion"),
+    "addShippingTrackingReference": (
+        "$orderId: ID!, $shipmentId: ID!, $carrier: String!, $trackingNumber: String!, $expectedVersion: Int",
+        "orderId: $orderId, shipmentId: $shipmentId, carrier: $carrier, trackingNumber: $trackingNumber, "
+        "expectedVersion: $expectedVersion"),
+    "cancelShipment": ("$orderId: ID!, $shipmentId: ID!, $reason: String!, $expectedVersion: Int",
+                       "orderId: $orderId, shipmentId: $shipmentId, reason: $reason, expectedVersion: $expectedVersion"),
+    "placeOnHold": ("$orderId: ID!, $reason: HoldReason!, $note: String, $expectedVersion: Int",
+                    "orderId: $orderId, reason: $reason, note: $note, expectedVersion: $expectedVersion"),
+    "releaseHold": ("$orderId: ID!, $note: String, $expectedVersion: Int",
+                    "orderId: $orderId, note: $note, expectedVersion: $expectedVersion"),
+    "reviewOrder": ("$orderId: ID!, $decision: ReviewDecision!, $note: String, $expectedVersion: Int",
+                    "orderId: $orderId, decision: $decision, note: $note, expectedVersion: $expectedVersion"),
+    "escalateReviewer": ("$orderId: ID!, $reviewerId: ID!, $note: String, $expectedVersion: Int",
+                         "orderId: $orderId, reviewerId: $reviewerId, note: $note, expectedVersion: $expectedVersion"),
+    "changeOrderQuantity": ("$orderId: ID!, $lineId: ID!, $quantity: Int!, $expectedVersion: Int",
+                            "orderId: $orderId, lineId: $lineId, quantity: $quantity, expectedVersion: $expectedVersion"),
+    "removeLineItems": ("$orderId: ID!, $lineIds: [ID!]!, $expectedVersion: Int",
+                        "orderId: $orderId, lineIds: $lineIds, expectedVersion: $expectedVersion"),
+    "requestReturn": ("$orderId: ID!, $lines: [ReturnLineInput!]!, $reason: String!, $expectedVersion: Int",
+                      "orderId: $orderId, lines: $lines, reason: $reason, expectedVersion: $expectedVersion"),
+    "approveReturn": ("$orderId: ID!, $returnId: ID!, $note: String, $expectedVersion: Int",
+                      "orderId: $orderId, returnId: $returnId, note: $note, expectedVersion: $expectedVersion"),
+    "rejectReturn": ("$orderId: ID!, $returnId: ID!, $reason: String!, $expectedVersion: Int",
+                     "orderId: $orderId, returnId: $returnId, reason: $reason, expectedVersion: $expectedVersion"),
+    "receiveReturn": ("$orderId: ID!, $returnId: ID!, $expectedVersion: Int",
+                      "orderId: $orderId, returnId: $returnId, expectedVersion: $expectedVersion"),
+    "processRefund": ("$orderId: ID!, $amount: String!, $reason: String!, $returnId: ID, $expectedVersion: Int",
+                      "orderId: $orderId, amount: $amount, reason: $reason, returnId: $returnId, "
+                      "expectedVersion: $expectedVersion"),
 }
 
 ORDER_QUERY = f"query($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}"

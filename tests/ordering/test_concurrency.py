@@ -153,3 +153,21 @@ def test_concurrent_placements_get_distinct_consecutive_numbers(shop):
                    lambda: holding(models.OrderNumberCounter.objects.all()))
     assert all(codes(r) == [] for r in results), results
     assert sorted(r["order"]["number"] for r in results) == ["1001", "1002", "1003", "1004"]
+
+
+def test_an_amendment_racing_a_shipment_exactly_one_wins(shop):
+    order = shop.confirmed(items=(("mug", 2), ("lamp", 1)))
+    mug = next(line for line in order["lines"] if line["vendorId"] == "acme")
+    amend, ship = race(shop, [
+        ("changeOrderQuantity", shop.customer, {"orderId": order["id"], "lineId": mug["id"], "quantity": 1}),
+        ("shipOrder", shop.acme, {"orderId": order["id"], "carrier": "UPS", "trackingNumber": "1Z"}),
+    ], lambda: holding(models.Order.objects.filter(id=order["id"])))
+    assert sorted([codes(amend), codes(ship)]) == [[], ["INVALID_TRANSITION"]], (amend, ship)
+    row = models.Order.objects.get(id=order["id"])
+    shipments = list(models.Shipment.objects.filter(order_id=order["id"]).values_list("lines", flat=True))
+    if codes(amend) == []:
+        assert row.revision == 1 and shipments == []
+    else:
+        assert row.revision == 0 and row.status == "PARTIALLY_SHIPPED" and shipments[0][0]["quantity"] == 2
+    assert row.version == 4
+    assert models.OutboxEvent.objects.filter(aggregate_id=order["id"], type="order.amended").count() == row.revision

@@ -14,6 +14,7 @@ from identity.infrastructure.tenancy import tenant_transaction
 from oms_project.metrics import WEBHOOK_RECEIPTS
 from oms_project.observability import bind_tenant
 from oms_project.request_limits import body_exceeds
+from ordering.domain.errors import Invalid, InvalidTransition, NotFound
 from snapshots.application.changes import UnknownSnapshotType
 from snapshots.domain.errors import SnapshotInvalid
 from webhooks.application.receive import Delivery, UnknownTenant, receive_snapshot_webhook
@@ -70,6 +71,12 @@ def _receive(request: HttpRequest, tenant_id: str) -> HttpResponse:
         return problem(400, exc.code, exc.message)
     except SnapshotInvalid as exc:
         return problem(400, exc.code, exc.message, field=exc.field)
+    except Invalid as exc:  # a carrier's tracking update
+        return problem(400, exc.code, exc.message, field=exc.field)
+    except NotFound as exc:
+        return problem(404, "SHIPMENT_NOT_FOUND", exc.message, field=exc.field)
+    except InvalidTransition as exc:
+        return problem(409, exc.code, exc.message, field=exc.field)
     logger.info("webhook %s for tenant %s: %s", delivery.msg_id, tenant_id, outcome.value)
     response = HttpResponse(status=204)
     response["X-Webhook-Outcome"] = outcome.value

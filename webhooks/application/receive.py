@@ -25,6 +25,9 @@ class Delivery:
     body: bytes
 
 
+TRACKING_EVENT = "shipment.tracking_updated"
+
+
 class Outcome(str, Enum):
     APPLIED = "applied"
     STALE = "stale"  # older than the stored version: acknowledged, ignored
@@ -41,12 +44,20 @@ class InboundPorts(Protocol):
 
     def atomic(self, tenant_id: str) -> AbstractContextManager[None]: ...
 
+    def parse_tracking(self, data: dict) -> object:
+        """Validate a carrier's tracking update (raises the ordering `Invalid`)."""
+
+    def apply_tracking(self, tenant_id: str, update: object) -> bool:
+        """Move the shipments it names, inside the current transaction; False when not newer.
+        Raises the ordering `NotFound` (no such tracking number) or `InvalidTransition`."""
+
     @property
     def snapshots(self) -> SnapshotWriter: ...
 
 
 def receive_snapshot_webhook(delivery: Delivery, *, now: float, ports: InboundPorts) -> Outcome:
-    """Verify, validate completely, then record the id and apply in one transaction.
+    """Verify, validate completely, then record the id and apply in one transaction. A carrier's
+    `shipment.tracking_updated` goes to the ordering context instead of the snapshots.
 
     Raises UnknownTenant, SignatureRejected, EventMalformed, UnknownSnapshotType or
     SnapshotInvalid; in each case nothing is written.
@@ -62,6 +73,13 @@ def receive_snapshot_webhook(delivery: Delivery, *, now: float, ports: InboundPo
         now=now,
     )
     event = parse_event(delivery.body)
+    if event.type == TRACKING_EVENT:
+        update = ports.parse_tracking(event.data)
+        with ports.atomic(delivery.tenant_id):
+            if not ports.record_receipt(delivery.tenant_id, delivery.msg_id or "", event.type):
+                return Outcome.DUPLICATE
+            applied = ports.apply_tracking(delivery.tenant_id, update)
+        return Outcome.APPLIED if applied else Outcome.STALE
     change = parse_change(event.type, event.data)
     with ports.atomic(delivery.tenant_id):
         if not ports.record_receipt(delivery.tenant_id, delivery.msg_id or "", event.type):

@@ -9,6 +9,9 @@ from django.db import IntegrityError, transaction
 
 from identity.infrastructure.models import Tenant
 from identity.infrastructure.tenancy import tenant_transaction
+from ordering.application.commands import TrackingUpdate
+from ordering.application.fulfilment_handlers import apply_tracking_update, parse_tracking_update
+from ordering.infrastructure.unit_of_work import DjangoUnitOfWork
 from snapshots.infrastructure.snapshot_writer import OrmSnapshotWriter
 
 from .models import InboundWebhookReceipt, InboundWebhookSecret
@@ -40,3 +43,9 @@ class OrmInboundPorts:
 
     def atomic(self, tenant_id: str) -> AbstractContextManager[None]:
         return tenant_transaction(tenant_id)
+
+    def parse_tracking(self, data: dict) -> TrackingUpdate:
+        return parse_tracking_update(data)
+
+    def apply_tracking(self, tenant_id: str, update: TrackingUpdate) -> bool:
+        return apply_tracking_update(update, DjangoUnitOfWork(tenant_id))
