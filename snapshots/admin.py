@@ -10,8 +10,10 @@ from .infrastructure.models import (
     CustomerAddressSnapshot,
     CustomerDetailsSnapshot,
     OfferSnapshot,
+    PaymentOptionSnapshot,
     ProductSnapshot,
     ShippingOptionSnapshot,
+    TaxOptionSnapshot,
     TenantWorkflowSnapshot,
     UserAuthorizationSnapshot,
     VendorSnapshot,
@@ -76,6 +78,20 @@ class ShippingOptionAdmin(ReadOnlySnapshotAdmin):
     list_display = ["option_id", "vendor_id", "name", "carrier", "base_cost_amount", "base_cost_currency", "active", "tenant"]
     list_filter = ["tenant", "vendor_id", "carrier", "active"]
     search_fields = ["option_id", "name", "carrier"]
+
+
+@admin.register(TaxOptionSnapshot)
+class TaxOptionAdmin(ReadOnlySnapshotAdmin):
+    list_display = ["vendor_id", "country", "rate", "inclusive", "active", "tenant", "version"]
+    list_filter = ["tenant", "country", "inclusive", "active"]
+    search_fields = ["vendor_id"]
+
+
+@admin.register(PaymentOptionSnapshot)
+class PaymentOptionAdmin(ReadOnlySnapshotAdmin):
+    list_display = ["option_id", "vendor_id", "method", "name", "active", "tenant", "version"]
+    list_filter = ["tenant", "method", "active"]
+    search_fields = ["option_id", "name"]
 
 
 class TenantWorkflowForm(forms.ModelForm):

@@ -90,12 +90,14 @@ class CheckoutItems(OrderMutation):
         shipping_options = graphene.List(graphene.NonNull(ShippingOptionSelectionInput),
                                          description="One per vendor; placing the order needs all of them.")
         idempotency_key = graphene.String(description="Same key and input: the first result, nothing new.")
+        payment_option_id = graphene.ID(description="Required when the tenant has payment options; every vendor "
+                                                    "of the cart must accept its method.")
 
     handler = staticmethod(handlers.checkout_items)
 
     @classmethod
     def command(cls, items, shipping_address, customer=None, coupon_codes=None, shipping_options=None,
-                idempotency_key=None):
+                idempotency_key=None, payment_option_id=None):
         return c.CheckoutItems(
             items=_items(items),
             shipping_address=_address(shipping_address),
@@ -103,6 +105,7 @@ class CheckoutItems(OrderMutation):
             coupon_codes=list(coupon_codes or []),
             shipping_options=[c.ShippingChoice(s.vendor_id, s.shipping_option_id) for s in shipping_options or []],
             idempotency_key=idempotency_key,
+            payment_option_id=payment_option_id,
         )
 
 
@@ -192,12 +195,13 @@ class PlaceOrder(OrderMutation):
         order_id = graphene.ID(required=True)
         expected_version = graphene.Int()
         idempotency_key = graphene.String()
+        payment_option_id = graphene.ID(description="Choose (or change) the payment option before placing.")
 
     handler = staticmethod(handlers.place_order)
 
     @classmethod
-    def command(cls, order_id, expected_version=None, idempotency_key=None):
-        return c.PlaceOrder(order_id, expected_version, idempotency_key)
+    def command(cls, order_id, expected_version=None, idempotency_key=None, payment_option_id=None):
+        return c.PlaceOrder(order_id, expected_version, idempotency_key, payment_option_id)
 
 
 class ConfirmOrder(OrderMutation):

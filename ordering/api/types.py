@@ -70,6 +70,9 @@ class OrderLine(graphene.ObjectType):
     offer_id = graphene.ID(description="The offer that gave the discount, if any.")
     total = graphene.Field(Money, required=True)
     shipped_quantity = graphene.Int(required=True)
+    tax_rate = graphene.Decimal(required=True, description="Percent, frozen at checkout; 0 when untaxed.")
+    tax_inclusive = graphene.Boolean(required=True, description="The tax is part of the price (not added).")
+    tax = graphene.Field(Money, required=True)
 
     def resolve_id(parent, info):
         return parent.line_id
@@ -101,6 +104,14 @@ class AppliedCoupon(graphene.ObjectType):
 
     def resolve_vendor_id(parent, info):
         return parent.vendor_id or None
+
+
+class ChosenPaymentOption(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    method = graphene.String(required=True, description="confirmOrder must pay with this method.")
+
+    def resolve_id(parent, info):
+        return parent.option_id
 
 
 class Payment(graphene.ObjectType):
@@ -217,7 +228,9 @@ class Order(graphene.ObjectType):
     subtotal = graphene.Field(Money, required=True)
     discount_total = graphene.Field(Money, required=True)
     shipping_total = graphene.Field(Money, required=True)
+    tax_total = graphene.Field(Money, required=True, description="All tax, included in prices or added.")
     total = graphene.Field(Money, required=True)
+    payment_option = graphene.Field(ChosenPaymentOption, description="Chosen at checkout or placement, if any.")
     payment = graphene.Field(Payment)
     shipments = graphene.List(graphene.NonNull(Shipment), required=True)
     cancellation = graphene.Field(Cancellation)
@@ -242,6 +255,14 @@ class Order(graphene.ObjectType):
 
     def resolve_shipping_options(parent, info):
         return parent.shipping
+
+    def resolve_tax_total(parent, info):
+        return parent.tax_total or _zero(parent.currency)
+
+
+def _zero(currency: str):
+    from ordering.domain.values import Money as MoneyValue
+    return MoneyValue.zero(currency)
 
 
 class OrderEdge(graphene.ObjectType):

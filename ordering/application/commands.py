@@ -33,6 +33,7 @@ class CheckoutItems:
     coupon_codes: list[str] = field(default_factory=list)
     shipping_options: list[ShippingChoice] = field(default_factory=list)
     idempotency_key: str | None = None
+    payment_option_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class PlaceOrder:
     order_id: str
     expected_version: int | None = None
     idempotency_key: str | None = None
+    payment_option_id: str | None = None  # chooses or replaces the checkout's choice
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from ordering.domain.order import (
     review_data,
     shipment_data,
 )
+from ordering.domain.values import Money
 
 SCHEMA_VERSION = 1
 
@@ -49,6 +50,8 @@ def order_document(order: Order) -> dict[str, Any]:
             "id": line.line_id, "product_id": line.product_id, "sku": line.sku, "product_name": line.product_name,
             "vendor_id": line.vendor_id, "quantity": line.quantity, "unit_price": money(line.unit_price),
             "discount": money(line.discount), "total": money(line.total), "shipped_quantity": line.shipped_quantity,
+            "tax_rate": format(line.tax_rate.normalize(), "f"), "tax_inclusive": line.tax_inclusive,
+            "tax": money(line.tax),
         } for line in order.lines],
         "shipping_options": [{
             "vendor_id": s.vendor_id, "shipping_option_id": s.option_id, "name": s.name or None,
@@ -59,7 +62,10 @@ def order_document(order: Order) -> dict[str, Any]:
         "subtotal": money(order.subtotal),
         "discount_total": money(order.discount_total),
         "shipping_total": money(order.shipping_total),
+        "tax_total": money(order.tax_total or Money.zero(order.currency)),
         "total": money(order.total),
+        "payment_option": None if order.payment_option is None else {
+            "id": order.payment_option.option_id, "method": order.payment_option.method},
         "payment": None if order.payment is None else {
             "method": order.payment.method, "reference": order.payment.reference,
             "amount": money(order.payment.amount), "paid_at": _at(order.payment.paid_at)},

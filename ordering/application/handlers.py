@@ -19,6 +19,7 @@ from ordering.domain.checkout import (
     check_coupon,
     check_coupon_codes,
     check_items,
+    check_payment_option,
     check_selection,
     price_cart,
     selections_shipping_to,
@@ -32,7 +33,7 @@ from ordering.domain.errors import (
     OrderingError,
 )
 from ordering.domain.lifecycle import require
-from ordering.domain.order import Order
+from ordering.domain.order import ChosenPayment, Order
 from ordering.domain.values import Address, CustomerInfo, parse_amount
 
 from . import commands as c
@@ -40,6 +41,10 @@ from .ports import RetryUseCase, UnitOfWork
 
 T = TypeVar("T")
 MAX_KEY_LENGTH = 255
+
+
+def _chosen(option) -> ChosenPayment | None:
+    return None if option is None else ChosenPayment(option.option_id, option.method)
 
 
 def _retrying(run: Callable[[], T], retry_on: type[Exception]) -> T:
@@ -128,8 +133,11 @@ def checkout_items(principal: Principal, command: c.CheckoutItems, uow: UnitOfWo
             catalog = _catalog_for(uow, items, coupon_codes, selections.values())
             priced = price_cart(items, catalog, coupon_codes=coupon_codes, selections=selections,
                                 destination_country=address.country, now=uow.now())
+            option = check_payment_option(command.payment_option_id,
+                                          {line.product.vendor_id for line in priced.lines}, catalog)
             order = Order.checkout(tenant_id=principal.tenant_id, customer=customer, shipping_address=address,
-                                   priced=priced, actor=principal.user_id, now=uow.now())
+                                   priced=priced, actor=principal.user_id, now=uow.now(),
+                                   payment_option=_chosen(option))
             uow.orders.add(order)
             if key is not None:
                 uow.idempotency.settle(principal.user_id, "checkoutItems", key, order.order_id)
@@ -235,10 +243,13 @@ def place_order(principal: Principal, command: c.PlaceOrder, uow: UnitOfWork) ->
             catalog = _catalog_for(uow, order.items, order.coupon_codes, order.selections.values())
             price_cart(order.items, catalog, coupon_codes=order.coupon_codes, selections=order.selections,
                        destination_country=order.shipping_address.country, now=uow.now())
+            chosen = command.payment_option_id or (order.payment_option.option_id if order.payment_option else None)
+            payment_option = _chosen(check_payment_option(chosen, order.vendor_ids, catalog))
             for index, code in enumerate(order.coupon_codes):
                 uow.coupons.redeem(code, catalog.coupons[code].usage_limit, field=f"coupon_codes[{index}]")
             review = uow.workflow.get().reviews(order.total.amount)
-            order.place(number=uow.numbers.next_number(), actor=principal.user_id, now=uow.now(), review=review)
+            order.place(number=uow.numbers.next_number(), actor=principal.user_id, now=uow.now(), review=review,
+                        payment_option=payment_option)
             uow.orders.save(order)
             if key is not None:
                 uow.idempotency.settle(principal.user_id, "placeOrder", key, order.order_id)

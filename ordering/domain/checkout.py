@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from snapshots.domain.catalog import Coupon, Offer, Product, ShippingOption, Vendor
+from snapshots.domain.catalog import Coupon, Offer, PaymentOption, Product, ShippingOption, TaxOption, Vendor
 
 from .errors import (
     CouponExhausted,
     CouponInvalid,
     Invalid,
     OutOfStock,
+    PaymentOptionUnavailable,
     ProductUnavailable,
     QuantityLimit,
     ShippingOptionUnavailable,
@@ -45,6 +46,8 @@ class Catalog:
     coupons: dict[str, Coupon] = field(default_factory=dict)
     coupon_uses: dict[str, int] = field(default_factory=dict)
     shipping_options: dict[str, ShippingOption] = field(default_factory=dict)
+    tax_options: dict[str, TaxOption] = field(default_factory=dict)  # by tax key
+    payment_options: dict[str, PaymentOption] = field(default_factory=dict)  # the tenant's active ones
 
 
 def check_items(items: list[CartItem], *, field_name: str = "items") -> list[CartItem]:
@@ -132,7 +135,7 @@ def price_cart(
                                             field="shipping_options")
         shipping[vendor_id] = option
     return price_order(products, offers=catalog.offers, coupons=coupons, shipping=shipping,
-                       destination_country=destination_country, now=now)
+                       destination_country=destination_country, now=now, taxes=catalog.tax_options)
 
 
 def check_selection(vendor_ids: set[str], vendor_id: str, option_id: str, catalog: Catalog,
@@ -157,3 +160,21 @@ def selections_shipping_to(selections: dict[str, str], catalog: Catalog, country
         if option is not None and country in option.countries:
             kept[vendor_id] = option_id
     return kept
+
+
+def check_payment_option(option_id: str | None, vendor_ids: set[str], catalog: Catalog) -> PaymentOption | None:
+    """The payment option a checkout chose: required when the tenant has any. Its method must be
+    accepted by every vendor of the order (an option of that vendor, or one for all vendors)."""
+    if option_id is None or (isinstance(option_id, str) and not option_id.strip()):
+        if catalog.payment_options:
+            raise PaymentOptionUnavailable("choose one of the tenant's payment options", field="payment_option_id")
+        return None
+    option = catalog.payment_options.get(option_id.strip() if isinstance(option_id, str) else "")
+    if option is None or not option.active:
+        raise PaymentOptionUnavailable(f"{option_id} is not an active payment option", field="payment_option_id")
+    for vendor_id in sorted(vendor_ids):
+        if not any(o.active and o.method == option.method and o.vendor_id in ("", vendor_id)
+                   for o in catalog.payment_options.values()):
+            raise PaymentOptionUnavailable(f"vendor {vendor_id} does not accept {option.method}",
+                                           field="payment_option_id")
+    return option

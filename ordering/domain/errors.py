@@ -105,3 +105,7 @@ class RefundExceedsPaid(OrderingError):
     """A refund larger than what was paid and not yet refunded."""
 
     code = "REFUND_EXCEEDS_PAID"
+
+
+class PaymentOptionUnavailable(OrderingError):
+    code = "PAYMENT_OPTION_UNAVAILABLE"

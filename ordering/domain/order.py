@@ -11,6 +11,7 @@ import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
@@ -47,7 +48,7 @@ from .fulfilment import (
     require_shipment_transition,
 )
 from .lifecycle import OrderStatus
-from .pricing import PricedOrder
+from .pricing import PricedOrder, line_tax
 from .values import Address, CustomerInfo, Money, display_amount
 
 MAX_REASON = 500
@@ -84,10 +85,20 @@ class OrderLine:
     discount: Money
     offer_id: str | None = None
     shipped_quantity: int = 0
+    tax_rate: Decimal = Decimal(0)  # percent, frozen at checkout
+    tax_inclusive: bool = False
 
     @property
     def total(self) -> Money:
         return self.subtotal - self.discount
+
+    @property
+    def tax(self) -> Money:
+        return line_tax(self.total, self.tax_rate, self.tax_inclusive)
+
+    @property
+    def added_tax(self) -> Money:
+        return Money.zero(self.subtotal.currency) if self.tax_inclusive else self.tax
 
     @property
     def unshipped(self) -> int:
@@ -112,6 +123,14 @@ class AppliedCoupon:
     code: str
     vendor_id: str  # "" for a tenant-wide coupon
     discount: Money
+
+
+@dataclass(frozen=True)
+class ChosenPayment:
+    """The payment option chosen at checkout: confirmation must pay with its method."""
+
+    option_id: str
+    method: str
 
 
 @dataclass(frozen=True)
@@ -184,6 +203,8 @@ class Order:
     discount_total: Money | None = None
     shipping_total: Money | None = None
     total: Money | None = None
+    tax_total: Money | None = None
+    payment_option: ChosenPayment | None = None
     number: str | None = None
     placed_at: datetime | None = None
     payment: Payment | None = None
@@ -206,12 +227,12 @@ class Order:
     @classmethod
     def checkout(
         cls, *, tenant_id: str, customer: CustomerInfo, shipping_address: Address, priced: PricedOrder,
-        actor: str, now: datetime, order_id: str | None = None,
+        actor: str, now: datetime, order_id: str | None = None, payment_option: ChosenPayment | None = None,
     ) -> Order:
         order = cls(
             order_id=order_id or new_id(), tenant_id=tenant_id, status=OrderStatus.DRAFT,
             payment_status=PaymentStatus.UNPAID, currency=priced.currency, customer=customer,
-            shipping_address=shipping_address, created_at=now, updated_at=now,
+            shipping_address=shipping_address, created_at=now, updated_at=now, payment_option=payment_option,
         )
         order._apply_pricing(priced)
         order.history.append(HistoryEntry(now, actor, None, OrderStatus.DRAFT, "checked out"))
@@ -267,6 +288,8 @@ class Order:
                 subtotal=line.subtotal,
                 discount=line.discount,
                 offer_id=line.offer_id,
+                tax_rate=line.tax_rate,
+                tax_inclusive=line.tax_inclusive,
             )
             for line in priced.lines
         ]
@@ -289,12 +312,15 @@ class Order:
         self.subtotal = priced.subtotal
         self.discount_total = priced.discount_total
         self.shipping_total = priced.shipping_total
+        self.tax_total = priced.tax_total
         self.total = priced.total
 
     # -- the lifecycle ------------------------------------------------------------------------
 
-    def place(self, *, number: str, actor: str, now: datetime, review: bool = False) -> None:
-        """DRAFT -> PENDING. `review`: the tenant's workflow wants a review before confirmation."""
+    def place(self, *, number: str, actor: str, now: datetime, review: bool = False,
+              payment_option: ChosenPayment | None = None) -> None:
+        """DRAFT -> PENDING. `review`: the tenant's workflow wants a review before confirmation;
+        `payment_option`: the way it will be paid, when the tenant offers a choice."""
         lifecycle.require("place", self.status)
         for selection in self.shipping:
             if selection.option_id is None:
@@ -303,6 +329,8 @@ class Order:
                     field="shipping_options")
         self.number = number
         self.placed_at = now
+        if payment_option is not None:
+            self.payment_option = payment_option
         if review:
             self.review = Review(ReviewStatus.PENDING, now)
         self._transition("place", lifecycle.next_status("place", self.status), actor, now, "placed")
@@ -314,6 +342,9 @@ class Order:
             raise ReviewRequired("this order waits for its review (reviewOrder) before it can be confirmed")
         method = _text(method, "payment.method", 40)
         reference = _text(reference, "payment.reference", 200)
+        if self.payment_option is not None and method != self.payment_option.method:
+            raise PaymentMismatch(f"the order was placed to be paid by {self.payment_option.method}",
+                                  field="payment.method")
         if amount.currency != self.currency or amount.amount != self.total.amount:
             raise PaymentMismatch(f"the payment must be {self.total}, the order's total", field="payment.amount")
         self.payment = Payment(method, reference, amount, now)
@@ -646,7 +677,9 @@ class Order:
         self.subtotal = sum((line.subtotal for line in kept), zero)
         self.discount_total = sum((line.discount for line in kept), zero) + sum((c.discount for c in coupons), zero)
         self.shipping_total = sum((s.cost for s in self.shipping), zero)
-        self.total = self.subtotal - self.discount_total + self.shipping_total
+        self.tax_total = sum((line.tax for line in kept), zero)
+        self.total = (self.subtotal - self.discount_total + self.shipping_total
+                      + sum((line.added_tax for line in kept), zero))
 
     def _amended(self, changed: list[str], previous_total: Money, actor: str, now: datetime, note: str) -> None:
         self.revision += 1
@@ -815,12 +848,14 @@ class Order:
         subtotal = sum((line.subtotal for line in lines), zero)
         discount = sum((line.discount for line in lines), zero) + sum((c.discount for c in coupons), zero)
         shipping_total = sum((s.cost for s in shipping), zero)
+        added_tax = sum((line.added_tax for line in lines), zero)
         return dataclasses.replace(
             self, lines=lines, shipping=shipping, coupons=coupons,
+            tax_total=sum((line.tax for line in lines), zero),
             shipments=[s for s in self.shipments if s.vendor_id == vendor_id],
             returns=[r for r in self.returns if r.vendor_id == vendor_id],
             subtotal=subtotal, discount_total=discount, shipping_total=shipping_total,
-            total=subtotal - discount + shipping_total, payment=None, events=[],
+            total=subtotal - discount + shipping_total + added_tax, payment=None, events=[],
             refunds=[], review=None, payment_adjustment=None,
         )
 

@@ -10,6 +10,10 @@
 - shipping per vendor from the selected option (a vendor without a selection costs nothing yet;
   placing the order needs one for every vendor): base + per extra item, free at or above its
   threshold (the vendor's lines after discounts); the destination must be allowed;
+- tax (issue 7): the vendor's active tax option for the destination country, per line, on the
+  line's total after its offer (coupons and shipping are not taxed); an exclusive rate adds to the
+  total, an inclusive one is the part of the price that is tax; a vendor without an option for
+  the country is untaxed;
 - one currency per order; half-even rounding to the currency's minor units; totals never negative.
 """
 
@@ -18,11 +22,20 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
-from snapshots.domain.catalog import Coupon, Offer, Product, ShippingOption
+from snapshots.domain.catalog import Coupon, Offer, Product, ShippingOption, TaxOption, tax_key
 
 from .errors import CouponInvalid, ShippingOptionUnavailable
 from .values import CurrencyMismatch, Money
+
+
+def line_tax(base: Money, rate: Decimal, inclusive: bool) -> Money:
+    """The tax in (inclusive) or on top of (exclusive) `base` at `rate` percent, rounded."""
+    if rate == 0:
+        return Money.zero(base.currency)
+    divisor = Decimal(100) + rate if inclusive else Decimal(100)
+    return Money(base.amount * rate / divisor, base.currency).rounded()
 
 
 @dataclass(frozen=True)
@@ -32,10 +45,21 @@ class PricedLine:
     subtotal: Money
     discount: Money
     offer_id: str | None
+    tax_rate: Decimal = Decimal(0)
+    tax_inclusive: bool = False
 
     @property
     def total(self) -> Money:
         return self.subtotal - self.discount
+
+    @property
+    def tax(self) -> Money:
+        return line_tax(self.total, self.tax_rate, self.tax_inclusive)
+
+    @property
+    def added_tax(self) -> Money:
+        """What the tax adds to the order total (nothing when it is in the price)."""
+        return Money.zero(self.subtotal.currency) if self.tax_inclusive else self.tax
 
 
 @dataclass(frozen=True)
@@ -74,8 +98,13 @@ class PricedOrder:
         return _sum((s.cost for s in self.shipping), self.currency)
 
     @property
+    def tax_total(self) -> Money:
+        return _sum((line.tax for line in self.lines), self.currency)
+
+    @property
     def total(self) -> Money:
-        return self.subtotal - self.discount_total + self.shipping_total
+        added = _sum((line.added_tax for line in self.lines), self.currency)
+        return self.subtotal - self.discount_total + self.shipping_total + added
 
 
 def _sum(amounts, currency: str) -> Money:
@@ -112,6 +141,15 @@ def _price_line(product: Product, quantity: int, offers: list[Offer], now: datet
     return PricedLine(product, quantity, subtotal, discount, best[2].offer_id if best else None)
 
 
+def _taxed(line: PricedLine, taxes: dict[str, TaxOption], country: str) -> PricedLine:
+    """The vendor's active tax for the destination, on the line after its offer; none: untaxed."""
+    tax = taxes.get(tax_key(line.product.vendor_id, country))
+    if tax is None or not tax.active:
+        return line
+    return PricedLine(line.product, line.quantity, line.subtotal, line.discount, line.offer_id, tax.rate,
+                      tax.inclusive)
+
+
 def _coupon_discount(coupon: Coupon, base: Money, now: datetime) -> Money:
     if not coupon.active or not _in_window(coupon.valid_from, coupon.valid_until, now):
         raise CouponInvalid(f"coupon {coupon.code} is not valid now", field="coupon_codes")
@@ -135,6 +173,7 @@ def price_order(
     shipping: dict[str, ShippingOption | None],
     destination_country: str,
     now: datetime,
+    taxes: dict[str, TaxOption] | None = None,
 ) -> PricedOrder:
     if not items:
         raise ValueError("an order needs at least one line")
@@ -142,7 +181,8 @@ def price_order(
     for product, _ in items:
         if product.price.currency != currency:
             raise CurrencyMismatch(f"{product.sku} is priced in {product.price.currency}, the order in {currency}")
-    lines = [_price_line(product, quantity, offers, now) for product, quantity in items]
+    lines = [_taxed(_price_line(product, quantity, offers, now), taxes or {}, destination_country)
+             for product, quantity in items]
 
     by_vendor: dict[str, list[PricedLine]] = defaultdict(list)
     for line in lines:

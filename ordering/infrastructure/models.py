@@ -49,7 +49,10 @@ class Order(models.Model):
     subtotal = amount_field()
     discount_total = amount_field()
     shipping_total = amount_field()
+    tax_total = amount_field(default=0)
     total = amount_field()
+    payment_option_id = models.CharField(max_length=255, blank=True, help_text="Chosen at checkout, if any.")
+    payment_option_method = models.CharField(max_length=40, blank=True)
 
     payment_method = models.CharField(max_length=40, blank=True)
     payment_reference = models.CharField(max_length=200, blank=True)
@@ -122,6 +125,8 @@ class OrderLine(models.Model):
     discount = amount_field()
     offer_id = models.CharField(max_length=255, blank=True)
     shipped_quantity = models.PositiveIntegerField(default=0)
+    tax_rate = models.DecimalField(max_digits=7, decimal_places=4, default=0, help_text="Percent, frozen.")
+    tax_inclusive = models.BooleanField(default=False)
 
     class Meta:
         db_table = "ordering_order_line"

@@ -32,6 +32,7 @@ from ordering.domain.lifecycle import OrderStatus
 from ordering.domain.order import (
     AppliedCoupon,
     Cancellation,
+    ChosenPayment,
     HistoryEntry,
     Order,
     OrderLine,
@@ -40,6 +41,7 @@ from ordering.domain.order import (
     VendorShipping,
 )
 from ordering.domain.values import Address, CustomerInfo, Money
+from snapshots.domain.catalog import PaymentOption, TaxOption
 from snapshots.domain.workflow import TenantWorkflow
 from snapshots.infrastructure import models as snapshot_models
 from snapshots.infrastructure.catalog_reader import (
@@ -151,7 +153,7 @@ def to_domain(row: models.Order) -> Order:
         lines=[
             OrderLine(str(line.id), line.product_id, line.vendor_id, line.sku, line.product_name, line.quantity,
                       money(line.unit_price), money(line.subtotal), money(line.discount), line.offer_id or None,
-                      line.shipped_quantity)
+                      line.shipped_quantity, line.tax_rate, line.tax_inclusive)
             for line in row.lines.all()
         ],
         shipping=[
@@ -164,6 +166,9 @@ def to_domain(row: models.Order) -> Order:
         discount_total=money(row.discount_total),
         shipping_total=money(row.shipping_total),
         total=money(row.total),
+        tax_total=money(row.tax_total),
+        payment_option=ChosenPayment(row.payment_option_id, row.payment_option_method) if row.payment_option_id
+        else None,
         number=row.number,
         placed_at=row.placed_at,
         payment=payment,
@@ -222,6 +227,9 @@ def _order_values(order: Order) -> dict:
         "discount_total": order.discount_total.amount,
         "shipping_total": order.shipping_total.amount,
         "total": order.total.amount,
+        "tax_total": order.tax_total.amount if order.tax_total else 0,
+        "payment_option_id": order.payment_option.option_id if order.payment_option else "",
+        "payment_option_method": order.payment_option.method if order.payment_option else "",
         "payment_method": payment.method if payment else "",
         "payment_reference": payment.reference if payment else "",
         "payment_amount": payment.amount.amount if payment else None,
@@ -329,6 +337,7 @@ class OrmOrderRepository:
                 product_id=line.product_id, vendor_id=line.vendor_id, sku=line.sku, product_name=line.product_name,
                 quantity=line.quantity, unit_price=line.unit_price.amount, subtotal=line.subtotal.amount,
                 discount=line.discount.amount, offer_id=line.offer_id or "", shipped_quantity=line.shipped_quantity,
+                tax_rate=line.tax_rate, tax_inclusive=line.tax_inclusive,
             )
             for index, line in enumerate(order.lines if lines else [])
         ])
@@ -382,6 +391,11 @@ class OrmCatalogReader:
                     .values_list("code", "used")) if coupon_codes else {}
         options = [shipping_option_from_row(row) for row in snapshot_models.ShippingOptionSnapshot.objects.filter(
             tenant_id=tenant, option_id__in=option_ids)] if option_ids else []
+        taxes = [TaxOption(r.tax_key, r.vendor_id, r.country, r.rate, r.inclusive, r.active, r.version)
+                 for r in snapshot_models.TaxOptionSnapshot.objects.filter(
+                     tenant_id=tenant, vendor_id__in=vendor_ids, active=True)] if vendor_ids else []
+        payments = [PaymentOption(r.option_id, r.vendor_id, r.method, r.name, r.active, r.version)
+                    for r in snapshot_models.PaymentOptionSnapshot.objects.filter(tenant_id=tenant, active=True)]
         return Catalog(
             products={p.product_id: p for p in products},
             vendors={v.vendor_id: v for v in vendors},
@@ -389,6 +403,8 @@ class OrmCatalogReader:
             coupons={c.code: c for c in coupons},
             coupon_uses=uses,
             shipping_options={o.option_id: o for o in options},
+            tax_options={t.tax_key: t for t in taxes},
+            payment_options={p.option_id: p for p in payments},
         )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from snapshots.domain import fields
-from snapshots.domain.catalog import Coupon, Offer, Product, ShippingOption, Vendor
+from snapshots.domain.catalog import Coupon, Offer, PaymentOption, Product, ShippingOption, TaxOption, Vendor
 from snapshots.domain.customers import (
     CustomerAddress,
     CustomerDetails,
@@ -66,6 +66,7 @@ class SnapshotKind:
     name: str
     key_field: str
     parse: Callable[[Mapping[str, Any]], Any]
+    key_of: Callable[[Mapping[str, Any]], str] | None = None  # for keys made of several fields
 
 
 KINDS: dict[str, SnapshotKind] = {
@@ -80,6 +81,8 @@ KINDS: dict[str, SnapshotKind] = {
         SnapshotKind("offer", "offer_id", Offer.create),
         SnapshotKind("shipping_option", "option_id", ShippingOption.create),
         SnapshotKind("tenant_workflow", "workflow_key", TenantWorkflow.create),
+        SnapshotKind("tax_option", "tax_key", TaxOption.create, TaxOption.key_of),
+        SnapshotKind("payment_option", "option_id", PaymentOption.create),
     ]
 }
 UNDELETABLE = frozenset({"tenant_workflow"})  # a tenant always has a workflow (the defaults at least)
@@ -100,6 +103,8 @@ def parse_change(event_type: str, data: Mapping[str, Any]) -> SnapshotChange:
     if kind is None or action not in ("upserted", "deleted") or (action == "deleted" and name in UNDELETABLE):
         raise UnknownSnapshotType(event_type)
     if action == "deleted":
+        if kind.key_of is not None:
+            return SnapshotChange(name, kind.key_of(data), fields.version("version", data.get("version")), None)
         key = fields.required_text(kind.key_field, data.get(kind.key_field), max_length=255)
         if name == "coupon":
             key = key.upper()

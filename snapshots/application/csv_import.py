@@ -27,6 +27,8 @@ SPECS: dict[str, list[str]] = {
     "customer_address": ["address_id", "user_id", "line1", "line2", "city", "state", "postal_code", "country",
                          "is_default:bool", "version:int"],
     "user_authorization": ["user_id", "roles:list", "vendor_id", "active:bool", "version:int"],
+    "tax_option": ["vendor_id", "country", "rate", "inclusive:bool", "active:bool", "version:int"],
+    "payment_option": ["option_id", "vendor_id", "method", "name", "active:bool", "version:int"],
 }
 
 

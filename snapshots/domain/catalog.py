@@ -273,3 +273,70 @@ class ShippingOption:
             active=fields.boolean("active", data.get("active")),
             version=fields.version("version", data.get("version")),
         )
+
+
+MAX_TAX_RATE = Decimal(100)
+
+
+def tax_key(vendor_id: str, country: str) -> str:
+    """A vendor's tax option for one destination country is one snapshot."""
+    return f"{vendor_id}:{country}"
+
+
+@dataclass(frozen=True)
+class TaxOption:
+    """A vendor's tax for goods sent to one country: `rate` percent, included in its prices
+    (`inclusive`) or added on top."""
+
+    tax_key: str
+    vendor_id: str
+    country: str
+    rate: Decimal
+    inclusive: bool
+    active: bool
+    version: int
+
+    @classmethod
+    def create(cls, data: dict[str, Any]) -> TaxOption:
+        vendor_id = fields.required_text("vendor_id", data.get("vendor_id"), max_length=200)
+        country = fields.country("country", data.get("country"))
+        rate = decimal("rate", data.get("rate"))
+        if rate > MAX_TAX_RATE:
+            raise SnapshotInvalid("rate", "must be a percentage from 0 to 100")
+        return cls(
+            tax_key=tax_key(vendor_id, country),
+            vendor_id=vendor_id,
+            country=country,
+            rate=rate,
+            inclusive=fields.boolean("inclusive", data.get("inclusive")),
+            active=fields.boolean("active", data.get("active"), default=True),
+            version=fields.version("version", data.get("version")),
+        )
+
+    @staticmethod
+    def key_of(data: dict[str, Any]) -> str:
+        return tax_key(fields.required_text("vendor_id", data.get("vendor_id"), max_length=200),
+                       fields.country("country", data.get("country")))
+
+
+@dataclass(frozen=True)
+class PaymentOption:
+    """A way to pay a vendor accepts (`vendor_id` empty: every vendor of the tenant)."""
+
+    option_id: str
+    vendor_id: str
+    method: str
+    name: str
+    active: bool
+    version: int
+
+    @classmethod
+    def create(cls, data: dict[str, Any]) -> PaymentOption:
+        return cls(
+            option_id=fields.required_text("option_id", data.get("option_id"), max_length=255),
+            vendor_id=fields.optional_text("vendor_id", data.get("vendor_id"), max_length=255),
+            method=fields.required_text("method", data.get("method"), max_length=40),
+            name=fields.required_text("name", data.get("name"), max_length=200),
+            active=fields.boolean("active", data.get("active")),
+            version=fields.version("version", data.get("version")),
+        )

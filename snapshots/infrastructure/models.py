@@ -211,3 +211,41 @@ class TenantWorkflowSnapshot(SnapshotModel):
 
     def __str__(self) -> str:
         return f"workflow of {self.tenant_id}"
+
+
+class TaxOptionSnapshot(SnapshotModel):
+    """A vendor's tax for one destination country (key "<vendor_id>:<country>")."""
+
+    tax_key = models.CharField(max_length=210)
+    vendor_id = models.CharField(max_length=200)
+    country = models.CharField(max_length=2)
+    rate = models.DecimalField(max_digits=7, decimal_places=4, help_text="Percent.")
+    inclusive = models.BooleanField(help_text="Included in the vendor's prices, or added on top.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "snapshots_tax_option"
+        verbose_name = "tax option"
+        constraints = [models.UniqueConstraint(fields=["tenant", "tax_key"], name="snapshot_tax_option_key")]
+        indexes = [models.Index(fields=["tenant", "vendor_id"], name="snapshot_tax_option_vendor")]
+
+    def __str__(self) -> str:
+        return f"{self.vendor_id} to {self.country}: {self.rate}%"
+
+
+class PaymentOptionSnapshot(SnapshotModel):
+    """A way to pay that a vendor (or, with no vendor, every vendor of the tenant) accepts."""
+
+    option_id = models.CharField(max_length=255)
+    vendor_id = models.CharField(max_length=255, blank=True)
+    method = models.CharField(max_length=40)
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "snapshots_payment_option"
+        verbose_name = "payment option"
+        constraints = [models.UniqueConstraint(fields=["tenant", "option_id"], name="snapshot_payment_option_key")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.method})"

@@ -15,8 +15,10 @@ from .models import (
     CustomerAddressSnapshot,
     CustomerDetailsSnapshot,
     OfferSnapshot,
+    PaymentOptionSnapshot,
     ProductSnapshot,
     ShippingOptionSnapshot,
+    TaxOptionSnapshot,
     TenantWorkflowSnapshot,
     UserAuthorizationSnapshot,
     VendorSnapshot,
@@ -32,6 +34,8 @@ TABLES: dict[str, tuple[type[models.Model], str]] = {
     "offer": (OfferSnapshot, "offer_id"),
     "shipping_option": (ShippingOptionSnapshot, "option_id"),
     "tenant_workflow": (TenantWorkflowSnapshot, "workflow_key"),
+    "tax_option": (TaxOptionSnapshot, "tax_key"),
+    "payment_option": (PaymentOptionSnapshot, "option_id"),
 }
 
 

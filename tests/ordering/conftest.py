@@ -25,6 +25,7 @@ ORDER_FIELDS = """
   shippingOptions { vendorId shippingOptionId name carrier cost { amount } waivedBy }
   coupons { code vendorId discount { amount } }
   subtotal { amount currency } discountTotal { amount } shippingTotal { amount } total { amount currency }
+  taxTotal { amount } paymentOption { id method }
   payment { method reference amount { amount currency } paidAt }
   shipments { id vendorId status carrier trackingNumber lines { lineId quantity } shippedAt updatedAt }
   cancellation { reason by at }
@@ -45,9 +46,10 @@ CUSTOMER = {"email": "ada@example.com", "firstName": "Ada", "lastName": "Lovelac
 MUTATIONS = {
     "checkoutItems": ("$items: [CheckoutItemInput!]!, $shippingAddress: AddressInput!, $customer: CustomerInput, "
                       "$couponCodes: [String!], $shippingOptions: [ShippingOptionSelectionInput!], "
-                      "$idempotencyKey: String",
+                      "$idempotencyKey: String, $paymentOptionId: ID",
                       "items: $items, shippingAddress: $shippingAddress, customer: $customer, "
-                      "couponCodes: $couponCodes, shippingOptions: $shippingOptions, idempotencyKey: $idempotencyKey"),
+                      "couponCodes: $couponCodes, shippingOptions: $shippingOptions, idempotencyKey: $idempotencyKey, "
+                      "paymentOptionId: $paymentOptionId"),
     "updateCheckoutItems": ("$orderId: ID!, $items: [CheckoutItemInput!]!, $expectedVersion: Int",
                             "orderId: $orderId, items: $items, expectedVersion: $expectedVersion"),
     "changeDestination": ("$orderId: ID!, $shippingAddress: AddressInput!, $expectedVersion: Int",
@@ -59,8 +61,9 @@ MUTATIONS = {
                     "orderId: $orderId, code: $code, expectedVersion: $expectedVersion"),
     "removeCoupon": ("$orderId: ID!, $code: String!, $expectedVersion: Int",
                      "orderId: $orderId, code: $code, expectedVersion: $expectedVersion"),
-    "placeOrder": ("$orderId: ID!, $expectedVersion: Int, $idempotencyKey: String",
-                   "orderId: $orderId, expectedVersion: $expectedVersion, idempotencyKey: $idempotencyKey"),
+    "placeOrder": ("$orderId: ID!, $expectedVersion: Int, $idempotencyKey: String, $paymentOptionId: ID",
+                   "orderId: $orderId, expectedVersion: $expectedVersion, idempotencyKey: $idempotencyKey, "
+                   "paymentOptionId: $paymentOptionId"),
     "confirmOrder": ("$orderId: ID!, $payment: PaymentInput!, $expectedVersion: Int",
                      "orderId: $orderId, payment: $payment, expectedVersion: $expectedVersion"),
     "shipOrder": ("$orderId: ID!, $carrier: String!, $trackingNumber: String!, $lines: [ShipmentLineInput!], "

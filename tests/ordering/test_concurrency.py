@@ -156,18 +156,38 @@ def test_concurrent_placements_get_distinct_consecutive_numbers(shop):
 
 
 def test_an_amendment_racing_a_shipment_exactly_one_wins(shop):
+    """Both callers read the order at the same version: whichever commits first wins, the other
+    is refused with CONFLICT and writes nothing."""
     order = shop.confirmed(items=(("mug", 2), ("lamp", 1)))
     mug = next(line for line in order["lines"] if line["vendorId"] == "acme")
+    version = order["version"]
     amend, ship = race(shop, [
-        ("changeOrderQuantity", shop.customer, {"orderId": order["id"], "lineId": mug["id"], "quantity": 1}),
-        ("shipOrder", shop.acme, {"orderId": order["id"], "carrier": "UPS", "trackingNumber": "1Z"}),
+        ("changeOrderQuantity", shop.customer, {"orderId": order["id"], "lineId": mug["id"], "quantity": 1,
+                                                "expectedVersion": version}),
+        ("shipOrder", shop.acme, {"orderId": order["id"], "carrier": "UPS", "trackingNumber": "1Z",
+                                  "expectedVersion": version}),
     ], lambda: holding(models.Order.objects.filter(id=order["id"])))
-    assert sorted([codes(amend), codes(ship)]) == [[], ["INVALID_TRANSITION"]], (amend, ship)
+    assert sorted([codes(amend), codes(ship)]) == [[], ["CONFLICT"]], (amend, ship)
     row = models.Order.objects.get(id=order["id"])
     shipments = list(models.Shipment.objects.filter(order_id=order["id"]).values_list("lines", flat=True))
     if codes(amend) == []:
-        assert row.revision == 1 and shipments == []
+        assert row.revision == 1 and row.status == "CONFIRMED" and shipments == []
     else:
         assert row.revision == 0 and row.status == "PARTIALLY_SHIPPED" and shipments[0][0]["quantity"] == 2
-    assert row.version == 4
+    assert row.version == version + 1
     assert models.OutboxEvent.objects.filter(aggregate_id=order["id"], type="order.amended").count() == row.revision
+
+
+def test_once_a_shipment_won_an_amendment_is_refused(shop):
+    order = shop.confirmed(items=(("mug", 2), ("lamp", 1)))
+    mug = next(line for line in order["lines"] if line["vendorId"] == "acme")
+    ship, amend = race(shop, [
+        ("shipOrder", shop.acme, {"orderId": order["id"], "carrier": "UPS", "trackingNumber": "1Z"}),
+        ("changeOrderQuantity", shop.customer, {"orderId": order["id"], "lineId": mug["id"], "quantity": 1}),
+    ], lambda: holding(models.Order.objects.filter(id=order["id"])))
+    row = models.Order.objects.get(id=order["id"])
+    if codes(amend) == []:  # the amendment went first: the shipment carries what is left
+        assert row.revision == 1 and models.Shipment.objects.get().lines[0]["quantity"] == 1
+    else:
+        assert codes(amend) == ["INVALID_TRANSITION"] and row.revision == 0
+    assert codes(ship) == []

@@ -101,11 +101,17 @@ def after_sale(shop: Shop) -> None:
     from ordering.application.commands import TrackingUpdate
     from ordering.application.fulfilment_handlers import apply_tracking_update
     from ordering.infrastructure.unit_of_work import DjangoUnitOfWork
+    from snapshots.domain.catalog import PaymentOption, TaxOption
     from snapshots.domain.workflow import TenantWorkflow
     from snapshots.infrastructure.snapshot_writer import OrmSnapshotWriter
 
-    OrmSnapshotWriter().upsert(shop.tenant.id, "tenant_workflow", TenantWorkflow(review_required=True, version=1))
-    order = shop.placed(items=(("mug", 2), ("lamp", 1)))
+    writer = OrmSnapshotWriter()
+    writer.upsert(shop.tenant.id, "tenant_workflow", TenantWorkflow(review_required=True, version=1))
+    writer.upsert(shop.tenant.id, "tax_option", TaxOption.create({"vendor_id": "acme", "country": "US", "rate": "8.25",
+                                                                  "inclusive": False, "version": 1}))
+    writer.upsert(shop.tenant.id, "payment_option", PaymentOption("card", "", "card", "Card", True, 1))
+    order = shop.placed(items=(("mug", 2), ("lamp", 1)), paymentOptionId="card")
+    assert order["taxTotal"]["amount"] != "0.00"
     shop.ok("escalateReviewer", shop.staff, orderId=order["id"], reviewerId="staff-1")
     shop.ok("reviewOrder", shop.staff, orderId=order["id"], decision="APPROVE")
     shop.ok("placeOnHold", shop.staff, orderId=order["id"], reason="PAYMENT_REVIEW", note="check")
