@@ -4,7 +4,6 @@ the wrong role and tenant; every refusal has its code and writes nothing."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -378,11 +377,41 @@ def test_returns_need_a_delivered_order(shop):
         ["NOT_FOUND"]
 
 
-def test_another_tenants_staff_cannot_touch_an_order(shop, other_tenant):
+ANY_ID = str(uuid.uuid4())
+EVERY_NEW_MUTATION = {
+    "addShipment": {}, "addShippingTrackingReference": {"shipmentId": ANY_ID, "carrier": "UPS", "trackingNumber": "1"},
+    "cancelShipment": {"shipmentId": ANY_ID, "reason": "r"}, "placeOnHold": {"reason": "FRAUD_REVIEW"},
+    "releaseHold": {}, "reviewOrder": {"decision": "APPROVE"}, "escalateReviewer": {"reviewerId": "x"},
+    "changeOrderQuantity": {"lineId": ANY_ID, "quantity": 1}, "removeLineItems": {"lineIds": [ANY_ID]},
+    "requestReturn": {"lines": [{"lineId": ANY_ID, "quantity": 1}], "reason": "r"},
+    "approveReturn": {"returnId": ANY_ID}, "rejectReturn": {"returnId": ANY_ID, "reason": "r"},
+    "receiveReturn": {"returnId": ANY_ID}, "processRefund": {"amount": "1", "reason": "r"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(EVERY_NEW_MUTATION))
+def test_another_tenant_cannot_touch_an_order(shop, other_tenant, name):
     order = delivered(shop)
-    theirs = hs_token(other_tenant, sub="staff-b", roles=["staff"])
-    for name, variables in [("placeOnHold", {"reason": "FRAUD_REVIEW"}), ("processRefund", {"amount": "1",
-                                                                                             "reason": "r"}),
-                            ("addShipment", {}), ("releaseHold", {})]:
-        assert codes(shop.call(name, theirs, orderId=order["id"], **variables)) == ["NOT_FOUND"], name
-    assert json.loads(json.dumps(shop.order(order["id"], shop.staff)))["refunds"] == []
+    before = snapshot(order["id"])
+    roles = ["customer", "vendor", "staff"]
+    theirs = hs_token(other_tenant, sub="cust-1", roles=roles, vendor_id="acme")
+    payload = shop.call(name, theirs, orderId=order["id"], **EVERY_NEW_MUTATION[name])
+    assert codes(payload) == ["NOT_FOUND"] and payload["errors"][0]["field"] == "orderId"
+    assert snapshot(order["id"]) == before
+
+
+WRONG_ROLE = {
+    "addShipment": "customer", "addShippingTrackingReference": "customer", "cancelShipment": "customer",
+    "placeOnHold": "acme", "releaseHold": "customer", "reviewOrder": "acme", "escalateReviewer": "customer",
+    "changeOrderQuantity": "acme", "removeLineItems": "acme", "requestReturn": "staff",
+    "approveReturn": "customer", "rejectReturn": "customer", "receiveReturn": "customer", "processRefund": "acme",
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_ROLE))
+def test_a_role_that_may_never_do_it_is_forbidden_and_nothing_changes(shop, name):
+    order = delivered(shop)
+    before = snapshot(order["id"])
+    body = shop.raw(name, getattr(shop, WRONG_ROLE[name]), orderId=order["id"], **EVERY_NEW_MUTATION[name])
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
+    assert snapshot(order["id"]) == before
