@@ -9,6 +9,7 @@ from ordering.application.queries import OrderSort as OrderSortValue
 from ordering.domain import fulfilment
 from ordering.domain.lifecycle import OrderStatus as OrderStatusValue
 from ordering.domain.order import PaymentStatus as PaymentStatusValue
+from ordering.domain.values import Money as MoneyValue
 from ordering.domain.values import display_amount
 
 OrderStatus = graphene.Enum.from_enum(OrderStatusValue, description="Where an order is in its lifecycle.")
@@ -257,12 +258,7 @@ class Order(graphene.ObjectType):
         return parent.shipping
 
     def resolve_tax_total(parent, info):
-        return parent.tax_total or _zero(parent.currency)
-
-
-def _zero(currency: str):
-    from ordering.domain.values import Money as MoneyValue
-    return MoneyValue.zero(currency)
+        return parent.tax_total or MoneyValue.zero(parent.currency)
 
 
 class OrderEdge(graphene.ObjectType):

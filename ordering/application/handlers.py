@@ -67,8 +67,9 @@ def _load(uow: UnitOfWork, principal: Principal, order_id: str) -> Order:
     return access.require_visible(uow.orders.get(order_id, lock=True), principal)
 
 
-def _catalog_for(uow: UnitOfWork, order_items, coupon_codes, option_ids) -> Catalog:
+def _catalog_for(uow: UnitOfWork, order_items, coupon_codes, option_ids, *, payment_options: bool = False) -> Catalog:
     return uow.catalog.load(product_ids=[i.product_id for i in order_items], coupon_codes=list(coupon_codes),
+                            payment_options=payment_options,
                             option_ids=sorted(set(option_ids)))
 
 
@@ -130,7 +131,7 @@ def checkout_items(principal: Principal, command: c.CheckoutItems, uow: UnitOfWo
                 if first is not None:
                     return access.view_of(_load(uow, principal, first), principal)
             customer = _customer_info(principal, command.customer, uow)
-            catalog = _catalog_for(uow, items, coupon_codes, selections.values())
+            catalog = _catalog_for(uow, items, coupon_codes, selections.values(), payment_options=True)
             priced = price_cart(items, catalog, coupon_codes=coupon_codes, selections=selections,
                                 destination_country=address.country, now=uow.now())
             option = check_payment_option(command.payment_option_id,
@@ -164,12 +165,6 @@ def update_checkout_items(principal: Principal, command: c.UpdateCheckoutItems, 
     items = check_items(list(command.items))
     return _draft_change(principal, command.order_id, command.expected_version, uow, lambda order: _reprice(
         uow, order, items=items, note="items updated", actor=principal.user_id))
-
-
-def change_destination(principal: Principal, command: c.ChangeDestination, uow: UnitOfWork) -> Order:
-    address = Address.create(command.shipping_address or {})
-    return _draft_change(principal, command.order_id, command.expected_version, uow, lambda order: _reprice(
-        uow, order, address=address, note=f"destination changed to {address.country}", actor=principal.user_id))
 
 
 def select_shipping_option(principal: Principal, command: c.SelectShippingOption, uow: UnitOfWork) -> Order:
@@ -240,7 +235,8 @@ def place_order(principal: Principal, command: c.PlaceOrder, uow: UnitOfWork) ->
             access.require_owner(order, principal, "place")
             order.check_version(command.expected_version)
             require("place", order.status)
-            catalog = _catalog_for(uow, order.items, order.coupon_codes, order.selections.values())
+            catalog = _catalog_for(uow, order.items, order.coupon_codes, order.selections.values(),
+                                   payment_options=True)
             price_cart(order.items, catalog, coupon_codes=order.coupon_codes, selections=order.selections,
                        destination_country=order.shipping_address.country, now=uow.now())
             chosen = command.payment_option_id or (order.payment_option.option_id if order.payment_option else None)
@@ -324,7 +320,7 @@ def cancel_order(principal: Principal, command: c.CancelOrder, uow: UnitOfWork) 
 
 
 __all__ = [
-    "OrderingError", "RetryUseCase", "apply_coupon", "cancel_order", "change_destination", "checkout_items",
+    "OrderingError", "RetryUseCase", "apply_coupon", "cancel_order", "checkout_items",
     "complete_order", "confirm_order", "deliver_order", "place_order", "remove_coupon", "select_shipping_option",
     "ship_order", "update_checkout_items",
 ]

@@ -20,8 +20,8 @@ class OrderStatus(str, Enum):
 
 S = OrderStatus
 
-# action -> (statuses it is allowed from, the status it leads to). Shipping leads to
-# PARTIALLY_SHIPPED or SHIPPED depending on what remains unshipped: see `after_shipping`.
+# action -> (statuses it is allowed from, the status it leads to). Where shipping leads depends on
+# the order's shipments: see Order._follow_shipments.
 TRANSITIONS: dict[str, tuple[frozenset[OrderStatus], OrderStatus | None]] = {
     "place": (frozenset({S.DRAFT}), S.PENDING),
     "confirm": (frozenset({S.PENDING}), S.CONFIRMED),
@@ -59,10 +59,6 @@ def next_status(action: str, status: OrderStatus) -> OrderStatus:
     require(action, status)
     target = TRANSITIONS[action][1]
     if target is None:
-        raise ValueError(f"{action} needs `after_shipping`")
+        raise ValueError(f"where {action} leads is decided by the order's shipments")
     return target
 
-
-def after_shipping(status: OrderStatus, *, everything_shipped: bool) -> OrderStatus:
-    require("ship", status)
-    return S.SHIPPED if everything_shipped else S.PARTIALLY_SHIPPED

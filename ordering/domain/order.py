@@ -366,7 +366,7 @@ class Order:
         shipment = self._new_shipment(lines, vendor_scope, now, shipment_id, ShipmentStatus.SHIPPED,
                                       carrier, tracking_number)
         self._shipments_changed(ev.ORDER_SHIPPED, actor, now, f"shipped by {carrier}, tracking {tracking_number}",
-                                {"shipment": shipment_data(shipment)}, transition="ship")
+                                {"shipment": shipment_data(shipment)})
         return shipment
 
     def add_shipment(self, *, lines: list[ShipmentLine] | None, vendor_scope: str | None, actor: str, now: datetime,
@@ -390,7 +390,7 @@ class Order:
         shipped = self._replace_shipment(shipment, status=ShipmentStatus.SHIPPED, carrier=carrier,
                                          tracking_number=tracking_number, shipped_at=now, updated_at=now)
         self._shipments_changed(ev.ORDER_SHIPPED, actor, now, f"shipped by {carrier}, tracking {tracking_number}",
-                                {"shipment": shipment_data(shipped)}, transition="ship")
+                                {"shipment": shipment_data(shipped)})
         return shipped
 
     def cancel_shipment(self, shipment_id: str, *, reason: str, vendor_scope: str | None, actor: str,
@@ -495,15 +495,15 @@ class Order:
             return OrderStatus.PARTIALLY_SHIPPED
         return OrderStatus.CONFIRMED
 
-    def _shipments_changed(self, event_type: str, actor: str, now: datetime, note: str, data: dict[str, Any],
-                           transition: str | None = None) -> None:
+    def _shipments_changed(self, event_type: str, actor: str, now: datetime, note: str, data: dict[str, Any]) -> None:
         source = self.status
         target = self._follow_shipments()
-        if target is OrderStatus.DELIVERED and source is not OrderStatus.DELIVERED:
+        delivered_now = target is OrderStatus.DELIVERED and source is not OrderStatus.DELIVERED
+        if delivered_now:
             self.delivered_at = now
         self._record(actor, now, target, note)
         self._raise(event_type, actor, now, {"from_status": source.value, "to_status": target.value, **data})
-        if target is OrderStatus.DELIVERED and source is not OrderStatus.DELIVERED:
+        if delivered_now:
             self._raise(ev.ORDER_DELIVERED, actor, now, {"from_status": source.value, "to_status": target.value})
         if source is not target:
             self._raise(ev.ORDER_STATUS_CHANGED, actor, now, {"from_status": source.value, "to_status": target.value})

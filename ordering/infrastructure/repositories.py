@@ -376,7 +376,8 @@ class OrmCatalogReader:
     def __init__(self, tenant_id: str) -> None:
         self.tenant_id = tenant_id
 
-    def load(self, *, product_ids: list[str], coupon_codes: list[str], option_ids: list[str]) -> Catalog:
+    def load(self, *, product_ids: list[str], coupon_codes: list[str], option_ids: list[str],
+             payment_options: bool = False) -> Catalog:
         tenant = self.tenant_id
         products = [product_from_row(row) for row in snapshot_models.ProductSnapshot.objects.filter(
             tenant_id=tenant, product_id__in=product_ids)]
@@ -395,7 +396,8 @@ class OrmCatalogReader:
                  for r in snapshot_models.TaxOptionSnapshot.objects.filter(
                      tenant_id=tenant, vendor_id__in=vendor_ids, active=True)] if vendor_ids else []
         payments = [PaymentOption(r.option_id, r.vendor_id, r.method, r.name, r.active, r.version)
-                    for r in snapshot_models.PaymentOptionSnapshot.objects.filter(tenant_id=tenant, active=True)]
+                    for r in snapshot_models.PaymentOptionSnapshot.objects.filter(tenant_id=tenant, active=True)
+                    ] if payment_options else []
         return Catalog(
             products={p.product_id: p for p in products},
             vendors={v.vendor_id: v for v in vendors},

@@ -87,3 +87,21 @@ def test_placing_rechecks_the_payment_option(shop, sender):
                 active=True) == 204
     assert codes(shop.call("placeOrder", shop.customer, orderId=other["id"])) == ["PAYMENT_OPTION_UNAVAILABLE"]
     assert PaymentOptionSnapshot.objects.count() == 2
+
+
+def test_only_checkout_and_placement_read_the_payment_options(shop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def reads_payment_options(call) -> bool:
+        with CaptureQueriesContext(connection) as queries:
+            call()
+        return any("snapshots_payment_option" in q["sql"] for q in queries.captured_queries)
+
+    holder = {}
+    assert reads_payment_options(lambda: holder.update(order=shop.draft()))
+    order_id = holder["order"]["id"]
+    assert not reads_payment_options(lambda: shop.ok("applyCoupon", shop.customer, orderId=order_id, code="WELCOME5"))
+    assert not reads_payment_options(lambda: shop.ok("updateCheckoutItems", shop.customer, orderId=order_id,
+                                                     items=[{"productId": "kettle", "quantity": 1}]))
+    assert reads_payment_options(lambda: shop.ok("placeOrder", shop.customer, orderId=order_id))
