@@ -1,3 +1,3 @@
-from identity.infrastructure.models import Tenant
+from identity.infrastructure.models import Tenant, TenantStaffMember
 
-__all__ = ["Tenant"]
+__all__ = ["Tenant", "TenantStaffMember"]

@@ -79,6 +79,12 @@ OMS_RELAY_BACKOFF_BASE_SECONDS = env_float("OMS_RELAY_BACKOFF_BASE_SECONDS", 10)
 OMS_RELAY_BACKOFF_CAP_SECONDS = env_float("OMS_RELAY_BACKOFF_CAP_SECONDS", 3600)
 OMS_RELAY_POLL_SECONDS = env_float("OMS_RELAY_POLL_SECONDS", 1)
 OMS_RELAY_METRICS_PORT = int(env_float("OMS_RELAY_METRICS_PORT", 0))
+# Where subscriptions may send (docs/admin.md, "Subscription URLs"): https only unless plain http is
+# allowed, and no loopback, link-local, private or unspecified address unless listed here (host
+# names, addresses or CIDR networks). Development allows http and this machine.
+OMS_WEBHOOK_ALLOW_HTTP = env_bool("OMS_WEBHOOK_ALLOW_HTTP", DEBUG)
+OMS_WEBHOOK_ALLOWED_DESTINATIONS = env_list(
+    "OMS_WEBHOOK_ALLOWED_DESTINATIONS", ["127.0.0.1", "::1", "localhost"] if DEBUG else [])
 
 # /graphql/ guards (docs/errors.md): each refusal has its own code and nothing executes.
 OMS_GRAPHQL_MAX_BODY_BYTES = int(env_float("OMS_GRAPHQL_MAX_BODY_BYTES", 256 * 1024))
@@ -120,6 +126,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "oms_project.security_headers.SecurityHeadersMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Innermost: a tenant staff member's admin view (and its rendering) runs in their tenant's
+    # database scope; sessions and messages are saved after it, outside (docs/admin.md).
+    "oms_project.admin_tenancy.AdminTenantScopeMiddleware",
 ]
 
 # /metrics: open on the internal network by default; set a token to require

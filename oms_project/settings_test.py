@@ -7,3 +7,8 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-any-deployment
 from .settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The suite's webhook receivers listen on this machine over plain http (tests of the destination
+# rules override these).
+OMS_WEBHOOK_ALLOW_HTTP = True
+OMS_WEBHOOK_ALLOWED_DESTINATIONS = ["127.0.0.1"]

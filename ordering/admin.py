@@ -15,7 +15,7 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
 from identity.domain.principal import Principal, Role
-from oms_project.admin_mixins import ReadOnlyAdminMixin
+from oms_project.admin_mixins import ReadOnlyAdminMixin, TenantScopedAdmin, TenantScopedInline
 from oms_project.observability import assign_request_id
 from ordering.application import commands as c
 from ordering.application import handlers
@@ -30,7 +30,7 @@ def admin_principal(request, order: Order) -> Principal:
                      roles=frozenset({Role.STAFF}))
 
 
-class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+class ReadOnlyInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
@@ -69,10 +69,10 @@ class CancelForm(forms.Form):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["__str__", "status", "payment_status", "total", "currency", "customer_email", "tenant",
-                    "created_at", "placed_at"]
-    list_filter = ["tenant", "status", "payment_status", "hold_reason", "review_status",
+class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    list_display = ["__str__", "status", "payment_status", "total", "currency", "customer_email", "created_at",
+                    "placed_at"]
+    list_filter = ["status", "payment_status", "hold_reason", "review_status",
                    ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=number", "customer_email", "customer_last_name", "=customer_user_id", "=lines__sku"]
     list_select_related = ["tenant"]

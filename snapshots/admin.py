@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin
 
-from oms_project.admin_mixins import ReadOnlyAdminMixin
+from oms_project.admin_mixins import ReadOnlyAdminMixin, TenantScopedAdmin
 
 from .infrastructure.models import (
     CouponSnapshot,
@@ -20,77 +20,76 @@ from .infrastructure.models import (
 )
 
 
-class ReadOnlySnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_filter = ["tenant"]
+class ReadOnlySnapshotAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     list_select_related = ["tenant"]
 
 
 @admin.register(CustomerDetailsSnapshot)
 class CustomerDetailsAdmin(ReadOnlySnapshotAdmin):
-    list_display = ["user_id", "email", "first_name", "last_name", "tenant", "version", "updated_at"]
+    list_display = ["user_id", "email", "first_name", "last_name", "version", "updated_at"]
     search_fields = ["user_id", "email", "first_name", "last_name"]
 
 
 @admin.register(CustomerAddressSnapshot)
 class CustomerAddressAdmin(ReadOnlySnapshotAdmin):
-    list_display = ["address_id", "user_id", "line1", "city", "country", "is_default", "tenant"]
-    list_filter = ["tenant", "country"]
+    list_display = ["address_id", "user_id", "line1", "city", "country", "is_default"]
+    list_filter = ["country"]
     search_fields = ["address_id", "user_id", "line1", "city", "postal_code"]
 
 
 @admin.register(UserAuthorizationSnapshot)
 class UserAuthorizationAdmin(ReadOnlySnapshotAdmin):
-    list_display = ["user_id", "roles", "vendor_id", "active", "tenant", "version", "updated_at"]
-    list_filter = ["tenant", "active"]
+    list_display = ["user_id", "roles", "vendor_id", "active", "version", "updated_at"]
+    list_filter = ["active"]
     search_fields = ["user_id", "vendor_id"]
 
 
 @admin.register(VendorSnapshot)
 class VendorAdmin(ReadOnlySnapshotAdmin):
-    list_display = ["vendor_id", "name", "country", "currency", "active", "tenant", "version"]
-    list_filter = ["tenant", "active", "country"]
+    list_display = ["vendor_id", "name", "country", "currency", "active", "version"]
+    list_filter = ["active", "country"]
     search_fields = ["vendor_id", "name"]
 
 
 @admin.register(ProductSnapshot)
 class ProductAdmin(ReadOnlySnapshotAdmin):
-    list_display = ["product_id", "sku", "name", "vendor_id", "price_amount", "price_currency", "active", "tenant"]
-    list_filter = ["tenant", "vendor_id", "active"]
+    list_display = ["product_id", "sku", "name", "vendor_id", "price_amount", "price_currency", "active"]
+    list_filter = ["vendor_id", "active"]
     search_fields = ["product_id", "sku", "name"]
 
 
 @admin.register(CouponSnapshot)
 class CouponAdmin(ReadOnlySnapshotAdmin):
-    list_display = ["code", "vendor_id", "kind", "value", "currency", "usage_limit", "active", "tenant"]
-    list_filter = ["tenant", "vendor_id", "kind", "active"]
+    list_display = ["code", "vendor_id", "kind", "value", "currency", "usage_limit", "active"]
+    list_filter = ["vendor_id", "kind", "active"]
     search_fields = ["code"]
 
 
 @admin.register(OfferSnapshot)
 class OfferAdmin(ReadOnlySnapshotAdmin):
-    list_display = ["offer_id", "vendor_id", "kind", "value", "priority", "active", "tenant"]
-    list_filter = ["tenant", "vendor_id", "kind", "active"]
+    list_display = ["offer_id", "vendor_id", "kind", "value", "priority", "active"]
+    list_filter = ["vendor_id", "kind", "active"]
     search_fields = ["offer_id"]
 
 
 @admin.register(ShippingOptionSnapshot)
 class ShippingOptionAdmin(ReadOnlySnapshotAdmin):
-    list_display = ["option_id", "vendor_id", "name", "carrier", "base_cost_amount", "base_cost_currency", "active", "tenant"]
-    list_filter = ["tenant", "vendor_id", "carrier", "active"]
+    list_display = ["option_id", "vendor_id", "name", "carrier", "base_cost_amount", "base_cost_currency", "active"]
+    list_filter = ["vendor_id", "carrier", "active"]
     search_fields = ["option_id", "name", "carrier"]
 
 
 @admin.register(TaxOptionSnapshot)
 class TaxOptionAdmin(ReadOnlySnapshotAdmin):
-    list_display = ["vendor_id", "country", "rate", "inclusive", "active", "tenant", "version"]
-    list_filter = ["tenant", "country", "inclusive", "active"]
+    list_display = ["vendor_id", "country", "rate", "inclusive", "active", "version"]
+    list_filter = ["country", "inclusive", "active"]
     search_fields = ["vendor_id"]
 
 
 @admin.register(PaymentOptionSnapshot)
 class PaymentOptionAdmin(ReadOnlySnapshotAdmin):
-    list_display = ["option_id", "vendor_id", "method", "name", "active", "tenant", "version"]
-    list_filter = ["tenant", "method", "active"]
+    list_display = ["option_id", "vendor_id", "method", "name", "active", "version"]
+    list_filter = ["method", "active"]
     search_fields = ["option_id", "name"]
 
 
@@ -108,13 +107,13 @@ class TenantWorkflowForm(forms.ModelForm):
 
 
 @admin.register(TenantWorkflowSnapshot)
-class TenantWorkflowAdmin(admin.ModelAdmin):
+class TenantWorkflowAdmin(TenantScopedAdmin):
     """The one snapshot staff may edit: a tenant's workflow is configuration, set upstream by
     `tenant_workflow.upserted` or here. An edit keeps the upstream version, so the next newer
     upstream update replaces it."""
 
     form = TenantWorkflowForm
-    list_display = ["tenant", "review_required", "review_min_total", "return_window_days", "version", "updated_at"]
+    list_display = ["review_required", "review_min_total", "return_window_days", "version", "updated_at"]
     list_select_related = ["tenant"]
     fields = ["tenant", "review_required", "review_min_total", "return_window_days", "version", "updated_at"]
     readonly_fields = ["version", "updated_at"]

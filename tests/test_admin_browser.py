@@ -38,7 +38,7 @@ def orders(gql, tenant, django_user_model):
     seed_catalog(tenant.id)
     shop = Shop(gql, tenant)
     placed = [shop.placed(items=(("kettle", 1),)) for _ in range(2)] + [shop.confirmed()]
-    receiver = Receiver(subscribe(tenant.id, "http://placeholder.invalid/"))
+    receiver = Receiver(subscribe(tenant.id, "http://127.0.0.1:9/"))
     WebhookSubscription.objects.update(url=receiver.url)
     try:
         call_command("relay_events", "--once", stdout=io.StringIO())
@@ -107,3 +107,61 @@ def test_staff_work_the_admin_in_a_real_browser(live_server, orders):
 
 # created, placed and status_changed for each placed order; confirmed and status_changed more for the last.
 WEBHOOK_ROWS = 3 * 3 + 2
+
+
+@pytest.fixture
+def two_tenants_orders(gql, tenant, other_tenant, monkeypatch):
+    """Acme (tenant-a) and Globex (tenant-b) with two orders each, acme's staff bound by the
+    command, and a platform operator."""
+    from django.contrib.auth.models import Group, User
+
+    from identity.infrastructure.admin_staff import PLATFORM_OPERATORS
+
+    for t, email in ((tenant, "ada@example.com"), (other_tenant, "zedd@globex.example")):
+        seed_catalog(t.id)
+        shop = Shop(gql, t)
+        for _ in range(2):
+            shop.placed(customer={"email": email, "firstName": "A", "lastName": "B"})
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    call_command("tenant_admin", tenant.id, "add", "acme-staff", "--password-stdin", stdout=io.StringIO())
+    operator = User.objects.create_user("operator", password=PASSWORD, is_staff=True)
+    operator.groups.add(Group.objects.get(name=PLATFORM_OPERATORS))
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} missing: `make test` installs Debian's chromium")
+def test_tenant_staff_and_operators_see_what_they_should_in_a_real_browser(live_server, two_tenants_orders):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    seen: dict[str, dict] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            for username, shot in (("acme-staff", "7-tenant-staff-orders.png"), ("operator", "8-operator-orders.png")):
+                page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+                page.goto(f"{live_server.url}/admin/login/")
+                page.fill("#id_username", username)
+                page.fill("#id_password", PASSWORD)
+                page.click("input[type=submit]")
+                page.wait_for_selector("#site-name")
+                home = page.content()
+                page.goto(f"{live_server.url}/admin/ordering/order/")
+                page.wait_for_selector("#result_list")
+                page.screenshot(path=SHOTS / shot, full_page=True)
+                rows = page.locator("#result_list tbody tr")
+                seen[username] = {
+                    "rows": rows.count(), "text": page.locator("#result_list").inner_text(),
+                    "filters": page.locator("#changelist-filter").inner_text(),
+                    "users_link": "/admin/auth/user/" in home,
+                }
+                page.goto(f"{live_server.url}/admin/identity/tenant/")
+                page.wait_for_selector("#result_list")
+                seen[username]["tenants"] = page.locator("#result_list tbody tr").count()
+        finally:
+            browser.close()
+
+    staff, operator = seen["acme-staff"], seen["operator"]
+    assert staff["rows"] == 2 and "ada@example.com" in staff["text"] and "zedd@globex.example" not in staff["text"]
+    assert "tenant-b" not in staff["filters"] and not staff["users_link"] and staff["tenants"] == 1
+    assert operator["rows"] == 4 and "zedd@globex.example" in operator["text"] and "tenant-b" in operator["text"]
+    assert "tenant-b" in operator["filters"] and operator["users_link"] and operator["tenants"] == 2

@@ -1,11 +1,13 @@
 import json
+from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from oms_project.admin_mixins import ReadOnlyAdminMixin
+from oms_project.admin_mixins import ReadOnlyAdminMixin, TenantScopedAdmin, TenantScopedInline
 from ordering.domain.events import EVENT_TYPES
 from webhooks.domain.signatures import new_secret
 
@@ -20,11 +22,11 @@ from .infrastructure.outbound import redeliver
 
 
 @admin.register(InboundWebhookSecret)
-class InboundWebhookSecretAdmin(admin.ModelAdmin):
-    list_display = ["id", "tenant", "masked", "state", "created_at", "expires_at", "revoked_at"]
-    list_filter = ["tenant"]
+class InboundWebhookSecretAdmin(TenantScopedAdmin):
+    list_display = ["id", "masked", "state", "created_at", "expires_at", "revoked_at"]
     fields = ["tenant", "expires_at"]
-    actions = ["revoke"]
+    actions = ["revoke", "rotate"]
+    rotation_grace = timedelta(hours=24)
 
     def has_change_permission(self, request, obj=None):
         return False  # secrets are generated, expired or revoked, never edited
@@ -34,16 +36,27 @@ class InboundWebhookSecretAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         messages.warning(request, f"New secret for {obj.tenant_id} (shown once, store it now): {obj.secret}")
 
-    @admin.action(description="Revoke the selected secrets now")
+    def has_manage_permission(self, request) -> bool:
+        return request.user.has_perm("webhooks.change_inboundwebhooksecret")
+
+    @admin.action(description="Revoke the selected secrets now", permissions=["manage"])
     def revoke(self, request, queryset):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         messages.success(request, f"{count} secret(s) revoked.")
 
+    @admin.action(description="Rotate: a new secret for the tenant(s) of the selected secrets "
+                              "(the current ones stay valid 24 hours)", permissions=["manage"])
+    def rotate(self, request, queryset):
+        tenants = sorted(set(queryset.values_list("tenant_id", flat=True)))
+        created = [InboundWebhookSecret.rotate(tenant, self.rotation_grace) for tenant in tenants]
+        return show_new_secrets(self, request, "New inbound webhook secrets; the previous ones expire in 24 hours.",
+                                [(f"{s.tenant_id} (secret #{s.pk})", s.secret) for s in created])
+
 
 @admin.register(InboundWebhookReceipt)
-class InboundWebhookReceiptAdmin(admin.ModelAdmin):
-    list_display = ["webhook_id", "event_type", "tenant", "received_at"]
-    list_filter = ["tenant", "event_type"]
+class InboundWebhookReceiptAdmin(TenantScopedAdmin):
+    list_display = ["webhook_id", "event_type", "received_at"]
+    list_filter = ["event_type"]
     search_fields = ["webhook_id"]
 
     def has_add_permission(self, request):
@@ -54,6 +67,14 @@ class InboundWebhookReceiptAdmin(admin.ModelAdmin):
 
 
 # -- outbound ------------------------------------------------------------------------------------
+
+def show_new_secrets(model_admin, request, explanation: str, secrets: list[tuple[str, str]]):
+    """A page that shows newly made secrets once (never stored anywhere else for display)."""
+    return TemplateResponse(request, "admin/webhooks/new_secrets.html", {
+        **model_admin.admin_site.each_context(request),
+        "title": "New secrets", "opts": model_admin.model._meta, "explanation": explanation, "secrets": secrets,
+    })
+
 
 class SubscriptionForm(forms.ModelForm):
     event_types = forms.MultipleChoiceField(choices=[(t, t) for t in EVENT_TYPES], required=False,
@@ -66,11 +87,12 @@ class SubscriptionForm(forms.ModelForm):
 
 
 @admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(admin.ModelAdmin):
+class WebhookSubscriptionAdmin(TenantScopedAdmin):
     form = SubscriptionForm
-    list_display = ["url", "tenant", "active", "event_types", "created_at"]
-    list_filter = ["tenant", "active"]
+    list_display = ["url", "active", "event_types", "masked_secret", "created_at"]
+    list_filter = ["active"]
     search_fields = ["url", "description"]
+    actions = ["rotate_secret"]
 
     def get_readonly_fields(self, request, obj=None):
         return ["tenant"] if obj else []
@@ -83,18 +105,28 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         if not change:
             messages.warning(request, f"Signing secret of this subscription (shown once, store it now): {obj.secret}")
 
+    @admin.display(description="secret")
+    def masked_secret(self, obj):
+        return obj.masked_secret
 
-class AttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
+    @admin.action(description="Rotate the signing secret of the selected subscriptions", permissions=["change"])
+    def rotate_secret(self, request, queryset):
+        rotated = [(str(sub), sub.rotate_secret()) for sub in queryset.order_by("created_at")]
+        return show_new_secrets(self, request, "New signing secrets; deliveries are signed with them from now on.",
+                                rotated)
+
+
+class AttemptInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     fields = ["number", "attempted_at", "status_code", "latency_ms", "error"]
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     list_display = ["event_uuid", "event_type", "sequence", "aggregate_id", "subscription", "status", "attempts",
                     "last_status_code", "next_attempt_at", "delivered_at"]
-    list_filter = ["status", "tenant", "event__type"]
+    list_filter = ["status", "event__type"]
     search_fields = ["=aggregate_id", "=event__event_id", "subscription__url"]
     list_select_related = ["event", "subscription"]
     show_full_result_count = False

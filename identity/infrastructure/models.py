@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import models
@@ -79,3 +80,21 @@ class Tenant(models.Model):
             roles_claim=self.roles_claim,
             vendor_id_claim=self.vendor_id_claim,
         )
+
+
+class TenantStaffMember(models.Model):
+    """Binds a Django admin user to exactly one tenant: that user's admin shows and changes that
+    tenant's data only (docs/admin.md). Platform operators have no binding."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="tenant_staff")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, db_column="tenant_id", related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "identity_tenant_staff"
+        verbose_name = "tenant staff member"
+        indexes = [models.Index(fields=["tenant"], name="tenant_staff_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.tenant_id}"

@@ -76,3 +76,44 @@ def tenant_tables(apps, app_labels) -> list[str]:
             if "tenant_id" in columns:
                 tables.append(model._meta.db_table)
     return sorted(tables)
+
+
+# -- the admin of tenant staff (docs/admin.md, "The second wall") --------------------------------
+# A tenant-bound admin request runs in a tenant transaction, as the tenant role. Django's admin
+# then needs a few of Django's own tables: content types (shared, read), and the admin history
+# and its users, each limited to the users bound to the transaction's tenant.
+STAFF_OF_TENANT = f"(SELECT user_id FROM identity_tenant_staff WHERE tenant_id = {SETTING})"
+ADMIN_TABLES = (
+    # table, privileges, policy predicate (None: shared, no policy)
+    ("django_content_type", "SELECT", None),
+    ("auth_user", "SELECT", f"id IN {STAFF_OF_TENANT}"),
+    ("django_admin_log", "SELECT, INSERT", f"user_id IN {STAFF_OF_TENANT}"),
+)
+
+
+def enable_admin_tenant_scope(schema_editor) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    enable_tenant_isolation(schema_editor, "identity_tenant_staff", privileges="SELECT")
+    quote = schema_editor.quote_name
+    role = quote(tenant_role())
+    for table, privileges, predicate in ADMIN_TABLES:
+        name = quote(table)
+        if predicate is not None:
+            schema_editor.execute(f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY")
+            schema_editor.execute(f"DROP POLICY IF EXISTS {POLICY} ON {name}")
+            schema_editor.execute(
+                f"CREATE POLICY {POLICY} ON {name} TO {role} USING ({predicate}) WITH CHECK ({predicate})")
+        schema_editor.execute(f"GRANT {privileges} ON {name} TO {role}")
+
+
+def disable_admin_tenant_scope(schema_editor) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    quote = schema_editor.quote_name
+    for table, _, predicate in ADMIN_TABLES:
+        if predicate is not None:
+            schema_editor.execute(f"DROP POLICY IF EXISTS {POLICY} ON {quote(table)}")
+            schema_editor.execute(f"ALTER TABLE {quote(table)} DISABLE ROW LEVEL SECURITY")
+        schema_editor.execute(f"REVOKE ALL ON {quote(table)} FROM {quote(tenant_role())}")
+    disable_tenant_isolation(schema_editor, "identity_tenant_staff")

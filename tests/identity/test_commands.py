@@ -76,3 +76,18 @@ def test_seed_demo_is_idempotent_and_prints_working_tokens(db, gql, settings):
         assert claims["exp"] - claims["iat"] == 24 * 3600
         me = gql.execute("{ me { roles customer { email } } }", token=token)["me"]
         assert me["roles"] == [role] and me["customer"]["email"]
+
+
+def test_seed_demo_in_development_adds_an_operator_and_the_demo_tenants_staff(db, settings):
+    from django.contrib.auth.models import User
+
+    from identity.infrastructure.models import TenantStaffMember
+
+    settings.DEBUG = True
+    output = run("seed_demo")
+    assert "admin / admin" in output and "demo-staff / admin" in output
+    assert User.objects.get(username="admin").is_superuser
+    staff = User.objects.get(username="demo-staff")
+    assert staff.is_staff and not staff.is_superuser and staff.check_password("admin")
+    assert TenantStaffMember.objects.get(user=staff).tenant_id == "demo"
+    assert "password unchanged" in run("seed_demo")

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
+from identity.infrastructure.models import TenantStaffMember
 from ordering.infrastructure import models
 
 CHANGELIST = "admin:ordering_order_changelist"
@@ -111,6 +112,7 @@ def test_deliver_then_complete(staff_client, shop):
 
 def test_staff_who_may_only_view_orders_cannot_act(client, shop):
     viewer = User.objects.create_user("viewer", password="x", is_staff=True)
+    TenantStaffMember.objects.create(user=viewer, tenant=shop.tenant)  # unbound staff see no orders at all
     viewer.user_permissions.add(Permission.objects.get(codename="view_order", content_type__app_label="ordering"))
     client.force_login(viewer)
     order = shop.placed(items=(("kettle", 1),))

@@ -86,7 +86,7 @@ def test_metrics_count_webhook_receipts_by_outcome(client, sender):
 
 
 def test_metrics_count_deliveries_and_show_relay_lag(client, shop):
-    receiver = Receiver(subscribe(shop.tenant.id, "http://placeholder.invalid/"))
+    receiver = Receiver(subscribe(shop.tenant.id, "http://127.0.0.1:9/"))
     WebhookSubscription.objects.update(url=receiver.url)
     try:
         shop.placed()
@@ -176,7 +176,7 @@ def delivered_count(port: int) -> list[float]:
 def test_a_relay_process_serves_its_metrics_and_stops_on_sigterm(shop):
     """A real `relay_events` process against the test database: it delivers, counts what it
     delivered on its own /metrics, and exits cleanly on SIGTERM."""
-    receiver = Receiver(subscribe(shop.tenant.id, "http://placeholder.invalid/"))
+    receiver = Receiver(subscribe(shop.tenant.id, "http://127.0.0.1:9/"))
     WebhookSubscription.objects.update(url=receiver.url)
     port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "oms_project.settings_test", "LOG_FORMAT": "json",

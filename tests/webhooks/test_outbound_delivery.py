@@ -155,7 +155,7 @@ def test_every_payload_matches_its_json_schema(shop):
     shop.ok("completeOrder", shop.staff, orderId=other["id"])
     after_sale(shop)
 
-    receiver = Receiver(subscribe(shop.tenant.id, "http://placeholder.invalid/"))
+    receiver = Receiver(subscribe(shop.tenant.id, "http://127.0.0.1:9/"))
     WebhookSubscription.objects.update(url=receiver.url)
     try:
         relay().run_once()
@@ -188,7 +188,7 @@ def test_the_asyncapi_catalog_names_every_event_and_its_schema():
 # -- subscriptions ----------------------------------------------------------------------------
 
 def test_subscriptions_command_adds_lists_and_removes(tenant):
-    secret = subscribe(tenant.id, "http://fulfilment:8080/hooks", "order.placed", "order.cancelled")
+    secret = subscribe(tenant.id, "http://127.0.0.1:8080/hooks", "order.placed", "order.cancelled")
     sub = WebhookSubscription.objects.get()
     assert sub.secret == secret and sub.event_types == ["order.cancelled", "order.placed"] and sub.active
     out = StringIO()
@@ -210,9 +210,9 @@ def test_subscriptions_command_adds_lists_and_removes(tenant):
 # -- delivery ---------------------------------------------------------------------------------
 
 def test_each_event_arrives_signed_once_in_order(shop, other_tenant):
-    receiver = Receiver(subscribe(shop.tenant.id, "http://placeholder.invalid/"))
+    receiver = Receiver(subscribe(shop.tenant.id, "http://127.0.0.1:9/"))
     WebhookSubscription.objects.update(url=receiver.url)
-    placed_only = Receiver(subscribe(shop.tenant.id, "http://placeholder.invalid/", "order.placed"))
+    placed_only = Receiver(subscribe(shop.tenant.id, "http://127.0.0.1:9/", "order.placed"))
     WebhookSubscription.objects.filter(event_types=["order.placed"]).update(url=placed_only.url)
     subscribe(other_tenant.id, receiver.url)  # another tenant's subscription gets nothing of tenant-a
     try:
@@ -268,7 +268,7 @@ def staff_client(client, admin_user):
 def test_failing_receiver_backs_off_then_dead_then_redelivered_from_admin(shop, staff_client, settings):
     settings.OMS_RELAY_MAX_ATTEMPTS = 3
     settings.OMS_RELAY_BACKOFF_BASE_SECONDS = 10
-    receiver = Receiver(subscribe(shop.tenant.id, "http://placeholder.invalid/"), status=500)
+    receiver = Receiver(subscribe(shop.tenant.id, "http://127.0.0.1:9/"), status=500)
     WebhookSubscription.objects.update(url=receiver.url)
     try:
         draft = shop.draft(items=(("kettle", 1),))
@@ -317,7 +317,7 @@ def test_an_inactive_subscription_is_paused(shop):
     inactive are not queued for it."""
     from webhooks.infrastructure.outbound import OrmDeliveryStore
 
-    receiver = Receiver(subscribe(shop.tenant.id, "http://placeholder.invalid/"))
+    receiver = Receiver(subscribe(shop.tenant.id, "http://127.0.0.1:9/"))
     WebhookSubscription.objects.update(url=receiver.url)
     try:
         queued = shop.draft()
@@ -369,7 +369,7 @@ def test_two_relay_workers_share_the_work_without_overlap_or_loss(tenant):
     from tests.conftest import GraphQLClient
 
     shop = Shop(GraphQLClient(Client()), tenant)
-    secret_a = subscribe(tenant.id, "http://placeholder.invalid/")
+    secret_a = subscribe(tenant.id, "http://127.0.0.1:9/")
     receiver = Receiver(secret_a, delay=0.01)
     WebhookSubscription.objects.update(url=receiver.url)
     try:

@@ -49,6 +49,7 @@ class AttemptResult:
     status_code: int | None
     latency_ms: int
     error: str = ""
+    permanent: bool = False  # retrying cannot help (a refused destination): dead at once
 
     @property
     def succeeded(self) -> bool:
@@ -67,7 +68,7 @@ def after_attempt(result: AttemptResult, attempts_before: int, now: datetime, po
     attempts = attempts_before + 1
     if result.succeeded:
         return NextState(DeliveryStatus.DELIVERED, attempts, None)
-    if attempts >= policy.max_attempts:
+    if attempts >= policy.max_attempts or result.permanent:
         return NextState(DeliveryStatus.DEAD, attempts, None)
     return NextState(DeliveryStatus.PENDING, attempts, now + policy.delay(attempts, rand))
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from identity.infrastructure.models import Tenant
-from webhooks.domain.outbound import check_url
 
 
 class InboundWebhookSecret(models.Model):
@@ -44,6 +44,18 @@ class InboundWebhookSecret(models.Model):
     def active_q(cls, now) -> Q:
         return Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
+    @classmethod
+    def rotate(cls, tenant_id: str, grace: timedelta, now=None) -> InboundWebhookSecret:
+        """A new secret for the tenant; its current secrets without an end expire after `grace`
+        (senders switch over meanwhile). The caller shows the new secret once."""
+        from webhooks.domain.signatures import new_secret
+
+        now = now or timezone.now()
+        with transaction.atomic():
+            cls.objects.filter(cls.active_q(now), tenant_id=tenant_id, expires_at__isnull=True).update(
+                expires_at=now + grace)
+            return cls.objects.create(tenant_id=tenant_id, secret=new_secret())
+
 
 class InboundWebhookReceipt(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
@@ -61,10 +73,10 @@ class InboundWebhookReceipt(models.Model):
 # -- outbound ------------------------------------------------------------------------------------
 
 def validate_url(value: str) -> None:
-    try:
-        check_url(value)
-    except ValueError as error:
-        raise ValidationError(str(error)) from None
+    """A subscription URL: https (or allowed http) to a public or operator-listed destination."""
+    from .destinations import validate_subscription_url
+
+    validate_subscription_url(value)
 
 
 DELIVERY_STATUSES = [("PENDING", "pending"), ("DELIVERED", "delivered"), ("DEAD", "dead")]
@@ -76,7 +88,8 @@ class WebhookSubscription(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
     url = models.CharField(max_length=500, validators=[validate_url],
-                           help_text="http(s); internal host names allowed.")
+                           help_text="https (http where the operator allows it); private, loopback and link-local "
+                                     "destinations only where the operator lists them.")
     secret = models.CharField(max_length=200, editable=False, help_text="whsec_<base64>; shown once when created.")
     event_types = models.JSONField(default=list, blank=True, help_text="Empty: every event type.")
     active = models.BooleanField(default=True)
@@ -89,6 +102,18 @@ class WebhookSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant_id}: {self.url}"
+
+    @property
+    def masked_secret(self) -> str:
+        return f"{self.secret[:10]}…"
+
+    def rotate_secret(self) -> str:
+        """A new signing secret, effective for the next delivery; returned to be shown once."""
+        from webhooks.domain.signatures import new_secret
+
+        self.secret = new_secret()
+        WebhookSubscription.objects.filter(pk=self.pk).update(secret=self.secret)
+        return self.secret
 
 
 class WebhookDelivery(models.Model):

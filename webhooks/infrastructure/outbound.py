@@ -16,6 +16,9 @@ from ordering.infrastructure.models import OutboxEvent
 from webhooks.application.relay import ClaimedDelivery
 from webhooks.domain.outbound import AttemptResult, DeliveryStatus, NextState, body_of, subscribed
 
+from webhooks.domain.destinations import DestinationRefused
+
+from .destinations import guarded_session
 from .models import DeliveryAttempt, WebhookDelivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
@@ -97,13 +100,18 @@ def redeliver(delivery_ids: list[int], now: datetime | None = None) -> int:
 
 
 class RequestsSender:
+    """Posts over a guarded session: a destination the rules refuse (resolved now, at send time)
+    ends the delivery at once, with the reason recorded."""
+
     def __init__(self) -> None:
-        self.session = requests.Session()
+        self.session = guarded_session()
 
     def send(self, url: str, headers: dict[str, str], body: bytes, timeout: float) -> AttemptResult:
         started = time.perf_counter()
         try:
             response = self.session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+        except DestinationRefused as refused:
+            return AttemptResult(None, _ms(started), f"destination refused: {refused}"[:500], permanent=True)
         except requests.RequestException as error:
             return AttemptResult(None, _ms(started), f"{type(error).__name__}: {error}"[:500])
         error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}: {response.text[:200]}"

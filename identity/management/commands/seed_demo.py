@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets
+from io import StringIO
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -105,7 +107,7 @@ class Command(BaseCommand):
             writer = OrmSnapshotWriter()
             for kind, data in DEMO_CATALOG:
                 apply_change(tenant.id, parse_change(f"{kind}.upserted", {**data, "version": 1}), writer)
-            admin_note = self._ensure_admin_user()
+            admin_note = self._ensure_admin_user(tenant.id)
 
         self.stdout.write(
             f"Demo tenant '{tenant.id}' {'created' if created else 'already present'} "
@@ -124,8 +126,9 @@ class Command(BaseCommand):
         if admin_note:
             self.stdout.write(admin_note)
 
-    def _ensure_admin_user(self) -> str:
-        """A development superuser for Django admin, only when DEBUG is on."""
+    def _ensure_admin_user(self, tenant_id: str) -> str:
+        """Development admin users, only when DEBUG is on: `admin`, a platform operator
+        (superuser), and `<tenant>-staff`, the demo tenant's staff (docs/admin.md)."""
         if not settings.DEBUG:
             return ""
         password = os.environ.get("OMS_DEMO_ADMIN_PASSWORD", "admin")
@@ -133,8 +136,18 @@ class Command(BaseCommand):
         user, created = user_model.objects.get_or_create(
             username="admin", defaults={"is_staff": True, "is_superuser": True}
         )
+        staff_name = f"{tenant_id}-staff"
+        staff_created = not user_model.objects.filter(username=staff_name).exists()
+        if staff_created:
+            call_command("tenant_admin", tenant_id, "add", staff_name, stdout=StringIO())
+            staff = user_model.objects.get(username=staff_name)
+            staff.set_password(password)
+            staff.save()
         if created:
             user.set_password(password)
             user.save()
-            return f"\nDjango admin: http://127.0.0.1:8000/admin/ (admin / {password})\n"
-        return "\nDjango admin: http://127.0.0.1:8000/admin/ (user admin, password unchanged)\n"
+        url = "http://127.0.0.1:8000/admin/"
+        operator = f"admin / {password}" if created else "user admin, password unchanged"
+        tenant_staff = f"{staff_name} / {password}" if staff_created else f"user {staff_name}, password unchanged"
+        return (f"\nDjango admin: {url} as platform operator ({operator}) "
+                f"or as {tenant_id}'s staff ({tenant_staff})\n")

@@ -7,8 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from identity.infrastructure.models import Tenant
 from ordering.domain.events import EVENT_TYPES
-from webhooks.domain.outbound import check_url
+from webhooks.domain.destinations import DestinationRefused
 from webhooks.domain.signatures import new_secret
+from webhooks.infrastructure.destinations import check_subscription_url
 from webhooks.infrastructure.models import WebhookSubscription
 
 
@@ -49,13 +50,13 @@ class Command(BaseCommand):
     def _add(self, tenant: str, url: str | None, events: list[str], description: str) -> None:
         if not url:
             raise CommandError("add needs the URL")
-        try:
-            url = check_url(url)
-        except ValueError as error:
-            raise CommandError(str(error)) from None
         unknown = sorted(set(events) - set(EVENT_TYPES))
         if unknown:
             raise CommandError(f"unknown event type(s) {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}")
+        try:
+            url = check_subscription_url(url)
+        except DestinationRefused as error:
+            raise CommandError(str(error)) from None
         sub = WebhookSubscription.objects.create(tenant_id=tenant, url=url, secret=new_secret(),
                                                  event_types=sorted(set(events)), description=description)
         self.stdout.write(f"Subscription {sub.pk} for {tenant} -> {url} "

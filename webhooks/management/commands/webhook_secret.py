@@ -30,13 +30,13 @@ class Command(BaseCommand):
         if not Tenant.objects.filter(pk=tenant).exists():
             raise CommandError(f"unknown tenant {tenant!r}")
         now = timezone.now()
-        active = InboundWebhookSecret.objects.filter(InboundWebhookSecret.active_q(now), tenant_id=tenant)
         if action in ("generate", "rotate"):
             if action == "rotate":
                 if grace_hours < 0:
                     raise CommandError("--grace-hours must not be negative")
-                active.filter(expires_at__isnull=True).update(expires_at=now + timedelta(hours=grace_hours))
-            created = InboundWebhookSecret.objects.create(tenant_id=tenant, secret=new_secret())
+                created = InboundWebhookSecret.rotate(tenant, timedelta(hours=grace_hours), now)
+            else:
+                created = InboundWebhookSecret.objects.create(tenant_id=tenant, secret=new_secret())
             self.stdout.write(f"Secret #{created.pk} for {tenant} (shown once, store it now):")
             self.stdout.write(created.secret)
         elif action == "revoke":

@@ -1,0 +1,36 @@
+"""The second wall of the admin: a tenant staff member's admin request runs in their tenant's
+database scope (docs/admin.md).
+
+On PostgreSQL, every `/admin/` request of a user bound to a tenant runs inside
+`tenant_transaction(tenant)`, like an API request: the tenant role and `app.tenant_id` apply, so
+row-level security hides other tenants' rows even from an admin query that forgot its filter.
+The user's permissions are loaded before the scope opens (the tenant role reads none of Django's
+permission tables). Platform operators keep the operator scope (the table owner); on SQLite
+there is no such wall and the admin classes' own filters are the only one.
+"""
+
+from __future__ import annotations
+
+from identity.infrastructure.admin_staff import admin_scope_of
+from identity.infrastructure.tenancy import row_level_security_enabled, tenant_transaction
+
+
+ADMIN_PREFIX = "/admin/"  # oms_project/urls.py
+
+
+class AdminTenantScopeMiddleware:
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith(ADMIN_PREFIX) or not row_level_security_enabled():
+            return self.get_response(request)
+        user = request.user
+        if not user.is_authenticated:
+            return self.get_response(request)
+        scope = admin_scope_of(user)
+        if scope.tenant_id is None:
+            return self.get_response(request)
+        user.get_all_permissions()  # cached on the user object for the rest of the request
+        with tenant_transaction(scope.tenant_id):
+            return self.get_response(request)
