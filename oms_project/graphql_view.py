@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed, JsonResponse
 from graphene_django.settings import graphene_settings
 from graphene_django.views import GraphQLView, HttpError
 from graphql import (
@@ -15,12 +15,18 @@ from graphql import (
     ExecutionResult,
     GraphQLError,
     GraphQLSyntaxError,
+    ListValueNode,
+    ObjectValueNode,
     OperationType,
+    StringValueNode,
+    VariableDefinitionNode,
     execute,
     get_operation_ast,
     parse,
     validate,
+    visit,
 )
+from graphql.language import Visitor
 
 from identity.application.authenticate import authenticate, parse_authorization_header
 from identity.domain.errors import (
@@ -33,6 +39,8 @@ from identity.infrastructure.jwt_verifier import PyJwtVerifier
 from identity.infrastructure.tenancy import tenant_transaction
 from identity.infrastructure.tenants import OrmTenantDirectory
 from oms_project.graphql_limits import query_too_large, validation_rules
+from oms_project.input_gate import TextRefused, check_tree
+from oms_project.internal_errors import graphql_internal_error
 from oms_project.observability import bind_tenant
 from oms_project.request_limits import body_exceeds
 from snapshots.infrastructure.customer_store import OrmAuthorizationLookup
@@ -80,15 +88,43 @@ def _rules(max_depth: int, max_aliases: int, introspection: bool) -> tuple:
     return tuple(validation_rules(max_depth=max_depth, max_aliases=max_aliases, introspection=introspection))
 
 
+def invalid_input(refused: TextRefused) -> GraphQLError:
+    return GraphQLError(refused.message if not refused.field else f"{refused.field} {refused.message}",
+                        extensions={"code": refused.code, "field": refused.field})
+
+
+def _literal_value(node):
+    """A literal argument value as plain data (strings, objects, lists; other scalars as None)."""
+    if isinstance(node, StringValueNode):
+        return node.value
+    if isinstance(node, ObjectValueNode):
+        return {field.name.value: _literal_value(field.value) for field in node.fields}
+    if isinstance(node, ListValueNode):
+        return [_literal_value(item) for item in node.values]
+    return None
+
+
+class _LiteralText(Visitor):
+    """The text gate over every string literal in a document's arguments."""
+
+    def enter_argument(self, node, *_):
+        check_tree(_literal_value(node.value), node.name.value, key=node.name.value)
+
+
 @lru_cache(maxsize=512)
 def _checked_document(schema, query: str, rules: tuple) -> tuple[DocumentNode | None, tuple[GraphQLError, ...]]:
-    """Parse and validate once per distinct document and rule set (clients send the same few
-    documents with different variables; validation is most of a small request's GraphQL cost).
-    The limits are validation rules, so a cached document was checked against them."""
+    """Parse, gate the literals' text and validate once per distinct document and rule set
+    (clients send the same few documents with different variables; validation is most of a small
+    request's GraphQL cost). The limits are validation rules, so a cached document was checked
+    against them."""
     try:
         document = parse(query)
     except GraphQLError as error:
         return None, (error,)
+    try:
+        visit(document, _LiteralText())
+    except TextRefused as refused:
+        return None, (invalid_input(refused),)
     return document, tuple(validate(schema, document, list(rules), graphene_settings.MAX_VALIDATION_ERRORS))
 
 
@@ -109,6 +145,10 @@ class OmsGraphQLView(GraphQLView):
         document, errors = _checked_document(schema, query, self.validation_rules)
         if errors:
             return ExecutionResult(data=None, errors=list(errors))
+        try:
+            check_tree(variables or {})
+        except TextRefused as refused:
+            return ExecutionResult(data=None, errors=[invalid_input(refused)])
         operation = get_operation_ast(document, operation_name)
         if request.method.lower() == "get" and operation is not None and operation.operation != OperationType.QUERY:
             if show_graphiql:
@@ -125,18 +165,41 @@ class OmsGraphQLView(GraphQLView):
 
     @staticmethod
     def format_error(error):
-        """Every top-level error carries `extensions.code`, documents that fail to parse or
-        validate included (docs/errors.md)."""
-        formatted = GraphQLView.format_error(error)
-        if isinstance(error, GraphQLError) and "code" not in (formatted.get("extensions") or {}):
+        """Every error carries `extensions.code` (docs/errors.md): documents that fail to parse or
+        validate, variables of the wrong type (`INVALID`, `field` naming the variable), and an
+        unexpected exception, masked as `INTERNAL` with the request id."""
+        if isinstance(error, HttpError):
+            code = {405: "METHOD_NOT_ALLOWED"}.get(error.response.status_code, "BAD_REQUEST")
+            return {"message": error.message, "extensions": {"code": code}}
+        if not isinstance(error, GraphQLError):
+            return graphql_internal_error(error)
+        original = error.original_error
+        if original is not None and not isinstance(original, GraphQLError):
+            return graphql_internal_error(original, error.formatted)
+        formatted = error.formatted
+        if "code" not in (formatted.get("extensions") or {}):
             if isinstance(error, GraphQLSyntaxError):
-                code = "GRAPHQL_PARSE_FAILED"
+                extensions = {"code": "GRAPHQL_PARSE_FAILED"}
+            elif error.nodes and isinstance(error.nodes[0], VariableDefinitionNode):
+                extensions = {"code": "INVALID", "field": error.nodes[0].variable.name.value}
             elif not error.path:
-                code = "GRAPHQL_VALIDATION_FAILED"
+                extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
             else:
-                return formatted
-            formatted["extensions"] = {**(formatted.get("extensions") or {}), "code": code}
+                return graphql_internal_error(error, formatted)
+            formatted["extensions"] = {**(formatted.get("extensions") or {}), **extensions}
         return formatted
+
+    def parse_body(self, request):
+        """graphene-django's, without echoing Python's codec error for a body that is not UTF-8."""
+        if self.get_content_type(request) in ("application/json", "application/graphql"):
+            try:
+                request.body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise HttpError(HttpResponseBadRequest("body is not valid UTF-8")) from None
+        try:
+            return super().parse_body(request)
+        except RecursionError:
+            raise HttpError(HttpResponseBadRequest("body is nested too deeply")) from None
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method in ("GET", "HEAD") and self.graphiql and self.can_display_graphiql(

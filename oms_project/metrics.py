@@ -35,6 +35,9 @@ ORDER_TRANSITIONS = Counter(
 WEBHOOK_RECEIPTS = Counter(
     "oms_webhook_receipts", "Inbound snapshot webhooks, by outcome (applied, duplicate, stale, or the refusal code).",
     ["outcome"])
+INTERNAL_ERRORS = Counter(
+    "oms_internal_errors", "Unexpected faults answered with code INTERNAL, by where they surfaced (graphql, http).",
+    ["source"])
 WEBHOOK_DELIVERIES = Counter(
     "oms_webhook_deliveries", "Outbound delivery attempts recorded by the relay, by outcome (delivered, retry, dead).",
     ["outcome"])

@@ -18,3 +18,6 @@ urlpatterns = [
     path("readyz", readyz),
     path("metrics", metrics_view),
 ]
+
+# Unexpected faults answer JSON with code INTERNAL and the request id (oms_project/internal_errors.py).
+handler500 = "oms_project.internal_errors.server_error"

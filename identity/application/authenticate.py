@@ -7,6 +7,7 @@ from dataclasses import replace
 from identity.domain.claims import principal_from_claims
 from identity.domain.errors import AccessRevoked, AuthenticationFailed
 from identity.domain.principal import Principal
+from identity.domain.tenant import is_tenant_id
 
 from .ports import AuthorizationLookup, TenantDirectory, TokenVerifier
 
@@ -38,6 +39,9 @@ def authenticate(
     claimed = verifier.unverified_claims(token).get("tenant_id")
     if claimed is not None and not isinstance(claimed, str):
         raise AuthenticationFailed("tenant_id claim must be a string")
+    if claimed and not is_tenant_id(claimed):
+        # Same answer as an unknown tenant, and no lookup for a shape no tenant can have.
+        raise AuthenticationFailed("unknown or inactive tenant")
     if single_tenant_id:
         if claimed not in (None, "", single_tenant_id):
             raise AuthenticationFailed("token is for another tenant")

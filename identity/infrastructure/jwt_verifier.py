@@ -13,6 +13,7 @@ from jwt.exceptions import PyJWKClientConnectionError, PyJWKClientError, PyJWKSe
 
 from identity.domain.errors import AuthenticationFailed, KeySourceUnavailable
 from identity.domain.tenant import TenantTokenPolicy
+from oms_project.input_gate import TextRefused, check_tree
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,10 @@ class PyJwtVerifier:
             raise AuthenticationFailed("token is not a well-formed JWT") from exc
         if not isinstance(claims, dict):
             raise AuthenticationFailed("token is not a well-formed JWT")
+        try:
+            check_tree(claims)  # the text gate: no claim value reaches a query with a control character
+        except TextRefused as refused:
+            raise AuthenticationFailed(f"token claim {refused.field} {refused.message}") from None
         return claims
 
     def verify(self, token: str, policy: TenantTokenPolicy) -> Mapping[str, Any]:

@@ -57,6 +57,8 @@ def quantity(field: str, value: Any, *, default: int | None = None, minimum: int
         raise SnapshotInvalid(field, "must be an integer")
     if value < minimum:
         raise SnapshotInvalid(field, f"must be at least {minimum}")
+    if value > fields.MAX_COUNT:
+        raise SnapshotInvalid(field, f"must be at most {fields.MAX_COUNT}")
     return value
 
 
@@ -216,6 +218,8 @@ class Offer:
         priority = data.get("priority", 0)
         if isinstance(priority, bool) or not isinstance(priority, int):
             raise SnapshotInvalid("priority", "must be an integer")
+        if abs(priority) > fields.MAX_COUNT:
+            raise SnapshotInvalid("priority", f"must be between -{fields.MAX_COUNT} and {fields.MAX_COUNT}")
         start, end = window(data.get("valid_from"), data.get("valid_until"))
         return cls(
             offer_id=fields.required_text("offer_id", data.get("offer_id"), max_length=255),

@@ -10,6 +10,8 @@ from .errors import SnapshotInvalid
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MAX_TEXT = 500
+MAX_VERSION = 2**63 - 1  # a signed 64-bit column on every database
+MAX_COUNT = 2**31 - 1  # quantities, limits, days, priorities: signed 32-bit columns
 
 
 def required_text(field: str, value: Any, *, max_length: int = _MAX_TEXT) -> str:
@@ -57,4 +59,6 @@ def version(field: str, value: Any) -> int:
         raise SnapshotInvalid(field, "must be an integer")
     if value < 0:
         raise SnapshotInvalid(field, "must not be negative")
+    if value > MAX_VERSION:
+        raise SnapshotInvalid(field, f"must be at most {MAX_VERSION}")
     return value

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from identity.domain.tenant import is_tenant_id
 from identity.infrastructure.tenancy import tenant_transaction
 from oms_project.metrics import WEBHOOK_RECEIPTS
 from oms_project.observability import bind_tenant
@@ -44,6 +45,8 @@ def receive_webhook(request: HttpRequest, tenant_id: str) -> HttpResponse:
 
 
 def _receive(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    if not is_tenant_id(tenant_id):
+        return problem(404, "NOT_FOUND", "unknown tenant")  # as an unknown tenant, before any lookup
     limit = settings.OMS_WEBHOOK_MAX_BODY_BYTES
     if body_exceeds(request, limit):
         return problem(413, "PAYLOAD_TOO_LARGE", f"body exceeds {limit} bytes")
@@ -66,7 +69,7 @@ def _receive(request: HttpRequest, tenant_id: str) -> HttpResponse:
     except SignatureRejected as exc:
         return problem(401, exc.code, exc.message)
     except EventMalformed as exc:
-        return problem(400, exc.code, exc.message)
+        return problem(400, exc.code, exc.message, field=exc.field)
     except UnknownSnapshotType as exc:
         return problem(400, exc.code, exc.message)
     except SnapshotInvalid as exc:

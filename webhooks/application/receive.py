@@ -8,7 +8,8 @@ from enum import Enum
 from typing import Protocol
 
 from snapshots.application.changes import SnapshotWriter, apply_change, parse_change
-from webhooks.domain.events import parse_event
+from oms_project.input_gate import TextRefused, check_tree
+from webhooks.domain.events import EventMalformed, parse_event
 from webhooks.domain.signatures import verify
 
 
@@ -73,6 +74,10 @@ def receive_snapshot_webhook(delivery: Delivery, *, now: float, ports: InboundPo
         now=now,
     )
     event = parse_event(delivery.body)
+    try:
+        check_tree(event.data, "data")  # the text gate, before any handler (docs/errors.md)
+    except TextRefused as refused:
+        raise EventMalformed("INVALID", refused.message, field=refused.field) from None
     if event.type == TRACKING_EVENT:
         update = ports.parse_tracking(event.data)
         with ports.atomic(delivery.tenant_id):

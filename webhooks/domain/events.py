@@ -10,10 +10,11 @@ from typing import Any
 class EventMalformed(Exception):
     """The body is not a well-formed event (HTTP 400)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,12 @@ class InboundEvent:
 def parse_event(body: bytes) -> InboundEvent:
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise EventMalformed("MALFORMED_JSON", "body is not valid UTF-8") from exc
+    except json.JSONDecodeError as exc:
         raise EventMalformed("MALFORMED_JSON", "body is not valid JSON") from exc
+    except RecursionError:
+        raise EventMalformed("MALFORMED_JSON", "body is nested too deeply") from None
     if not isinstance(document, dict):
         raise EventMalformed("INVALID", "body must be a JSON object")
     event_type, data = document.get("type"), document.get("data")
