@@ -78,6 +78,9 @@ OMS_RELAY_MAX_ATTEMPTS = int(env_float("OMS_RELAY_MAX_ATTEMPTS", 8))
 OMS_RELAY_BACKOFF_BASE_SECONDS = env_float("OMS_RELAY_BACKOFF_BASE_SECONDS", 10)
 OMS_RELAY_BACKOFF_CAP_SECONDS = env_float("OMS_RELAY_BACKOFF_CAP_SECONDS", 3600)
 OMS_RELAY_POLL_SECONDS = env_float("OMS_RELAY_POLL_SECONDS", 1)
+# Deliveries in flight at once (claimed per batch), and parallel requests per subscription.
+OMS_RELAY_BATCH = int(env_float("OMS_RELAY_BATCH", 200))
+OMS_RELAY_CONCURRENCY = int(env_float("OMS_RELAY_CONCURRENCY", 16))
 OMS_RELAY_METRICS_PORT = int(env_float("OMS_RELAY_METRICS_PORT", 0))
 # Where subscriptions may send (docs/admin.md, "Subscription URLs"): https only unless plain http is
 # allowed, and no loopback, link-local, private or unspecified address unless listed here (host

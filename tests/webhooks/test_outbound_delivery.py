@@ -7,6 +7,7 @@ import itertools
 import json
 import random
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from io import StringIO
 from pathlib import Path
@@ -334,30 +335,44 @@ def test_an_inactive_subscription_is_paused(shop):
 
 
 def test_the_relay_stops_between_deliveries():
-    from webhooks.application.relay import Relay
+    """Once asked to stop, the relay claims nothing new, and every delivery it had started is
+    finished and recorded before it returns."""
+    from webhooks.application.relay import ClaimedDelivery, Relay
     from webhooks.domain.outbound import AttemptResult
 
     class Store:
-        sent = 0
+        claimed, recorded, stopped = 0, 0, False
 
         def fan_out(self, limit, now):
             return 0
 
-        def claim(self, now, lease):
-            from webhooks.application.relay import ClaimedDelivery
+        def claim(self, now, lease, limit, skip_subscriptions=()):
+            assert not self.stopped, "claimed after the stop"
+            self.claimed += 2
+            return [ClaimedDelivery(self.claimed - i, "t", "http://x", "whsec_" + "A" * 32, "e", b"{}", 0, "s")
+                    for i in range(2)]
 
-            return ClaimedDelivery(1, "t", "http://x", "whsec_" + "A" * 32, "e", b"{}", 0)
+        def record(self, outcomes):
+            self.recorded += len(outcomes)
 
-        def record(self, delivery, result, state, at):
-            self.sent += 1
+        def wait_for_events(self, seconds):
+            pass
 
     class Sender:
         def send(self, url, headers, body, timeout):
-            return AttemptResult(204, 1)
+            time.sleep(0.01)
+            return AttemptResult(204, 10)
 
-    store, stops = Store(), itertools.chain([False, False, False], itertools.repeat(True))
-    Relay(store, Sender(), RetryPolicy()).run_forever(lambda: next(stops), sleep=lambda s: None)
-    assert store.sent == 2, "each delivery started is finished and recorded; none starts after the stop"
+    store = Store()
+    calls = itertools.count()
+
+    def should_stop():
+        if next(calls) >= 3:
+            store.stopped = True
+        return store.stopped
+
+    Relay(store, Sender(), RetryPolicy()).run_forever(should_stop, sleep=lambda s: None)
+    assert store.claimed >= 2 and store.recorded == store.claimed
 
 
 @requires_postgres

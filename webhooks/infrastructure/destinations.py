@@ -1,20 +1,19 @@
 """The destination rules (webhooks/domain/destinations.py) applied: when a subscription is saved
 and when the relay connects.
 
-`guarded_session()` is a `requests.Session` whose connections resolve the host themselves, check
-every address against the policy and connect to a checked address (TLS still verifies the host
-name). A refused destination raises `DestinationRefused` out of `session.post`, before any byte is
-sent. Environment proxies are ignored, so the checked address is the one connected to.
+`guarded_pool_manager()` is a urllib3 pool manager whose connections resolve the host themselves,
+check every address against the policy and connect to a checked address (TLS still verifies the
+host name). A refused destination raises `DestinationRefused` out of `request`, before any byte is
+sent. No proxy is used, so the checked address is the one connected to.
 """
 
 from __future__ import annotations
 
 import socket
 
-import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from requests.adapters import HTTPAdapter
+from urllib3 import PoolManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -84,16 +83,8 @@ class _GuardedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = GuardedHTTPSConnection
 
 
-class GuardedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args, **kwargs) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
-
-
-def guarded_session() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # no proxy from the environment: we connect where we checked
-    adapter = GuardedAdapter()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+def guarded_pool_manager(maxsize: int = 16) -> PoolManager:
+    """Kept-alive connections, at most `maxsize` per host, every one checked when it opens."""
+    manager = PoolManager(num_pools=64, maxsize=maxsize, block=False)
+    manager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
+    return manager

@@ -1,32 +1,98 @@
-"""The relay's ports over the ORM and `requests`."""
+"""The relay's ports over the ORM, hand-written SQL where it saves round trips, and urllib3.
+
+- `fan_out`: undispatched outbox events become one delivery per matching subscription.
+- `claim`: a batch of due deliveries, each the head of its order's queue for its subscription,
+  locked with `FOR UPDATE SKIP LOCKED` and leased; their subscription and event come with them.
+- `record`: a batch of attempts in one statement on PostgreSQL (a data-modifying CTE writes the
+  attempt log and the deliveries' new states together; the ORM's two bulk statements elsewhere).
+- `wait_for_events`: on PostgreSQL, `LISTEN oms_outbox` (a trigger on the outbox notifies in the
+  transaction that writes events); elsewhere a plain sleep.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import select
 import time
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
-import requests
+import urllib3
 from django.db import connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 
 from oms_project.metrics import WEBHOOK_DELIVERIES
 from ordering.application.event_payloads import envelope
 from ordering.infrastructure.models import OutboxEvent
-from webhooks.application.relay import ClaimedDelivery
-from webhooks.domain.outbound import AttemptResult, DeliveryStatus, NextState, body_of, subscribed
-
+from webhooks.application.relay import ClaimedDelivery, Outcome
 from webhooks.domain.destinations import DestinationRefused
+from webhooks.domain.outbound import AttemptResult, DeliveryStatus, body_of, subscribed
 
-from .destinations import guarded_session
+from .destinations import guarded_pool_manager
 from .models import DeliveryAttempt, WebhookDelivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
 PENDING = DeliveryStatus.PENDING.value
 FAN_OUT_LOCK = 0x4F4D53  # pg_advisory_xact_lock key: one fan-out at a time
+NOTIFY_CHANNEL = "oms_outbox"  # ordering migration 0008's trigger notifies it
+
+# One statement to claim a batch (PostgreSQL): due heads of their order's queue, locked (SKIP
+# LOCKED), leased, and returned with their subscription and event.
+CLAIM_SQL = """
+WITH due AS (
+    SELECT d.id FROM webhooks_delivery AS d
+     WHERE d.status = 'PENDING' AND d.next_attempt_at <= %(now)s
+       AND (d.lease_until IS NULL OR d.lease_until < %(now)s)
+       AND NOT (d.subscription_id = ANY(%(skip)s::uuid[]))
+       AND EXISTS (SELECT 1 FROM webhooks_subscription AS a WHERE a.id = d.subscription_id AND a.active)
+       AND d.sequence = (SELECT h.sequence FROM webhooks_delivery AS h
+                          WHERE h.subscription_id = d.subscription_id AND h.aggregate_id = d.aggregate_id
+                            AND h.status = 'PENDING' ORDER BY h.sequence LIMIT 1)
+     ORDER BY d.next_attempt_at, d.id
+     LIMIT %(limit)s
+       FOR UPDATE OF d SKIP LOCKED
+)
+UPDATE webhooks_delivery AS d SET lease_until = %(until)s
+  FROM due, webhooks_subscription AS s, ordering_outbox_event AS e
+ WHERE d.id = due.id AND s.id = d.subscription_id AND e.position = d.event_id
+RETURNING d.id, d.tenant_id, d.attempts, d.subscription_id, s.url, s.secret, e.event_id, e.type, e.occurred_at,
+          e.aggregate_id, e.sequence, e.correlation_id, e.data
+"""
+# The relay's own bookkeeping need not wait for the WAL flush: after a crash a lost lease or
+# outcome only means one more (at-least-once) attempt.
+RELAXED_COMMIT = "SET LOCAL synchronous_commit TO OFF"
+
+# One statement for a batch of outcomes (PostgreSQL): the attempt log and the deliveries' states.
+RECORD_SQL = """
+WITH outcome AS (
+    SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::integer[], %s::timestamptz[], %s::integer[],
+                         %s::integer[], %s::varchar[], %s::varchar[], %s::timestamptz[], %s::timestamptz[])
+           AS o (id, tenant_id, number, attempted_at, status_code, latency_ms, error, status, next_attempt_at,
+                 delivered_at)
+),
+updated AS (
+    UPDATE webhooks_delivery AS d
+       SET status = o.status, attempts = o.number, lease_until = NULL, next_attempt_at = o.next_attempt_at,
+           last_status_code = o.status_code, last_error = o.error, delivered_at = o.delivered_at
+      FROM outcome AS o WHERE d.id = o.id
+)
+INSERT INTO webhooks_delivery_attempt (tenant_id, delivery_id, number, attempted_at, status_code, latency_ms, error)
+SELECT tenant_id, id, number, attempted_at, status_code, latency_ms, error FROM outcome
+"""
+# The columns RECORD_SQL writes, per table (tests/webhooks/test_relay.py compares them with the models).
+RECORD_COLUMNS = {
+    "webhooks_delivery_attempt": {"tenant_id", "delivery_id", "number", "attempted_at", "status_code", "latency_ms",
+                                  "error"},
+    "webhooks_delivery": {"status", "attempts", "lease_until", "next_attempt_at", "last_status_code", "last_error",
+                          "delivered_at"},
+}
 
 
 class OrmDeliveryStore:
+    def __init__(self) -> None:
+        self._listener = None
+
     def fan_out(self, limit: int, now: datetime) -> int:
         """Turn undispatched outbox events into one delivery per matching active subscription,
         in outbox order, and mark them dispatched. Returns the number of events handled."""
@@ -34,7 +100,8 @@ class OrmDeliveryStore:
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FAN_OUT_LOCK])
-            events = list(OutboxEvent.objects.filter(dispatched_at__isnull=True).order_by("position")[:limit])
+            events = list(OutboxEvent.objects.filter(dispatched_at__isnull=True).order_by("position")
+                          .only("position", "tenant_id", "type", "aggregate_id", "sequence")[:limit])
             if not events:
                 return 0
             tenants = {e.tenant_id for e in events}
@@ -50,47 +117,110 @@ class OrmDeliveryStore:
             OutboxEvent.objects.filter(position__in=[e.position for e in events]).update(dispatched_at=now)
             return len(events)
 
-    def claim(self, now: datetime, lease: timedelta) -> ClaimedDelivery | None:
-        # The head of its order's queue for this subscription: the lowest pending sequence. A
-        # correlated LIMIT 1 subquery, so PostgreSQL probes `delivery_order_pending` once per
-        # candidate row instead of joining every pending row with every other.
+    def claim(self, now: datetime, lease: timedelta, limit: int,
+              skip_subscriptions: Collection[str] = ()) -> list[ClaimedDelivery]:
+        if connection.vendor == "postgresql":
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(RELAXED_COMMIT)
+                cursor.execute(CLAIM_SQL, {"now": now, "until": now + lease, "limit": limit,
+                                           "skip": [str(s) for s in skip_subscriptions]})
+                rows = cursor.fetchall()
+        else:
+            rows = self._claim_orm(now, lease, limit, skip_subscriptions)
+        return [
+            ClaimedDelivery(pk, tenant, url, secret, str(event_id), body_of(envelope(
+                event_id=str(event_id), event_type=event_type, occurred_at=occurred_at, tenant_id=tenant,
+                aggregate_id=str(aggregate_id), sequence=sequence, correlation_id=correlation_id,
+                data=json.loads(data) if isinstance(data, str) else data)),
+                attempts, str(subscription_id))
+            for (pk, tenant, attempts, subscription_id, url, secret, event_id, event_type, occurred_at, aggregate_id,
+                 sequence, correlation_id, data) in rows
+        ]
+
+    @staticmethod
+    def _claim_orm(now, lease, limit, skip_subscriptions) -> list[tuple]:
+        """The same claim through the ORM (SQLite: one writer at a time, so no row locks needed)."""
+        # The head of its order's queue for this subscription: the lowest pending sequence.
         head_of_queue = WebhookDelivery.objects.filter(
             subscription_id=OuterRef("subscription_id"), aggregate_id=OuterRef("aggregate_id"), status=PENDING,
         ).order_by("sequence").values("sequence")[:1]
         with transaction.atomic():
-            row = (WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            due = (WebhookDelivery.objects
                    .filter(status=PENDING, next_attempt_at__lte=now, subscription__active=True)
                    .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
                    .filter(sequence=Subquery(head_of_queue))
-                   .select_related("subscription", "event")
-                   .order_by("next_attempt_at", "id")
-                   .first())
-            if row is None:
-                return None
-            row.lease_until = now + lease
-            row.save(update_fields=["lease_until"])
-        sub, event = row.subscription, row.event
-        body = body_of(envelope(
-            event_id=str(event.event_id), event_type=event.type, occurred_at=event.occurred_at,
-            tenant_id=event.tenant_id, aggregate_id=str(event.aggregate_id), sequence=event.sequence,
-            correlation_id=event.correlation_id, data=event.data))
-        return ClaimedDelivery(row.pk, row.tenant_id, sub.url, sub.secret, str(event.event_id), body, row.attempts)
+                   .exclude(subscription_id__in=list(skip_subscriptions)))
+            ids = list(due.order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
+            if not ids:
+                return []
+            WebhookDelivery.objects.filter(id__in=ids).update(lease_until=now + lease)
+            return list(WebhookDelivery.objects.filter(id__in=ids).order_by("next_attempt_at", "id").values_list(
+                "id", "tenant_id", "attempts", "subscription_id", "subscription__url", "subscription__secret",
+                "event__event_id", "event__type", "event__occurred_at", "event__aggregate_id", "event__sequence",
+                "event__correlation_id", "event__data"))
 
-    def record(self, delivery: ClaimedDelivery, result: AttemptResult, state: NextState, at: datetime) -> None:
-        with transaction.atomic():
-            DeliveryAttempt.objects.create(
-                tenant_id=delivery.tenant_id, delivery_id=delivery.delivery_id, number=state.attempts,
-                attempted_at=at, status_code=result.status_code, latency_ms=result.latency_ms,
-                error=result.error[:500])
-            WebhookDelivery.objects.filter(pk=delivery.delivery_id).update(
-                status=state.status.value, attempts=state.attempts, lease_until=None,
-                next_attempt_at=state.next_attempt_at or at, last_status_code=result.status_code,
-                last_error=result.error[:500], delivered_at=at if result.succeeded else None)
-        outcome = {"DELIVERED": "delivered", "DEAD": "dead"}.get(state.status.value, "retry")
-        WEBHOOK_DELIVERIES.labels(outcome).inc()
-        logger.info("delivery %s of event %s: %s (attempt %s, HTTP %s, %s ms)", delivery.delivery_id,
-                    delivery.event_id, outcome, state.attempts, result.status_code, result.latency_ms,
-                    extra={"tenant_id": delivery.tenant_id, "outcome": outcome})
+    def record(self, outcomes: list[Outcome]) -> None:
+        if not outcomes:
+            return
+        rows = [(o.delivery.delivery_id, o.delivery.tenant_id, o.state.attempts, o.at, o.result.status_code,
+                 o.result.latency_ms, o.result.error[:500], o.state.status.value, o.state.next_attempt_at or o.at,
+                 o.at if o.result.succeeded else None) for o in outcomes]
+        if connection.vendor == "postgresql":
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(RELAXED_COMMIT)
+                cursor.execute(RECORD_SQL, [list(column) for column in zip(*rows)])
+        else:
+            with transaction.atomic():
+                DeliveryAttempt.objects.bulk_create([
+                    DeliveryAttempt(tenant_id=tenant, delivery_id=pk, number=number, attempted_at=at,
+                                    status_code=code, latency_ms=latency, error=error)
+                    for pk, tenant, number, at, code, latency, error, *_ in rows])
+                WebhookDelivery.objects.bulk_update([
+                    WebhookDelivery(pk=pk, status=status, attempts=number, lease_until=None, next_attempt_at=next_at,
+                                    last_status_code=code, last_error=error, delivered_at=delivered)
+                    for pk, tenant, number, at, code, latency, error, status, next_at, delivered in rows],
+                    ["status", "attempts", "lease_until", "next_attempt_at", "last_status_code", "last_error",
+                     "delivered_at"])
+        for outcome in outcomes:
+            label = {"DELIVERED": "delivered", "DEAD": "dead"}.get(outcome.state.status.value, "retry")
+            WEBHOOK_DELIVERIES.labels(label).inc()
+            logger.info("delivery %s of event %s: %s (attempt %s, HTTP %s, %s ms)%s",
+                        outcome.delivery.delivery_id, outcome.delivery.event_id, label, outcome.state.attempts,
+                        outcome.result.status_code, outcome.result.latency_ms,
+                        f": {outcome.result.error}" if outcome.result.error else "",
+                        extra={"tenant_id": outcome.delivery.tenant_id, "outcome": label})
+
+    def wait_for_events(self, seconds: float) -> None:
+        """Block until the outbox trigger notifies (PostgreSQL) or `seconds` pass."""
+        if connection.vendor != "postgresql":
+            time.sleep(seconds)
+            return
+        try:
+            listener = self._listen()
+            ready, _, _ = select.select([listener.fileno()], [], [], seconds)
+            if ready:
+                for _ in listener.notifies(timeout=0):
+                    pass
+        except Exception as error:  # the listener is only a wake-up: fall back to polling
+            logger.warning("LISTEN %s failed (%s); polling instead", NOTIFY_CHANNEL, error)
+            self.close()
+            time.sleep(seconds)
+
+    def _listen(self):
+        if self._listener is None or self._listener.closed:
+            import psycopg
+
+            params = connection.get_connection_params()
+            params.pop("cursor_factory", None)
+            params.pop("context", None)
+            self._listener = psycopg.connect(**params, autocommit=True)
+            self._listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        return self._listener
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
 
 
 def redeliver(delivery_ids: list[int], now: datetime | None = None) -> int:
@@ -99,23 +229,31 @@ def redeliver(delivery_ids: list[int], now: datetime | None = None) -> int:
         status=PENDING, attempts=0, next_attempt_at=now or _now(), lease_until=None)
 
 
-class RequestsSender:
-    """Posts over a guarded session: a destination the rules refuse (resolved now, at send time)
-    ends the delivery at once, with the reason recorded."""
+class HttpSender:
+    """POSTs over a guarded urllib3 pool manager: kept-alive connections, up to `connections`
+    per host (one lane's concurrency). A destination the rules refuse (resolved now, at send
+    time) ends the delivery at once, with the reason recorded."""
 
-    def __init__(self) -> None:
-        self.session = guarded_session()
+    def __init__(self, connections: int = 16) -> None:
+        self.pool = guarded_pool_manager(maxsize=connections)
 
     def send(self, url: str, headers: dict[str, str], body: bytes, timeout: float) -> AttemptResult:
         started = time.perf_counter()
         try:
-            response = self.session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+            response = self.pool.request("POST", url, body=body, headers=headers, redirect=False, retries=False,
+                                         timeout=urllib3.Timeout(total=timeout), preload_content=False)
+            try:
+                status = response.status
+                text = response.read(200, decode_content=False).decode("utf-8", "replace") if not 200 <= status < 300 else ""
+                response.drain_conn()
+            finally:
+                response.release_conn()
         except DestinationRefused as refused:
             return AttemptResult(None, _ms(started), f"destination refused: {refused}"[:500], permanent=True)
-        except requests.RequestException as error:
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as error:
             return AttemptResult(None, _ms(started), f"{type(error).__name__}: {error}"[:500])
-        error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}: {response.text[:200]}"
-        return AttemptResult(response.status_code, _ms(started), error)
+        error = "" if 200 <= status < 300 else f"HTTP {status}: {text}"
+        return AttemptResult(status, _ms(started), error)
 
 
 def _ms(started: float) -> int:
