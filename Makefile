@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test schema venv clean chromium bench bench-import bench-orders-list
+.PHONY: run test schema venv clean chromium bench bench-import bench-orders-list bench-events
 
 venv: $(INSTALLED)
 
@@ -46,6 +46,11 @@ bench-orders-list: venv
 # The performance benchmark (PostgreSQL, gunicorn, pgbench; docs/performance.md).
 bench: venv
 	$(BIN)/python bench/lifecycle.py
+
+# Order events out (PostgreSQL, the NATS on 127.0.0.1:4222): webhook and stream events/s, and the
+# outbox lag under the lifecycle load (docs/performance.md).
+bench-events: venv
+	$(BIN)/python bench/events.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -38,6 +38,8 @@ WEBHOOK_RECEIPTS = Counter(
 INTERNAL_ERRORS = Counter(
     "oms_internal_errors", "Unexpected faults answered with code INTERNAL, by where they surfaced (graphql, http).",
     ["source"])
+STREAM_PUBLISHED = Counter(
+    "oms_stream_published", "Outbox events the event stream acknowledged (relay_events with OMS_EVENT_STREAM_URL).")
 WEBHOOK_DELIVERIES = Counter(
     "oms_webhook_deliveries", "Outbound delivery attempts recorded by the relay, by outcome (delivered, retry, dead).",
     ["outcome"])
@@ -59,6 +61,10 @@ class RelayBacklogCollector:
                                 "Age of the oldest work the relay has not done yet, by stage.", labels=["stage"])
         lag.add_metric(["fan_out"], (now - oldest_event).total_seconds() if oldest_event else 0.0)
         lag.add_metric(["delivery"], (now - oldest_due).total_seconds() if oldest_due else 0.0)
+        if settings.OMS_EVENT_STREAM_URL:
+            oldest_unpublished = (OutboxEvent.objects.filter(published_at__isnull=True).order_by("position")
+                                  .values_list("occurred_at", flat=True).first())
+            lag.add_metric(["stream"], (now - oldest_unpublished).total_seconds() if oldest_unpublished else 0.0)
         yield lag
         backlog = GaugeMetricFamily("oms_relay_backlog", "Deliveries waiting, by status.", labels=["status"])
         backlog.add_metric(["pending"], WebhookDelivery.objects.filter(status="PENDING").count())

@@ -78,6 +78,14 @@ OMS_RELAY_MAX_ATTEMPTS = int(env_float("OMS_RELAY_MAX_ATTEMPTS", 8))
 OMS_RELAY_BACKOFF_BASE_SECONDS = env_float("OMS_RELAY_BACKOFF_BASE_SECONDS", 10)
 OMS_RELAY_BACKOFF_CAP_SECONDS = env_float("OMS_RELAY_BACKOFF_CAP_SECONDS", 3600)
 OMS_RELAY_POLL_SECONDS = env_float("OMS_RELAY_POLL_SECONDS", 1)
+# The event stream (docs/events.md): with a NATS URL set, the relay also publishes every outbox event
+# to a JetStream stream.
+OMS_EVENT_STREAM_URL = os.environ.get("OMS_EVENT_STREAM_URL", "").strip()
+OMS_EVENT_STREAM_NAME = os.environ.get("OMS_EVENT_STREAM_NAME", "").strip() or "OMS_ORDERS"
+OMS_EVENT_STREAM_MAX_AGE_DAYS = env_float("OMS_EVENT_STREAM_MAX_AGE_DAYS", 7)
+OMS_EVENT_STREAM_DUPLICATE_WINDOW_SECONDS = env_float("OMS_EVENT_STREAM_DUPLICATE_WINDOW_SECONDS", 120)
+OMS_EVENT_STREAM_BATCH = int(env_float("OMS_EVENT_STREAM_BATCH", 1000))
+OMS_EVENT_STREAM_ACK_TIMEOUT_SECONDS = env_float("OMS_EVENT_STREAM_ACK_TIMEOUT_SECONDS", 5)
 # Deliveries in flight at once (claimed per batch), and parallel requests per subscription.
 OMS_RELAY_BATCH = int(env_float("OMS_RELAY_BATCH", 200))
 OMS_RELAY_CONCURRENCY = int(env_float("OMS_RELAY_CONCURRENCY", 16))

@@ -297,13 +297,18 @@ class OutboxEvent(models.Model):
     correlation_id = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     dispatched_at = models.DateTimeField(null=True, blank=True, help_text="When the relay fanned it out.")
+    published_at = models.DateTimeField(null=True, blank=True,
+                                        help_text="When the event stream acknowledged it (OMS_EVENT_STREAM_URL).")
 
     class Meta:
         db_table = "ordering_outbox_event"
         constraints = [models.UniqueConstraint(fields=["tenant", "aggregate_id", "sequence"],
                                                name="outbox_event_sequence")]
         indexes = [models.Index(fields=["position"], condition=Q(dispatched_at__isnull=True),
-                                name="outbox_undispatched")]
+                                name="outbox_undispatched"),
+                   models.Index(fields=["position"], condition=Q(published_at__isnull=True),
+                                name="outbox_unpublished"),
+                   models.Index(fields=["created_at"], name="outbox_created")]
 
     def __str__(self) -> str:
         return f"{self.type} #{self.sequence} of {self.aggregate_id}"

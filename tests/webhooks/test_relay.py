@@ -14,7 +14,7 @@ from ordering.infrastructure.models import OutboxEvent
 from tests.conftest import requires_postgres
 from tests.ordering.conftest import Shop, seed_catalog
 from webhooks.infrastructure.models import DeliveryAttempt, WebhookDelivery, WebhookSubscription
-from webhooks.infrastructure.outbound import RECORD_COLUMNS
+from webhooks.infrastructure.outbound import FAN_OUT_COLUMNS, RECORD_COLUMNS
 
 from .receiver import Receiver
 from .test_outbound_delivery import relay, shop, subscribe  # noqa: F401 (shop: a fixture)
@@ -27,6 +27,12 @@ def test_the_record_sql_writes_every_column_of_its_tables():
     set_by_fan_out = {"id", "tenant_id", "subscription_id", "event_id", "aggregate_id", "sequence", "created_at"}
     delivery_columns = {f.column for f in WebhookDelivery._meta.concrete_fields} - set_by_fan_out
     assert delivery_columns == RECORD_COLUMNS["webhooks_delivery"]
+
+
+def test_the_fan_out_sql_writes_every_column_a_new_delivery_needs():
+    """Every column without a database default: the id is generated; the rest are NULL until used."""
+    nullable_or_generated = {f.column for f in WebhookDelivery._meta.concrete_fields if f.null} | {"id"}
+    assert {f.column for f in WebhookDelivery._meta.concrete_fields} - nullable_or_generated == FAN_OUT_COLUMNS
 
 
 class FlakyReceiver(Receiver):

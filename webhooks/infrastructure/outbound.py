@@ -37,6 +37,28 @@ PENDING = DeliveryStatus.PENDING.value
 FAN_OUT_LOCK = 0x4F4D53  # pg_advisory_xact_lock key: one fan-out at a time
 NOTIFY_CHANNEL = "oms_outbox"  # ordering migration 0008's trigger notifies it
 
+# One statement to fan out a batch (PostgreSQL): the next undispatched events become one delivery
+# per active subscription of their tenant that wants their type, and are marked dispatched.
+FAN_OUT_SQL = """
+WITH events AS (
+    SELECT position, tenant_id, type, aggregate_id, sequence FROM ordering_outbox_event
+     WHERE dispatched_at IS NULL ORDER BY position LIMIT %(limit)s
+),
+deliveries AS (
+    INSERT INTO webhooks_delivery (tenant_id, subscription_id, event_id, aggregate_id, sequence, status, attempts,
+                                   next_attempt_at, last_error, created_at)
+    SELECT e.tenant_id, s.id, e.position, e.aggregate_id, e.sequence, 'PENDING', 0, %(now)s, '', %(now)s
+      FROM events AS e JOIN webhooks_subscription AS s ON s.tenant_id = e.tenant_id AND s.active
+     WHERE jsonb_array_length(s.event_types) = 0 OR s.event_types ? e.type
+     ORDER BY e.position, s.id
+    ON CONFLICT (subscription_id, event_id) DO NOTHING
+)
+UPDATE ordering_outbox_event AS o SET dispatched_at = %(now)s FROM events WHERE o.position = events.position
+"""
+# The columns FAN_OUT_SQL writes (tests/webhooks/test_relay.py compares them with the model).
+FAN_OUT_COLUMNS = {"tenant_id", "subscription_id", "event_id", "aggregate_id", "sequence", "status", "attempts",
+                   "next_attempt_at", "last_error", "created_at"}
+
 # One statement to claim a batch (PostgreSQL): due heads of their order's queue, locked (SKIP
 # LOCKED), leased, and returned with their subscription and event.
 CLAIM_SQL = """
@@ -91,7 +113,7 @@ RECORD_COLUMNS = {
 
 class OrmDeliveryStore:
     def __init__(self) -> None:
-        self._listener = None
+        self._listener = OutboxListener()
 
     def fan_out(self, limit: int, now: datetime) -> int:
         """Turn undispatched outbox events into one delivery per matching active subscription,
@@ -100,6 +122,8 @@ class OrmDeliveryStore:
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FAN_OUT_LOCK])
+                    cursor.execute(FAN_OUT_SQL, {"limit": limit, "now": now})
+                    return cursor.rowcount
             events = list(OutboxEvent.objects.filter(dispatched_at__isnull=True).order_by("position")
                           .only("position", "tenant_id", "type", "aggregate_id", "sequence")[:limit])
             if not events:
@@ -191,7 +215,20 @@ class OrmDeliveryStore:
                         extra={"tenant_id": outcome.delivery.tenant_id, "outcome": label})
 
     def wait_for_events(self, seconds: float) -> None:
-        """Block until the outbox trigger notifies (PostgreSQL) or `seconds` pass."""
+        self._listener.wait(seconds)
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+class OutboxListener:
+    """Waits for `NOTIFY oms_outbox` on a connection of its own (PostgreSQL); elsewhere, or when
+    listening fails, it simply sleeps: the wake-up only shortens an idle wait."""
+
+    def __init__(self) -> None:
+        self._connection = None
+
+    def wait(self, seconds: float) -> None:
         if connection.vendor != "postgresql":
             time.sleep(seconds)
             return
@@ -201,26 +238,26 @@ class OrmDeliveryStore:
             if ready:
                 for _ in listener.notifies(timeout=0):
                     pass
-        except Exception as error:  # the listener is only a wake-up: fall back to polling
+        except Exception as error:
             logger.warning("LISTEN %s failed (%s); polling instead", NOTIFY_CHANNEL, error)
             self.close()
             time.sleep(seconds)
 
     def _listen(self):
-        if self._listener is None or self._listener.closed:
+        if self._connection is None or self._connection.closed:
             import psycopg
 
             params = connection.get_connection_params()
             params.pop("cursor_factory", None)
             params.pop("context", None)
-            self._listener = psycopg.connect(**params, autocommit=True)
-            self._listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
-        return self._listener
+            self._connection = psycopg.connect(**params, autocommit=True)
+            self._connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        return self._connection
 
     def close(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 def redeliver(delivery_ids: list[int], now: datetime | None = None) -> int:
@@ -235,16 +272,28 @@ class HttpSender:
     time) ends the delivery at once, with the reason recorded."""
 
     def __init__(self, connections: int = 16) -> None:
-        self.pool = guarded_pool_manager(maxsize=connections)
+        self.manager = guarded_pool_manager(maxsize=connections)
+        self._pools: dict[str, tuple] = {}
+        self._timeouts: dict[float, urllib3.Timeout] = {}
+
+    def _target(self, url: str) -> tuple:
+        """The URL's connection pool and request path, worked out once per URL."""
+        target = self._pools.get(url)
+        if target is None:
+            parsed = urllib3.util.parse_url(url)
+            target = self._pools[url] = (self.manager.connection_from_url(url), parsed.request_uri)
+        return target
 
     def send(self, url: str, headers: dict[str, str], body: bytes, timeout: float) -> AttemptResult:
         started = time.perf_counter()
+        limit = self._timeouts.get(timeout) or self._timeouts.setdefault(timeout, urllib3.Timeout(total=timeout))
         try:
-            response = self.pool.request("POST", url, body=body, headers=headers, redirect=False, retries=False,
-                                         timeout=urllib3.Timeout(total=timeout), preload_content=False)
+            pool, path = self._target(url)
+            response = pool.urlopen("POST", path, body=body, headers=headers, redirect=False, retries=False,
+                                    timeout=limit, preload_content=False, assert_same_host=False)
             try:
                 status = response.status
-                text = response.read(200, decode_content=False).decode("utf-8", "replace") if not 200 <= status < 300 else ""
+                text = "" if 200 <= status < 300 else response.read(200, decode_content=False).decode("utf-8", "replace")
                 response.drain_conn()
             finally:
                 response.release_conn()

@@ -1,33 +1,54 @@
-"""Deliver order events from the outbox to the tenants' webhook subscriptions.
+"""Deliver order events from the outbox to the tenants' webhook subscriptions, and publish them to
+the event stream when `OMS_EVENT_STREAM_URL` is set (docs/events.md).
 
-Runs until SIGTERM or SIGINT, always finishing (and recording) the delivery in flight; `--once`
-delivers everything due now and exits. Run several at once on PostgreSQL: they share the work
-(`FOR UPDATE SKIP LOCKED`) and never send one event to one subscription twice at the same time.
+Runs until SIGTERM or SIGINT, always finishing (and recording) the deliveries in flight; `--once`
+delivers (and publishes) everything due now and exits. Run several at once on PostgreSQL: they
+share the deliveries (`FOR UPDATE SKIP LOCKED`) and never send one event to one subscription twice
+at the same time; one of them at a time publishes to the stream.
 """
 
 from __future__ import annotations
 
+import logging
 import signal
+import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import connection
 
+from webhooks.application.stream import StreamPublisher, StreamUnavailable
 from webhooks.infrastructure.relay_factory import configured_relay
+
+logger = logging.getLogger(__name__)
+
+
+def stream_publisher():
+    """The configured publisher, or None when no stream is configured."""
+    if not settings.OMS_EVENT_STREAM_URL:
+        return None
+    from webhooks.infrastructure.stream import NatsEventStream, OrmUnpublishedEvents
+
+    return StreamPublisher(OrmUnpublishedEvents(), NatsEventStream.from_settings(),
+                           batch_size=settings.OMS_EVENT_STREAM_BATCH)
 
 
 class Command(BaseCommand):
-    help = "Deliver outbox events to webhook subscriptions (until SIGTERM; --once: drain and exit)."
+    help = "Deliver outbox events to webhook subscriptions and the event stream (until SIGTERM; --once: drain and exit)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
         parser.add_argument("--poll-seconds", type=float, default=None,
-                            help="idle wait between polls (default OMS_RELAY_POLL_SECONDS)")
+                            help="longest idle wait between looks (default OMS_RELAY_POLL_SECONDS; "
+                                 "new events wake the relay at once on PostgreSQL)")
         parser.add_argument("--metrics-port", type=int, default=None,
                             help="serve this process's Prometheus metrics (deliveries by outcome) on "
                                  "0.0.0.0:PORT/metrics (default OMS_RELAY_METRICS_PORT; 0: off)")
 
     def handle(self, *args, once: bool, poll_seconds: float | None, metrics_port: int | None, **options) -> None:
         relay = configured_relay()
+        publisher = stream_publisher()
+        poll = poll_seconds or settings.OMS_RELAY_POLL_SECONDS
         port = settings.OMS_RELAY_METRICS_PORT if metrics_port is None else metrics_port
         if port and not once:
             from prometheus_client import start_http_server
@@ -36,25 +57,57 @@ class Command(BaseCommand):
             self.stdout.write(f"relay_events: metrics on :{port}/metrics")
         if once:
             attempts = relay.run_once()
+            relay.close()
             self.stdout.write(f"{attempts} delivery attempt(s) made.")
+            if publisher is not None:
+                self.stdout.write(f"{self._publish_once(publisher)} event(s) published to the stream.")
             return
-        stopping = []
+        stopping = threading.Event()
 
         def stop(signum, frame) -> None:
-            stopping.append(signum)
+            stopping.set()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        self.stdout.write("relay_events: delivering (SIGTERM to stop)")
+        publishing = None
+        if publisher is not None:
+            publishing = threading.Thread(target=self._publish_forever, args=(publisher, stopping, poll),
+                                          name="stream-publisher")
+            publishing.start()
+        self.stdout.write("relay_events: delivering (SIGTERM to stop)"
+                          + (f"; publishing to {settings.OMS_EVENT_STREAM_URL}" if publisher else ""))
         self.stdout.flush()
-        relay.run_forever(lambda: bool(stopping), poll_seconds or settings.OMS_RELAY_POLL_SECONDS,
-                          sleep=lambda seconds: _sleep_unless(stopping, seconds))
+        try:
+            relay.run_forever(stopping.is_set, poll)
+        finally:
+            stopping.set()
+            relay.store.close()
+            if publishing is not None:
+                publishing.join()
         self.stdout.write("relay_events: stopped")
 
+    @staticmethod
+    def _publish_once(publisher: StreamPublisher) -> int:
+        try:
+            publisher.stream.ensure_stream()
+            return publisher.publish_once()
+        except StreamUnavailable as error:
+            logger.warning("event stream unavailable: %s; events wait in the outbox", error)
+            return 0
+        finally:
+            publisher.stream.close()
+            publisher.events.close()
+            connection.close()
 
-def _sleep_unless(stopping: list, seconds: float) -> None:
-    import time
-
-    deadline = time.monotonic() + seconds
-    while not stopping and time.monotonic() < deadline:
-        time.sleep(min(0.1, seconds))
+    @staticmethod
+    def _publish_forever(publisher: StreamPublisher, stopping: threading.Event, poll: float) -> None:
+        try:
+            try:
+                publisher.stream.ensure_stream()
+            except StreamUnavailable as error:
+                logger.warning("event stream unavailable at start: %s; retrying", error)
+            publisher.run_forever(stopping.is_set, poll)
+        finally:
+            publisher.stream.close()
+            publisher.events.close()
+            connection.close()

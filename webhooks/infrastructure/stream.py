@@ -1,0 +1,176 @@
+"""The event stream's adapters: the outbox's unpublished events (ORM), and NATS JetStream (nats-py).
+
+`NatsEventStream` owns an asyncio loop of its own and is driven from one thread (the relay's
+publisher thread): each call runs its coroutine to completion on that loop, so the thread's
+Django database work happens between calls, never inside a running loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from oms_project.metrics import STREAM_PUBLISHED
+from ordering.application.event_payloads import envelope
+from ordering.infrastructure.models import OutboxEvent
+from webhooks.application.stream import StreamUnavailable
+from webhooks.domain.outbound import body_of
+from webhooks.domain.stream import STREAM_SUBJECTS, StreamMessage, one_per_order
+
+from .outbound import OutboxListener
+
+logger = logging.getLogger(__name__)
+STREAM_LOCK = 0x4F4D5353  # pg_try_advisory_xact_lock key: one publisher at a time
+WINDOW = 4  # unpublished events read per batch slot: room to skip further events of one order
+
+
+@dataclass
+class _Batch:
+    messages: list[StreamMessage]
+
+    def mark_published(self, positions: set[int]) -> None:
+        if positions:
+            OutboxEvent.objects.filter(position__in=sorted(positions)).update(published_at=timezone.now())
+
+
+class OrmUnpublishedEvents:
+    def __init__(self) -> None:
+        self._listener = OutboxListener()
+
+    @contextmanager
+    def next_batch(self, limit: int) -> Iterator[_Batch | None]:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [STREAM_LOCK])
+                    if not cursor.fetchone()[0]:
+                        yield None  # another relay is publishing
+                        return
+            window = (OutboxEvent.objects.filter(published_at__isnull=True).order_by("position")
+                      .values_list("aggregate_id", "position")[:limit * WINDOW])
+            chosen = one_per_order([(str(aggregate_id), position) for aggregate_id, position in window])[:limit]
+            rows = (OutboxEvent.objects.filter(position__in=chosen).order_by("position")
+                    .values_list("position", "event_id", "tenant_id", "type", "aggregate_id", "sequence",
+                                 "occurred_at", "correlation_id", "data"))
+            yield _Batch([
+                StreamMessage(position, str(event_id), tenant_id, event_type, body_of(envelope(
+                    event_id=str(event_id), event_type=event_type, occurred_at=occurred_at, tenant_id=tenant_id,
+                    aggregate_id=str(aggregate_id), sequence=sequence, correlation_id=correlation_id, data=data)))
+                for position, event_id, tenant_id, event_type, aggregate_id, sequence, occurred_at, correlation_id, data
+                in rows
+            ])
+
+    def wait_for_events(self, seconds: float) -> None:
+        self._listener.wait(seconds)
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+class NatsEventStream:
+    """JetStream over nats-py: the stream created or updated at start, publishes pipelined."""
+
+    def __init__(self, url: str, *, name: str, max_age_days: float, duplicate_window_seconds: float,
+                 ack_timeout_seconds: float) -> None:
+        self.url, self.name = url, name
+        self.max_age = max_age_days * 86400
+        self.duplicate_window = max(120.0, duplicate_window_seconds)
+        self.ack_timeout = ack_timeout_seconds
+        self.loop = asyncio.new_event_loop()
+        self.nc = None
+        self.js = None
+
+    @classmethod
+    def from_settings(cls) -> NatsEventStream:
+        return cls(settings.OMS_EVENT_STREAM_URL, name=settings.OMS_EVENT_STREAM_NAME,
+                   max_age_days=settings.OMS_EVENT_STREAM_MAX_AGE_DAYS,
+                   duplicate_window_seconds=settings.OMS_EVENT_STREAM_DUPLICATE_WINDOW_SECONDS,
+                   ack_timeout_seconds=settings.OMS_EVENT_STREAM_ACK_TIMEOUT_SECONDS)
+
+    def _run(self, coroutine):
+        return self.loop.run_until_complete(coroutine)
+
+    async def _connect(self) -> None:
+        import nats
+
+        if self.nc is not None and not self.nc.is_closed:
+            return
+
+        async def quiet(error) -> None:  # reconnects are logged once per failure by the publisher
+            logger.debug("nats: %s", error)
+
+        try:
+            # Once connected, reconnect forever; the first connection is bounded (nats-py would
+            # otherwise retry it forever too).
+            self.nc = await asyncio.wait_for(nats.connect(
+                self.url, connect_timeout=2, allow_reconnect=True, max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5, error_cb=quiet), timeout=3)
+        except Exception as error:
+            self.nc = None
+            raise StreamUnavailable(f"cannot connect to {self.url}: {type(error).__name__}: {error}") from None
+        self.js = self.nc.jetstream(timeout=self.ack_timeout)
+
+    def ensure_stream(self) -> None:
+        """Create the stream, or bring an existing one to this configuration."""
+        self._run(self._ensure_stream())
+
+    async def _ensure_stream(self) -> None:
+        from nats.js.api import StorageType, StreamConfig
+        from nats.js.errors import BadRequestError, NotFoundError
+
+        await self._connect()
+        config = StreamConfig(name=self.name, subjects=[STREAM_SUBJECTS], storage=StorageType.FILE,
+                              duplicate_window=self.duplicate_window, max_age=self.max_age)
+        try:
+            try:
+                await self.js.stream_info(self.name)
+            except NotFoundError:
+                await self.js.add_stream(config)
+            else:
+                await self.js.update_stream(config)
+        except BadRequestError as error:
+            raise StreamUnavailable(f"stream {self.name}: {error}") from None
+        except Exception as error:
+            raise StreamUnavailable(f"stream {self.name}: {type(error).__name__}: {error}") from None
+
+    def publish(self, messages: list[StreamMessage]) -> set[int]:
+        return self._run(self._publish(messages))
+
+    async def _publish(self, messages: list[StreamMessage]) -> set[int]:
+        if self.js is None:
+            await self._ensure_stream()
+        pending: list[tuple[int, asyncio.Future]] = []
+        try:
+            # No stall timeout: a batch stays below nats-py's in-flight limit, and without one each
+            # publish queues its message without yielding, so a batch goes out in one write.
+            for message in messages:
+                future = await self.js.publish_async(message.subject, message.body, headers=message.headers)
+                pending.append((message.position, future))
+            if pending:
+                await asyncio.wait([future for _, future in pending], timeout=self.ack_timeout)
+        except Exception as error:
+            logger.debug("publish interrupted: %s", error)
+        acked = {position for position, future in pending
+                 if future.done() and not future.cancelled() and future.exception() is None}
+        for _, future in pending:
+            if not future.done():
+                future.cancel()
+        STREAM_PUBLISHED.inc(len(acked))
+        if messages and not acked:
+            raise StreamUnavailable(f"no acknowledgement from {self.url} within {self.ack_timeout} s")
+        return acked
+
+    def close(self) -> None:
+        if self.nc is not None and not self.nc.is_closed:
+            try:
+                self._run(self.nc.close())
+            except Exception:  # closing a broken connection
+                pass
+        self.loop.close()
