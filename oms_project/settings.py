@@ -62,6 +62,10 @@ ALLOWED_HOSTS = env_list(
 # Single-tenant mode: tokens need no `tenant_id` claim; every principal belongs to this tenant.
 OMS_SINGLE_TENANT_ID = os.environ.get("OMS_SINGLE_TENANT_ID", "").strip() or None
 
+# Tenant token policies and user authorization snapshots are cached per process this long
+# (docs/authentication.md: how long a revoked user can still act elsewhere); 0 turns it off.
+OMS_AUTH_CACHE_SECONDS = env_float("OMS_AUTH_CACHE_SECONDS", 5)
+
 # JWT verification: clock leeway for exp/nbf/iat, and the JWKS cache of each tenant.
 OMS_JWT_LEEWAY_SECONDS = env_float("OMS_JWT_LEEWAY_SECONDS", 30)
 OMS_JWKS_CACHE_SECONDS = env_float("OMS_JWKS_CACHE_SECONDS", 300)

@@ -15,7 +15,10 @@ from .factories import TenantFactory
 
 @pytest.fixture(autouse=True)
 def _fresh_jwks_clients():
+    from oms_project.local_cache import clear_all
+
     jwks_clients.clear()
+    clear_all()  # no cached tenant or authorization survives from one test to the next
     yield
     jwks_clients.clear()
 

@@ -68,6 +68,18 @@ class Tenant(models.Model):
         except InvalidTenantSettings as exc:
             raise ValidationError({exc.field: exc.message}) from exc
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        from .tenants import TOKEN_POLICIES
+
+        TOKEN_POLICIES.invalidate(self.pk)
+
+    def delete(self, *args, **kwargs):
+        from .tenants import TOKEN_POLICIES
+
+        TOKEN_POLICIES.invalidate(self.pk)
+        return super().delete(*args, **kwargs)
+
     def token_policy(self) -> TenantTokenPolicy:
         return TenantTokenPolicy(
             tenant_id=self.id,

@@ -5,11 +5,13 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 
 from identity.infrastructure.tenancy import tenant_transaction
+from oms_project.local_cache import TtlCache
 from snapshots.domain.customers import (
     CustomerAddress,
     CustomerDetails,
     UserAuthorization,
 )
+
 
 from .models import (
     CustomerAddressSnapshot,
@@ -110,10 +112,20 @@ class OrmCustomerStore:
             unique_fields=["tenant", "user_id"],
             update_fields=[*_AUTHORIZATION_FIELDS, "updated_at"],
         )
+        AUTHORIZATIONS.invalidate((tenant_id, authorization.user_id))
+
+
+AUTHORIZATIONS = TtlCache("user authorization snapshots")
 
 
 class OrmAuthorizationLookup:
     def authorization(self, tenant_id: str, user_id: str) -> tuple[bool, str | None] | None:
+        """Cached per process for OMS_AUTH_CACHE_SECONDS; every write of an authorization
+        snapshot in this process invalidates it."""
+        return AUTHORIZATIONS.get_or_load((tenant_id, user_id), lambda: self._load(tenant_id, user_id))
+
+    @staticmethod
+    def _load(tenant_id: str, user_id: str) -> tuple[bool, str | None] | None:
         row = (
             UserAuthorizationSnapshot.objects.filter(tenant_id=tenant_id, user_id=user_id)
             .values_list("active", "vendor_id")

@@ -97,7 +97,22 @@ class OrmSnapshotWriter:
             unique_fields=["tenant", key_field],
             update_fields=[name for name in rows[0] if name != key_field] + ["updated_at"],
         )
+        _invalidate(tenant_id, kind, [getattr(snapshot, key_field) for snapshot in snapshots])
 
     def delete(self, tenant_id: str, kind: str, key: str) -> None:
         model, key_field = TABLES[kind]
         model.objects.filter(tenant_id=tenant_id, **{key_field: key}).delete()
+        _invalidate(tenant_id, kind, [key])
+
+
+def _invalidate(tenant_id: str, kind: str, keys: list[str]) -> None:
+    """A written authorization snapshot must not be served from the authentication cache."""
+    if kind != "user_authorization":
+        return
+    from .customer_store import AUTHORIZATIONS
+
+    if len(keys) > 100:
+        AUTHORIZATIONS.invalidate()
+    else:
+        for key in keys:
+            AUTHORIZATIONS.invalidate((tenant_id, key))
