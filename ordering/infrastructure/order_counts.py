@@ -18,7 +18,8 @@ from collections import Counter
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import BigIntegerField, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from . import models
 
@@ -64,11 +65,22 @@ def record_change(tenant_id: str, before: tuple[str, frozenset[str]] | None, aft
         cursor.execute(_UPSERT.format(values=", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))), params)
 
 
-def count(tenant_id: str, scope: str = "", statuses: Iterable[str] | None = None) -> int:
+def _counters(tenant_id: str, scope: str, statuses: Iterable[str] | None):
     rows = models.OrderStatusCount.objects.filter(tenant_id=tenant_id, scope=scope)
     if statuses is not None:
         rows = rows.filter(status__in=list(statuses))
-    return rows.aggregate(total=Sum("count"))["total"] or 0
+    return rows
+
+
+def count(tenant_id: str, scope: str = "", statuses: Iterable[str] | None = None) -> int:
+    return _counters(tenant_id, scope, statuses).aggregate(total=Sum("count"))["total"] or 0
+
+
+def count_expression(tenant_id: str, scope: str = "", statuses: Iterable[str] | None = None) -> Subquery:
+    """The same count as a scalar subquery, to ride along with another query (the orders page)."""
+    total = (_counters(tenant_id, scope, statuses).order_by().values("tenant_id")
+             .annotate(total=Sum("count")).values("total"))
+    return Coalesce(Subquery(total, output_field=BigIntegerField()), 0)
 
 
 def rebuild_sql() -> list[str]:

@@ -26,7 +26,7 @@ from ordering.domain.lifecycle import OrderStatus
 from ordering.domain.order import Order
 
 from . import models, order_counts
-from .repositories import order_rows, to_domain
+from .repositories import to_domain, with_children
 
 _SORT = {
     OrderSort.CREATED_AT_DESC: ("created_at", True),
@@ -133,8 +133,8 @@ class OrmOrderReader:
             key = uuid.UUID(str(order_id))
         except ValueError:
             return None
-        row = order_rows().filter(tenant_id=tenant_id, id=key).first()
-        return to_domain(row) if row else None
+        row = models.Order.objects.filter(tenant_id=tenant_id, id=key).first()
+        return to_domain(with_children([row])[0]) if row else None
 
     def filtered(self, criteria: OrderCriteria) -> QuerySet:
         viewer = criteria.viewer
@@ -170,18 +170,28 @@ class OrmOrderReader:
         return order_counts.count(criteria.viewer.tenant_id, scope, statuses)
 
     def page(self, criteria: OrderCriteria) -> OrderPage:
+        """The page, its `totalCount` and the orders' children: on PostgreSQL the counted total
+        rides along with the page query as a scalar subquery, so a page is two statements."""
         rows = self.filtered(criteria)
-        total_count = self._count(criteria, rows)
+        counted = counted_scope(criteria)
         column, descending = _SORT[criteria.sort]
+        page_rows = rows
         if criteria.after:
             value, row_id = _decode_cursor(criteria.sort, criteria.after)
             if descending:
-                rows = rows.filter(Q(**{f"{column}__lt": value}) | Q(**{column: value, "id__lt": row_id}))
+                page_rows = rows.filter(Q(**{f"{column}__lt": value}) | Q(**{column: value, "id__lt": row_id}))
             else:
-                rows = rows.filter(Q(**{f"{column}__gt": value}) | Q(**{column: value, "id__gt": row_id}))
+                page_rows = rows.filter(Q(**{f"{column}__gt": value}) | Q(**{column: value, "id__gt": row_id}))
+        if counted is not None:
+            page_rows = page_rows.annotate(counted_total=order_counts.count_expression(
+                criteria.viewer.tenant_id, *counted))
         order_by = [f"-{column}", "-id"] if descending else [column, "id"]
-        page = list(order_rows(rows).order_by(*order_by)[: criteria.first + 1])
+        page = list(page_rows.order_by(*order_by)[: criteria.first + 1])
+        if counted is not None and page:
+            total_count = page[0].counted_total
+        else:
+            total_count = self._count(criteria, rows)
         has_next = len(page) > criteria.first
-        page = page[: criteria.first]
+        page = with_children(page[: criteria.first])
         return OrderPage([to_domain(row) for row in page], total_count, has_next,
                          [encode_cursor(criteria.sort, row) for row in page])
