@@ -54,7 +54,7 @@ class DjangoUnitOfWork:
         self.coupons = OrmCouponUsage(tenant_id)
         self.numbers = OrmOrderNumbers(tenant_id)
         self.idempotency = OrmIdempotencyKeys(tenant_id)
-        self.workflow = OrmWorkflowReader(tenant_id)
+        self.workflow = OrmWorkflowReader(tenant_id, self.catalog)
         self.shipments = OrmShipmentFinder(tenant_id)
         self.outbox = OrmOutbox(tenant_id, correlation_id)
         self._stack: ExitStack | None = None
