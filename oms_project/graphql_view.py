@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -155,11 +156,17 @@ class OmsGraphQLView(GraphQLView):
                 return None
             raise HttpError(HttpResponseNotAllowed(
                 ["POST"], f"Can only perform a {operation.operation.value} operation from a POST request."))
+        # A query runs in one transaction scoped to the principal's tenant (row-level security
+        # on PostgreSQL). A mutation does not: each unit of work is its own tenant transaction
+        # (no savepoint inside an outer one), and its payload is read from domain objects.
+        scope = (tenant_transaction(request.oms_principal.tenant_id)
+                 if operation is None or operation.operation != OperationType.MUTATION else nullcontext())
         try:
-            return execute(schema, document, root_value=self.get_root_value(request),
-                           context_value=self.get_context(request), variable_values=variables,
-                           operation_name=operation_name, middleware=self.get_middleware(request),
-                           execution_context_class=self.execution_context_class)
+            with scope:
+                return execute(schema, document, root_value=self.get_root_value(request),
+                               context_value=self.get_context(request), variable_values=variables,
+                               operation_name=operation_name, middleware=self.get_middleware(request),
+                               execution_context_class=self.execution_context_class)
         except Exception as error:  # as graphene-django: the error becomes the answer
             return ExecutionResult(errors=[error])
 
@@ -222,10 +229,7 @@ class OmsGraphQLView(GraphQLView):
         except KeySourceUnavailable as exc:
             return error_response(503, exc.code, exc.message)
         bind_tenant(request.oms_principal.tenant_id)
-        # Everything the operation reads or writes runs in one transaction scoped to the
-        # principal's tenant (row-level security on PostgreSQL).
-        with tenant_transaction(request.oms_principal.tenant_id):
-            return super().dispatch(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)  # transactions: execute_graphql_request
 
     def get_context(self, request: HttpRequest) -> GraphQLContext:
         return GraphQLContext(request=request, principal=request.oms_principal)

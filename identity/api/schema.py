@@ -14,6 +14,7 @@ from snapshots.application.customers import (
     sync_user,
 )
 from snapshots.domain.errors import SnapshotInvalid
+from identity.infrastructure.tenancy import tenant_reads
 from snapshots.infrastructure.customer_store import OrmCustomerStore
 
 Role = graphene.Enum.from_enum(RoleValue, description="What a principal may do.")
@@ -74,7 +75,9 @@ class Me(graphene.ObjectType):
     customer = graphene.Field(Customer, description="The synced customer details, if any.")
 
     def resolve_customer(parent, info):
-        return Customer.from_profile(customer_profile(info.context.principal, OrmCustomerStore()))
+        principal = info.context.principal
+        with tenant_reads(principal.tenant_id):
+            return Customer.from_profile(customer_profile(principal, OrmCustomerStore()))
 
 
 def me_from_principal(principal) -> Me:

@@ -72,3 +72,15 @@ def tenant_transaction(tenant_id: str) -> Iterator[None]:
                 _set_scope("none", "")
         finally:
             setattr(connection, SCOPE_ATTRIBUTE, None)
+
+
+@contextmanager
+def tenant_reads(tenant_id: str) -> Iterator[None]:
+    """Reads on behalf of `tenant_id`: free inside that tenant's scope already (no savepoint),
+    otherwise in a tenant transaction of their own (a mutation's payload, read after its unit of
+    work committed)."""
+    if current_tenant_scope() == tenant_id:
+        yield
+        return
+    with tenant_transaction(tenant_id):
+        yield

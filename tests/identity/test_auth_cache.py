@@ -70,6 +70,7 @@ def test_no_cache_when_the_lifetime_is_zero(gql, tenant, settings, sender):
 
 
 @requires_postgres
+@pytest.mark.django_db(transaction=True)  # real BEGIN and COMMIT, as in production
 def test_me_costs_three_statements(gql, tenant, django_assert_num_queries):
     """BEGIN, the tenant scope and COMMIT: the tenant and the authorization come from the cache."""
     token = hs_token(tenant, sub="u5", roles=["customer"])
