@@ -48,6 +48,15 @@ def scopes_of(customer_user_id: str, vendor_ids: Iterable[str]) -> frozenset[str
 
 def record_change(tenant_id: str, before: tuple[str, frozenset[str]] | None, after: tuple[str, frozenset[str]]) -> None:
     """`before`/`after`: (status, scopes) of the order as it was loaded and as it is written."""
+    change = change_sql(tenant_id, before, after)
+    if change is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(*change)
+
+
+def change_sql(tenant_id: str, before: tuple[str, frozenset[str]] | None,
+               after: tuple[str, frozenset[str]]) -> tuple[str, list] | None:
+    """The counter upsert `record_change` sends, as (sql, params); None when nothing changes."""
     deltas: Counter[tuple[str, str]] = Counter()
     if before is not None:
         status, scopes = before
@@ -56,13 +65,12 @@ def record_change(tenant_id: str, before: tuple[str, frozenset[str]] | None, aft
     deltas.update({(scope, status): 1 for scope in scopes})
     rows = sorted((scope, status, delta) for (scope, status), delta in deltas.items() if delta)
     if not rows:
-        return
+        return None
     slot = random.randrange(SLOTS)
     params = []
     for scope, status, delta in rows:
         params += [tenant_id, scope, status, 0 if scope.startswith("c:") else slot, delta]
-    with connection.cursor() as cursor:
-        cursor.execute(_UPSERT.format(values=", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))), params)
+    return _UPSERT.format(values=", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))), params
 
 
 def _counters(tenant_id: str, scope: str, statuses: Iterable[str] | None):

@@ -14,9 +14,12 @@ from . import models
 
 
 class OrmOutbox:
-    def __init__(self, tenant_id: str, correlation_id: str = "") -> None:
+    """Queues the events on the unit of work's write batch (sent with the order's own writes)."""
+
+    def __init__(self, tenant_id: str, correlation_id: str = "", writes=None) -> None:
         self.tenant_id = tenant_id
         self.correlation_id = correlation_id[:100]
+        self.writes = writes
 
     def add(self, raised: Iterable[tuple[OrderEvent, Order]]) -> None:
         rows = [
@@ -26,5 +29,9 @@ class OrmOutbox:
             )
             for event, order in raised
         ]
-        if rows:
+        if not rows:
+            return
+        if self.writes is None:
             models.OutboxEvent.objects.bulk_create(rows)
+        else:
+            self.writes.insert(models.OutboxEvent, rows)

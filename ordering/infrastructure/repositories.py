@@ -54,6 +54,7 @@ from snapshots.infrastructure.catalog_reader import (
 )
 
 from . import models, order_counts
+from .write_batch import WriteBatch, WriteConflict
 
 # -- rows <-> aggregate -----------------------------------------------------------------------
 
@@ -301,13 +302,17 @@ def _order_values(order: Order) -> dict:
     }
 
 
-class StaleWrite(Exception):
+class StaleWrite(WriteConflict):
     """The row changed under a locked load: a bug or a lock that was not taken."""
 
 
 class OrmOrderRepository:
-    def __init__(self, tenant_id: str) -> None:
+    """Orders in and out. Writes are queued on `writes` (sent when the unit of work commits);
+    without a batch of its own each write is sent at once."""
+
+    def __init__(self, tenant_id: str, writes: WriteBatch | None = None) -> None:
         self.tenant_id = tenant_id
+        self.writes = writes or _Immediate()
         self.seen: list[Order] = []
         # order id -> (version, history, (status, count scopes)) as loaded or last written
         self._loaded: dict[str, tuple[int, int, tuple[str, frozenset[str]]]] = {}
@@ -341,38 +346,41 @@ class OrmOrderRepository:
         self._children[order.order_id] = _children(order)
 
     def add(self, order: Order) -> None:
-        row = models.Order.objects.create(id=uuid.UUID(order.order_id), tenant_id=self.tenant_id,
-                                          **_order_values(order))
+        row = models.Order(id=uuid.UUID(order.order_id), tenant_id=self.tenant_id, **_order_values(order))
+        self.writes.insert(models.Order, [row])
         self._write_children(order, row, history_from=0)
-        order_counts.record_change(self.tenant_id, None, _counted(order))
+        self._count(None, order)
         self._track(order)
 
     def save(self, order: Order) -> None:
         loaded_version, history, counted = self._loaded[order.order_id]
-        updated = models.Order.objects.filter(
-            tenant_id=self.tenant_id, id=order.order_id, version=loaded_version
-        ).update(**_order_values(order))
-        if updated != 1:
-            raise StaleWrite(f"order {order.order_id} changed since it was loaded")
+        self.writes.update(
+            models.Order.objects.filter(tenant_id=self.tenant_id, id=order.order_id, version=loaded_version),
+            _order_values(order), expect_one=f"order {order.order_id} changed since it was loaded")
         row = models.Order(id=uuid.UUID(order.order_id), tenant_id=self.tenant_id)
         # Lines, shipping, coupons and shipments are rewritten only when they changed (placing or
-        # confirming an order changes none of them).
+        # confirming an order changes none of them). The old rows go now, the new ones with the batch.
         changed = [b != n for b, n in zip(self._children[order.order_id], _children(order), strict=True)]
         tables = (models.OrderLine, models.OrderShipping, models.OrderCoupon, models.Shipment)
         for table, rewrite in zip(tables, changed, strict=True):
             if rewrite:
                 table.objects.filter(tenant_id=self.tenant_id, order_id=row.id).delete()
         self._write_children(order, row, history_from=history, rewrite=changed)
-        order_counts.record_change(self.tenant_id, counted, _counted(order))
+        self._count(counted, order)
         self._remember(order)
+
+    def _count(self, before, order: Order) -> None:
+        change = order_counts.change_sql(self.tenant_id, before, _counted(order))
+        if change is not None:
+            self.writes.raw(*change)
 
     def _write_children(self, order: Order, row: models.Order, *, history_from: int,
                         rewrite: list[bool] | None = None) -> None:
         tenant = self.tenant_id
         lines, shipping, coupons, shipments = rewrite or (True, True, True, True)
-        models.OrderLine.objects.bulk_create([
+        self.writes.insert(models.OrderLine, [
             models.OrderLine(
-                id=uuid.UUID(line.line_id), tenant_id=tenant, order=row, position=index,
+                id=uuid.UUID(line.line_id), tenant_id=tenant, order_id=row.id, position=index,
                 product_id=line.product_id, vendor_id=line.vendor_id, sku=line.sku, product_name=line.product_name,
                 quantity=line.quantity, unit_price=line.unit_price.amount, subtotal=line.subtotal.amount,
                 discount=line.discount.amount, offer_id=line.offer_id or "", shipped_quantity=line.shipped_quantity,
@@ -380,33 +388,49 @@ class OrmOrderRepository:
             )
             for index, line in enumerate(order.lines if lines else [])
         ])
-        models.OrderShipping.objects.bulk_create([
+        self.writes.insert(models.OrderShipping, [
             models.OrderShipping(
-                tenant_id=tenant, order=row, vendor_id=s.vendor_id, option_id=s.option_id or "", name=s.name,
+                tenant_id=tenant, order_id=row.id, vendor_id=s.vendor_id, option_id=s.option_id or "", name=s.name,
                 carrier=s.carrier, cost=s.cost.amount, waived_by=s.waived_by or "", delivery_days=s.delivery_days,
             )
             for s in (order.shipping if shipping else [])
         ])
-        models.OrderCoupon.objects.bulk_create([
-            models.OrderCoupon(tenant_id=tenant, order=row, code=c.code, vendor_id=c.vendor_id,
+        self.writes.insert(models.OrderCoupon, [
+            models.OrderCoupon(tenant_id=tenant, order_id=row.id, code=c.code, vendor_id=c.vendor_id,
                                discount=c.discount.amount)
             for c in (order.coupons if coupons else [])
         ])
-        models.Shipment.objects.bulk_create([
+        self.writes.insert(models.Shipment, [
             models.Shipment(
-                id=uuid.UUID(s.shipment_id), tenant_id=tenant, order=row, position=index, vendor_id=s.vendor_id,
+                id=uuid.UUID(s.shipment_id), tenant_id=tenant, order_id=row.id, position=index, vendor_id=s.vendor_id,
                 status=s.status.value, carrier=s.carrier, tracking_number=s.tracking_number,
                 shipped_at=s.shipped_at, created_at=s.created_at, updated_at=s.updated_at, lines=_line_items(s.lines),
             )
             for index, s in enumerate(order.shipments if shipments else [])
         ])
-        models.OrderHistoryEntry.objects.bulk_create([
+        self.writes.insert(models.OrderHistoryEntry, [
             models.OrderHistoryEntry(
-                tenant_id=tenant, order=row, position=position, at=h.at, actor=h.actor,
+                tenant_id=tenant, order_id=row.id, position=position, at=h.at, actor=h.actor,
                 from_status=h.from_status.value if h.from_status else "", to_status=h.to_status.value, note=h.note,
             )
             for position, h in enumerate(order.history[history_from:], start=history_from)
         ])
+
+
+class _Immediate(WriteBatch):
+    """A batch that sends every write as it is queued (a repository used outside a unit of work)."""
+
+    def insert(self, model, objects) -> None:
+        super().insert(model, objects)
+        self.flush()
+
+    def update(self, rows, values, *, expect_one=None) -> None:
+        super().update(rows, values, expect_one=expect_one)
+        self.flush()
+
+    def raw(self, sql, params) -> None:
+        super().raw(sql, params)
+        self.flush()
 
 
 def _catalog_sql(payment_options: bool) -> str:

@@ -21,6 +21,7 @@ from ordering.domain.events import OrderEvent
 from snapshots.infrastructure.customer_store import OrmCustomerStore
 
 from .outbox import OrmOutbox
+from .write_batch import WriteBatch
 from .repositories import (
     OrmCatalogReader,
     OrmCouponUsage,
@@ -56,13 +57,14 @@ class DjangoUnitOfWork:
         self.idempotency = OrmIdempotencyKeys(tenant_id)
         self.workflow = OrmWorkflowReader(tenant_id, self.catalog)
         self.shipments = OrmShipmentFinder(tenant_id)
-        self.outbox = OrmOutbox(tenant_id, correlation_id)
+        self.writes = WriteBatch()
+        self.outbox = OrmOutbox(tenant_id, correlation_id, self.writes)
         self._stack: ExitStack | None = None
 
     def __enter__(self) -> DjangoUnitOfWork:
         if self._stack is not None:
             raise RuntimeError("this unit of work is already open")
-        self.orders = OrmOrderRepository(self.tenant_id)
+        self.orders = OrmOrderRepository(self.tenant_id, self.writes)
         self._committed: list[OrderEvent] | None = None
         self._stack = ExitStack()
         self._stack.enter_context(tenant_transaction(self.tenant_id))
@@ -74,6 +76,7 @@ class DjangoUnitOfWork:
             events = order.pull_events()
             self.outbox.add((event, order) for event in events)
             raised.extend(events)
+        self.writes.flush()  # the order's writes and its events: one statement on PostgreSQL
         self.event_sink(raised)
         self._committed = raised
 

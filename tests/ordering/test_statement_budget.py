@@ -15,7 +15,7 @@ from tests.conftest import requires_postgres
 
 # Real transactions (not the test's savepoints), so BEGIN and COMMIT are counted as in production.
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
-BUDGETS = {"checkoutItems": 10, "placeOrder": 11, "confirmOrder": 10, "shipOrder": 14}
+BUDGETS = {"checkoutItems": 5, "placeOrder": 8, "confirmOrder": 7, "shipOrder": 9}
 READ = "query($id: ID!) { order(id: $id) { id number lines { sku } shipments { id } history { at } } }"
 PAGE = "{ orders(first: 50) { totalCount edges { node { id lines { sku } shipments { id } history { at } } } } }"
 
@@ -61,3 +61,23 @@ def test_the_one_statement_children_make_the_same_aggregate_as_the_orm(shop):
         *[p.strip().removeprefix("c.") for p in ordering.split(",")])) for name, model, ordering in CHILDREN))
     assert to_domain(fast) == to_domain(slow)
     assert [c.code for c in fast.coupons.all()] == ["WELCOME5"] and len(fast.shipments.all()) == 1
+
+
+def test_a_stale_order_write_in_the_batch_is_refused_and_nothing_of_the_batch_stays(shop):
+    """The order UPDATE checks the version it loaded; when it changes nothing, the whole batch
+    (history, counters, outbox) goes with the transaction."""
+    from ordering.infrastructure.models import OrderHistoryEntry, OutboxEvent
+    from ordering.infrastructure.unit_of_work import DjangoUnitOfWork
+    from ordering.infrastructure.write_batch import WriteConflict
+
+    draft = shop.draft()
+    history, events = OrderHistoryEntry.objects.count(), OutboxEvent.objects.count()
+    with pytest.raises(WriteConflict):
+        with DjangoUnitOfWork(shop.tenant.id) as uow:
+            order = uow.orders.get(draft["id"])
+            models.Order.objects.filter(id=draft["id"]).update(version=99)  # changed behind its back
+            order.place(number="X-1", actor="t", now=order.created_at)
+            uow.orders.save(order)
+            uow.commit()
+    assert models.Order.objects.get(id=draft["id"]).status == "DRAFT"
+    assert (OrderHistoryEntry.objects.count(), OutboxEvent.objects.count()) == (history, events)
