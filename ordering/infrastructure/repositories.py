@@ -358,63 +358,93 @@ class OrmOrderRepository:
             models.Order.objects.filter(tenant_id=self.tenant_id, id=order.order_id, version=loaded_version),
             _order_values(order), expect_one=f"order {order.order_id} changed since it was loaded")
         row = models.Order(id=uuid.UUID(order.order_id), tenant_id=self.tenant_id)
-        # Lines, shipping, coupons and shipments are rewritten only when they changed (placing or
-        # confirming an order changes none of them). The old rows go now, the new ones with the batch.
-        changed = [b != n for b, n in zip(self._children[order.order_id], _children(order), strict=True)]
-        tables = (models.OrderLine, models.OrderShipping, models.OrderCoupon, models.Shipment)
-        for table, rewrite in zip(tables, changed, strict=True):
-            if rewrite:
+        before_lines, before_shipping, before_coupons, before_shipments = self._children[order.order_id]
+        after_lines, after_shipping, after_coupons, after_shipments = _children(order)
+        # Lines and shipments have ids of their own: only the rows that changed are written, all
+        # in the batch. Shipping and coupons are rewritten whole when they changed (amendments).
+        self._sync(models.OrderLine, {t[0]: (i, t) for i, t in enumerate(before_lines)},
+                   {t[0]: (i, t) for i, t in enumerate(after_lines)}, self._line_rows(order, row))
+        self._sync(models.Shipment, {s.shipment_id: (i, s) for i, s in enumerate(before_shipments)},
+                   {s.shipment_id: (i, s) for i, s in enumerate(after_shipments)}, self._shipment_rows(order, row))
+        for table, before, after, rows in ((models.OrderShipping, before_shipping, after_shipping, self._shipping_rows),
+                                           (models.OrderCoupon, before_coupons, after_coupons, self._coupon_rows)):
+            if before != after:
                 table.objects.filter(tenant_id=self.tenant_id, order_id=row.id).delete()
-        self._write_children(order, row, history_from=history, rewrite=changed)
+                self.writes.insert(table, rows(order, row))
+        self.writes.insert(models.OrderHistoryEntry, self._history_rows(order, row, history))
         self._count(counted, order)
         self._remember(order)
+
+    def _sync(self, model, before: dict, after: dict, rows: list) -> None:
+        """Delete the rows gone, update the rows changed (by id), insert the new ones."""
+        gone = [uuid.UUID(key) for key in before.keys() - after.keys()]
+        if gone:
+            self.writes.delete(model.objects.filter(tenant_id=self.tenant_id, id__in=gone))
+        by_id = {str(r.id): r for r in rows}
+        self.writes.insert(model, [by_id[key] for key in after if key not in before])
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        for key in after:
+            if key in before and before[key] != after[key]:
+                instance = by_id[key]
+                self.writes.update(model.objects.filter(tenant_id=self.tenant_id, id=instance.id),
+                                   {f.name: getattr(instance, f.attname) for f in fields})
 
     def _count(self, before, order: Order) -> None:
         change = order_counts.change_sql(self.tenant_id, before, _counted(order))
         if change is not None:
             self.writes.raw(*change)
 
-    def _write_children(self, order: Order, row: models.Order, *, history_from: int,
-                        rewrite: list[bool] | None = None) -> None:
-        tenant = self.tenant_id
-        lines, shipping, coupons, shipments = rewrite or (True, True, True, True)
-        self.writes.insert(models.OrderLine, [
+    def _write_children(self, order: Order, row: models.Order, *, history_from: int) -> None:
+        self.writes.insert(models.OrderLine, self._line_rows(order, row))
+        self.writes.insert(models.OrderShipping, self._shipping_rows(order, row))
+        self.writes.insert(models.OrderCoupon, self._coupon_rows(order, row))
+        self.writes.insert(models.Shipment, self._shipment_rows(order, row))
+        self.writes.insert(models.OrderHistoryEntry, self._history_rows(order, row, history_from))
+
+    def _line_rows(self, order: Order, row: models.Order) -> list[models.OrderLine]:
+        return [
             models.OrderLine(
-                id=uuid.UUID(line.line_id), tenant_id=tenant, order_id=row.id, position=index,
+                id=uuid.UUID(line.line_id), tenant_id=self.tenant_id, order_id=row.id, position=index,
                 product_id=line.product_id, vendor_id=line.vendor_id, sku=line.sku, product_name=line.product_name,
                 quantity=line.quantity, unit_price=line.unit_price.amount, subtotal=line.subtotal.amount,
                 discount=line.discount.amount, offer_id=line.offer_id or "", shipped_quantity=line.shipped_quantity,
                 tax_rate=line.tax_rate, tax_inclusive=line.tax_inclusive,
             )
-            for index, line in enumerate(order.lines if lines else [])
-        ])
-        self.writes.insert(models.OrderShipping, [
+            for index, line in enumerate(order.lines)
+        ]
+
+    def _shipping_rows(self, order: Order, row: models.Order) -> list[models.OrderShipping]:
+        return [
             models.OrderShipping(
-                tenant_id=tenant, order_id=row.id, vendor_id=s.vendor_id, option_id=s.option_id or "", name=s.name,
-                carrier=s.carrier, cost=s.cost.amount, waived_by=s.waived_by or "", delivery_days=s.delivery_days,
+                tenant_id=self.tenant_id, order_id=row.id, vendor_id=s.vendor_id, option_id=s.option_id or "",
+                name=s.name, carrier=s.carrier, cost=s.cost.amount, waived_by=s.waived_by or "",
+                delivery_days=s.delivery_days,
             )
-            for s in (order.shipping if shipping else [])
-        ])
-        self.writes.insert(models.OrderCoupon, [
-            models.OrderCoupon(tenant_id=tenant, order_id=row.id, code=c.code, vendor_id=c.vendor_id,
-                               discount=c.discount.amount)
-            for c in (order.coupons if coupons else [])
-        ])
-        self.writes.insert(models.Shipment, [
+            for s in order.shipping
+        ]
+
+    def _coupon_rows(self, order: Order, row: models.Order) -> list[models.OrderCoupon]:
+        return [models.OrderCoupon(tenant_id=self.tenant_id, order_id=row.id, code=c.code, vendor_id=c.vendor_id,
+                                   discount=c.discount.amount) for c in order.coupons]
+
+    def _shipment_rows(self, order: Order, row: models.Order) -> list[models.Shipment]:
+        return [
             models.Shipment(
-                id=uuid.UUID(s.shipment_id), tenant_id=tenant, order_id=row.id, position=index, vendor_id=s.vendor_id,
-                status=s.status.value, carrier=s.carrier, tracking_number=s.tracking_number,
+                id=uuid.UUID(s.shipment_id), tenant_id=self.tenant_id, order_id=row.id, position=index,
+                vendor_id=s.vendor_id, status=s.status.value, carrier=s.carrier, tracking_number=s.tracking_number,
                 shipped_at=s.shipped_at, created_at=s.created_at, updated_at=s.updated_at, lines=_line_items(s.lines),
             )
-            for index, s in enumerate(order.shipments if shipments else [])
-        ])
-        self.writes.insert(models.OrderHistoryEntry, [
+            for index, s in enumerate(order.shipments)
+        ]
+
+    def _history_rows(self, order: Order, row: models.Order, start: int) -> list[models.OrderHistoryEntry]:
+        return [
             models.OrderHistoryEntry(
-                tenant_id=tenant, order_id=row.id, position=position, at=h.at, actor=h.actor,
+                tenant_id=self.tenant_id, order_id=row.id, position=position, at=h.at, actor=h.actor,
                 from_status=h.from_status.value if h.from_status else "", to_status=h.to_status.value, note=h.note,
             )
-            for position, h in enumerate(order.history[history_from:], start=history_from)
-        ])
+            for position, h in enumerate(order.history[start:], start=start)
+        ]
 
 
 class _Immediate(WriteBatch):
@@ -426,6 +456,10 @@ class _Immediate(WriteBatch):
 
     def update(self, rows, values, *, expect_one=None) -> None:
         super().update(rows, values, expect_one=expect_one)
+        self.flush()
+
+    def delete(self, rows) -> None:
+        super().delete(rows)
         self.flush()
 
     def raw(self, sql, params) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import AutoField, Model, QuerySet
-from django.db.models.sql.subqueries import InsertQuery, UpdateQuery
+from django.db.models.sql.subqueries import DeleteQuery, InsertQuery, UpdateQuery
 
 
 class WriteConflict(Exception):
@@ -50,6 +50,11 @@ class WriteBatch:
         query.add_update_values(values)
         sql, params = query.get_compiler(connection=connection).as_sql()
         self.writes.append(_Write(sql, tuple(params), expect_one))
+
+    def delete(self, rows: QuerySet) -> None:
+        query = rows.query.chain(DeleteQuery)
+        sql, params = query.get_compiler(connection=connection).as_sql()
+        self.writes.append(_Write(sql, tuple(params), None))
 
     def raw(self, sql: str, params: list | tuple) -> None:
         self.writes.append(_Write(sql, tuple(params), None))
