@@ -129,6 +129,9 @@ def _checked_document(schema, query: str, rules: tuple) -> tuple[DocumentNode | 
     return document, tuple(validate(schema, document, list(rules), graphene_settings.MAX_VALIDATION_ERRORS))
 
 
+_GRAPHENE_DISPATCH = GraphQLView.dispatch.__wrapped__
+
+
 class OmsGraphQLView(GraphQLView):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -229,7 +232,10 @@ class OmsGraphQLView(GraphQLView):
         except KeySourceUnavailable as exc:
             return error_response(503, exc.code, exc.message)
         bind_tenant(request.oms_principal.tenant_id)
-        return super().dispatch(request, *args, **kwargs)  # transactions: execute_graphql_request
+        # graphene-django's dispatch without its `ensure_csrf_cookie`: a bearer-token request reads
+        # no cookie, so it gets none (and no CSRF token is made for it). Transactions are opened
+        # in execute_graphql_request.
+        return _GRAPHENE_DISPATCH(self, request, *args, **kwargs)
 
     def get_context(self, request: HttpRequest) -> GraphQLContext:
         return GraphQLContext(request=request, principal=request.oms_principal)

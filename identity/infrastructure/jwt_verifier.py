@@ -81,9 +81,11 @@ class PyJwtVerifier:
 
     def unverified_claims(self, token: str) -> Mapping[str, Any]:
         try:
-            claims = jwt.decode(token, options={"verify_signature": False})
+            decoded = jwt.api_jwt.decode_complete(token, options={"verify_signature": False})
         except jwt.PyJWTError as exc:
             raise AuthenticationFailed("token is not a well-formed JWT") from exc
+        claims = decoded["payload"]
+        self._header = (token, decoded["header"])  # `verify` of the same token needs no second parse
         if not isinstance(claims, dict):
             raise AuthenticationFailed("token is not a well-formed JWT")
         try:
@@ -93,10 +95,14 @@ class PyJwtVerifier:
         return claims
 
     def verify(self, token: str, policy: TenantTokenPolicy) -> Mapping[str, Any]:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise AuthenticationFailed("token is not a well-formed JWT") from exc
+        known = getattr(self, "_header", None)
+        if known is not None and known[0] == token:
+            header = known[1]
+        else:
+            try:
+                header = jwt.get_unverified_header(token)
+            except jwt.PyJWTError as exc:
+                raise AuthenticationFailed("token is not a well-formed JWT") from exc
         algorithm = header.get("alg")
         if not isinstance(algorithm, str) or algorithm not in policy.algorithms:
             raise AuthenticationFailed("token algorithm is not accepted")

@@ -77,3 +77,10 @@ def test_me_costs_three_statements(gql, tenant, django_assert_num_queries):
     assert status(gql, token) == 200
     with django_assert_num_queries(3):
         assert status(gql, token) == 200
+
+
+def test_a_bearer_token_request_gets_no_cookie(gql, tenant):
+    """No CSRF token is made for an API call that reads no cookie (graphene-django's
+    `ensure_csrf_cookie` is for its GraphiQL page only)."""
+    response = gql.post(ME, token=hs_token(tenant, sub="u6", roles=["customer"]))
+    assert response.status_code == 200 and not response.cookies
