@@ -16,6 +16,9 @@ from identity.infrastructure.tenancy import row_level_security_enabled, tenant_t
 
 
 ADMIN_PREFIX = "/admin/"  # oms_project/urls.py
+# The admin's own account pages: they read and write the user's own row and session, never
+# tenant data, and the tenant role may not touch Django's session or update users.
+ACCOUNT_PAGES = tuple(ADMIN_PREFIX + page for page in ("login/", "logout/", "password_change/"))
 
 
 class AdminTenantScopeMiddleware:
@@ -23,7 +26,8 @@ class AdminTenantScopeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if not request.path.startswith(ADMIN_PREFIX) or not row_level_security_enabled():
+        if (not request.path.startswith(ADMIN_PREFIX) or request.path.startswith(ACCOUNT_PAGES)
+                or not row_level_security_enabled()):
             return self.get_response(request)
         user = request.user
         if not user.is_authenticated:

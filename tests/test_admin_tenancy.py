@@ -443,3 +443,19 @@ def test_rotation_grace_is_a_day(tenant):
     InboundWebhookSecret.rotate(tenant.id, timedelta(hours=24))
     first.refresh_from_db()
     assert timedelta(hours=23) < first.expires_at - timezone.now() <= timedelta(hours=24)
+
+
+def test_tenant_staff_change_their_password_and_log_out(client, tenant):
+    """The admin's own account pages work for tenant staff (on PostgreSQL they run outside the
+    tenant scope: they touch sessions and the user's own row, never tenant data)."""
+    from django.contrib.auth.models import User
+
+    staff = staff_of(tenant, permissions="group")
+    client.force_login(staff)
+    assert client.get(reverse("admin:password_change")).status_code == 200
+    changed = client.post(reverse("admin:password_change"), {
+        "old_password": "x", "new_password1": "a-new-long-passphrase-9", "new_password2": "a-new-long-passphrase-9"})
+    assert changed.status_code == 302, changed.content[:500]
+    assert User.objects.get(pk=staff.pk).check_password("a-new-long-passphrase-9")
+    assert client.post(reverse("admin:logout")).status_code == 200
+    assert client.get(reverse("admin:ordering_order_changelist")).status_code == 302  # to the login page
