@@ -71,16 +71,6 @@ class Receiver(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}/hooks"
 
 
-def django_setup() -> None:
-    os.environ.update({k: v for k, v in env().items() if k in ("DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS",
-                                                               "LOG_LEVEL", "DEBUG")})
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms_project.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
 def start_relays(count: int, **extra: str) -> list[subprocess.Popen]:
     relays = [subprocess.Popen([sys.executable, "manage.py", "relay_events", "--poll-seconds", "1"], cwd=ROOT,
                                env=env(**{**RELAY_ENV, **extra}), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -216,7 +206,7 @@ def lag_under_load() -> dict:
 def main() -> None:
     print(f"make bench-events: PostgreSQL {lifecycle.PG}, NATS {NATS}, {os.cpu_count()} cores")
     lifecycle.setup()
-    django_setup()
+    lifecycle.django_setup()
     from webhooks.domain.signatures import new_secret
     from webhooks.infrastructure.models import WebhookSubscription
 

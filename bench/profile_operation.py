@@ -14,13 +14,11 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
-import os
 import pstats
-import sys
 import time
 
 import lifecycle
-from lifecycle import CHECKOUT, NEW_ORDER, PLACE, ROOT, TOKENS, env
+from lifecycle import CHECKOUT, NEW_ORDER, PLACE, TOKENS
 
 
 def main() -> None:
@@ -29,13 +27,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=0)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    os.environ.update({k: v for k, v in env().items() if k in ("DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS",
-                                                               "LOG_LEVEL", "DEBUG")})
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms_project.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    lifecycle.django_setup()
     from django.test import Client
 
     client = Client()

@@ -14,7 +14,6 @@ from ordering.infrastructure.models import Order, OutboxEvent
 from snapshots.infrastructure.models import CustomerDetailsSnapshot, ProductSnapshot
 from tests.ordering.conftest import CUSTOMER, US_ADDRESS, Shop, mutation, seed_catalog
 from tests.tokens import hs_token
-from tests.webhooks.conftest import secret, sender  # noqa: F401 (fixtures)
 from webhooks.infrastructure.models import InboundWebhookReceipt
 
 PRODUCT = {"product_id": "p-1", "vendor_id": "v-1", "sku": "SKU-1", "name": "Mug",
@@ -165,7 +164,7 @@ def test_an_unexpected_exception_in_a_resolver_is_masked_logged_and_counted(gql,
 
 
 def test_a_fault_in_a_webhook_view_answers_a_json_500_without_the_exception(tenant, secret, monkeypatch, settings):
-    from tests.webhooks.conftest import Sender
+    from tests.conftest import Sender
     from webhooks.api import views
 
     def explode(*args, **kwargs):

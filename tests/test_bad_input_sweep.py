@@ -30,7 +30,6 @@ from hypothesis import strategies as st
 from oms_project.schema import schema
 from tests.ordering.conftest import Shop, seed_catalog
 from tests.test_bad_input import post_signed
-from tests.webhooks.conftest import secret  # noqa: F401 (a fixture)
 
 BAD_STRINGS = ["a\u0000b", "\u0007", "\ud800", "x" * 5000, "-0", "1e30", "NaN", "\u202e\u0301", ""]
 BAD_NUMBERS = [2**63, 10**30, 2**31, -(2**31) - 1, -1, 0, -0.0, 1.5]

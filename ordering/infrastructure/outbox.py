@@ -11,12 +11,13 @@ from ordering.domain.events import OrderEvent
 from ordering.domain.order import Order
 
 from . import models
+from .write_batch import WriteBatch
 
 
 class OrmOutbox:
     """Queues the events on the unit of work's write batch (sent with the order's own writes)."""
 
-    def __init__(self, tenant_id: str, correlation_id: str = "", writes=None) -> None:
+    def __init__(self, tenant_id: str, correlation_id: str, writes: WriteBatch) -> None:
         self.tenant_id = tenant_id
         self.correlation_id = correlation_id[:100]
         self.writes = writes
@@ -29,9 +30,4 @@ class OrmOutbox:
             )
             for event, order in raised
         ]
-        if not rows:
-            return
-        if self.writes is None:
-            models.OutboxEvent.objects.bulk_create(rows)
-        else:
-            self.writes.insert(models.OutboxEvent, rows)
+        self.writes.insert(models.OutboxEvent, rows)

@@ -307,12 +307,11 @@ class StaleWrite(WriteConflict):
 
 
 class OrmOrderRepository:
-    """Orders in and out. Writes are queued on `writes` (sent when the unit of work commits);
-    without a batch of its own each write is sent at once."""
+    """Orders in and out. Writes are queued on the unit of work's batch, sent when it commits."""
 
-    def __init__(self, tenant_id: str, writes: WriteBatch | None = None) -> None:
+    def __init__(self, tenant_id: str, writes: WriteBatch) -> None:
         self.tenant_id = tenant_id
-        self.writes = writes or _Immediate()
+        self.writes = writes
         self.seen: list[Order] = []
         # order id -> (version, history, (status, count scopes)) as loaded or last written
         self._loaded: dict[str, tuple[int, int, tuple[str, frozenset[str]]]] = {}
@@ -445,26 +444,6 @@ class OrmOrderRepository:
             )
             for position, h in enumerate(order.history[start:], start=start)
         ]
-
-
-class _Immediate(WriteBatch):
-    """A batch that sends every write as it is queued (a repository used outside a unit of work)."""
-
-    def insert(self, model, objects) -> None:
-        super().insert(model, objects)
-        self.flush()
-
-    def update(self, rows, values, *, expect_one=None) -> None:
-        super().update(rows, values, expect_one=expect_one)
-        self.flush()
-
-    def delete(self, rows) -> None:
-        super().delete(rows)
-        self.flush()
-
-    def raw(self, sql, params) -> None:
-        super().raw(sql, params)
-        self.flush()
 
 
 def _catalog_sql(payment_options: bool) -> str:

@@ -171,3 +171,24 @@ def test_sync_in_tenant_a_never_touches_tenant_b(gql, tenant, other_tenant):
     assert CustomerAddressSnapshot.objects.filter(tenant=other_tenant).count() == 2
     me_b = gql.execute(ME, token=hs_token(other_tenant, sub="same-user"))["me"]["customer"]
     assert me_b["firstName"] == "Bea"
+
+
+def test_the_customer_in_a_mutation_payload_is_read_in_the_tenants_scope(gql, tenant, monkeypatch):
+    """A mutation runs no request-wide transaction (docs/decisions.md): the payload's `me.customer`
+    opens its own tenant scope, so row-level security applies to that read too."""
+    from identity.api import schema
+    from identity.infrastructure.tenancy import current_tenant_scope
+
+    scopes = []
+    real = schema.customer_profile
+
+    def spy(principal, store):
+        scopes.append(current_tenant_scope())
+        return real(principal, store)
+
+    monkeypatch.setattr(schema, "customer_profile", spy)
+    token = hs_token(tenant, sub="cust-1", roles=["customer"])
+    query = ('mutation { syncUser(email: "ada@example.com", firstName: "Ada", lastName: "Lovelace") '
+             "{ me { customer { email } } errors { code } } }")
+    payload = gql.execute(query, token=token)["syncUser"]
+    assert payload["me"]["customer"]["email"] == "ada@example.com" and scopes == [tenant.id]

@@ -10,7 +10,6 @@ from oms_project import local_cache
 from snapshots.infrastructure.models import UserAuthorizationSnapshot
 from tests.conftest import requires_postgres
 from tests.tokens import hs_token
-from tests.webhooks.conftest import secret, sender  # noqa: F401 (fixtures)
 
 ME = "{ me { userId vendorId } }"
 

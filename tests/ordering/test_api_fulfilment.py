@@ -11,7 +11,7 @@ import pytest
 
 from ordering.infrastructure import models
 from tests.tokens import hs_token
-from tests.webhooks.conftest import Sender
+from tests.conftest import Sender
 from webhooks.domain.signatures import new_secret
 from webhooks.infrastructure.models import InboundWebhookReceipt, InboundWebhookSecret
 

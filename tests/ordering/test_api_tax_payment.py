@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from snapshots.infrastructure.models import PaymentOptionSnapshot, TaxOptionSnapshot
-from tests.webhooks.conftest import Sender
+from tests.conftest import Sender
 from webhooks.domain.signatures import new_secret
 from webhooks.infrastructure.models import InboundWebhookSecret
 

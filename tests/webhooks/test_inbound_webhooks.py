@@ -19,11 +19,10 @@ from snapshots.infrastructure.models import (
     CustomerDetailsSnapshot,
     UserAuthorizationSnapshot,
 )
-from tests.conftest import requires_postgres
+from tests.conftest import Sender, requires_postgres
 from webhooks.domain.signatures import SignatureRejected, new_secret, sign, verify
 from webhooks.infrastructure.models import InboundWebhookReceipt, InboundWebhookSecret
 
-from .conftest import Sender
 
 
 def customer_event(user_id="c-1", version=1, **data):

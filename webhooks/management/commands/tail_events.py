@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from identity.domain.tenant import is_tenant_id
 from webhooks.domain.stream import filter_subject
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
@@ -49,7 +50,7 @@ class Command(BaseCommand):
         url = url or settings.OMS_EVENT_STREAM_URL
         if not url:
             raise CommandError("no event stream: set OMS_EVENT_STREAM_URL or pass --url")
-        if tenant is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,63}", tenant):
+        if tenant is not None and not is_tenant_id(tenant):
             raise CommandError(f"not a tenant id: {tenant!r}")
         if event_type is not None and not re.fullmatch(r"[a-z_.]{1,64}", event_type):
             raise CommandError(f"not an event type: {event_type!r}")
