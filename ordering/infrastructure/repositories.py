@@ -5,9 +5,7 @@ Every query filters on the tenant it was built for; nothing here reads a global 
 
 from __future__ import annotations
 
-import json
 import uuid
-from dataclasses import astuple
 from datetime import datetime
 from decimal import Decimal
 
@@ -53,7 +51,7 @@ from snapshots.infrastructure.catalog_reader import (
     vendor_from_row,
 )
 
-from . import models, order_counts
+from . import json_rows, models, order_counts
 from .write_batch import WriteBatch, WriteConflict
 
 # -- rows <-> aggregate -----------------------------------------------------------------------
@@ -91,8 +89,8 @@ def with_children(rows: list[models.Order]) -> list[models.Order]:
         row._prefetched_objects_cache = {}
     for (name, model, _), text in zip(CHILDREN, arrays):
         grouped: dict[uuid.UUID, list] = {row.id: [] for row in rows}
-        for data in json.loads(text, parse_float=Decimal):
-            child = _instance(model, data)
+        for data in json_rows.loads(text):
+            child = json_rows.instance(model, data)
             grouped[child.order_id].append(child)
         for order_id, children in grouped.items():
             cached = model._default_manager.all()
@@ -101,22 +99,16 @@ def with_children(rows: list[models.Order]) -> list[models.Order]:
     return rows
 
 
-def _instance(model, data: dict):
-    """A model instance from its row as `to_jsonb` gave it (the fields' own conversions)."""
-    instance = model(**{field.attname: field.to_python(data[field.column]) for field in model._meta.concrete_fields})
-    instance._state.adding, instance._state.db = False, "default"
-    return instance
-
-
 def _counted(order: Order) -> tuple[str, frozenset[str]]:
     """What the status counters know of an order: its status and its scopes."""
     return order.status.value, order_counts.scopes_of(order.customer.user_id, (line.vendor_id for line in order.lines))
 
 
 def _children(order: Order) -> tuple:
-    """A comparable copy of the children `save` may have to rewrite."""
-    return (tuple(astuple(line) for line in order.lines), tuple(order.shipping), tuple(order.coupons),
-            tuple(order.shipments))
+    """A comparable copy of the children `save` may have to rewrite. Lines are the one mutable
+    child: each is copied as the tuple of its field values (all of them immutable values)."""
+    return (tuple(tuple(vars(line).values()) for line in order.lines), tuple(order.shipping),
+            tuple(order.coupons), tuple(order.shipments))
 
 
 def _lines(items) -> tuple[ShipmentLine, ...]:
@@ -302,6 +294,23 @@ def _order_values(order: Order) -> dict:
     }
 
 
+# The order row, locked (PostgreSQL): as JSON, read back by the model's own field types.
+ORDER_SQL = (f"SELECT to_jsonb(o)::text FROM {models.Order._meta.db_table} AS o "
+             "WHERE o.tenant_id = %s AND o.id = %s")
+
+
+def _order_row(tenant_id: str, order_id: uuid.UUID, lock: bool) -> models.Order | None:
+    """The order's row. With `lock`, the row is locked (and re-read at its latest version if we
+    waited) before its children are read: the lock serialises every writer."""
+    if connection.vendor != "postgresql":
+        rows = models.Order.objects.filter(tenant_id=tenant_id, id=order_id)
+        return (rows.select_for_update(of=("self",)) if lock else rows).first()
+    with connection.cursor() as cursor:
+        cursor.execute(ORDER_SQL + (" FOR UPDATE OF o" if lock else ""), [tenant_id, order_id])
+        found = cursor.fetchone()
+    return json_rows.instance(models.Order, json_rows.loads(found[0])) if found else None
+
+
 class StaleWrite(WriteConflict):
     """The row changed under a locked load: a bug or a lock that was not taken."""
 
@@ -323,12 +332,7 @@ class OrmOrderRepository:
             key = uuid.UUID(str(order_id))
         except ValueError:
             return None
-        rows = models.Order.objects.filter(tenant_id=self.tenant_id, id=key)
-        if lock:
-            # The order row is locked (and re-read at its latest version if we waited) before
-            # the children are read: the lock serialises every writer.
-            rows = rows.select_for_update(of=("self",))
-        row = rows.first()
+        row = _order_row(self.tenant_id, key, lock)
         if row is None:
             return None
         order = to_domain(with_children([row])[0])
@@ -353,9 +357,8 @@ class OrmOrderRepository:
 
     def save(self, order: Order) -> None:
         loaded_version, history, counted = self._loaded[order.order_id]
-        self.writes.update(
-            models.Order.objects.filter(tenant_id=self.tenant_id, id=order.order_id, version=loaded_version),
-            _order_values(order), expect_one=f"order {order.order_id} changed since it was loaded")
+        self.writes.update(models.Order, {"tenant_id": self.tenant_id, "id": order.order_id, "version": loaded_version},
+                           _order_values(order), expect_one=f"order {order.order_id} changed since it was loaded")
         row = models.Order(id=uuid.UUID(order.order_id), tenant_id=self.tenant_id)
         before_lines, before_shipping, before_coupons, before_shipments = self._children[order.order_id]
         after_lines, after_shipping, after_coupons, after_shipments = _children(order)
@@ -385,7 +388,7 @@ class OrmOrderRepository:
         for key in after:
             if key in before and before[key] != after[key]:
                 instance = by_id[key]
-                self.writes.update(model.objects.filter(tenant_id=self.tenant_id, id=instance.id),
+                self.writes.update(model, {"tenant_id": self.tenant_id, "id": instance.id},
                                    {f.name: getattr(instance, f.attname) for f in fields})
 
     def _count(self, before, order: Order) -> None:
@@ -512,10 +515,10 @@ class OrmCatalogReader:
         kinds = (snapshot_models.ProductSnapshot, snapshot_models.VendorSnapshot, snapshot_models.OfferSnapshot,
                  snapshot_models.CouponSnapshot, models.CouponUsage, snapshot_models.ShippingOptionSnapshot,
                  snapshot_models.TaxOptionSnapshot, snapshot_models.PaymentOptionSnapshot)
-        row = _instance(snapshot_models.TenantWorkflowSnapshot, json.loads(workflow, parse_float=Decimal)) \
+        row = json_rows.instance(snapshot_models.TenantWorkflowSnapshot, json_rows.loads(workflow)) \
             if workflow else None
         self.workflow = workflow_from_row(row)
-        return [[_instance(model, data) for data in json.loads(text, parse_float=Decimal)]
+        return [[json_rows.instance(model, data) for data in json_rows.loads(text)]
                 for model, text in zip(kinds, arrays)]
 
     def _load_orm(self, product_ids, coupon_codes, option_ids, payment_options) -> list[list]:

@@ -3,12 +3,15 @@
 The repository and the outbox queue their INSERTs and UPDATEs here instead of sending each one;
 `flush()` sends them all. On PostgreSQL that is one statement: each write is a data-modifying CTE
 (`WITH w0 AS (UPDATE ...), w1 AS (INSERT ...) SELECT ...`), which PostgreSQL runs to completion
-whether or not the final SELECT reads it. Elsewhere each write is its own statement, in order.
+whether or not the final SELECT reads it. Elsewhere each write is its own statement, in order,
+compiled by Django's own insert and update compilers.
 
-The SQL of each write comes from Django's own insert and update compilers, so its columns always
-follow the models (defaults and `auto_now_add` included): no hand-written column list can drift.
-Writes in one batch must not touch the same row twice (they see one snapshot); the repository
-deletes rewritten children before queuing their new rows.
+On PostgreSQL each write carries its rows as one JSON parameter that
+`jsonb_populate_record(set)(NULL::<table>, ...)` turns into typed columns (`json_rows.py`): the
+column lists come from the models (`TableSpec`, generated columns left out, `auto_now_add`
+stamped), so no hand-written column list can drift, and psycopg quotes one text per write instead
+of one value per column. Writes in one batch must not touch the same row twice (they see one
+snapshot); the repository deletes rewritten children before queuing their new rows.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import AutoField, Model, QuerySet
 from django.db.models.sql.subqueries import DeleteQuery, InsertQuery, UpdateQuery
+
+from .json_rows import TableSpec, dumps
 
 
 class WriteConflict(Exception):
@@ -31,25 +36,69 @@ class _Write:
     expect_one: str | None  # the message when it does not change exactly one row
 
 
+def _quoted(column: str) -> str:
+    return connection.ops.quote_name(column)
+
+
+_INSERT_SQL: dict[tuple, str] = {}
+_UPDATE_SQL: dict[tuple, str] = {}
+
+
+def _insert_sql(spec: TableSpec, columns: tuple[str, ...]) -> str:
+    sql = _INSERT_SQL.get((spec.table, columns))
+    if sql is None:
+        names = ", ".join(map(_quoted, columns))
+        sql = _INSERT_SQL[(spec.table, columns)] = (
+            f"INSERT INTO {_quoted(spec.table)} ({names}) SELECT {names} "
+            f"FROM jsonb_populate_recordset(NULL::{_quoted(spec.table)}, %s::jsonb)")
+    return sql
+
+
+def _update_sql(spec: TableSpec, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
+    sql = _UPDATE_SQL.get((spec.table, columns, keys))
+    if sql is None:
+        sets = ", ".join(f"{_quoted(c)} = r.{_quoted(c)}" for c in columns)
+        where = " AND ".join(f"t.{_quoted(k)} = %s" for k in keys)
+        sql = _UPDATE_SQL[(spec.table, columns, keys)] = (
+            f"UPDATE {_quoted(spec.table)} AS t SET {sets} "
+            f"FROM jsonb_populate_record(NULL::{_quoted(spec.table)}, %s::jsonb) AS r WHERE {where}")
+    return sql
+
+
 class WriteBatch:
     def __init__(self) -> None:
         self.writes: list[_Write] = []
 
     def insert(self, model: type[Model], objects: list[Model]) -> None:
+        """INSERT the instances (defaults as the model sets them; `auto_now(_add)` stamped now)."""
         if not objects:
             return
-        fields = [f for f in model._meta.concrete_fields
-                  if not f.generated and not (isinstance(f, AutoField) and getattr(objects[0], f.attname) is None)]
-        query = InsertQuery(model)
-        query.insert_values(fields, objects, raw=False)
-        for sql, params in query.get_compiler(connection=connection).as_sql():
-            self.writes.append(_Write(sql, tuple(params), None))
+        spec = TableSpec.of(model)
+        fields = [f for f in spec.fields if not (isinstance(f, AutoField) and getattr(objects[0], f.attname) is None)]
+        if connection.vendor != "postgresql":
+            query = InsertQuery(model)
+            query.insert_values(fields, objects, raw=False)
+            for sql, params in query.get_compiler(connection=connection).as_sql():
+                self.writes.append(_Write(sql, tuple(params), None))
+            return
+        rows = [{f.column: f.pre_save(obj, True) if f.attname in spec.stamped else getattr(obj, f.attname)
+                 for f in fields} for obj in objects]
+        self.writes.append(_Write(_insert_sql(spec, tuple(f.column for f in fields)), (dumps(rows),), None))
 
-    def update(self, rows: QuerySet, values: dict, *, expect_one: str | None = None) -> None:
-        query = rows.query.chain(UpdateQuery)
-        query.add_update_values(values)
-        sql, params = query.get_compiler(connection=connection).as_sql()
-        self.writes.append(_Write(sql, tuple(params), expect_one))
+    def update(self, model: type[Model], key: dict, values: dict, *, expect_one: str | None = None) -> None:
+        """UPDATE the rows whose fields equal `key` (field name -> value) to `values` (field name
+        -> value); with `expect_one`, the batch fails unless exactly one row changed."""
+        if connection.vendor != "postgresql":
+            query = model._default_manager.filter(**key).query.chain(UpdateQuery)
+            query.add_update_values(values)
+            sql, params = query.get_compiler(connection=connection).as_sql()
+            self.writes.append(_Write(sql, tuple(params), expect_one))
+            return
+        spec = TableSpec.of(model)
+        columns = tuple(spec.column(name) for name in values)
+        sql = _update_sql(spec, columns, tuple(spec.column(name) for name in key))
+        row = dict(zip(columns, values.values()))
+        self.writes.append(_Write(sql, (dumps(row), *key.values()), expect_one))
 
     def delete(self, rows: QuerySet) -> None:
         query = rows.query.chain(DeleteQuery)
