@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ from jwt.exceptions import PyJWKClientConnectionError, PyJWKClientError, PyJWKSe
 from identity.domain.errors import AuthenticationFailed, KeySourceUnavailable
 from identity.domain.tenant import TenantTokenPolicy
 from oms_project.input_gate import TextRefused, check_tree
+from oms_project.local_cache import TtlCache
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,11 @@ class JwksClients:
 
 jwks_clients = JwksClients()
 
+# Per process, for OMS_AUTH_CACHE_SECONDS (oms_project/local_cache.py): a token as parsed, and a
+# token as verified under one tenant policy. Failures are never kept.
+PARSED_TOKENS = TtlCache("parsed tokens")
+VERIFIED_TOKENS = TtlCache("verified tokens")
+
 _FAILURE_MESSAGES: list[tuple[type[Exception], str]] = [
     (jwt.ExpiredSignatureError, "token has expired"),
     (jwt.ImmatureSignatureError, "token is not yet valid"),
@@ -80,29 +87,36 @@ class PyJwtVerifier:
         self._clients = clients
 
     def unverified_claims(self, token: str) -> Mapping[str, Any]:
+        return PARSED_TOKENS.get_or_load(token, lambda: self._parse(token))[1]
+
+    @staticmethod
+    def _parse(token: str) -> tuple[dict, dict]:
+        """(header, claims) of a well-formed token whose claims pass the text gate; not verified."""
         try:
             decoded = jwt.api_jwt.decode_complete(token, options={"verify_signature": False})
         except jwt.PyJWTError as exc:
             raise AuthenticationFailed("token is not a well-formed JWT") from exc
         claims = decoded["payload"]
-        self._header = (token, decoded["header"])  # `verify` of the same token needs no second parse
-        if not isinstance(claims, dict):
+        if not isinstance(claims, dict) or not isinstance(decoded["header"], dict):
             raise AuthenticationFailed("token is not a well-formed JWT")
         try:
             check_tree(claims)  # the text gate: no claim value reaches a query with a control character
         except TextRefused as refused:
             raise AuthenticationFailed(f"token claim {refused.field} {refused.message}") from None
-        return claims
+        return decoded["header"], claims
 
     def verify(self, token: str, policy: TenantTokenPolicy) -> Mapping[str, Any]:
-        known = getattr(self, "_header", None)
-        if known is not None and known[0] == token:
-            header = known[1]
-        else:
-            try:
-                header = jwt.get_unverified_header(token)
-            except jwt.PyJWTError as exc:
-                raise AuthenticationFailed("token is not a well-formed JWT") from exc
+        """The token's claims, verified with the tenant's keys. A token verified under the same
+        policy in the last `OMS_AUTH_CACHE_SECONDS` is not verified again (a changed policy is
+        another key); its expiry is checked on every use."""
+        claims = VERIFIED_TOKENS.get_or_load((token, policy), lambda: self._verify(token, policy))
+        exp = claims.get("exp")
+        if isinstance(exp, (int, float)) and not isinstance(exp, bool) and exp <= time.time() - self._leeway:
+            raise AuthenticationFailed("token has expired")
+        return claims
+
+    def _verify(self, token: str, policy: TenantTokenPolicy) -> Mapping[str, Any]:
+        header = PARSED_TOKENS.get_or_load(token, lambda: self._parse(token))[0]
         algorithm = header.get("alg")
         if not isinstance(algorithm, str) or algorithm not in policy.algorithms:
             raise AuthenticationFailed("token algorithm is not accepted")

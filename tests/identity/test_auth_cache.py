@@ -83,3 +83,35 @@ def test_a_bearer_token_request_gets_no_cookie(gql, tenant):
     `ensure_csrf_cookie` is for its GraphiQL page only)."""
     response = gql.post(ME, token=hs_token(tenant, sub="u6", roles=["customer"]))
     assert response.status_code == 200 and not response.cookies
+
+
+def test_a_token_is_verified_once_per_cache_lifetime_and_its_expiry_checked_on_every_use(
+        gql, tenant, settings, clock, monkeypatch):
+    import time as real_time
+
+    import jwt as pyjwt
+
+    from identity.infrastructure import jwt_verifier
+
+    settings.OMS_AUTH_CACHE_SECONDS = 60
+    decodes = []
+    original = pyjwt.decode
+    monkeypatch.setattr(jwt_verifier.jwt, "decode", lambda *a, **k: decodes.append(1) or original(*a, **k))
+    expires = int(real_time.time()) + 30
+    token = hs_token(tenant, sub="u6", roles=["customer"], exp=expires)
+    assert [status(gql, token) for _ in range(3)] == [200, 200, 200]
+    assert len(decodes) == 1
+    # Past its `exp` (and the verifier's leeway) the cached token is refused like any other.
+    monkeypatch.setattr(jwt_verifier.time, "time", lambda: expires + settings.OMS_JWT_LEEWAY_SECONDS + 1)
+    response = gql.post(ME, token=token)
+    assert response.status_code == 401 and "token has expired" in response.content.decode()
+
+
+def test_a_changed_tenant_secret_takes_effect_for_tokens_verified_before(gql, tenant, settings, clock):
+    settings.OMS_AUTH_CACHE_SECONDS = 60
+    token = hs_token(tenant, sub="u7", roles=["customer"])
+    assert status(gql, token) == 200
+    tenant.jwt_hs256_secret = "another-secret-" + "y" * 40
+    tenant.save()  # the policy changes, so the token is verified again, with the new secret
+    assert status(gql, token) == 401
+    assert status(gql, hs_token(tenant, sub="u7", roles=["customer"])) == 200
