@@ -121,26 +121,26 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "graphene_django",
-    "django_prometheus",
     "identity",
     "snapshots",
     "ordering",
     "webhooks",
 ]
 
+# `api_lane.*` are Django's (and WhiteNoise's) own, skipped by bearer-token /graphql/ calls,
+# which need no session, CSRF, user, messages or static files (oms_project/api_lane.py).
 MIDDLEWARE = [
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "oms_project.metrics.RequestMetricsMiddleware",
     "oms_project.observability.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",  # admin static files under gunicorn
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "oms_project.api_lane.WhiteNoiseMiddleware",  # admin static files under gunicorn
+    "oms_project.api_lane.SessionMiddleware",
+    "oms_project.api_lane.CommonMiddleware",
+    "oms_project.api_lane.CsrfViewMiddleware",
+    "oms_project.api_lane.AuthenticationMiddleware",
+    "oms_project.api_lane.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "oms_project.security_headers.SecurityHeadersMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Innermost: a tenant staff member's admin view (and its rendering) runs in their tenant's
     # database scope; sessions and messages are saved after it, outside (docs/admin.md).
     "oms_project.admin_tenancy.AdminTenantScopeMiddleware",
@@ -198,6 +198,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    # The hot path's fixed statements (oms_project/prepared.py) are prepared on a connection after
+    # this many uses; "off" for a pooler in transaction mode without prepared-statement support.
+    _prepare = os.environ.get("DATABASE_PREPARE_THRESHOLD", "2").strip().lower()
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        None if _prepare in ("off", "none", "") else int(_prepare))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

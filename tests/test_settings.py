@@ -67,3 +67,20 @@ def test_production_hardening_comes_from_the_environment():
     assert tuned.stdout.strip() == "31536000 True ('HTTP_X_FORWARDED_PROTO', 'https') True True plain", tuned.stderr
     bad = run(LOG_FORMAT="xml")
     assert bad.returncode != 0 and "LOG_FORMAT must be json or plain" in bad.stderr
+
+
+def test_postgresql_prepares_the_hot_statements_unless_turned_off():
+    def threshold(**env: str) -> str:
+        code = ("import django; django.setup(); from django.conf import settings; "
+                "print(settings.DATABASES['default']['OPTIONS'].get('prepare_threshold', 'absent'))")
+        clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DATABASE_PREPARE_THRESHOLD"}}
+        clean.update(env, DJANGO_SETTINGS_MODULE="oms_project.settings", DEBUG="1")
+        result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    url = "postgres://u:p@db.example:5432/oms"
+    assert threshold(DATABASE_URL=url) == "2"
+    assert threshold(DATABASE_URL=url, DATABASE_PREPARE_THRESHOLD="off") == "None"
+    assert threshold(DATABASE_URL=url, DATABASE_PREPARE_THRESHOLD="5") == "5"
+    assert threshold() == "absent"  # SQLite

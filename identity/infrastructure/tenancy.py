@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import connection, transaction
 
+from oms_project import prepared
+
 SCOPE_ATTRIBUTE = "oms_tenant_scope"
 
 
@@ -38,7 +40,7 @@ def row_level_security_enabled() -> bool:
 
 
 def _set_scope(role: str, tenant_id: str) -> None:
-    with connection.cursor() as cursor:
+    with prepared.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('role', %s, true), set_config('app.tenant_id', %s, true)",
             [role, tenant_id],

@@ -51,6 +51,8 @@ from snapshots.infrastructure.catalog_reader import (
     vendor_from_row,
 )
 
+from oms_project import prepared
+
 from . import json_rows, models, order_counts
 from .write_batch import WriteBatch, WriteConflict
 
@@ -81,7 +83,7 @@ def with_children(rows: list[models.Order]) -> list[models.Order]:
         prefetch_related_objects(rows, *(Prefetch(name, queryset=model.objects.order_by(
             *[part.strip().removeprefix("c.") for part in ordering.split(",")])) for name, model, ordering in CHILDREN))
         return rows
-    with connection.cursor() as cursor:
+    with prepared.cursor() as cursor:
         cursor.execute(CHILDREN_SQL, {"tenant": rows[0].tenant_id, "ids": [row.id for row in rows]})
         arrays = cursor.fetchone()
     by_order = {row.id: row for row in rows}
@@ -305,7 +307,7 @@ def _order_row(tenant_id: str, order_id: uuid.UUID, lock: bool) -> models.Order 
     if connection.vendor != "postgresql":
         rows = models.Order.objects.filter(tenant_id=tenant_id, id=order_id)
         return (rows.select_for_update(of=("self",)) if lock else rows).first()
-    with connection.cursor() as cursor:
+    with prepared.cursor() as cursor:
         cursor.execute(ORDER_SQL + (" FOR UPDATE OF o" if lock else ""), [tenant_id, order_id])
         found = cursor.fetchone()
     return json_rows.instance(models.Order, json_rows.loads(found[0])) if found else None
@@ -507,7 +509,7 @@ class OrmCatalogReader:
         )
 
     def _load_sql(self, product_ids, coupon_codes, option_ids, payment_options) -> list[list]:
-        with connection.cursor() as cursor:
+        with prepared.cursor() as cursor:
             cursor.execute(CATALOG_SQL[bool(payment_options)], {
                 "tenant": self.tenant_id, "products": list(product_ids), "coupons": list(coupon_codes),
                 "options": list(option_ids)})
@@ -572,7 +574,7 @@ class OrmOrderNumbers:
         """The tenant's next number, taken under the counter's row lock until commit: concurrent
         placements queue on it, and a rolled-back placement gives its number back."""
         # One statement: create the tenant's counter at 1 or take the next value, row-locked.
-        with connection.cursor() as cursor:
+        with prepared.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO ordering_number_counter (tenant_id, last_number) VALUES (%s, 1) "
                 "ON CONFLICT (tenant_id) DO UPDATE SET last_number = ordering_number_counter.last_number + 1 "

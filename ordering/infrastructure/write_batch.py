@@ -22,6 +22,8 @@ from django.db import connection
 from django.db.models import AutoField, Model, QuerySet
 from django.db.models.sql.subqueries import DeleteQuery, InsertQuery, UpdateQuery
 
+from oms_project import prepared
+
 from .json_rows import TableSpec, dumps
 
 
@@ -123,7 +125,7 @@ class WriteBatch:
         ctes = ",\n".join(f"w{i} AS ({write.sql}{' RETURNING 1' if write.expect_one else ''})"
                           for i, write in enumerate(writes))
         select = ", ".join(f"(SELECT count(*) FROM w{i})" for i in checked) or "1"
-        with connection.cursor() as cursor:
+        with prepared.cursor() as cursor:
             cursor.execute(f"WITH {ctes}\nSELECT {select}", [p for write in writes for p in write.params])
             counts = cursor.fetchone()
         for i, count in zip(checked, counts if checked else ()):

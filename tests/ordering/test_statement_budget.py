@@ -81,3 +81,17 @@ def test_a_stale_order_write_in_the_batch_is_refused_and_nothing_of_the_batch_st
             uow.commit()
     assert models.Order.objects.get(id=draft["id"]).status == "DRAFT"
     assert (OrderHistoryEntry.objects.count(), OutboxEvent.objects.count()) == (history, events)
+
+
+def test_the_hot_statements_are_prepared_on_the_connection(shop):
+    """After a few placements the order row, its children, the catalog, the write batch and the
+    tenant scope are prepared statements (oms_project/prepared.py): PostgreSQL no longer parses
+    or plans them."""
+    for _ in range(3):
+        shop.placed()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    for fragment in ("to_jsonb(o)", "jsonb_agg(to_jsonb(c)", "WITH products AS", "jsonb_populate_record",
+                     "set_config('role'"):
+        assert any(fragment in statement for statement in prepared), fragment

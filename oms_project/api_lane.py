@@ -1,0 +1,54 @@
+"""Bearer-token GraphQL requests skip the middleware that only browsers need.
+
+A call to `/graphql/` with `Authorization: Bearer ...` is authenticated by its token alone
+(`graphql_view.py`): it has no session, no CSRF cookie (the view is CSRF-exempt), no
+`request.user`, no messages, and is never a static file. The middleware for those is listed in
+`settings.MIDDLEWARE` through `browser_only(...)`, which passes such a request straight on, so
+it costs nothing there (docs/performance.md). Every other request, the admin and GraphiQL
+included, goes through all of it as before. The headers every answer carries (Django's
+`SecurityMiddleware`, `X-Frame-Options`, `security_headers.py`) and the request context and
+metrics still apply to API calls.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.middleware import AuthenticationMiddleware as _Authentication
+from django.contrib.messages.middleware import MessageMiddleware as _Messages
+from django.contrib.sessions.middleware import SessionMiddleware as _Sessions
+from django.middleware.common import CommonMiddleware as _Common
+from django.middleware.csrf import CsrfViewMiddleware as _Csrf
+from whitenoise.middleware import WhiteNoiseMiddleware as _WhiteNoise
+
+API_PATH = "/graphql/"
+
+
+def is_api_request(request) -> bool:
+    """A bearer-token call of the GraphQL endpoint (decided once per request)."""
+    known = getattr(request, "oms_api_request", None)
+    if known is None:
+        known = request.oms_api_request = (
+            request.path_info == API_PATH
+            and request.META.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer ")
+    return known
+
+
+def browser_only(middleware: type) -> type:
+    """`middleware`, passing API requests straight to the next one."""
+
+    class BrowserOnly(middleware):
+        def __call__(self, request):
+            if is_api_request(request):
+                return self.get_response(request)
+            return super().__call__(request)
+
+    BrowserOnly.__name__ = BrowserOnly.__qualname__ = middleware.__name__
+    BrowserOnly.__doc__ = f"{middleware.__module__}.{middleware.__name__}, for browser requests only."
+    return BrowserOnly
+
+
+WhiteNoiseMiddleware = browser_only(_WhiteNoise)
+SessionMiddleware = browser_only(_Sessions)
+CommonMiddleware = browser_only(_Common)
+CsrfViewMiddleware = browser_only(_Csrf)
+AuthenticationMiddleware = browser_only(_Authentication)
+MessageMiddleware = browser_only(_Messages)
