@@ -1,8 +1,9 @@
 """Model rows as JSON, both ways, for the hand-written statements of the write path (PostgreSQL).
 
-Reading: `to_jsonb(row)` gives one JSON object per row, keyed by column; `instance()` turns it
-into a model instance with each column converted as the field's own `from_db` would (uuids,
-decimals, timestamps, dates), without the ORM's per-query compile and per-value `to_python`.
+Reading: `to_jsonb(row)` gives one JSON object per row, keyed by column; `row()` turns it into a
+`Row` whose attributes are the model's fields, each column converted as the field's own `from_db`
+would (uuids, decimals, timestamps, dates), without the ORM's per-query compile, per-value
+`to_python` or model instance.
 
 Writing: `dumps()` encodes rows keyed by column as one JSON text, which
 `jsonb_populate_record(set)(NULL::<table>, ...)` turns back into typed columns inside PostgreSQL:
@@ -89,11 +90,29 @@ class TableSpec:
 _SPECS: dict[type[models.Model], TableSpec] = {}
 
 
-def instance(model: type[models.Model], data: dict):
-    """A model instance from its row as `to_jsonb` gave it (parsed with `parse_float=Decimal`)."""
-    spec = TableSpec.of(model)
-    values = [data[column] if convert is None else convert(data[column]) for _, column, convert in spec.readers]
-    return model.from_db("default", None, values)
+class Row:
+    """A row read as JSON: each field an attribute under its attname, as a model instance has it.
+    Readers that only read fields (`to_domain`, the catalog readers) take it for the instance."""
+
+    def __init__(self, values: dict) -> None:
+        self.__dict__.update(values)
+
+    def __repr__(self) -> str:
+        return f"Row({self.__dict__!r})"
+
+
+class Children(list):
+    """A row's children, read like a prefetched relation (`row.lines.all()`)."""
+
+    def all(self) -> Children:
+        return self
+
+
+def row(model: type[models.Model], data: dict) -> Row:
+    """A model's row as `to_jsonb` gave it (parsed with `parse_float=Decimal`), each column
+    converted as the field's own `from_db` would."""
+    return Row({attname: data[column] if convert is None else convert(data[column])
+                for attname, column, convert in TableSpec.of(model).readers})
 
 
 def loads(text: str):

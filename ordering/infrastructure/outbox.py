@@ -24,10 +24,8 @@ class OrmOutbox:
 
     def add(self, raised: Iterable[tuple[OrderEvent, Order]]) -> None:
         rows = [
-            models.OutboxEvent(
-                tenant_id=self.tenant_id, type=event.type, aggregate_id=event.order_id, sequence=event.sequence,
-                data=event_data(event, order), occurred_at=event.occurred_at, correlation_id=self.correlation_id,
-            )
+            dict(tenant_id=self.tenant_id, type=event.type, aggregate_id=event.order_id, sequence=event.sequence,
+                 data=event_data(event, order), occurred_at=event.occurred_at, correlation_id=self.correlation_id)
             for event, order in raised
         ]
         self.writes.insert(models.OutboxEvent, rows)

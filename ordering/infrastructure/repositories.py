@@ -73,10 +73,11 @@ CHILDREN_SQL = "SELECT " + ",\n       ".join(
     for _, model, ordering in CHILDREN)
 
 
-def with_children(rows: list[models.Order]) -> list[models.Order]:
+def with_children(rows: list) -> list:
     """Attach each order's lines, shipping, coupons, shipments and history, so `to_domain` reads
     them without a query: one statement on PostgreSQL, one prefetch query per table elsewhere.
-    Callers that lock the orders do so first, so the children are read after the lock."""
+    `rows` are model instances (the ORM's) or `json_rows.Row`s (the repository's). Callers that
+    lock the orders do so first, so the children are read after the lock."""
     if not rows:
         return rows
     if connection.vendor != "postgresql":
@@ -87,18 +88,25 @@ def with_children(rows: list[models.Order]) -> list[models.Order]:
         cursor.execute(CHILDREN_SQL, {"tenant": rows[0].tenant_id, "ids": [row.id for row in rows]})
         arrays = cursor.fetchone()
     by_order = {row.id: row for row in rows}
-    for row in rows:
-        row._prefetched_objects_cache = {}
     for (name, model, _), text in zip(CHILDREN, arrays):
-        grouped: dict[uuid.UUID, list] = {row.id: [] for row in rows}
+        grouped: dict[uuid.UUID, json_rows.Children] = {row.id: json_rows.Children() for row in rows}
         for data in json_rows.loads(text):
-            child = json_rows.instance(model, data)
+            child = json_rows.row(model, data)
             grouped[child.order_id].append(child)
         for order_id, children in grouped.items():
-            cached = model._default_manager.all()
-            cached._result_cache, cached._prefetch_done = children, True
-            by_order[order_id]._prefetched_objects_cache[name] = cached
+            _attach(by_order[order_id], name, model, children)
     return rows
+
+
+def _attach(row, name: str, model, children: json_rows.Children) -> None:
+    """`row.<name>.all()` gives `children`: an attribute of a `Row`, a model's prefetch cache."""
+    if isinstance(row, json_rows.Row):
+        setattr(row, name, children)
+        return
+    cache = row.__dict__.setdefault("_prefetched_objects_cache", {})
+    cached = model._default_manager.all()
+    cached._result_cache, cached._prefetch_done = list(children), True
+    cache[name] = cached
 
 
 def _counted(order: Order) -> tuple[str, frozenset[str]]:
@@ -301,7 +309,7 @@ ORDER_SQL = (f"SELECT to_jsonb(o)::text FROM {models.Order._meta.db_table} AS o 
              "WHERE o.tenant_id = %s AND o.id = %s")
 
 
-def _order_row(tenant_id: str, order_id: uuid.UUID, lock: bool) -> models.Order | None:
+def _order_row(tenant_id: str, order_id: uuid.UUID, lock: bool):
     """The order's row. With `lock`, the row is locked (and re-read at its latest version if we
     waited) before its children are read: the lock serialises every writer."""
     if connection.vendor != "postgresql":
@@ -310,7 +318,7 @@ def _order_row(tenant_id: str, order_id: uuid.UUID, lock: bool) -> models.Order 
     with prepared.cursor() as cursor:
         cursor.execute(ORDER_SQL + (" FOR UPDATE OF o" if lock else ""), [tenant_id, order_id])
         found = cursor.fetchone()
-    return json_rows.instance(models.Order, json_rows.loads(found[0])) if found else None
+    return json_rows.row(models.Order, json_rows.loads(found[0])) if found else None
 
 
 class StaleWrite(WriteConflict):
@@ -351,9 +359,9 @@ class OrmOrderRepository:
         self._children[order.order_id] = _children(order)
 
     def add(self, order: Order) -> None:
-        row = models.Order(id=uuid.UUID(order.order_id), tenant_id=self.tenant_id, **_order_values(order))
-        self.writes.insert(models.Order, [row])
-        self._write_children(order, row, history_from=0)
+        order_id = uuid.UUID(order.order_id)
+        self.writes.insert(models.Order, [{"id": order_id, "tenant_id": self.tenant_id, **_order_values(order)}])
+        self._write_children(order, order_id, history_from=0)
         self._count(None, order)
         self._track(order)
 
@@ -361,7 +369,7 @@ class OrmOrderRepository:
         loaded_version, history, counted = self._loaded[order.order_id]
         self.writes.update(models.Order, {"tenant_id": self.tenant_id, "id": order.order_id, "version": loaded_version},
                            _order_values(order), expect_one=f"order {order.order_id} changed since it was loaded")
-        row = models.Order(id=uuid.UUID(order.order_id), tenant_id=self.tenant_id)
+        row = uuid.UUID(order.order_id)
         before_lines, before_shipping, before_coupons, before_shipments = self._children[order.order_id]
         after_lines, after_shipping, after_coupons, after_shipments = _children(order)
         # Lines and shipments have ids of their own: only the rows that changed are written, all
@@ -373,7 +381,7 @@ class OrmOrderRepository:
         for table, before, after, rows in ((models.OrderShipping, before_shipping, after_shipping, self._shipping_rows),
                                            (models.OrderCoupon, before_coupons, after_coupons, self._coupon_rows)):
             if before != after:
-                table.objects.filter(tenant_id=self.tenant_id, order_id=row.id).delete()
+                table.objects.filter(tenant_id=self.tenant_id, order_id=row).delete()
                 self.writes.insert(table, rows(order, row))
         self.writes.insert(models.OrderHistoryEntry, self._history_rows(order, row, history))
         self._count(counted, order)
@@ -384,31 +392,31 @@ class OrmOrderRepository:
         gone = [uuid.UUID(key) for key in before.keys() - after.keys()]
         if gone:
             self.writes.delete(model.objects.filter(tenant_id=self.tenant_id, id__in=gone))
-        by_id = {str(r.id): r for r in rows}
+        by_id = {str(r["id"]): r for r in rows}
         self.writes.insert(model, [by_id[key] for key in after if key not in before])
-        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
         for key in after:
             if key in before and before[key] != after[key]:
-                instance = by_id[key]
-                self.writes.update(model, {"tenant_id": self.tenant_id, "id": instance.id},
-                                   {f.name: getattr(instance, f.attname) for f in fields})
+                values = dict(by_id[key])
+                self.writes.update(model, {"tenant_id": self.tenant_id, "id": values.pop("id")}, values)
 
     def _count(self, before, order: Order) -> None:
         change = order_counts.change_sql(self.tenant_id, before, _counted(order))
         if change is not None:
             self.writes.raw(*change)
 
-    def _write_children(self, order: Order, row: models.Order, *, history_from: int) -> None:
+    def _write_children(self, order: Order, row: uuid.UUID, *, history_from: int) -> None:
         self.writes.insert(models.OrderLine, self._line_rows(order, row))
         self.writes.insert(models.OrderShipping, self._shipping_rows(order, row))
         self.writes.insert(models.OrderCoupon, self._coupon_rows(order, row))
         self.writes.insert(models.Shipment, self._shipment_rows(order, row))
         self.writes.insert(models.OrderHistoryEntry, self._history_rows(order, row, history_from))
 
-    def _line_rows(self, order: Order, row: models.Order) -> list[models.OrderLine]:
+    # The child rows of an order (`row`: its id), as field attname -> value for the write batch.
+
+    def _line_rows(self, order: Order, row: uuid.UUID) -> list[dict]:
         return [
-            models.OrderLine(
-                id=uuid.UUID(line.line_id), tenant_id=self.tenant_id, order_id=row.id, position=index,
+            dict(
+                id=uuid.UUID(line.line_id), tenant_id=self.tenant_id, order_id=row, position=index,
                 product_id=line.product_id, vendor_id=line.vendor_id, sku=line.sku, product_name=line.product_name,
                 quantity=line.quantity, unit_price=line.unit_price.amount, subtotal=line.subtotal.amount,
                 discount=line.discount.amount, offer_id=line.offer_id or "", shipped_quantity=line.shipped_quantity,
@@ -417,34 +425,34 @@ class OrmOrderRepository:
             for index, line in enumerate(order.lines)
         ]
 
-    def _shipping_rows(self, order: Order, row: models.Order) -> list[models.OrderShipping]:
+    def _shipping_rows(self, order: Order, row: uuid.UUID) -> list[dict]:
         return [
-            models.OrderShipping(
-                tenant_id=self.tenant_id, order_id=row.id, vendor_id=s.vendor_id, option_id=s.option_id or "",
+            dict(
+                tenant_id=self.tenant_id, order_id=row, vendor_id=s.vendor_id, option_id=s.option_id or "",
                 name=s.name, carrier=s.carrier, cost=s.cost.amount, waived_by=s.waived_by or "",
                 delivery_days=s.delivery_days,
             )
             for s in order.shipping
         ]
 
-    def _coupon_rows(self, order: Order, row: models.Order) -> list[models.OrderCoupon]:
-        return [models.OrderCoupon(tenant_id=self.tenant_id, order_id=row.id, code=c.code, vendor_id=c.vendor_id,
-                                   discount=c.discount.amount) for c in order.coupons]
+    def _coupon_rows(self, order: Order, row: uuid.UUID) -> list[dict]:
+        return [dict(tenant_id=self.tenant_id, order_id=row, code=c.code, vendor_id=c.vendor_id,
+                     discount=c.discount.amount) for c in order.coupons]
 
-    def _shipment_rows(self, order: Order, row: models.Order) -> list[models.Shipment]:
+    def _shipment_rows(self, order: Order, row: uuid.UUID) -> list[dict]:
         return [
-            models.Shipment(
-                id=uuid.UUID(s.shipment_id), tenant_id=self.tenant_id, order_id=row.id, position=index,
+            dict(
+                id=uuid.UUID(s.shipment_id), tenant_id=self.tenant_id, order_id=row, position=index,
                 vendor_id=s.vendor_id, status=s.status.value, carrier=s.carrier, tracking_number=s.tracking_number,
                 shipped_at=s.shipped_at, created_at=s.created_at, updated_at=s.updated_at, lines=_line_items(s.lines),
             )
             for index, s in enumerate(order.shipments)
         ]
 
-    def _history_rows(self, order: Order, row: models.Order, start: int) -> list[models.OrderHistoryEntry]:
+    def _history_rows(self, order: Order, row: uuid.UUID, start: int) -> list[dict]:
         return [
-            models.OrderHistoryEntry(
-                tenant_id=self.tenant_id, order_id=row.id, position=position, at=h.at, actor=h.actor,
+            dict(
+                tenant_id=self.tenant_id, order_id=row, position=position, at=h.at, actor=h.actor,
                 from_status=h.from_status.value if h.from_status else "", to_status=h.to_status.value, note=h.note,
             )
             for position, h in enumerate(order.history[start:], start=start)
@@ -517,10 +525,10 @@ class OrmCatalogReader:
         kinds = (snapshot_models.ProductSnapshot, snapshot_models.VendorSnapshot, snapshot_models.OfferSnapshot,
                  snapshot_models.CouponSnapshot, models.CouponUsage, snapshot_models.ShippingOptionSnapshot,
                  snapshot_models.TaxOptionSnapshot, snapshot_models.PaymentOptionSnapshot)
-        row = json_rows.instance(snapshot_models.TenantWorkflowSnapshot, json_rows.loads(workflow)) \
+        row = json_rows.row(snapshot_models.TenantWorkflowSnapshot, json_rows.loads(workflow)) \
             if workflow else None
         self.workflow = workflow_from_row(row)
-        return [[json_rows.instance(model, data) for data in json_rows.loads(text)]
+        return [[json_rows.row(model, data) for data in json_rows.loads(text)]
                 for model, text in zip(kinds, arrays)]
 
     def _load_orm(self, product_ids, coupon_codes, option_ids, payment_options) -> list[list]:

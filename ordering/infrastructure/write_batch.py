@@ -20,11 +20,15 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import AutoField, Model, QuerySet
+from django.utils import timezone
 from django.db.models.sql.subqueries import DeleteQuery, InsertQuery, UpdateQuery
 
 from oms_project import prepared
 
 from .json_rows import TableSpec, dumps
+
+
+_MISSING = object()
 
 
 class WriteConflict(Exception):
@@ -71,21 +75,33 @@ class WriteBatch:
     def __init__(self) -> None:
         self.writes: list[_Write] = []
 
-    def insert(self, model: type[Model], objects: list[Model]) -> None:
-        """INSERT the instances (defaults as the model sets them; `auto_now(_add)` stamped now)."""
-        if not objects:
+    def insert(self, model: type[Model], rows: list[dict]) -> None:
+        """INSERT rows given as field attname -> value. A field left out takes its default, an
+        auto-incremented key the next value; an `auto_now(_add)` field is the time now."""
+        if not rows:
             return
         spec = TableSpec.of(model)
-        fields = [f for f in spec.fields if not (isinstance(f, AutoField) and getattr(objects[0], f.attname) is None)]
+        fields = [f for f in spec.fields if not (isinstance(f, AutoField) and rows[0].get(f.attname) is None)]
         if connection.vendor != "postgresql":
             query = InsertQuery(model)
-            query.insert_values(fields, objects, raw=False)
+            query.insert_values(fields, [model(**row) for row in rows], raw=False)
             for sql, params in query.get_compiler(connection=connection).as_sql():
                 self.writes.append(_Write(sql, tuple(params), None))
             return
-        rows = [{f.column: f.pre_save(obj, True) if f.attname in spec.stamped else getattr(obj, f.attname)
-                 for f in fields} for obj in objects]
-        self.writes.append(_Write(_insert_sql(spec, tuple(f.column for f in fields)), (dumps(rows),), None))
+        now = timezone.now()
+        filled = []
+        for row in rows:
+            values = {}
+            for f in fields:
+                if f.attname in spec.stamped:  # as Django's pre_save does on insert
+                    value = now
+                else:
+                    value = row.get(f.attname, _MISSING)
+                    if value is _MISSING:
+                        value = f.get_default()
+                values[f.column] = value
+            filled.append(values)
+        self.writes.append(_Write(_insert_sql(spec, tuple(f.column for f in fields)), (dumps(filled),), None))
 
     def update(self, model: type[Model], key: dict, values: dict, *, expect_one: str | None = None) -> None:
         """UPDATE the rows whose fields equal `key` (field name -> value) to `values` (field name
