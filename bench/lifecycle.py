@@ -5,7 +5,8 @@ raw-SQL limit measured with pgbench in the same run.
     BENCH_SECONDS=20 BENCH_CLIENTS=4 BENCH_WORKERS=3 BENCH_LIST_SIZES=10000,1000000 make bench
 
 1. A fresh database `oms_bench` (BENCH_PG, default postgres://postgres@127.0.0.1:5432), migrated,
-   with the demo tenant and its snapshots (`seed_demo`), served by gunicorn with
+   with the demo tenant and its snapshots (`seed_demo`), analyzed (`ANALYZE` again after step 3:
+   autovacuum is off on this machine's server, see `analyze()`), served by gunicorn with
    `gunicorn.conf.py` (BENCH_WORKERS sync workers, LOG_LEVEL=WARNING).
 2. In-process on PostgreSQL: 300 `me` calls and 40 lifecycles through Django's test client after
    a warm-up; wall and CPU p50 and statements (BEGIN, tenant scope and COMMIT included) per
@@ -14,7 +15,8 @@ raw-SQL limit measured with pgbench in the same run.
    ship (two vendors, so two shipOrder calls) for BENCH_SECONDS. Prints orders per second and
    p50/p95/p99 per operation.
 4. placeOrder alone: each load process first makes BENCH_DRAFTS drafts, then all place theirs at
-   once; placed orders per second.
+   once; placed orders per second, and the CPU each part used per order while they placed (load
+   processes, gunicorn, PostgreSQL; from /proc).
 5. The raw-SQL limit: `../shared/bench/raw_place.pgbench` (one order, three lines, one outbox
    row per transaction) with pgbench -c 4 -j 2 -T 15 on a database of its own, and the ratio of
    (4) to it.
@@ -180,6 +182,35 @@ def run_clients(target, args_for) -> list:
     return results
 
 
+def _proc_stats() -> dict[int, tuple[str, int, float]]:
+    """pid -> (command, parent pid, CPU seconds used) for every process (Linux /proc)."""
+    ticks, found = os.sysconf("SC_CLK_TCK"), {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    text = stat.read()
+            except OSError:
+                continue
+            command, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+            found[int(entry)] = (command, int(rest[1]), (int(rest[11]) + int(rest[12])) / ticks)
+    return found
+
+
+def cpu_by_part(server_pid: int, load_pids: list[int]) -> dict[str, float]:
+    """CPU seconds used so far by the load processes, gunicorn (master and workers) and
+    PostgreSQL (every server process)."""
+    stats = _proc_stats()
+    tree, grew = {server_pid}, True
+    while grew:
+        more = {pid for pid, (_, parent, _) in stats.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return {"load processes": sum(stats[pid][2] for pid in load_pids if pid in stats),
+            "gunicorn": sum(stats[pid][2] for pid in tree if pid in stats),
+            "PostgreSQL": sum(cpu for command, _, cpu in stats.values() if command.startswith("postgres"))}
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
@@ -191,6 +222,14 @@ def setup() -> None:
     recreate_database(DB_URL)
     for args in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
         subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env(), check=True, capture_output=True)
+    analyze()
+
+
+def analyze() -> None:
+    """Table statistics, as autovacuum keeps them on any production server. This machine's shared
+    PostgreSQL runs with `autovacuum = off`, so without this a table filled during the run is
+    planned as if it were still empty."""
+    subprocess.run(["psql", "-q", "-d", DB_URL, "-c", "ANALYZE"], check=True, capture_output=True)
 
 
 def django_setup() -> None:
@@ -305,13 +344,26 @@ def main() -> None:
             v = timings[op]
             print(f"  {op:<10} {len(v):6d} {pct(v, .5):8.1f} {pct(v, .95):8.1f} {pct(v, .99):8.1f} {counts[op]:4d}")
 
-        barrier = multiprocessing.Barrier(CLIENTS)
-        placed = run_clients(place_client, lambda: (DRAFTS, barrier))
+        analyze()  # the orders the lifecycle made (autovacuum's job; see analyze())
+        # The drafts first; then, from the moment all load processes start placing, the CPU each
+        # part of the stack uses (this process takes part in the barrier to read it).
+        barrier, queue = multiprocessing.Barrier(CLIENTS + 1), multiprocessing.Queue()
+        loaders = [multiprocessing.Process(target=place_client, args=(DRAFTS, barrier, queue)) for _ in range(CLIENTS)]
+        for p in loaders:
+            p.start()
+        barrier.wait()
+        cpu_before = cpu_by_part(server.pid, [p.pid for p in loaders])
+        placed = [queue.get(timeout=600) for _ in loaders]
+        cpu_after = cpu_by_part(server.pid, [p.pid for p in loaders])
+        for p in loaders:
+            p.join()
         count, wall = sum(r[0] for r in placed), max(r[1] for r in placed)
         place_ms = [v for r in placed for v in r[2]["place"]]
         place_rate = count / wall
         print(f"\nplaceOrder alone: {count} drafts placed by {CLIENTS} clients in {wall:.1f} s = {place_rate:.1f} "
               f"orders/s (p50 {pct(place_ms, .5):.1f} ms, p95 {pct(place_ms, .95):.1f} ms, p99 {pct(place_ms, .99):.1f} ms)")
+        print("  CPU per placed order: " + ", ".join(
+            f"{part} {(cpu_after[part] - cpu_before[part]) / count * 1000:.2f} ms" for part in cpu_before))
 
         floor = run_clients(floor_client, lambda: (SECONDS / 2,))
         floor_rate = sum(r[0] for r in floor) / (SECONDS / 2)

@@ -22,7 +22,10 @@ def amount_field(**kwargs) -> models.DecimalField:
 
 
 def tenant_field() -> models.ForeignKey:
-    return models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
+    """The owning tenant. No index of its own: every table's indexes and unique constraints lead
+    with it, so a single-column index would only cost writes and tempt the planner."""
+    return models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+",
+                             db_index=False)
 
 
 class Order(models.Model):
@@ -97,6 +100,8 @@ class Order(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "number"], condition=Q(number__isnull=False),
                                     name="order_number_per_tenant"),
+            # How the repository finds an order: by tenant and id, never by tenant alone.
+            models.UniqueConstraint(fields=["tenant", "id"], name="order_tenant_id"),
         ]
         indexes = [
             models.Index(fields=["tenant", "-created_at", "-id"], name="order_created"),
@@ -132,6 +137,7 @@ class OrderLine(models.Model):
         db_table = "ordering_order_line"
         ordering = ["position"]
         indexes = [
+            models.Index(fields=["tenant", "order", "position"], name="order_line_order"),
             models.Index(fields=["tenant", "vendor_id", "order"], name="order_line_vendor"),
             models.Index(fields=["tenant", "sku"], name="order_line_sku"),
         ]
@@ -194,7 +200,8 @@ class Shipment(models.Model):
     class Meta:
         db_table = "ordering_shipment"
         ordering = ["position", "id"]
-        indexes = [models.Index(fields=["tenant", "tracking_number"], name="shipment_tracking")]
+        indexes = [models.Index(fields=["tenant", "tracking_number"], name="shipment_tracking"),
+                   models.Index(fields=["tenant", "order", "position"], name="shipment_order")]
 
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}"

@@ -66,11 +66,20 @@ CHILDREN = (
     ("shipments", models.Shipment, "position, c.id"),
     ("history", models.OrderHistoryEntry, "position"),
 )
-# Every child row of a set of orders in one statement (PostgreSQL): one JSON array per table.
-CHILDREN_SQL = "SELECT " + ",\n       ".join(
-    f"(SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.order_id, c.{ordering}), '[]'::jsonb)::text "
-    f"FROM {model._meta.db_table} AS c WHERE c.tenant_id = %(tenant)s AND c.order_id = ANY(%(ids)s))"
-    for _, model, ordering in CHILDREN)
+
+
+def _children_sql(orders: str) -> str:
+    """Every child row of the orders `orders` selects, in one statement (PostgreSQL): one JSON
+    array per table. Each table's index on (tenant_id, order_id, ...) serves it."""
+    return "SELECT " + ",\n       ".join(
+        f"(SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.order_id, c.{ordering}), '[]'::jsonb)::text "
+        f"FROM {model._meta.db_table} AS c WHERE c.tenant_id = %(tenant)s AND c.order_id {orders})"
+        for _, model, ordering in CHILDREN)
+
+
+# A page of orders, and one order (plain equality: the plan cannot depend on statistics).
+CHILDREN_SQL = _children_sql("= ANY(%(ids)s)")
+ONE_ORDER_CHILDREN_SQL = _children_sql("= %(id)s")
 
 
 def with_children(rows: list) -> list:
@@ -85,7 +94,10 @@ def with_children(rows: list) -> list:
             *[part.strip().removeprefix("c.") for part in ordering.split(",")])) for name, model, ordering in CHILDREN))
         return rows
     with prepared.cursor() as cursor:
-        cursor.execute(CHILDREN_SQL, {"tenant": rows[0].tenant_id, "ids": [row.id for row in rows]})
+        if len(rows) == 1:
+            cursor.execute(ONE_ORDER_CHILDREN_SQL, {"tenant": rows[0].tenant_id, "id": rows[0].id})
+        else:
+            cursor.execute(CHILDREN_SQL, {"tenant": rows[0].tenant_id, "ids": [row.id for row in rows]})
         arrays = cursor.fetchone()
     by_order = {row.id: row for row in rows}
     for (name, model, _), text in zip(CHILDREN, arrays):
@@ -397,7 +409,9 @@ class OrmOrderRepository:
         for key in after:
             if key in before and before[key] != after[key]:
                 values = dict(by_id[key])
-                self.writes.update(model, {"tenant_id": self.tenant_id, "id": values.pop("id")}, values)
+                # Keyed by the order too, so the (tenant, order, position) index finds the row.
+                self.writes.update(model, {"tenant_id": self.tenant_id, "order_id": values["order_id"],
+                                           "id": values.pop("id")}, values)
 
     def _count(self, before, order: Order) -> None:
         change = order_counts.change_sql(self.tenant_id, before, _counted(order))
