@@ -30,11 +30,40 @@ class _DebugCursor(CursorDebugWrapper):
             return CursorWrapper.execute(self, sql, params)
 
 
+class _Kept:
+    """`with` support for the connection's kept cursor: leaving does not close it."""
+
+    __slots__ = ("wrapped",)
+
+    def __init__(self, wrapped: CursorWrapper) -> None:
+        self.wrapped = wrapped
+
+    def __enter__(self) -> CursorWrapper:
+        return self.wrapped
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+_KEPT = "oms_prepared_cursor"
+
+
 def cursor():
-    """A cursor for one of the hot path's fixed statements (`with prepared.cursor() as c:`)."""
+    """A cursor for one of the hot path's fixed statements (`with prepared.cursor() as c:`).
+
+    One server-binding cursor is kept per database connection and reused (making a cursor and
+    Django's wrapper costs more than a prepared statement's round trip); while statements are
+    being logged (DEBUG, `CaptureQueriesContext`) each call gets a logging cursor of its own.
+    """
     if connection.vendor != "postgresql":
         return connection.cursor()
     connection.ensure_connection()
     connection.validate_thread_sharing()
-    raw = psycopg.Cursor(connection.connection)
-    return _DebugCursor(raw, connection) if connection.queries_logged else CursorWrapper(raw, connection)
+    raw = connection.connection
+    if connection.queries_logged:
+        return _DebugCursor(psycopg.Cursor(raw), connection)
+    kept = getattr(connection, _KEPT, None)
+    if kept is None or kept.wrapped.cursor.connection is not raw or kept.wrapped.cursor.closed:
+        kept = _Kept(CursorWrapper(psycopg.Cursor(raw), connection))
+        setattr(connection, _KEPT, kept)
+    return kept

@@ -87,8 +87,9 @@ def order_document(order: Order) -> dict[str, Any]:
     }
 
 
-def event_data(event: OrderEvent, order: Order) -> dict[str, Any]:
-    return {"order": order_document(order), **event.data}
+def event_data(event: OrderEvent, order: Order, *, document: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`document`: the order's `order_document`, when the caller has it already."""
+    return {"order": order_document(order) if document is None else document, **event.data}
 
 
 def envelope(*, event_id: str, event_type: str, occurred_at: datetime, tenant_id: str, aggregate_id: str,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ordering.application.event_payloads import event_data
+from ordering.application.event_payloads import event_data, order_document
 from ordering.domain.events import OrderEvent
 from ordering.domain.order import Order
 
@@ -23,9 +23,15 @@ class OrmOutbox:
         self.writes = writes
 
     def add(self, raised: Iterable[tuple[OrderEvent, Order]]) -> None:
-        rows = [
-            dict(tenant_id=self.tenant_id, type=event.type, aggregate_id=event.order_id, sequence=event.sequence,
-                 data=event_data(event, order), occurred_at=event.occurred_at, correlation_id=self.correlation_id)
-            for event, order in raised
-        ]
+        """One row per event. Events of one order raised in one unit of work all carry the order as
+        it is at commit, so its document is made once and shared."""
+        documents: dict[int, dict] = {}
+        rows = []
+        for event, order in raised:
+            document = documents.get(id(order))
+            if document is None:
+                document = documents[id(order)] = order_document(order)
+            rows.append(dict(tenant_id=self.tenant_id, type=event.type, aggregate_id=event.order_id,
+                             sequence=event.sequence, data=event_data(event, order, document=document),
+                             occurred_at=event.occurred_at, correlation_id=self.correlation_id))
         self.writes.insert(models.OutboxEvent, rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import lru_cache
 from typing import Any
 
 from django.db import models
@@ -13,16 +14,22 @@ from snapshots.domain.money import Money
 from .snapshot_writer import MONEY_FIELDS
 
 
-def _from_row(cls: type, row: models.Model) -> Any:
+@lru_cache(maxsize=None)
+def _field_names(cls: type) -> tuple[tuple[str, bool], ...]:
+    """(name, is money) of each field of a catalog dataclass."""
     money_fields = MONEY_FIELDS.get(cls.__name__, ())
+    return tuple((field.name, field.name in money_fields) for field in dataclasses.fields(cls))
+
+
+def _from_row(cls: type, row: models.Model) -> Any:
     values: dict[str, Any] = {}
-    for field in dataclasses.fields(cls):
-        if field.name in money_fields:
-            amount = getattr(row, f"{field.name}_amount")
-            values[field.name] = None if amount is None else Money(amount, getattr(row, f"{field.name}_currency"))
+    for name, is_money in _field_names(cls):
+        if is_money:
+            amount = getattr(row, f"{name}_amount")
+            values[name] = None if amount is None else Money(amount, getattr(row, f"{name}_currency"))
         else:
-            value = getattr(row, field.name)
-            values[field.name] = tuple(value) if isinstance(value, list) else value
+            value = getattr(row, name)
+            values[name] = tuple(value) if isinstance(value, list) else value
     return cls(**values)
 
 
