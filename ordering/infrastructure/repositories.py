@@ -361,6 +361,12 @@ class OrmOrderRepository:
         self._track(order)
         return order
 
+    def settle_late_values(self, drawn: dict[str, str]) -> None:
+        """Orders whose number was a placeholder (`OrmOrderNumbers`) get the number drawn for it."""
+        for order in self.seen:
+            if order.number in drawn:
+                order.number = drawn[order.number]
+
     def _track(self, order: Order) -> None:
         self._remember(order)
         self.seen.append(order)
@@ -588,21 +594,33 @@ class OrmCouponUsage:
             raise CouponExhausted(f"coupon {code} has been used up", field=field)
 
 
+# The tenant's next number: its counter row created at 1 or incremented, row-locked until commit.
+NEXT_NUMBER_SQL = (
+    "INSERT INTO ordering_number_counter (tenant_id, last_number) VALUES (%s, 1) "
+    "ON CONFLICT (tenant_id) DO UPDATE SET last_number = ordering_number_counter.last_number + 1 "
+    "RETURNING CAST(1000 + last_number AS TEXT) AS value")
+
+
 class OrmOrderNumbers:
-    def __init__(self, tenant_id: str) -> None:
+    def __init__(self, tenant_id: str, writes: WriteBatch) -> None:
         self.tenant_id = tenant_id
+        self.writes = writes
 
     def next_number(self) -> str:
         """The tenant's next number, taken under the counter's row lock until commit: concurrent
-        placements queue on it, and a rolled-back placement gives its number back."""
-        # One statement: create the tenant's counter at 1 or take the next value, row-locked.
+        placements queue on it, and a rolled-back placement gives its number back.
+
+        On PostgreSQL the number is drawn in the unit of work's write batch (`late_value`): the
+        order carries a placeholder until the batch's statement takes the number and writes it
+        into the order's row, its search text and its events, so the counter stays locked only
+        from that statement to the commit. `OrmOrderRepository.settle_late_values` then gives the
+        order its number."""
+        return self.writes.late_value(NEXT_NUMBER_SQL, (self.tenant_id,), self._draw_now)
+
+    def _draw_now(self) -> str:
         with prepared.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO ordering_number_counter (tenant_id, last_number) VALUES (%s, 1) "
-                "ON CONFLICT (tenant_id) DO UPDATE SET last_number = ordering_number_counter.last_number + 1 "
-                "RETURNING last_number", [self.tenant_id])
-            number = cursor.fetchone()[0]
-        return str(1000 + number)
+            cursor.execute(NEXT_NUMBER_SQL, [self.tenant_id])
+            return cursor.fetchone()[0]
 
 
 class OrmIdempotencyKeys:

@@ -53,17 +53,18 @@ class DjangoUnitOfWork:
         self.catalog = OrmCatalogReader(tenant_id)
         self.customers = OrmCustomerStore()
         self.coupons = OrmCouponUsage(tenant_id)
-        self.numbers = OrmOrderNumbers(tenant_id)
         self.idempotency = OrmIdempotencyKeys(tenant_id)
         self.workflow = OrmWorkflowReader(tenant_id, self.catalog)
         self.shipments = OrmShipmentFinder(tenant_id)
         self.writes = WriteBatch()
+        self.numbers = OrmOrderNumbers(tenant_id, self.writes)
         self.outbox = OrmOutbox(tenant_id, correlation_id, self.writes)
         self._stack: ExitStack | None = None
 
     def __enter__(self) -> DjangoUnitOfWork:
         if self._stack is not None:
             raise RuntimeError("this unit of work is already open")
+        self.writes.clear()
         self.orders = OrmOrderRepository(self.tenant_id, self.writes)
         self._committed: list[OrderEvent] | None = None
         self._stack = ExitStack()
@@ -77,6 +78,7 @@ class DjangoUnitOfWork:
             self.outbox.add((event, order) for event in events)
             raised.extend(events)
         self.writes.flush()  # the order's writes and its events: one statement on PostgreSQL
+        self.orders.settle_late_values(self.writes.drawn)
         self.event_sink(raised)
         self._committed = raised
 

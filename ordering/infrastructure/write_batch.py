@@ -16,6 +16,7 @@ snapshot); the repository deletes rewritten children before queuing their new ro
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from django.db import connection
@@ -40,6 +41,17 @@ class _Write:
     sql: str
     params: tuple
     expect_one: str | None  # the message when it does not change exactly one row
+    document: bool = False  # its first parameter is the JSON of its rows (`%s::jsonb`)
+
+
+@dataclass(frozen=True)
+class _Late:
+    """A value drawn inside the batch's own statement (`sql`: one row, one text column `value`),
+    written into the batch's rows wherever `token` stands for it."""
+
+    sql: str
+    params: tuple
+    token: str
 
 
 def _quoted(column: str) -> str:
@@ -74,6 +86,23 @@ def _update_sql(spec: TableSpec, columns: tuple[str, ...], keys: tuple[str, ...]
 class WriteBatch:
     def __init__(self) -> None:
         self.writes: list[_Write] = []
+        self._late: _Late | None = None
+        self.drawn: dict[str, str] = {}  # token -> the value drawn for it, once flushed
+
+    def clear(self) -> None:
+        """Forget what was queued (a unit of work starting again after a failed attempt)."""
+        self.writes, self._late = [], None
+
+    def late_value(self, sql: str, params: tuple, draw_now) -> str:
+        """A value taken from the database as late as possible (PostgreSQL): a placeholder token
+        now, and the value in the batch's own statement, where a CTE runs `sql` (one row, one text
+        column named `value`) and the token in every row written becomes that value. What `sql`
+        locks is then held only from the batch to the commit. Elsewhere (or a second value in
+        one batch) `draw_now()` gives the value at once."""
+        if connection.vendor != "postgresql" or self._late is not None:
+            return draw_now()
+        self._late = _Late(sql, tuple(params), f"late-{uuid.uuid4().hex}")
+        return self._late.token
 
     def insert(self, model: type[Model], rows: list[dict]) -> None:
         """INSERT rows given as field attname -> value. A field left out takes its default, an
@@ -101,7 +130,7 @@ class WriteBatch:
                         value = f.get_default()
                 values[f.column] = value
             filled.append(values)
-        self.writes.append(_Write(_insert_sql(spec, tuple(f.column for f in fields)), (dumps(filled),), None))
+        self.writes.append(_Write(_insert_sql(spec, tuple(f.column for f in fields)), (dumps(filled),), None, True))
 
     def update(self, model: type[Model], key: dict, values: dict, *, expect_one: str | None = None) -> None:
         """UPDATE the rows whose fields equal `key` (field name -> value) to `values` (field name
@@ -116,7 +145,7 @@ class WriteBatch:
         columns = tuple(spec.column(name) for name in values)
         sql = _update_sql(spec, columns, tuple(spec.column(name) for name in key))
         row = dict(zip(columns, values.values()))
-        self.writes.append(_Write(sql, (dumps(row), *key.values()), expect_one))
+        self.writes.append(_Write(sql, (dumps(row), *key.values()), expect_one, True))
 
     def delete(self, rows: QuerySet) -> None:
         query = rows.query.chain(DeleteQuery)
@@ -128,9 +157,10 @@ class WriteBatch:
 
     def flush(self) -> None:
         writes, self.writes = self.writes, []
-        if not writes:
+        late, self._late = self._late, None
+        if not writes and late is None:
             return
-        if connection.vendor != "postgresql" or len(writes) == 1:
+        if late is None and (connection.vendor != "postgresql" or len(writes) == 1):
             with connection.cursor() as cursor:
                 for write in writes:
                     cursor.execute(write.sql, write.params)
@@ -138,12 +168,25 @@ class WriteBatch:
                         raise WriteConflict(write.expect_one)
             return
         checked = [i for i, write in enumerate(writes) if write.expect_one]
-        ctes = ",\n".join(f"w{i} AS ({write.sql}{' RETURNING 1' if write.expect_one else ''})"
-                          for i, write in enumerate(writes))
-        select = ", ".join(f"(SELECT count(*) FROM w{i})" for i in checked) or "1"
+        ctes, params = [], []
+        if late is not None:
+            ctes.append(f"late AS ({late.sql})")
+            params += late.params
+        for i, write in enumerate(writes):
+            sql, write_params = write.sql, write.params
+            if late is not None and write.document:
+                sql = sql.replace("%s::jsonb", "replace(%s, %s, (SELECT value FROM late))::jsonb", 1)
+                write_params = (write_params[0], late.token, *write_params[1:])
+            ctes.append(f"w{i} AS ({sql}{' RETURNING 1' if write.expect_one else ''})")
+            params += write_params
+        select = [f"(SELECT count(*) FROM w{i})" for i in checked]
+        if late is not None:
+            select.append("(SELECT value FROM late)")
         with prepared.cursor() as cursor:
-            cursor.execute(f"WITH {ctes}\nSELECT {select}", [p for write in writes for p in write.params])
-            counts = cursor.fetchone()
-        for i, count in zip(checked, counts if checked else ()):
+            cursor.execute("WITH " + ",\n".join(ctes) + "\nSELECT " + (", ".join(select) or "1"), params)
+            results = cursor.fetchone()
+        for i, count in zip(checked, results):
             if count != 1:
                 raise WriteConflict(writes[i].expect_one)
+        if late is not None:
+            self.drawn[late.token] = results[-1]

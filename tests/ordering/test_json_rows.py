@@ -112,3 +112,31 @@ def test_an_insert_fills_defaults_and_stamps_auto_now_add_fields(shop):
     assert [row.data for row in rows] == [{"n": 0}, {"n": 1}]
     assert rows[0].event_id != rows[1].event_id  # the default, one per row
     assert all(row.created_at >= started and row.dispatched_at is None for row in rows)
+
+
+@requires_postgres
+@pytest.mark.django_db
+def test_a_number_drawn_in_the_batch_reaches_the_row_the_search_text_the_events_and_the_answer(shop):
+    """On PostgreSQL the order number is drawn in the write batch's own statement (`late_value`):
+    the placeholder the order carried until then is nowhere to be found afterwards."""
+    from ordering.infrastructure.models import OrderNumberCounter, OutboxEvent
+
+    OrderNumberCounter.objects.create(tenant_id=shop.tenant.id, last_number=41)
+    placed = shop.ok("placeOrder", shop.customer, orderId=shop.draft()["id"])
+    assert placed["number"] == "1042"
+    row = models.Order.objects.get(id=placed["id"])
+    assert row.number == "1042" and row.search_text.startswith("1042 ") and "late-" not in row.search_text
+    events = OutboxEvent.objects.filter(aggregate_id=placed["id"], type__in=["order.placed", "order.status_changed"])
+    assert [event.data["order"]["number"] for event in events] == ["1042", "1042"]
+    assert OrderNumberCounter.objects.get(tenant_id=shop.tenant.id).last_number == 42
+
+
+@requires_postgres
+@pytest.mark.django_db
+def test_a_late_value_is_drawn_at_once_when_a_batch_already_has_one():
+    batch = WriteBatch()
+    first = batch.late_value("SELECT 'a' AS value", (), lambda: "unused")
+    assert first.startswith("late-")
+    assert batch.late_value("SELECT 'b' AS value", (), lambda: "now") == "now"
+    batch.flush()
+    assert batch.drawn == {first: "a"}

@@ -15,7 +15,7 @@ from tests.conftest import requires_postgres
 
 # Real transactions (not the test's savepoints), so BEGIN and COMMIT are counted as in production.
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
-BUDGETS = {"checkoutItems": 5, "placeOrder": 8, "confirmOrder": 7, "shipOrder": 7}
+BUDGETS = {"checkoutItems": 5, "placeOrder": 7, "confirmOrder": 7, "shipOrder": 7}
 READ = "query($id: ID!) { order(id: $id) { id number lines { sku } shipments { id } history { at } } }"
 PAGE = "{ orders(first: 50) { totalCount edges { node { id lines { sku } shipments { id } history { at } } } } }"
 
