@@ -16,8 +16,10 @@ unless the pooler supports protocol-level prepared statements (PgBouncer 1.21+).
 
 from __future__ import annotations
 
+from functools import cache
+
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 
@@ -48,6 +50,18 @@ class _Kept:
 _KEPT = "oms_prepared_cursor"
 
 
+def database():
+    """This thread's database connection, looked up once (each attribute read through Django's
+    `connection` proxy looks it up again)."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+@cache
+def on_postgresql() -> bool:
+    """Whether the database is PostgreSQL (fixed for the life of the process)."""
+    return database().vendor == "postgresql"
+
+
 def cursor():
     """A cursor for one of the hot path's fixed statements (`with prepared.cursor() as c:`).
 
@@ -55,15 +69,16 @@ def cursor():
     Django's wrapper costs more than a prepared statement's round trip); while statements are
     being logged (DEBUG, `CaptureQueriesContext`) each call gets a logging cursor of its own.
     """
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw = connection.connection
-    if connection.queries_logged:
-        return _DebugCursor(psycopg.Cursor(raw), connection)
-    kept = getattr(connection, _KEPT, None)
+    db = database()
+    if not on_postgresql():
+        return db.cursor()
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    raw = db.connection
+    if db.queries_logged:
+        return _DebugCursor(psycopg.Cursor(raw), db)
+    kept = getattr(db, _KEPT, None)
     if kept is None or kept.wrapped.cursor.connection is not raw or kept.wrapped.cursor.closed:
-        kept = _Kept(CursorWrapper(psycopg.Cursor(raw), connection))
-        setattr(connection, _KEPT, kept)
+        kept = _Kept(CursorWrapper(psycopg.Cursor(raw), db))
+        setattr(db, _KEPT, kept)
     return kept

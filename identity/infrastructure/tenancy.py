@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from oms_project import prepared
 
@@ -32,11 +32,11 @@ class CrossTenantTransaction(RuntimeError):
 
 def current_tenant_scope() -> str | None:
     """The tenant whose transaction the current connection is in, if any."""
-    return getattr(connection, SCOPE_ATTRIBUTE, None)
+    return getattr(prepared.database(), SCOPE_ATTRIBUTE, None)
 
 
 def row_level_security_enabled() -> bool:
-    return connection.vendor == "postgresql"
+    return prepared.on_postgresql()
 
 
 def _set_scope(role: str, tenant_id: str) -> None:
@@ -62,18 +62,19 @@ def tenant_transaction(tenant_id: str) -> Iterator[None]:
             yield
         return
 
-    nested = connection.in_atomic_block
+    db = prepared.database()
+    nested = db.in_atomic_block
     with transaction.atomic():
-        setattr(connection, SCOPE_ATTRIBUTE, tenant_id)
+        setattr(db, SCOPE_ATTRIBUTE, tenant_id)
         try:
             if row_level_security_enabled():
                 _set_scope(settings.OMS_DB_TENANT_ROLE, tenant_id)
             yield
-            if nested and row_level_security_enabled() and not connection.needs_rollback:
+            if nested and row_level_security_enabled() and not db.needs_rollback:
                 # The outer transaction goes on: give it back its own role and no tenant.
                 _set_scope("none", "")
         finally:
-            setattr(connection, SCOPE_ATTRIBUTE, None)
+            setattr(db, SCOPE_ATTRIBUTE, None)
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Prefetch, prefetch_related_objects
 
 from ordering.application.ports import RetryUseCase
@@ -89,7 +89,7 @@ def with_children(rows: list) -> list:
     lock the orders do so first, so the children are read after the lock."""
     if not rows:
         return rows
-    if connection.vendor != "postgresql":
+    if not prepared.on_postgresql():
         prefetch_related_objects(rows, *(Prefetch(name, queryset=model.objects.order_by(
             *[part.strip().removeprefix("c.") for part in ordering.split(",")])) for name, model, ordering in CHILDREN))
         return rows
@@ -324,7 +324,7 @@ ORDER_SQL = (f"SELECT to_jsonb(o)::text FROM {models.Order._meta.db_table} AS o 
 def _order_row(tenant_id: str, order_id: uuid.UUID, lock: bool):
     """The order's row. With `lock`, the row is locked (and re-read at its latest version if we
     waited) before its children are read: the lock serialises every writer."""
-    if connection.vendor != "postgresql":
+    if not prepared.on_postgresql():
         rows = models.Order.objects.filter(tenant_id=tenant_id, id=order_id)
         return (rows.select_for_update(of=("self",)) if lock else rows).first()
     with prepared.cursor() as cursor:
@@ -517,7 +517,7 @@ class OrmCatalogReader:
 
     def load(self, *, product_ids: list[str], coupon_codes: list[str], option_ids: list[str],
              payment_options: bool = False) -> Catalog:
-        if connection.vendor == "postgresql":
+        if prepared.on_postgresql():
             rows = self._load_sql(product_ids, coupon_codes, option_ids, payment_options)
         else:
             rows = self._load_orm(product_ids, coupon_codes, option_ids, payment_options)

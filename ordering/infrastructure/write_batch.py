@@ -99,7 +99,7 @@ class WriteBatch:
         column named `value`) and the token in every row written becomes that value. What `sql`
         locks is then held only from the batch to the commit. Elsewhere (or a second value in
         one batch) `draw_now()` gives the value at once."""
-        if connection.vendor != "postgresql" or self._late is not None:
+        if not prepared.on_postgresql() or self._late is not None:
             return draw_now()
         self._late = _Late(sql, tuple(params), f"late-{uuid.uuid4().hex}")
         return self._late.token
@@ -111,7 +111,7 @@ class WriteBatch:
             return
         spec = TableSpec.of(model)
         fields = [f for f in spec.fields if not (isinstance(f, AutoField) and rows[0].get(f.attname) is None)]
-        if connection.vendor != "postgresql":
+        if not prepared.on_postgresql():
             query = InsertQuery(model)
             query.insert_values(fields, [model(**row) for row in rows], raw=False)
             for sql, params in query.get_compiler(connection=connection).as_sql():
@@ -135,7 +135,7 @@ class WriteBatch:
     def update(self, model: type[Model], key: dict, values: dict, *, expect_one: str | None = None) -> None:
         """UPDATE the rows whose fields equal `key` (field name -> value) to `values` (field name
         -> value); with `expect_one`, the batch fails unless exactly one row changed."""
-        if connection.vendor != "postgresql":
+        if not prepared.on_postgresql():
             query = model._default_manager.filter(**key).query.chain(UpdateQuery)
             query.add_update_values(values)
             sql, params = query.get_compiler(connection=connection).as_sql()
@@ -160,7 +160,7 @@ class WriteBatch:
         late, self._late = self._late, None
         if not writes and late is None:
             return
-        if late is None and (connection.vendor != "postgresql" or len(writes) == 1):
+        if late is None and (not prepared.on_postgresql() or len(writes) == 1):
             with connection.cursor() as cursor:
                 for write in writes:
                     cursor.execute(write.sql, write.params)
