@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -17,10 +18,14 @@ __all__ = ["Address", "CurrencyMismatch", "CustomerInfo", "Money", "display_amou
 MAX_AMOUNT = Decimal("9999999999.9999")
 
 
+@lru_cache(maxsize=256)
+def _places(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
 def display_amount(amount: Decimal, currency: str) -> Decimal:
     """The amount with the currency's decimal places, or more where a unit price has them."""
-    places = Decimal(1).scaleb(-minor_units(currency))
-    quantized = amount.quantize(places)
+    quantized = amount.quantize(_places(currency))
     return quantized if quantized == amount else amount.normalize()
 
 

@@ -140,3 +140,15 @@ def test_a_late_value_is_drawn_at_once_when_a_batch_already_has_one():
     assert batch.late_value("SELECT 'b' AS value", (), lambda: "now") == "now"
     batch.flush()
     assert batch.drawn == {first: "a"}
+
+
+@requires_postgres
+@pytest.mark.django_db
+def test_outbox_documents_are_compressed_with_lz4_where_the_server_has_it():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+        available = cursor.fetchone()[0]
+        cursor.execute("SELECT attcompression FROM pg_attribute "
+                       "WHERE attrelid = 'ordering_outbox_event'::regclass AND attname = 'data'")
+        method = cursor.fetchone()[0]
+    assert method == ("l" if available else "")
