@@ -74,7 +74,8 @@ NEW_ORDER = {"items": ITEMS, "address": ADDRESS, "customer": CUSTOMER, "shipping
 
 def env(**extra: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": DB_URL, "SECRET_KEY": "bench-only", "ALLOWED_HOSTS": "127.0.0.1,testserver",
-            "DEBUG": "0", "LOG_LEVEL": "WARNING", "OMS_DEMO_HS256_SECRET": SECRET, **extra}
+            "DEBUG": "0", "LOG_LEVEL": "WARNING", "OMS_DEMO_HS256_SECRET": SECRET, "OMS_METRICS_PUBLIC": "1",
+            **extra}
 
 
 def token(sub: str, roles: list[str], vendor_id: str | None = None) -> str:

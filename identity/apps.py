@@ -12,3 +12,11 @@ class IdentityConfig(AppConfig):
 
         post_migrate.connect(ensure_admin_groups_after_migrate, sender=self,
                              dispatch_uid="identity.ensure_admin_groups")
+        # Admin sign-in failures and lockouts are counted in /metrics and logged.
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_login_failed
+
+        from oms_project.metrics import count_lockout, count_login_failure
+
+        user_login_failed.connect(count_login_failure, dispatch_uid="oms.count_login_failure")
+        user_locked_out.connect(count_lockout, dispatch_uid="oms.count_lockout")

@@ -23,7 +23,6 @@ from graphql import (
     VariableDefinitionNode,
     execute,
     get_operation_ast,
-    parse,
     validate,
     visit,
 )
@@ -39,7 +38,7 @@ from identity.domain.principal import Principal
 from identity.infrastructure.jwt_verifier import PyJwtVerifier
 from identity.infrastructure.tenancy import tenant_transaction
 from identity.infrastructure.tenants import OrmTenantDirectory
-from oms_project.graphql_limits import query_too_large, validation_rules
+from oms_project.graphql_limits import cost_error, parse_within_limits, query_too_large, validation_rules
 from oms_project.input_gate import TextRefused, check_tree
 from oms_project.internal_errors import graphql_internal_error
 from oms_project.observability import bind_tenant
@@ -112,16 +111,36 @@ class _LiteralText(Visitor):
         check_tree(_literal_value(node.value), node.name.value, key=node.name.value)
 
 
+@dataclass(frozen=True)
+class CostLimits:
+    """What a document may cost before the standard rules run (docs/errors.md)."""
+
+    max_tokens: int
+    max_fields: int
+    max_repeats: int
+    max_directives: int
+
+    @staticmethod
+    def from_settings() -> CostLimits:
+        return CostLimits(settings.OMS_GRAPHQL_MAX_TOKENS, settings.OMS_GRAPHQL_MAX_FIELDS,
+                          settings.OMS_GRAPHQL_MAX_FIELD_REPEATS, settings.OMS_GRAPHQL_MAX_DIRECTIVES)
+
+
 @lru_cache(maxsize=512)
-def _checked_document(schema, query: str, rules: tuple) -> tuple[DocumentNode | None, tuple[GraphQLError, ...]]:
-    """Parse, gate the literals' text and validate once per distinct document and rule set
-    (clients send the same few documents with different variables; validation is most of a small
-    request's GraphQL cost). The limits are validation rules, so a cached document was checked
-    against them."""
+def _checked_document(schema, query: str, rules: tuple,
+                      limits: CostLimits) -> tuple[DocumentNode | None, tuple[GraphQLError, ...]]:
+    """Parse (at most `max_tokens` tokens), check the document's cost, gate the literals' text and
+    validate, once per distinct document, rule set and limits (clients send the same few
+    documents with different variables; validation is most of a small request's GraphQL cost).
+    The cost checks come before the standard rules, whose overlapping-fields rule is quadratic."""
     try:
-        document = parse(query)
+        document = parse_within_limits(query, max_tokens=limits.max_tokens, max_fields=limits.max_fields)
     except GraphQLError as error:
         return None, (error,)
+    too_costly = cost_error(document, max_fields=limits.max_fields, max_repeats=limits.max_repeats,
+                            max_directives=limits.max_directives)
+    if too_costly is not None:
+        return None, (too_costly,)
     try:
         visit(document, _LiteralText())
     except TextRefused as refused:
@@ -137,6 +156,7 @@ class OmsGraphQLView(GraphQLView):
         super().__init__(**kwargs)
         self.validation_rules = _rules(settings.OMS_GRAPHQL_MAX_DEPTH, settings.OMS_GRAPHQL_MAX_ALIASES,
                                        settings.OMS_GRAPHQL_INTROSPECTION)
+        self.cost_limits = CostLimits.from_settings()
 
     def execute_graphql_request(self, request, data, query, variables, operation_name, show_graphiql=False):
         """graphene-django's, with the size limit first and parse + validate cached."""
@@ -146,7 +166,7 @@ class OmsGraphQLView(GraphQLView):
         if len(query.encode()) > limit:
             return ExecutionResult(data=None, errors=[query_too_large(limit)])
         schema = self.schema.graphql_schema
-        document, errors = _checked_document(schema, query, self.validation_rules)
+        document, errors = _checked_document(schema, query, self.validation_rules, self.cost_limits)
         if errors:
             return ExecutionResult(data=None, errors=list(errors))
         try:

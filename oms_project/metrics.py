@@ -16,11 +16,13 @@ are summed into one answer.
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import time
 from datetime import datetime, timezone
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -56,6 +58,8 @@ RESPONSES = Counter("django_http_responses_total_by_status", "Responses, by stat
 LATENCY = Histogram(
     "django_http_requests_latency_seconds_by_view_method", "Request latency in seconds, middleware included.",
     ["view", "method"], buckets=(.005, .01, .025, .05, .075, .1, .25, .5, .75, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0))
+ADMIN_LOGIN_FAILURES = Counter("oms_admin_login_failures", "Failed admin sign-ins (wrong password or locked out).")
+ADMIN_LOCKOUTS = Counter("oms_admin_lockouts", "Admin sign-ins refused because the username and address are locked out.")
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 
@@ -75,6 +79,28 @@ class RequestMetricsMiddleware:
         RESPONSES.labels(str(response.status_code)).inc()
         LATENCY.labels(view, method).observe(time.perf_counter() - started)
         return response
+
+
+def count_login_failure(sender, credentials=None, request=None, **kwargs) -> None:
+    """`user_login_failed` receiver."""
+    ADMIN_LOGIN_FAILURES.inc()
+
+
+def count_lockout(sender, request=None, username=None, ip_address=None, **kwargs) -> None:
+    """django-axes' `user_locked_out` receiver: counted, and logged with the address (never the
+    password)."""
+    ADMIN_LOCKOUTS.inc()
+    logging.getLogger("oms.admin").warning("admin sign-in locked out for %r from %s", username, ip_address,
+                                           extra={"username": username, "ip_address": ip_address})
+
+
+def require_metrics_protection() -> None:
+    """A production process (DEBUG=0) does not start with `/metrics` open to anyone who reaches
+    it: set `OMS_METRICS_TOKEN`, or `OMS_METRICS_PUBLIC=1` where the network keeps it private."""
+    if not settings.DEBUG and not settings.OMS_METRICS_TOKEN and not settings.OMS_METRICS_PUBLIC:
+        raise ImproperlyConfigured(
+            "/metrics would be open: set OMS_METRICS_TOKEN (scrapers send it as a bearer token), "
+            "or OMS_METRICS_PUBLIC=1 if only a private network reaches this process")
 
 
 class RelayBacklogCollector:

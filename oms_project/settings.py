@@ -6,6 +6,7 @@ Every knob an operator turns is an environment variable; nothing here needs edit
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -106,6 +107,12 @@ OMS_GRAPHQL_MAX_BODY_BYTES = int(env_float("OMS_GRAPHQL_MAX_BODY_BYTES", 256 * 1
 OMS_GRAPHQL_MAX_QUERY_BYTES = int(env_float("OMS_GRAPHQL_MAX_QUERY_BYTES", 16 * 1024))
 OMS_GRAPHQL_MAX_DEPTH = int(env_float("OMS_GRAPHQL_MAX_DEPTH", 10))
 OMS_GRAPHQL_MAX_ALIASES = int(env_float("OMS_GRAPHQL_MAX_ALIASES", 20))
+# Cost before validation (docs/errors.md): tokens at parse time, fields selected with fragments
+# expanded, one response name repeated in one selection set, directives on one selection.
+OMS_GRAPHQL_MAX_TOKENS = int(env_float("OMS_GRAPHQL_MAX_TOKENS", 2000))
+OMS_GRAPHQL_MAX_FIELDS = int(env_float("OMS_GRAPHQL_MAX_FIELDS", 500))
+OMS_GRAPHQL_MAX_FIELD_REPEATS = int(env_float("OMS_GRAPHQL_MAX_FIELD_REPEATS", 10))
+OMS_GRAPHQL_MAX_DIRECTIVES = int(env_float("OMS_GRAPHQL_MAX_DIRECTIVES", 5))
 # Schema introspection (`__schema`, `__type`): on in development, off in production unless asked.
 OMS_GRAPHQL_INTROSPECTION = env_bool("OMS_GRAPHQL_INTROSPECTION", DEBUG)
 
@@ -120,6 +127,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "graphene_django",
     "identity",
     "snapshots",
@@ -141,6 +149,8 @@ MIDDLEWARE = [
     "oms_project.api_lane.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "oms_project.security_headers.SecurityHeadersMiddleware",
+    # A locked-out admin login answers with the lockout page (docs/admin.md, "Sign-in lockout").
+    "axes.middleware.AxesMiddleware",
     # Innermost: a tenant staff member's admin view (and its rendering) runs in their tenant's
     # database scope; sessions and messages are saved after it, outside (docs/admin.md).
     "oms_project.admin_tenancy.AdminTenantScopeMiddleware",
@@ -149,6 +159,19 @@ MIDDLEWARE = [
 # /metrics: open on the internal network by default; set a token to require
 # `Authorization: Bearer <token>` from the scraper.
 OMS_METRICS_TOKEN = os.environ.get("OMS_METRICS_TOKEN", "")
+# Without a token, a production process (DEBUG=0) refuses to serve unless this says the network
+# keeps /metrics private (oms_project/metrics.py, require_metrics_protection).
+OMS_METRICS_PUBLIC = env_bool("OMS_METRICS_PUBLIC", False)
+
+# Admin sign-in lockout (django-axes): a username from one address is locked out after this many
+# failed passwords, for this long; a successful sign-in clears the count (docs/admin.md).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(env_float("OMS_ADMIN_LOGIN_FAILURES", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("OMS_ADMIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_VERBOSE = True
 
 # Security headers and cookies (README, "Production"). TLS ends at the load balancer, which
 # says so in X-Forwarded-Proto when OMS_TRUST_X_FORWARDED_PROTO is on.
@@ -251,5 +274,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # Our access line replaces runserver's and Django's request lines.
         "django.server": {"level": "WARNING"},
+        # django-axes' start-up banner on every command; its lockout lines are warnings.
+        "axes.apps": {"level": "WARNING"},
     },
 }

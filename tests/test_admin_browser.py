@@ -165,3 +165,31 @@ def test_tenant_staff_and_operators_see_what_they_should_in_a_real_browser(live_
     assert "tenant-b" not in staff["filters"] and not staff["users_link"] and staff["tenants"] == 1
     assert operator["rows"] == 4 and "zedd@globex.example" in operator["text"] and "tenant-b" in operator["text"]
     assert "tenant-b" in operator["filters"] and operator["users_link"] and operator["tenants"] == 2
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} missing: `make test` installs Debian's chromium")
+def test_a_locked_out_user_sees_the_lockout_page_in_a_real_browser(live_server, django_user_model, settings):
+    """Three wrong passwords (the limit, lowered for the test), then the right one: the lockout
+    page, not the admin (docs/admin.md, "Sign-in lockout")."""
+    from playwright.sync_api import sync_playwright
+
+    settings.AXES_FAILURE_LIMIT = 3
+    django_user_model.objects.create_superuser("locked", "locked@example.com", PASSWORD)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 700})
+            for password in ["wrong-1", "wrong-2", "wrong-3", PASSWORD]:
+                page.goto(f"{live_server.url}/admin/login/")
+                page.fill("#id_username", "locked")
+                page.fill("#id_password", password)
+                page.click("input[type=submit]")
+                page.wait_for_load_state()
+            page.wait_for_selector("text=Sign-in locked")
+            page.screenshot(path=SHOTS / "9-admin-locked-out.png")
+            text = page.content()
+        finally:
+            browser.close()
+    assert "Too many failed sign-ins" in text and "site-name" in text  # the admin's own frame
+    assert "/admin/login/" in page.url

@@ -50,7 +50,7 @@ def test_gunicorn_with_its_config_serves_and_sums_every_workers_metrics(tmp_path
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "oms_project.settings_test", "WEB_CONCURRENCY": "2",
            "PORT": str(port), "GUNICORN_BIND": f"127.0.0.1:{port}", "ALLOWED_HOSTS": "127.0.0.1",
            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"), "LOG_LEVEL": "WARNING",
-           "DATABASE_URL": database_url_for_subprocesses()}
+           "DATABASE_URL": database_url_for_subprocesses(), "OMS_METRICS_TOKEN": "scrape-token"}
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "oms_project.wsgi:application"],
                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
@@ -66,7 +66,8 @@ def test_gunicorn_with_its_config_serves_and_sums_every_workers_metrics(tmp_path
         assert ready.status == 200 and ready.headers["X-Request-ID"]
         for _ in range(20):
             urllib.request.urlopen(f"{base}/healthz", timeout=2)
-        body = urllib.request.urlopen(f"{base}/metrics", timeout=2).read().decode()
+        scrape = urllib.request.Request(f"{base}/metrics", headers={"Authorization": "Bearer scrape-token"})
+        body = urllib.request.urlopen(scrape, timeout=2).read().decode()
     finally:
         server.send_signal(signal.SIGTERM)
         server.communicate(timeout=30)
