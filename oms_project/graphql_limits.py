@@ -118,13 +118,14 @@ _TOKEN = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n\r]|\\.)*"|#[^\n\
                     r"|[_A-Za-z][_0-9A-Za-z]*|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\.\.\.|[!$&()\:=@\[\]{}|]")
 
 
-def parse_within_limits(query: str, *, max_tokens: int, max_fields: int) -> DocumentNode:
+def parse_within_limits(query: str, *, max_tokens: int, max_fields: int, max_repeats: int) -> DocumentNode:
     """The parsed document, or a `GraphQLError`: `TOO_MANY_TOKENS` past `max_tokens` (comments
-    included), `TOO_MANY_FIELDS` as soon as more than `max_fields` fields are written (parsing
-    stops there), or graphql-core's syntax error."""
+    included), `TOO_MANY_FIELDS` as soon as more than `max_fields` fields are written or a name
+    repeats more than `max_repeats` times in one selection set (parsing stops there), or
+    graphql-core's syntax error."""
     if len(_TOKEN.findall(query)) > max_tokens:
         raise too_many_tokens(max_tokens)
-    parser = _FieldCountingParser(query, max_tokens=max_tokens, max_fields=max_fields)
+    parser = _FieldCountingParser(query, max_tokens=max_tokens, max_fields=max_fields, max_repeats=max_repeats)
     try:
         return parser.parse_document()
     except GraphQLError as error:
@@ -137,17 +138,32 @@ def parse_within_limits(query: str, *, max_tokens: int, max_fields: int) -> Docu
 
 
 class _FieldCountingParser(Parser):
-    """graphql-core's parser, stopping once a document has written more than `max_fields` fields."""
+    """graphql-core's parser, stopping as soon as a document has written more than `max_fields`
+    fields, or one response name more than `max_repeats` times in one selection set."""
 
-    def __init__(self, source: str, *, max_tokens: int, max_fields: int) -> None:
+    def __init__(self, source: str, *, max_tokens: int, max_fields: int, max_repeats: int) -> None:
         super().__init__(source, max_tokens=max_tokens)
         self._fields_left = max_fields
         self._max_fields = max_fields
+        self._max_repeats = max_repeats
+        self._names: list[dict[str, int]] = [{}]  # response names seen, per open selection set
+
+    def parse_selection_set(self) -> SelectionSetNode:
+        self._names.append({})
+        try:
+            return super().parse_selection_set()
+        finally:
+            self._names.pop()
 
     def parse_field(self) -> FieldNode:
         self._fields_left -= 1
         if self._fields_left < 0:
             raise _too_many_fields(self._max_fields)
+        name = self._lexer.token.value  # the alias if there is one, else the name: the response name
+        seen = self._names[-1]
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > self._max_repeats:
+            raise _repeated(name, self._max_repeats)
         return super().parse_field()
 
 
@@ -206,9 +222,7 @@ def _walk(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentD
                 name = (selection.alias or selection.name).value
                 names[name] = names.get(name, 0) + 1
                 if names[name] > max_repeats:
-                    raise _CostExceeded(GraphQLError(
-                        f"{name!r} is selected more than {max_repeats} times in one selection set", selection,
-                        extensions={"code": "TOO_MANY_FIELDS"}))
+                    raise _CostExceeded(_repeated(name, max_repeats, selection))
                 _walk(selection.selection_set, fragments, seen, budget, max_fields, max_repeats, max_directives)
             elif isinstance(selection, InlineFragmentNode):
                 pending.append((selection.selection_set, seen))
@@ -216,6 +230,11 @@ def _walk(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentD
                 fragment = fragments.get(selection.name.value)
                 if fragment is not None and fragment.name.value not in seen:  # cycles: NoFragmentCycles
                     pending.append((fragment.selection_set, seen | {fragment.name.value}))
+
+
+def _repeated(name: str, limit: int, node: FieldNode | None = None) -> GraphQLError:
+    return GraphQLError(f"{name!r} is selected more than {limit} times in one selection set", node,
+                        extensions={"code": "TOO_MANY_FIELDS"})
 
 
 def _too_many_fields(limit: int) -> GraphQLError:

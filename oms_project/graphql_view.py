@@ -134,7 +134,8 @@ def _checked_document(schema, query: str, rules: tuple,
     documents with different variables; validation is most of a small request's GraphQL cost).
     The cost checks come before the standard rules, whose overlapping-fields rule is quadratic."""
     try:
-        document = parse_within_limits(query, max_tokens=limits.max_tokens, max_fields=limits.max_fields)
+        document = parse_within_limits(query, max_tokens=limits.max_tokens, max_fields=limits.max_fields,
+                                       max_repeats=limits.max_repeats)
     except GraphQLError as error:
         return None, (error,)
     too_costly = cost_error(document, max_fields=limits.max_fields, max_repeats=limits.max_repeats,
