@@ -40,7 +40,7 @@ from identity.infrastructure.tenancy import tenant_transaction
 from identity.infrastructure.tenants import OrmTenantDirectory
 from oms_project.graphql_limits import cost_error, parse_within_limits, query_too_large, validation_rules
 from oms_project.input_gate import TextRefused, check_tree
-from oms_project.internal_errors import graphql_internal_error
+from oms_project.internal_errors import database_unavailable, graphql_internal_error
 from oms_project.observability import bind_tenant
 from oms_project.request_limits import body_exceeds
 from snapshots.infrastructure.customer_store import OrmAuthorizationLookup
@@ -187,12 +187,18 @@ class OmsGraphQLView(GraphQLView):
                  if operation is None or operation.operation != OperationType.MUTATION else nullcontext())
         try:
             with scope:
-                return execute(schema, document, root_value=self.get_root_value(request),
-                               context_value=self.get_context(request), variable_values=variables,
-                               operation_name=operation_name, middleware=self.get_middleware(request),
-                               execution_context_class=self.execution_context_class)
+                result = execute(schema, document, root_value=self.get_root_value(request),
+                                 context_value=self.get_context(request), variable_values=variables,
+                                 operation_name=operation_name, middleware=self.get_middleware(request),
+                                 execution_context_class=self.execution_context_class)
         except Exception as error:  # as graphene-django: the error becomes the answer
+            if database_unavailable(error):
+                raise  # 503 DATABASE_UNAVAILABLE (internal_errors.DatabaseUnavailableMiddleware)
             return ExecutionResult(errors=[error])
+        for error in result.errors or ():
+            if database_unavailable(error.original_error):
+                raise error.original_error  # the whole answer is 503, not a partial one
+        return result
 
     @staticmethod
     def format_error(error):

@@ -42,3 +42,57 @@ def server_error(request, *args, **kwargs) -> JsonResponse:
     INTERNAL_ERRORS.labels("http").inc()
     request_id = getattr(request, "request_id", "") or request_id_var.get()
     return JsonResponse({"code": "INTERNAL", "message": MESSAGE, "request_id": request_id}, status=500)
+
+
+# -- the database cannot be reached (api.md: DATABASE_UNAVAILABLE, HTTP 503) --------------------
+
+UNAVAILABLE_MESSAGE = "the database cannot be reached; retry shortly (with the same idempotency key)"
+# SQLSTATEs of a server that is shutting down, crashed or starting (class 57P) and of a broken
+# connection (class 08); a psycopg error without one failed before any server answered.
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03")
+unavailable_logger = logging.getLogger("oms.database")
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database cannot be reached (not a query's own failure, such as
+    a lock timeout or a serialization failure, which are errors of the request)."""
+    from django.db import InterfaceError, OperationalError, connection
+
+    if connection.vendor != "postgresql" or not isinstance(error, (OperationalError, InterfaceError)):
+        return False
+    if isinstance(error, InterfaceError):
+        return True  # the connection is closed or broken
+    cause = error.__cause__
+    state = getattr(cause, "sqlstate", None)
+    return state is None or state.startswith(_UNAVAILABLE_STATES)
+
+
+def unavailable_response(request, error: BaseException) -> JsonResponse:
+    """503 with code DATABASE_UNAVAILABLE, as a GraphQL error on `/graphql/`; counted and logged
+    (a warning: the operator sees the outage in /readyz and the database's own logs)."""
+    INTERNAL_ERRORS.labels("database_unavailable").inc()
+    unavailable_logger.warning("database unavailable: %s", error,
+                               extra={"request_id": getattr(request, "request_id", None)})
+    if request.path.startswith("/graphql/"):
+        body = {"errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": {"code": "DATABASE_UNAVAILABLE"}}]}
+    else:
+        body = {"code": "DATABASE_UNAVAILABLE", "message": UNAVAILABLE_MESSAGE}
+    response = JsonResponse(body, status=503)
+    response["Retry-After"] = "1"
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that fails because the database cannot be reached answers 503
+    DATABASE_UNAVAILABLE instead of 500 (the GraphQL view re-raises such a resolver's error)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if database_unavailable(exception):
+            return unavailable_response(request, exception)
+        return None

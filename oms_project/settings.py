@@ -140,6 +140,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "oms_project.metrics.RequestMetricsMiddleware",
     "oms_project.observability.RequestContextMiddleware",
+    "oms_project.internal_errors.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "oms_project.api_lane.WhiteNoiseMiddleware",  # admin static files under gunicorn
     "oms_project.api_lane.SessionMiddleware",

@@ -1,7 +1,8 @@
 """Deliver order events from the outbox to the tenants' webhook subscriptions, and publish them to
 the event stream when `OMS_EVENT_STREAM_URL` is set (docs/events.md).
 
-Runs until SIGTERM or SIGINT, always finishing (and recording) the deliveries in flight; `--once`
+Runs until SIGTERM or SIGINT, always finishing (and recording) the deliveries in flight, and
+rides out a database restart (it waits and starts again on a new connection); `--once`
 delivers (and publishes) everything due now and exits. Run several at once on PostgreSQL: they
 share the deliveries (`FOR UPDATE SKIP LOCKED`) and never send one event to one subscription twice
 at the same time; one of them at a time publishes to the stream.
@@ -15,12 +16,13 @@ import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from webhooks.application.stream import StreamPublisher, StreamUnavailable
 from webhooks.infrastructure.relay_factory import configured_relay
 
 logger = logging.getLogger(__name__)
+DATABASE_RETRY_SECONDS = 1.0
 
 
 def stream_publisher():
@@ -78,7 +80,21 @@ class Command(BaseCommand):
                           + (f"; publishing to {settings.OMS_EVENT_STREAM_URL}" if publisher else ""))
         self.stdout.flush()
         try:
-            relay.run_forever(stopping.is_set, poll)
+            while True:
+                try:
+                    relay.run_forever(stopping.is_set, poll)
+                    break
+                except DatabaseError as error:
+                    # The database went away (a restart, a failover): wait and start a fresh relay
+                    # on a new connection. Leases of attempts it could not record run out, and
+                    # those deliveries are sent again (at least once).
+                    logger.warning("relay_events: database unavailable (%s); retrying in %.0f s",
+                                   error, DATABASE_RETRY_SECONDS)
+                    relay.store.close()
+                    connection.close()
+                    if stopping.wait(DATABASE_RETRY_SECONDS):
+                        break
+                    relay = configured_relay()
         finally:
             stopping.set()
             relay.store.close()
