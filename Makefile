@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test schema venv clean chromium bench bench-import bench-orders-list bench-events
+.PHONY: run test schema venv clean chromium bench bench-import bench-orders-list bench-events soak
 
 venv: $(INSTALLED)
 
@@ -51,6 +51,11 @@ bench: venv
 # outbox lag under the lifecycle load (docs/performance.md).
 bench-events: venv
 	$(BIN)/python bench/events.py
+
+# The whole stack under steady load for SOAK_SECONDS (300): no 5xx, flat worker memory, every event
+# delivered and the backlog drained at the end (PostgreSQL; docs/performance.md).
+soak: venv
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

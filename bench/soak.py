@@ -1,0 +1,210 @@
+"""`make soak`: the whole stack under steady load for a while, then the checks an operator cares
+about (issue 15; figures in docs/performance.md).
+
+    make soak                                  (5 minutes)
+    SOAK_SECONDS=60 BENCH_CLIENTS=4 make soak
+
+On a fresh `oms_bench` (as `make bench`): gunicorn, one relay delivering to a local subscriber,
+BENCH_CLIENTS load processes looping checkout -> place -> confirm -> ship, and an upstream
+system posting a signed `product.upserted` twice a second, all for SOAK_SECONDS. Then it prints
+and checks:
+
+- no answer of 500 or more, from the API or the webhook endpoint;
+- the resident memory of each gunicorn worker and of the relay, a minute in and at the end (a
+  worker that grows by more than SOAK_RSS_GROWTH_MB, default 30, fails the soak);
+- every outbox event delivered, and the relay's backlog back to zero within SOAK_DRAIN_SECONDS
+  (default 60) of the load stopping.
+
+Exits non-zero when a check fails.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import datetime, timezone
+
+import lifecycle
+from events import Receiver, start_relays, stop
+from lifecycle import CLIENTS, PORT, TOKENS, HttpSession, lifecycle_calls, start_server
+
+SECONDS = float(os.environ.get("SOAK_SECONDS", "300"))
+RSS_GROWTH_MB = float(os.environ.get("SOAK_RSS_GROWTH_MB", "30"))
+DRAIN_SECONDS = float(os.environ.get("SOAK_DRAIN_SECONDS", "60"))
+WARM_SECONDS = min(60.0, SECONDS / 5)
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as found:
+            return [int(p) for p in found.read().split()]
+    except OSError:
+        return []
+
+
+def soak_client(seconds: float, queue) -> None:
+    """The lifecycle in a loop; counts answers by status instead of stopping at an error."""
+    session, statuses, orders = HttpSession(), {}, 0
+
+    def call(op, query, variables, role):
+        status, body = session.post({"query": query, "variables": variables}, TOKENS[role])
+        statuses[status] = statuses.get(status, 0) + 1
+        payload = next(iter((body.get("data") or {}).values()), None)
+        if status != 200 or not payload or payload.get("errors"):
+            raise RuntimeError(f"{op}: {status} {json.dumps(body)[:300]}")
+        return payload["order"]
+
+    deadline = time.perf_counter() + seconds
+    failures = []
+    while time.perf_counter() < deadline:
+        try:
+            lifecycle_calls(call)
+            orders += 1
+        except RuntimeError as error:
+            failures.append(str(error))
+    queue.put((orders, statuses, failures[:5], len(failures)))
+
+
+def upstream(secret: str, stopping: threading.Event, counts: dict) -> None:
+    """product.upserted for the lamp twice a second, signed as Standard Webhooks."""
+    from standardwebhooks.webhooks import Webhook
+
+    signer, version = Webhook(secret), 1000
+    while not stopping.wait(0.5):
+        version += 1
+        body = json.dumps({"type": "product.upserted", "data": {
+            "product_id": "prod-lamp", "vendor_id": "vendor-globex", "sku": "GLX-LAMP", "name": "Desk lamp",
+            "price": {"amount": "54.90", "currency": "USD"}, "active": True, "version": version,
+            "attributes": {"soak": str(version)}}})
+        msg_id, at = f"msg_{uuid.uuid4().hex}", datetime.now(timezone.utc)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{PORT}/webhooks/{lifecycle.TENANT}/", body.encode(),
+            {"Content-Type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())),
+             "webhook-signature": signer.sign(msg_id, at, body)})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        counts[status] = counts.get(status, 0) + 1
+
+
+def backlog() -> tuple[int, int]:
+    """(outbox events not yet fanned out, deliveries not yet delivered)."""
+    from ordering.infrastructure.models import OutboxEvent
+    from webhooks.infrastructure.models import WebhookDelivery
+
+    return (OutboxEvent.objects.filter(dispatched_at__isnull=True).count(),
+            WebhookDelivery.objects.exclude(status="DELIVERED").count())
+
+
+def main() -> int:
+    print(f"make soak: {SECONDS:.0f} s, {CLIENTS} load processes, one relay, upstream webhooks twice a second")
+    lifecycle.setup()
+    lifecycle.django_setup()
+    from django.core.management import call_command
+    from io import StringIO
+
+    out = StringIO()
+    call_command("webhook_secret", lifecycle.TENANT, "generate", stdout=out)
+    inbound_secret = out.getvalue().strip().splitlines()[-1]
+    from webhooks.domain.signatures import new_secret
+    from webhooks.infrastructure.models import WebhookSubscription
+
+    secret = new_secret()
+    receiver = Receiver(secret)
+    WebhookSubscription.objects.create(tenant_id=lifecycle.TENANT, url=receiver.url, secret=secret)
+    from django.db import connection
+
+    connection.close()
+
+    server = start_server()
+    relays = start_relays(1)
+    stopping, webhook_counts = threading.Event(), {}
+    posting = threading.Thread(target=upstream, args=(inbound_secret, stopping, webhook_counts), daemon=True)
+    queue = multiprocessing.Queue()
+    loaders = [multiprocessing.Process(target=soak_client, args=(SECONDS, queue)) for _ in range(CLIENTS)]
+    try:
+        posting.start()
+        for p in loaders:
+            p.start()
+        time.sleep(WARM_SECONDS)
+        workers = children(server.pid)
+        start_rss = {pid: rss_mb(pid) for pid in workers + [r.pid for r in relays]}
+        results = [queue.get(timeout=SECONDS + 600) for _ in loaders]
+        end_rss = {pid: rss_mb(pid) for pid in start_rss}
+        stopping.set()
+        posting.join()
+        load_stopped = time.perf_counter()
+        while backlog() != (0, 0) and time.perf_counter() - load_stopped < DRAIN_SECONDS:
+            time.sleep(0.5)
+        drained_in = time.perf_counter() - load_stopped
+        left = backlog()
+    finally:
+        stopping.set()
+        for p in loaders:
+            p.join(timeout=30)
+        stop(relays)
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        receiver.shutdown()
+
+    from ordering.infrastructure.models import OutboxEvent
+
+    orders = sum(r[0] for r in results)
+    statuses: dict[int, int] = {}
+    for _, counted, _, _ in results:
+        for status, n in counted.items():
+            statuses[status] = statuses.get(status, 0) + n
+    failures = sum(r[3] for r in results)
+    events = OutboxEvent.objects.count()
+    print(f"\nload: {orders} orders through their whole lifecycle in {SECONDS:.0f} s ({orders / SECONDS:.1f}/s); "
+          f"API answers by status {dict(sorted(statuses.items()))}; failed lifecycles {failures}")
+    for _, _, sample, _ in results:
+        for line in sample:
+            print(f"  {line}")
+    print(f"upstream webhooks by status {dict(sorted(webhook_counts.items()))}")
+    print(f"memory (RSS MB, {WARM_SECONDS:.0f} s in -> end):")
+    for pid, start in start_rss.items():
+        kind = "relay" if pid in [r.pid for r in relays] else "gunicorn worker"
+        print(f"  {kind} {pid}: {start:.1f} -> {end_rss[pid]:.1f} ({end_rss[pid] - start:+.1f})")
+    print(f"events: {events} in the outbox, {receiver.received} deliveries received; backlog {left} "
+          f"{'drained' if left == (0, 0) else 'NOT drained'} {drained_in:.1f} s after the load stopped")
+
+    problems = []
+    if any(status >= 500 for status in list(statuses) + list(webhook_counts)):
+        problems.append("answers of 500 or more")
+    if failures:
+        problems.append(f"{failures} lifecycles failed")
+    grown = [pid for pid in start_rss if end_rss[pid] - start_rss[pid] > RSS_GROWTH_MB]
+    if grown:
+        problems.append(f"memory grew by more than {RSS_GROWTH_MB:.0f} MB in {grown}")
+    if left != (0, 0):
+        problems.append(f"backlog not drained: {left}")
+    if receiver.received < events:
+        problems.append(f"only {receiver.received} of {events} events delivered")
+    print("soak: " + ("OK" if not problems else "FAILED: " + "; ".join(problems)))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
