@@ -34,6 +34,7 @@ from ordering.domain.errors import (
 )
 from ordering.domain.lifecycle import require
 from ordering.domain.order import ChosenPayment, Order
+from ordering.domain.price_check import PriceChanged, price_changes
 from ordering.domain.values import Address, CustomerInfo, parse_amount
 
 from . import commands as c
@@ -220,8 +221,10 @@ def remove_coupon(principal: Principal, command: c.RemoveCoupon, uow: UnitOfWork
 # -- the lifecycle ----------------------------------------------------------------------------
 
 def place_order(principal: Principal, command: c.PlaceOrder, uow: UnitOfWork) -> Order:
-    """DRAFT -> PENDING, after re-checking the draft against today's snapshots; counts coupon
-    uses against their limits and gives the order its number, all in one transaction."""
+    """DRAFT -> PENDING, after re-checking the draft against today's snapshots (a frozen amount
+    that is not today's refuses it with PRICE_CHANGED: the customer sees the new total first);
+    counts coupon uses against their limits and gives the order its number, all in one
+    transaction."""
     key = _idempotency_key(command.idempotency_key)
     request = c.fingerprint(command)
 
@@ -237,8 +240,11 @@ def place_order(principal: Principal, command: c.PlaceOrder, uow: UnitOfWork) ->
             require("place", order.status)
             catalog = _catalog_for(uow, order.items, order.coupon_codes, order.selections.values(),
                                    payment_options=True)
-            price_cart(order.items, catalog, coupon_codes=order.coupon_codes, selections=order.selections,
-                       destination_country=order.shipping_address.country, now=uow.now())
+            today = price_cart(order.items, catalog, coupon_codes=order.coupon_codes, selections=order.selections,
+                               destination_country=order.shipping_address.country, now=uow.now())
+            changes = price_changes(order, today)
+            if changes:
+                raise PriceChanged(changes)
             chosen = command.payment_option_id or (order.payment_option.option_id if order.payment_option else None)
             payment_option = _chosen(check_payment_option(chosen, order.vendor_ids, catalog))
             for index, code in enumerate(order.coupon_codes):

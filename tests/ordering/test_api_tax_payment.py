@@ -27,7 +27,7 @@ def codes(payload: dict) -> list[str]:
     return [e["code"] for e in payload["errors"]]
 
 
-def test_vendor_tax_is_applied_at_checkout_and_frozen(shop, sender):
+def test_vendor_tax_is_applied_at_checkout_frozen_and_checked_at_placement(shop, sender):
     assert send(sender, "tax_option.upserted", vendor_id="acme", country="US", rate="10", inclusive=False) == 204
     assert send(sender, "tax_option.upserted", vendor_id="globex", country="US", rate="20", inclusive=True) == 204
     order = shop.draft(items=(("kettle", 1), ("lamp", 1)))  # acme kettle 39.00, globex lamp 54.90
@@ -41,8 +41,12 @@ def test_vendor_tax_is_applied_at_checkout_and_frozen(shop, sender):
     assert data["total"]["amount"] == "110.30"  # 93.90 goods + 12.50 shipping + 3.90 acme tax
     assert send(sender, "tax_option.upserted", vendor_id="acme", country="US", rate="50", inclusive=False,
                 version=2) == 204
-    placed = shop.ok("placeOrder", shop.customer, orderId=order["id"])
-    assert placed["total"]["amount"] == "110.30", "placing keeps the frozen tax"
+    # Placement does not take a tax the customer was not shown (issue 22): PRICE_CHANGED on the line.
+    refused = shop.call("placeOrder", shop.customer, orderId=order["id"])
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("PRICE_CHANGED", "lines[0].tax")]
+    assert "19.50 USD" in refused["errors"][0]["message"] and "3.90 USD" in refused["errors"][0]["message"]
+    # The frozen tax stays on the draft until it is re-priced.
+    assert shop.order(order["id"], shop.customer)["total"]["amount"] == "110.30"
     assert send(sender, "tax_option.deleted", vendor_id="acme", country="US", version=3) == 204
     assert not TaxOptionSnapshot.objects.filter(vendor_id="acme").exists()
 
