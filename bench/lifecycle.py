@@ -183,7 +183,7 @@ def run_clients(target, args_for) -> list:
     return results
 
 
-def _proc_stats() -> dict[int, tuple[str, int, float]]:
+def proc_stats() -> dict[int, tuple[str, int, float]]:
     """pid -> (command, parent pid, CPU seconds used) for every process (Linux /proc)."""
     ticks, found = os.sysconf("SC_CLK_TCK"), {}
     for entry in os.listdir("/proc"):
@@ -201,7 +201,7 @@ def _proc_stats() -> dict[int, tuple[str, int, float]]:
 def cpu_by_part(server_pid: int, load_pids: list[int]) -> dict[str, float]:
     """CPU seconds used so far by the load processes, gunicorn (master and workers) and
     PostgreSQL (every server process)."""
-    stats = _proc_stats()
+    stats = proc_stats()
     tree, grew = {server_pid}, True
     while grew:
         more = {pid for pid, (_, parent, _) in stats.items() if parent in tree} - tree

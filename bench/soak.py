@@ -56,11 +56,8 @@ def rss_mb(pid: int) -> float:
 
 
 def children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as found:
-            return [int(p) for p in found.read().split()]
-    except OSError:
-        return []
+    """The processes whose parent is `pid` (gunicorn's workers), from /proc as `make bench` reads it."""
+    return [child for child, (_, parent, _) in lifecycle.proc_stats().items() if parent == pid]
 
 
 def soak_client(seconds: float, queue) -> None:

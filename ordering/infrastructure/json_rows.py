@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Callable
@@ -67,6 +67,7 @@ class TableSpec:
     fields: tuple[models.Field, ...]  # concrete and stored (not generated), in model order
     readers: tuple[tuple[str, str, Callable[[Any], Any] | None], ...]  # (attname, column, converter)
     stamped: frozenset[str]  # attnames set on insert by the field itself (auto_now, auto_now_add)
+    columns: dict[str, str] = field(default_factory=dict, compare=False)  # name or attname -> column
 
     @staticmethod
     def of(model: type[models.Model]) -> TableSpec:
@@ -84,7 +85,11 @@ class TableSpec:
         return spec
 
     def column(self, name: str) -> str:
-        return self.model._meta.get_field(name).column
+        """The column of a field given by name or attname (looked up once per name)."""
+        found = self.columns.get(name)
+        if found is None:
+            found = self.columns[name] = self.model._meta.get_field(name).column
+        return found
 
 
 _SPECS: dict[type[models.Model], TableSpec] = {}

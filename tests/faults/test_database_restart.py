@@ -129,7 +129,10 @@ class Stack:
     def close(self) -> None:
         for process in (self.relay, self.server):
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM) if process is self.server else process.terminate()
+                if process is self.server:
+                    os.killpg(process.pid, signal.SIGTERM)  # gunicorn's master and its workers
+                else:
+                    process.terminate()
                 try:
                     process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
