@@ -5,7 +5,9 @@ raw-SQL limit measured with pgbench in the same run.
     BENCH_SECONDS=20 BENCH_CLIENTS=4 BENCH_WORKERS=3 BENCH_LIST_SIZES=10000,1000000 make bench
 
 1. A fresh database `oms_bench` (BENCH_PG, default postgres://postgres@127.0.0.1:5432), migrated,
-   with the demo tenant and its snapshots (`seed_demo`), analyzed (`ANALYZE` again after step 3:
+   with the demo tenant and its snapshots (`seed_demo`; the mug and the kettle get a count of
+   100,000,000 units, so every placement reserves them through the conditional UPDATE of
+   docs/inventory.md and none runs out), analyzed (`ANALYZE` again after step 3:
    autovacuum is off on this machine's server, see `analyze()`), served by gunicorn with
    `gunicorn.conf.py` (BENCH_WORKERS sync workers, LOG_LEVEL=WARNING).
 2. In-process on PostgreSQL: 300 `me` calls and 40 lifecycles through Django's test client after
@@ -223,6 +225,8 @@ def setup() -> None:
     recreate_database(DB_URL)
     for args in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
         subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env(), check=True, capture_output=True)
+    subprocess.run(["psql", "-q", "-d", DB_URL, "-c", "UPDATE snapshots_product SET available_quantity = 100000000 "
+                    "WHERE product_id IN ('prod-mug', 'prod-kettle')"], check=True, capture_output=True)
     analyze()
 
 

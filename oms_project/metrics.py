@@ -58,6 +58,7 @@ RESPONSES = Counter("django_http_responses_total_by_status", "Responses, by stat
 LATENCY = Histogram(
     "django_http_requests_latency_seconds_by_view_method", "Request latency in seconds, middleware included.",
     ["view", "method"], buckets=(.005, .01, .025, .05, .075, .1, .25, .5, .75, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0))
+STOCK_REFUSALS = Counter("oms_stock_refusals", "Order lines refused OUT_OF_STOCK when reserving (placement, amendment).")
 ADMIN_LOGIN_FAILURES = Counter("oms_admin_login_failures", "Failed admin sign-ins (wrong password or locked out).")
 ADMIN_LOCKOUTS = Counter("oms_admin_lockouts", "Admin sign-ins refused because the username and address are locked out.")
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
@@ -130,6 +131,36 @@ class RelayBacklogCollector:
         yield backlog
 
 
+class StockCollector:
+    """Per tenant, over the products with a count (docs/inventory.md): units reserved and not in
+    the count yet, units left to sell, products with none left. One scan of the product
+    snapshots per scrape."""
+
+    def collect(self):
+        from django.db.models import Count, F, Q, Sum, Value
+        from django.db.models.functions import Greatest
+
+        from snapshots.infrastructure.models import ProductSnapshot
+
+        left = F("available_quantity") - F("reserved_quantity")
+        rows = (ProductSnapshot.objects.filter(available_quantity__isnull=False).order_by()
+                .values("tenant_id")
+                .annotate(reserved=Sum("reserved_quantity"), sellable=Sum(Greatest(left, Value(0))),
+                          sold_out=Count("id", filter=Q(available_quantity__lte=F("reserved_quantity")))))
+        reserved = GaugeMetricFamily("oms_stock_reserved_units",
+                                     "Units placed orders hold that the inventory count does not include yet.",
+                                     labels=["tenant"])
+        sellable = GaugeMetricFamily("oms_stock_sellable_units", "Units left to sell, over products with a count.",
+                                     labels=["tenant"])
+        sold_out = GaugeMetricFamily("oms_products_sold_out", "Products with a count and nothing left to sell.",
+                                     labels=["tenant"])
+        for row in rows:
+            reserved.add_metric([row["tenant_id"]], row["reserved"] or 0)
+            sellable.add_metric([row["tenant_id"]], row["sellable"] or 0)
+            sold_out.add_metric([row["tenant_id"]], row["sold_out"])
+        yield from (reserved, sellable, sold_out)
+
+
 def process_registry():
     """This process's metrics, or every gunicorn worker's when running multi-process."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -147,5 +178,6 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
             return HttpResponse("metrics need the scrape token\n", status=401, content_type="text/plain")
     database = CollectorRegistry(auto_describe=False)
     database.register(RelayBacklogCollector())
+    database.register(StockCollector())
     body = generate_latest(process_registry()) + generate_latest(database)
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

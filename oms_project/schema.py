@@ -5,9 +5,10 @@ import graphene
 from identity.api.schema import IdentityMutation, IdentityQuery
 from ordering.api.mutations import OrderingMutation
 from ordering.api.queries import OrderingQuery
+from snapshots.api.schema import SnapshotsQuery
 
 
-class Query(IdentityQuery, OrderingQuery, graphene.ObjectType):
+class Query(IdentityQuery, OrderingQuery, SnapshotsQuery, graphene.ObjectType):
     pass
 
 

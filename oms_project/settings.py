@@ -67,6 +67,10 @@ OMS_SINGLE_TENANT_ID = os.environ.get("OMS_SINGLE_TENANT_ID", "").strip() or Non
 # (docs/authentication.md: how long a revoked user can still act elsewhere); 0 turns it off.
 OMS_AUTH_CACHE_SECONDS = env_float("OMS_AUTH_CACHE_SECONDS", 5)
 
+# Stock (docs/inventory.md): a product snapshot without `as_of` is taken to count the reservations
+# older than this many seconds; newer ones stay subtracted from its `available_quantity`.
+OMS_INVENTORY_SYNC_WINDOW = env_float("OMS_INVENTORY_SYNC_WINDOW", 300)
+
 # JWT verification: clock leeway for exp/nbf/iat, and the JWKS cache of each tenant.
 OMS_JWT_LEEWAY_SECONDS = env_float("OMS_JWT_LEEWAY_SECONDS", 30)
 OMS_JWKS_CACHE_SECONDS = env_float("OMS_JWKS_CACHE_SECONDS", 300)

@@ -13,6 +13,7 @@ from .infrastructure.models import (
     PaymentOptionSnapshot,
     ProductSnapshot,
     ShippingOptionSnapshot,
+    StockReservation,
     TaxOptionSnapshot,
     TenantWorkflowSnapshot,
     UserAuthorizationSnapshot,
@@ -53,9 +54,34 @@ class VendorAdmin(ReadOnlySnapshotAdmin):
 
 @admin.register(ProductSnapshot)
 class ProductAdmin(ReadOnlySnapshotAdmin):
-    list_display = ["product_id", "sku", "name", "vendor_id", "price_amount", "price_currency", "active"]
+    """Stock columns (docs/inventory.md): the inventory system's count, what placed orders hold
+    beyond it, and what is left to sell."""
+
+    list_display = ["product_id", "sku", "name", "vendor_id", "price_amount", "price_currency", "active",
+                    "available_quantity", "reserved_quantity", "sellable_quantity", "counted_until"]
     list_filter = ["vendor_id", "active"]
     search_fields = ["product_id", "sku", "name"]
+
+    @admin.display(description="sellable")
+    def sellable_quantity(self, product: ProductSnapshot) -> str:
+        if product.available_quantity is None:
+            return "unlimited"
+        return str(max(0, product.available_quantity - product.reserved_quantity))
+
+    def get_fields(self, request, obj=None):
+        return [*super().get_fields(request, obj), "sellable_quantity"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "sellable_quantity"]
+
+
+@admin.register(StockReservation)
+class StockReservationAdmin(ReadOnlySnapshotAdmin):
+    """The reservation ledger: each change to what an order holds of a product."""
+
+    list_display = ["at", "product_id", "quantity", "order_id"]
+    search_fields = ["product_id", "order_id"]
+    date_hierarchy = "at"
 
 
 @admin.register(CouponSnapshot)

@@ -17,7 +17,6 @@ from ordering.application import handlers
 from ordering.domain.checkout import CartItem
 from ordering.domain.errors import Forbidden, OrderingError
 from ordering.domain.order import ShipmentLine
-from ordering.domain.price_check import PriceChanged
 from ordering.domain.values import CurrencyMismatch
 from ordering.infrastructure.unit_of_work import DjangoUnitOfWork
 from snapshots.domain.errors import SnapshotInvalid
@@ -75,9 +74,9 @@ class OrderMutation(graphene.Mutation):
                                                                   correlation_id=assign_request_id(info.context.request)))
         except Forbidden as error:
             raise forbidden(error) from error
-        except PriceChanged as error:  # one error per changed amount
-            return OrderPayload(order=None, errors=[user_error(PriceChanged([change])) for change in error.changes])
-        except (OrderingError, SnapshotInvalid, CurrencyMismatch) as error:
+        except OrderingError as error:  # one error per changed price, per short line
+            return OrderPayload(order=None, errors=[user_error(part) for part in error.parts()])
+        except (SnapshotInvalid, CurrencyMismatch) as error:
             return OrderPayload(order=None, errors=[user_error(error)])
         return OrderPayload(order=order, errors=[])
 

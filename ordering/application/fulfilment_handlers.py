@@ -11,7 +11,7 @@ from datetime import datetime
 
 from identity.domain.principal import Principal
 from ordering.domain import access
-from ordering.domain.errors import Forbidden, Invalid, NotFound
+from ordering.domain.errors import Forbidden, Invalid, NotFound, OutOfStock, ProductUnavailable
 from ordering.domain.fulfilment import TRACKING_STATUSES, ShipmentStatus
 from ordering.domain.lifecycle import OrderStatus
 from ordering.domain.order import Order
@@ -181,9 +181,25 @@ def change_destination_or_amend(principal: Principal, command: c.ChangeDestinati
 
 
 def change_order_quantity(principal: Principal, command: c.ChangeOrderQuantity, uow: UnitOfWork) -> Order:
-    return _act(principal, command.order_id, command.expected_version, uow, _amender(principal),
-                lambda order: order.change_quantity(command.line_id, command.quantity, actor=principal.user_id,
-                                                    now=uow.now()))
+    """Lower or raise a placed line's quantity. A raise needs the product on sale still (its
+    per-order limit applies) and enough left to sell: the difference is reserved when the order
+    is saved, else OUT_OF_STOCK on `quantity`."""
+    def change(order: Order) -> None:
+        line = next((line for line in order.lines if line.line_id == command.line_id), None)
+        limit = None
+        if line is not None and isinstance(command.quantity, int) and command.quantity > line.quantity:
+            product = uow.catalog.load(product_ids=[line.product_id], coupon_codes=[], option_ids=[]).products.get(
+                line.product_id)
+            if product is None or not product.active:
+                raise ProductUnavailable(f"{line.sku} is not on sale any more; its quantity can only go down",
+                                         field="quantity")
+            limit = product.max_quantity
+        order.change_quantity(command.line_id, command.quantity, actor=principal.user_id, now=uow.now(), limit=limit)
+
+    try:
+        return _act(principal, command.order_id, command.expected_version, uow, _amender(principal), change)
+    except OutOfStock as error:  # the one line this changes: named by the mutation's own argument
+        raise OutOfStock(error.message, field="quantity") from error
 
 
 def remove_line_items(principal: Principal, command: c.RemoveLineItems, uow: UnitOfWork) -> Order:

@@ -223,8 +223,8 @@ def remove_coupon(principal: Principal, command: c.RemoveCoupon, uow: UnitOfWork
 def place_order(principal: Principal, command: c.PlaceOrder, uow: UnitOfWork) -> Order:
     """DRAFT -> PENDING, after re-checking the draft against today's snapshots (a frozen amount
     that is not today's refuses it with PRICE_CHANGED: the customer sees the new total first);
-    counts coupon uses against their limits and gives the order its number, all in one
-    transaction."""
+    counts coupon uses against their limits, gives the order its number and reserves its lines
+    (saving a placed order does: OUT_OF_STOCK per short line), all in one transaction."""
     key = _idempotency_key(command.idempotency_key)
     request = c.fingerprint(command)
 
@@ -241,7 +241,8 @@ def place_order(principal: Principal, command: c.PlaceOrder, uow: UnitOfWork) ->
             catalog = _catalog_for(uow, order.items, order.coupon_codes, order.selections.values(),
                                    payment_options=True)
             today = price_cart(order.items, catalog, coupon_codes=order.coupon_codes, selections=order.selections,
-                               destination_country=order.shipping_address.country, now=uow.now())
+                               destination_country=order.shipping_address.country, now=uow.now(),
+                               check_stock=False)  # the reservation decides, when the order is saved
             changes = price_changes(order, today)
             if changes:
                 raise PriceChanged(changes)

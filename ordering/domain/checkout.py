@@ -84,7 +84,7 @@ def check_coupon_codes(codes: list[str], *, field_name: str = "coupon_codes") ->
     return cleaned
 
 
-def _check_product(index: int, item: CartItem, catalog: Catalog) -> Product:
+def _check_product(index: int, item: CartItem, catalog: Catalog, check_stock: bool) -> Product:
     where = f"items[{index}]"
     product = catalog.products.get(item.product_id)
     if product is None or not product.active:
@@ -97,8 +97,9 @@ def _check_product(index: int, item: CartItem, catalog: Catalog) -> Product:
                             field=f"{where}.quantity")
     if product.max_quantity is not None and item.quantity > product.max_quantity:
         raise QuantityLimit(f"at most {product.max_quantity} of {product.sku} per order", field=f"{where}.quantity")
-    if product.available_quantity is not None and item.quantity > product.available_quantity:
-        raise OutOfStock(f"only {product.available_quantity} of {product.sku} available", field=f"{where}.quantity")
+    sellable = product.sellable_quantity
+    if check_stock and sellable is not None and item.quantity > sellable:
+        raise OutOfStock(f"only {sellable} of {product.sku} available", field=f"{where}.quantity")
     return product
 
 
@@ -119,10 +120,12 @@ def price_cart(
     selections: dict[str, str],
     destination_country: str,
     now: datetime,
+    check_stock: bool = True,
 ) -> PricedOrder:
-    """Check every item, coupon and shipping selection against the snapshots, then price."""
+    """Check every item, coupon and shipping selection against the snapshots, then price.
+    `check_stock=False` leaves stock to the caller (placement: the reservation decides)."""
     check_items(items)
-    products = [(_check_product(i, item, catalog), item.quantity) for i, item in enumerate(items)]
+    products = [(_check_product(i, item, catalog, check_stock), item.quantity) for i, item in enumerate(items)]
     vendors = {product.vendor_id for product, _ in products}
     coupons = [check_coupon(code, catalog, field_name=f"coupon_codes[{i}]") for i, code in enumerate(coupon_codes)]
     shipping: dict[str, ShippingOption | None] = {vendor: None for vendor in vendors}

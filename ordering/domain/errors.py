@@ -14,6 +14,10 @@ class OrderingError(Exception):
         self.message = message
         self.field = field
 
+    def parts(self) -> list[OrderingError]:
+        """One error per thing the caller must fix (the API answers one payload error each)."""
+        return [self]
+
 
 class Invalid(OrderingError):
     code = "INVALID"

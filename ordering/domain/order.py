@@ -17,7 +17,7 @@ from typing import Any
 
 from . import events as ev
 from . import lifecycle
-from .checkout import CartItem
+from .checkout import MAX_QUANTITY, CartItem
 from .errors import (
     Conflict,
     Forbidden,
@@ -26,6 +26,7 @@ from .errors import (
     NotFound,
     OrderOnHold,
     PaymentMismatch,
+    QuantityLimit,
     RefundExceedsPaid,
     ReturnWindowClosed,
     ReviewRequired,
@@ -610,14 +611,19 @@ class Order:
         self.shipping_address = address
         self._amended(["shipping_address"], self.total, actor, now, f"destination changed ({address.city})")
 
-    def change_quantity(self, line_id: str, quantity: Any, *, actor: str, now: datetime) -> None:
-        """Lower a line's quantity; prices and discounts are those frozen at checkout."""
+    def change_quantity(self, line_id: str, quantity: Any, *, actor: str, now: datetime,
+                        limit: int | None = None) -> None:
+        """Lower or raise a line's quantity at the prices frozen at checkout. A raise stays within
+        `limit` (the product's most per order, if any) and MAX_QUANTITY; saving the order then
+        reserves the difference (a lowered quantity releases it)."""
         self._require_amendable()
         line = self._line(line_id, "line_id")
         quantity = _positive_quantity(quantity, "quantity")
-        if quantity >= line.quantity:
-            raise Invalid(f"an amendment can only lower a quantity (now {line.quantity}); order more in a new order",
-                          field="quantity")
+        if quantity == line.quantity:
+            raise Invalid(f"the line's quantity is {quantity} already", field="quantity")
+        most = MAX_QUANTITY if limit is None else min(limit, MAX_QUANTITY)
+        if quantity > line.quantity and quantity > most:
+            raise QuantityLimit(f"at most {most} of {line.sku} per order", field="quantity")
         previous = self.total
         self._reprice_frozen({line.line_id: quantity})
         self._amended(["lines"], previous, actor, now, f"{line.sku}: {line.quantity} -> {quantity}")
@@ -668,7 +674,8 @@ class Order:
                 continue
             scope = coupon.vendor_id or None
             old, new = goods(before, scope), goods(kept, scope)
-            discount = coupon.discount if old.amount == 0 else Money(
+            # Pro-rated down with what it applied to; a raise keeps it (a fixed coupon stays fixed).
+            discount = coupon.discount if old.amount == 0 or new.amount >= old.amount else Money(
                 coupon.discount.amount * new.amount / old.amount, self.currency).rounded()
             coupons.append(dataclasses.replace(coupon, discount=discount.min(new)))
         self.lines = kept

@@ -37,6 +37,9 @@ class PriceChanged(OrderingError):
         super().__init__("; ".join(change.message for change in changes), field=changes[0].field)
         self.changes = changes
 
+    def parts(self) -> list[OrderingError]:
+        return [PriceChanged([change]) for change in self.changes]
+
 
 def price_changes(order: Order, today: PricedOrder) -> list[PriceChange]:
     """Every frozen amount of the draft that today's pricing does not repeat."""

@@ -28,6 +28,7 @@ from ordering.domain.fulfilment import (
     ShipmentStatus,
 )
 from ordering.domain.lifecycle import OrderStatus
+from ordering.domain.stock import Held, held_stock, stock_changes
 from ordering.domain.order import (
     AppliedCoupon,
     Cancellation,
@@ -54,6 +55,7 @@ from snapshots.infrastructure.catalog_reader import (
 from oms_project import prepared
 
 from . import json_rows, models, order_counts
+from .stock_reservations import OrmStockReservations
 from .write_batch import WriteBatch, WriteConflict
 
 # -- rows <-> aggregate -----------------------------------------------------------------------
@@ -340,13 +342,15 @@ class StaleWrite(WriteConflict):
 class OrmOrderRepository:
     """Orders in and out. Writes are queued on the unit of work's batch, sent when it commits."""
 
-    def __init__(self, tenant_id: str, writes: WriteBatch) -> None:
+    def __init__(self, tenant_id: str, writes: WriteBatch, stock: OrmStockReservations) -> None:
         self.tenant_id = tenant_id
         self.writes = writes
+        self.stock = stock
         self.seen: list[Order] = []
         # order id -> (version, history, (status, count scopes)) as loaded or last written
         self._loaded: dict[str, tuple[int, int, tuple[str, frozenset[str]]]] = {}
         self._children: dict[str, tuple] = {}  # order id -> lines, shipping, coupons, shipments as loaded
+        self._held: dict[str, dict[str, Held]] = {}  # order id -> the stock it holds as loaded
 
     def get(self, order_id: str, *, lock: bool = True) -> Order | None:
         """The order, with its row locked until the transaction ends (PostgreSQL `FOR UPDATE`)."""
@@ -375,12 +379,18 @@ class OrmOrderRepository:
         """The order as it is in the database now: what the next `save` compares against."""
         self._loaded[order.order_id] = (order.version, len(order.history), _counted(order))
         self._children[order.order_id] = _children(order)
+        self._held[order.order_id] = held_stock(order)
+
+    def _reserve(self, before: dict[str, Held], order: Order) -> None:
+        """Reserve or release what the order holds now that it did not (`ordering.domain.stock`)."""
+        self.stock.change(order.order_id, stock_changes(before, held_stock(order)), at=order.updated_at)
 
     def add(self, order: Order) -> None:
         order_id = uuid.UUID(order.order_id)
         self.writes.insert(models.Order, [{"id": order_id, "tenant_id": self.tenant_id, **_order_values(order)}])
         self._write_children(order, order_id, history_from=0)
         self._count(None, order)
+        self._reserve({}, order)
         self._track(order)
 
     def save(self, order: Order) -> None:
@@ -403,6 +413,7 @@ class OrmOrderRepository:
                 self.writes.insert(table, rows(order, row))
         self.writes.insert(models.OrderHistoryEntry, self._history_rows(order, row, history))
         self._count(counted, order)
+        self._reserve(self._held[order.order_id], order)
         self._remember(order)
 
     def _sync(self, model, before: dict, after: dict, rows: list) -> None:

@@ -21,6 +21,7 @@ from ordering.domain.events import OrderEvent
 from snapshots.infrastructure.customer_store import OrmCustomerStore
 
 from .outbox import OrmOutbox
+from .stock_reservations import OrmStockReservations
 from .write_batch import WriteBatch
 from .repositories import (
     OrmCatalogReader,
@@ -65,7 +66,7 @@ class DjangoUnitOfWork:
         if self._stack is not None:
             raise RuntimeError("this unit of work is already open")
         self.writes.clear()
-        self.orders = OrmOrderRepository(self.tenant_id, self.writes)
+        self.orders = OrmOrderRepository(self.tenant_id, self.writes, OrmStockReservations(self.tenant_id, self.writes))
         self._committed: list[OrderEvent] | None = None
         self._stack = ExitStack()
         self._stack.enter_context(tenant_transaction(self.tenant_id))

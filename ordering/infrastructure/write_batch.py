@@ -17,6 +17,7 @@ snapshot); the repository deletes rewritten children before queuing their new ro
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection
@@ -42,6 +43,9 @@ class _Write:
     params: tuple
     expect_one: str | None  # the message when it does not change exactly one row
     document: bool = False  # its first parameter is the JSON of its rows (`%s::jsonb`)
+    # Given the first column of every row it returned (`RETURNING x`), once the batch ran; raising
+    # there fails the unit of work (its transaction rolls back).
+    check: Callable[[list], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -155,19 +159,30 @@ class WriteBatch:
     def raw(self, sql: str, params: list | tuple) -> None:
         self.writes.append(_Write(sql, tuple(params), None))
 
+    def returning(self, sql: str, params: list | tuple, check: Callable[[list], None]) -> None:
+        """A write whose `RETURNING` (one column) goes to `check` once the batch has run: a
+        conditional UPDATE that refuses the use case when too few rows qualified."""
+        self.writes.append(_Write(sql, tuple(params), None, check=check))
+
     def flush(self) -> None:
         writes, self.writes = self.writes, []
         late, self._late = self._late, None
         if not writes and late is None:
             return
         if late is None and (not prepared.on_postgresql() or len(writes) == 1):
+            returned = []
             with connection.cursor() as cursor:
                 for write in writes:
                     cursor.execute(write.sql, write.params)
                     if write.expect_one and cursor.rowcount != 1:
                         raise WriteConflict(write.expect_one)
+                    if write.check:
+                        returned.append((write.check, [row[0] for row in cursor.fetchall()]))
+            for check, values in returned:
+                check(values)
             return
         checked = [i for i, write in enumerate(writes) if write.expect_one]
+        returning = [i for i, write in enumerate(writes) if write.check]
         ctes, params = [], []
         if late is not None:
             ctes.append(f"late AS ({late.sql})")
@@ -180,6 +195,7 @@ class WriteBatch:
             ctes.append(f"w{i} AS ({sql}{' RETURNING 1' if write.expect_one else ''})")
             params += write_params
         select = [f"(SELECT count(*) FROM w{i})" for i in checked]
+        select += [f"ARRAY(SELECT * FROM w{i})" for i in returning]
         if late is not None:
             select.append("(SELECT value FROM late)")
         with prepared.cursor() as cursor:
@@ -190,3 +206,5 @@ class WriteBatch:
                 raise WriteConflict(writes[i].expect_one)
         if late is not None:
             self.drawn[late.token] = results[-1]
+        for i, values in zip(returning, results[len(checked):]):
+            writes[i].check(list(values))

@@ -16,7 +16,7 @@ from .changes import KINDS
 SPECS: dict[str, list[str]] = {
     "vendor": ["vendor_id", "name", "active:bool", "country", "currency", "version:int"],
     "product": ["product_id", "vendor_id", "sku", "name", "price:money", "active:bool",
-                "available_quantity:int", "min_quantity:int", "max_quantity:int", "attributes:json", "version:int"],
+                "available_quantity:int", "min_quantity:int", "max_quantity:int", "attributes:json", "version:int", "as_of"],
     "coupon": ["code", "vendor_id", "kind", "value", "currency", "min_subtotal:money", "valid_from",
                "valid_until", "usage_limit:int", "active:bool", "version:int"],
     "offer": ["offer_id", "vendor_id", "kind", "value", "product_ids:list", "min_quantity:int", "valid_from",

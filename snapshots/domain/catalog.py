@@ -125,6 +125,17 @@ class Product:
     max_quantity: int | None
     attributes: dict[str, Any]
     version: int
+    as_of: datetime | None = None  # when the inventory system counted `available_quantity`
+    # Units placed orders hold that the count does not include (docs/inventory.md); kept by the
+    # OMS, never sent upstream.
+    reserved_quantity: int = 0
+
+    @property
+    def sellable_quantity(self) -> int | None:
+        """What customers can still buy: the count less what it does not include yet (None: unlimited)."""
+        if self.available_quantity is None:
+            return None
+        return max(0, self.available_quantity - self.reserved_quantity)
 
     @classmethod
     def create(cls, data: dict[str, Any]) -> Product:
@@ -149,6 +160,7 @@ class Product:
             max_quantity=maximum,
             attributes=attributes,
             version=fields.version("version", data.get("version")),
+            as_of=moment("as_of", data.get("as_of")),
         )
 
 

@@ -108,7 +108,13 @@ class ProductSnapshot(SnapshotModel):
     price_amount = amount_field()
     price_currency = models.CharField(max_length=3)
     active = models.BooleanField()
-    available_quantity = models.IntegerField(null=True, blank=True)
+    available_quantity = models.IntegerField(
+        null=True, blank=True, help_text="Sellable units as the inventory system counted them; empty: unlimited.")
+    as_of = models.DateTimeField(null=True, blank=True, help_text="When the inventory system counted them.")
+    reserved_quantity = models.IntegerField(
+        default=0, help_text="Units placed orders hold that the count does not include yet (docs/inventory.md).")
+    counted_until = models.DateTimeField(
+        null=True, blank=True, help_text="The count includes the reservations made up to this time.")
     min_quantity = models.IntegerField(default=1)
     max_quantity = models.IntegerField(null=True, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
@@ -249,3 +255,29 @@ class PaymentOptionSnapshot(SnapshotModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.method})"
+
+
+class StockReservation(models.Model):
+    """One change to what a placed order holds of a product: positive reserves, negative releases
+    (docs/inventory.md). `at` is the time of the order event that made it; a product snapshot
+    counted at `as_of` includes the changes up to then, and the product's `reserved_quantity` is
+    the sum of those after it."""
+
+    id = models.BigAutoField(primary_key=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+",
+                               db_index=False)
+    product_id = models.CharField(max_length=255)
+    order_id = models.UUIDField()
+    quantity = models.IntegerField()
+    at = models.DateTimeField()
+
+    class Meta:
+        db_table = "snapshots_stock_reservation"
+        verbose_name = "stock reservation"
+        indexes = [
+            models.Index(fields=["tenant", "product_id", "at"], name="stock_reservation_product"),
+            models.Index(fields=["tenant", "order_id"], name="stock_reservation_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.quantity:+d} ({self.order_id})"

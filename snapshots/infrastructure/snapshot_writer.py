@@ -10,6 +10,7 @@ from identity.infrastructure.tenancy import tenant_transaction
 from snapshots.domain.customers import is_newer
 from snapshots.domain.money import Money
 
+from . import stock
 from .models import (
     CouponSnapshot,
     CustomerAddressSnapshot,
@@ -39,10 +40,16 @@ TABLES: dict[str, tuple[type[models.Model], str]] = {
 }
 
 
+# Fields the OMS keeps itself: an upstream snapshot never writes them.
+OWN_FIELDS = frozenset({"reserved_quantity"})
+
+
 def row_values(snapshot: Any) -> dict[str, Any]:
     """Columns of a snapshot: Money becomes `<name>_amount` and `<name>_currency`."""
     values: dict[str, Any] = {}
     for name, value in snapshot.__dict__.items():
+        if name in OWN_FIELDS:
+            continue
         if name in MONEY_FIELDS.get(type(snapshot).__name__, ()):
             values[f"{name}_amount"] = value.amount if isinstance(value, Money) else None
             values[f"{name}_currency"] = value.currency if isinstance(value, Money) else ""
@@ -77,10 +84,13 @@ class OrmSnapshotWriter:
     def bulk_upsert(self, tenant_id: str, kind: str, snapshots: list[Any]) -> tuple[int, int]:
         """One query for the stored versions (rows locked), one INSERT ... ON CONFLICT UPDATE."""
         model, key_field = TABLES[kind]
+        # In key order, the order placements lock products in (no deadlock between the two).
+        snapshots = sorted(snapshots, key=lambda s: getattr(s, key_field))
         keys = [getattr(s, key_field) for s in snapshots]
         stored = dict(
             model.objects.select_for_update()
             .filter(tenant_id=tenant_id, **{f"{key_field}__in": keys})
+            .order_by(key_field)
             .values_list(key_field, "version")
         )
         fresh = [s for s in snapshots if is_newer(s.version, stored.get(getattr(s, key_field)))]
@@ -97,6 +107,8 @@ class OrmSnapshotWriter:
             unique_fields=["tenant", key_field],
             update_fields=[name for name in rows[0] if name != key_field] + ["updated_at"],
         )
+        if kind == "product":
+            stock.recount(tenant_id, [snapshot.product_id for snapshot in snapshots])
         _invalidate(tenant_id, kind, [getattr(snapshot, key_field) for snapshot in snapshots])
 
     def delete(self, tenant_id: str, kind: str, key: str) -> None:

@@ -38,10 +38,11 @@ pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="runs in the PostgreSQL pass of the suite"),
 ]
 
-CHECKOUT = ("mutation($key: String!) { checkoutItems(items: [{productId: \"prod-mug\", quantity: 1}], "
+# The demo's lamp has no stock count: the load never runs out (the mug's 500 units would).
+CHECKOUT = ("mutation($key: String!) { checkoutItems(items: [{productId: \"prod-lamp\", quantity: 1}], "
             "shippingAddress: {line1: \"1 Main St\", city: \"Springfield\", postalCode: \"12345\", country: \"US\"}, "
             "customer: {email: \"c@example.com\", firstName: \"C\", lastName: \"D\"}, "
-            "shippingOptions: [{vendorId: \"vendor-acme\", shippingOptionId: \"ship-acme-std\"}], "
+            "shippingOptions: [{vendorId: \"vendor-globex\", shippingOptionId: \"ship-globex-std\"}], "
             "idempotencyKey: $key) { order { id } errors { code message } } }")
 PLACE = ("mutation($id: ID!, $key: String!) { placeOrder(orderId: $id, idempotencyKey: $key) "
          "{ order { id number status } errors { code message } } }")

@@ -124,7 +124,7 @@ def seed_catalog(tenant_id: str) -> None:
         ("vendor", Vendor.create({"vendor_id": "globex", "name": "Globex", "active": True, "country": "US",
                                   "currency": "USD", "version": 1})),
         ("product", Product.create({"product_id": "mug", "vendor_id": "acme", "sku": "ACME-MUG", "name": "Blue mug",
-                                    "price": usd("12.50"), "active": True, "available_quantity": 50,
+                                    "price": usd("12.50"), "active": True, "available_quantity": 100_000,
                                     "max_quantity": 20, "version": 1})),
         ("product", Product.create({"product_id": "kettle", "vendor_id": "acme", "sku": "ACME-KETTLE",
                                     "name": "Steel kettle", "price": usd("39.00"), "active": True, "version": 1})),

@@ -15,6 +15,7 @@ from ordering.domain.errors import (
     InvalidTransition,
     NotFound,
     OrderOnHold,
+    QuantityLimit,
     RefundExceedsPaid,
     ReturnWindowClosed,
     ReviewRequired,
@@ -217,11 +218,23 @@ def test_lowering_a_quantity_reprices_from_the_frozen_prices():
     assert event.data["payment_adjustment"] is None, "nothing was paid yet"
 
 
-@pytest.mark.parametrize("quantity", [0, 3, 5, "2", True])
-def test_a_quantity_can_only_go_down(quantity):
+@pytest.mark.parametrize("quantity", [0, 3, "2", True])
+def test_a_new_quantity_is_a_positive_integer_other_than_the_lines(quantity):
     order = placed(items=(("p1", 3),))
     with pytest.raises(Invalid):
         order.change_quantity(order.lines[0].line_id, quantity, actor="c", now=NOW)
+
+
+def test_a_quantity_goes_up_within_the_products_limit_at_the_frozen_price():
+    order = placed(items=(("p1", 3),))
+    unit = order.lines[0].unit_price
+    with pytest.raises(QuantityLimit, match="at most 4"):
+        order.change_quantity(order.lines[0].line_id, 5, actor="c", now=NOW, limit=4)
+    with pytest.raises(QuantityLimit, match="at most 10000"):
+        order.change_quantity(order.lines[0].line_id, 10_001, actor="c", now=NOW)
+    order.change_quantity(order.lines[0].line_id, 4, actor="c", now=NOW, limit=4)
+    assert order.lines[0].quantity == 4 and order.lines[0].subtotal == unit.times(4)
+    assert order.pull_events()[-1].data["changed_fields"] == ["lines"]
 
 
 def test_removing_a_line_drops_its_vendor_shipping_and_marks_the_payment():
