@@ -111,3 +111,39 @@ def test_a_unit_of_work_left_without_commit_writes_nothing(catalog):
     assert uow.events == []
     row = models.Order.objects.get(id=order.order_id)
     assert row.status == "DRAFT" and row.version == 1 and row.history.count() == 1
+
+
+def test_adding_an_order_that_is_placed_already_reserves_its_lines(catalog):
+    """The path an order import takes: the repository reserves whatever a new order holds, and a
+    short product refuses the whole unit of work."""
+    from ordering.domain.stock import StockShortage
+    from snapshots.infrastructure.models import StockReservation
+
+    ProductSnapshot.objects.filter(product_id="kettle").update(available_quantity=2)
+    draft, _ = checkout()
+    for quantity, expected in ((2, None), (1, StockShortage)):
+        order = draft.__class__.checkout(tenant_id="tenant-a", customer=draft.customer,
+                                         shipping_address=draft.shipping_address,
+                                         priced=_priced_kettles(quantity), actor="import", now=NOW)
+        order.place(number=f"IMP-{quantity}", actor="import", now=NOW)
+        uow = DjangoUnitOfWork("tenant-a", clock=lambda: NOW)
+        if expected:
+            with pytest.raises(expected), uow:
+                uow.orders.add(order)
+                uow.commit()
+        else:
+            with uow:
+                uow.orders.add(order)
+                uow.commit()
+    assert ProductSnapshot.objects.get(product_id="kettle").reserved_quantity == 2
+    assert list(StockReservation.objects.values_list("quantity", "at")) == [(2, NOW)]
+    assert not models.Order.objects.filter(number="IMP-1").exists()
+
+
+def _priced_kettles(quantity: int):
+    from ordering.domain.checkout import price_cart
+    from ordering.infrastructure.repositories import OrmCatalogReader
+
+    catalog = OrmCatalogReader("tenant-a").load(product_ids=["kettle"], coupon_codes=[], option_ids=["acme-std"])
+    return price_cart([CartItem("kettle", quantity)], catalog, coupon_codes=[], selections={"acme": "acme-std"},
+                      destination_country="US", now=NOW, check_stock=False)
