@@ -11,8 +11,11 @@ there is no such wall and the admin classes' own filters are the only one.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from identity.infrastructure.admin_staff import admin_scope_of
 from identity.infrastructure.tenancy import row_level_security_enabled, tenant_transaction
+from oms_project import replicas
 
 
 ADMIN_PREFIX = "/admin/"  # oms_project/urls.py
@@ -33,8 +36,12 @@ class AdminTenantScopeMiddleware:
         if not user.is_authenticated:
             return self.get_response(request)
         scope = admin_scope_of(user)
-        if scope.tenant_id is None:
-            return self.get_response(request)
         user.get_all_permissions()  # cached on the user object for the rest of the request
-        with tenant_transaction(scope.tenant_id):
-            return self.get_response(request)
+        # A page that only shows (GET) may read from a replica (oms_project/replicas.py); the
+        # session and the user were read above, from the primary.
+        reads = replicas.reading() if request.method in ("GET", "HEAD") else nullcontext()
+        with reads:
+            if scope.tenant_id is None:
+                return self.get_response(request)
+            with tenant_transaction(scope.tenant_id):
+                return self.get_response(request)

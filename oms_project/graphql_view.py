@@ -38,6 +38,7 @@ from identity.domain.principal import Principal
 from identity.infrastructure.jwt_verifier import PyJwtVerifier
 from identity.infrastructure.tenancy import tenant_transaction
 from identity.infrastructure.tenants import OrmTenantDirectory
+from oms_project import replicas
 from oms_project.graphql_limits import cost_error, parse_within_limits, query_too_large, validation_rules
 from oms_project.input_gate import TextRefused, check_tree
 from oms_project.internal_errors import database_unavailable, graphql_internal_error
@@ -183,14 +184,20 @@ class OmsGraphQLView(GraphQLView):
         # A query runs in one transaction scoped to the principal's tenant (row-level security
         # on PostgreSQL). A mutation does not: each unit of work is its own tenant transaction
         # (no savepoint inside an outer one), and its payload is read from domain objects.
-        scope = (tenant_transaction(request.oms_principal.tenant_id)
-                 if operation is None or operation.operation != OperationType.MUTATION else nullcontext())
+        # A query may read from a replica (oms_project/replicas.py); a mutation's caller learns the
+        # primary's WAL position after it, to read its own write afterwards.
+        principal = request.oms_principal
+        mutation = operation is not None and operation.operation == OperationType.MUTATION
+        scope = nullcontext() if mutation else tenant_transaction(principal.tenant_id)
         try:
-            with scope:
-                result = execute(schema, document, root_value=self.get_root_value(request),
-                                 context_value=self.get_context(request), variable_values=variables,
-                                 operation_name=operation_name, middleware=self.get_middleware(request),
-                                 execution_context_class=self.execution_context_class)
+            with nullcontext() if mutation else replicas.reading(principal.user_id, request.headers.get(replicas.HEADER)):
+                with scope:
+                    result = execute(schema, document, root_value=self.get_root_value(request),
+                                     context_value=self.get_context(request), variable_values=variables,
+                                     operation_name=operation_name, middleware=self.get_middleware(request),
+                                     execution_context_class=self.execution_context_class)
+            if mutation:
+                request.oms_read_after = replicas.written(principal.user_id)
         except Exception as error:  # as graphene-django: the error becomes the answer
             if database_unavailable(error):
                 raise  # 503 DATABASE_UNAVAILABLE (internal_errors.DatabaseUnavailableMiddleware)
@@ -262,7 +269,11 @@ class OmsGraphQLView(GraphQLView):
         # graphene-django's dispatch without its `ensure_csrf_cookie`: a bearer-token request reads
         # no cookie, so it gets none (and no CSRF token is made for it). Transactions are opened
         # in execute_graphql_request.
-        return _GRAPHENE_DISPATCH(self, request, *args, **kwargs)
+        response = _GRAPHENE_DISPATCH(self, request, *args, **kwargs)
+        position = getattr(request, "oms_read_after", None)
+        if position:
+            response[replicas.HEADER] = position
+        return response
 
     def get_context(self, request: HttpRequest) -> GraphQLContext:
         return GraphQLContext(request=request, principal=request.oms_principal)

@@ -29,6 +29,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -58,6 +59,13 @@ RESPONSES = Counter("django_http_responses_total_by_status", "Responses, by stat
 LATENCY = Histogram(
     "django_http_requests_latency_seconds_by_view_method", "Request latency in seconds, middleware included.",
     ["view", "method"], buckets=(.005, .01, .025, .05, .075, .1, .25, .5, .75, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0))
+REPLICA_READS = Counter("oms_replica_reads", "Read-only requests, by the database that served them (docs/scaling.md).",
+                        ["database"])
+REPLICA_FALLBACKS = Counter("oms_replica_fallbacks",
+                            "Reads sent to the primary although replicas are configured, by reason (down, lag, behind).",
+                            ["reason"])
+REPLICA_LAG = Gauge("oms_replica_lag_seconds", "Each replica's replication lag at its last health check.", ["replica"],
+                    multiprocess_mode="max")
 STOCK_REFUSALS = Counter("oms_stock_refusals", "Order lines refused OUT_OF_STOCK when reserving (placement, amendment).")
 ADMIN_LOGIN_FAILURES = Counter("oms_admin_login_failures", "Failed admin sign-ins (wrong password or locked out).")
 ADMIN_LOCKOUTS = Counter("oms_admin_lockouts", "Admin sign-ins refused because the username and address are locked out.")

@@ -16,6 +16,7 @@ unless the pooler supports protocol-level prepared statements (PgBouncer 1.21+).
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from functools import cache
 
 import psycopg
@@ -50,10 +51,16 @@ class _Kept:
 _KEPT = "oms_prepared_cursor"
 
 
+# The database this request works on: the primary, or a read replica while
+# `oms_project.replicas.reading` runs a read-only request.
+READING_FROM: ContextVar[str] = ContextVar("oms_reading_from", default=DEFAULT_DB_ALIAS)
+
+
 def database():
-    """This thread's database connection, looked up once (each attribute read through Django's
-    `connection` proxy looks it up again)."""
-    return connections[DEFAULT_DB_ALIAS]
+    """This request's database connection (the primary, or its replica inside
+    `replicas.reading`), looked up once (each attribute read through Django's `connection` proxy
+    looks it up again)."""
+    return connections[READING_FROM.get()]
 
 
 @cache

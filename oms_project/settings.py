@@ -233,6 +233,20 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         None if _prepare in ("off", "none", "") else int(_prepare))
 
+# Read replicas (docs/scaling.md): read-only requests may read from these (PostgreSQL streaming
+# replicas of DATABASE_URL); writes, webhooks and the relay always use the primary.
+for _index, _url in enumerate(u.strip() for u in os.environ.get("DATABASE_REPLICA_URLS", "").split(",") if u.strip()):
+    DATABASES[f"replica_{_index}"] = {
+        **dj_database_url.parse(_url, conn_max_age=60),
+        "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
+        "TEST": {"MIRROR": "default"},
+    }
+if len(DATABASES) > 1:
+    DATABASE_ROUTERS = ["oms_project.replicas.ReplicaRouter"]
+# A replica further behind than this is skipped; a client's reads follow its own writes for this long.
+OMS_REPLICA_MAX_LAG_SECONDS = env_float("OMS_REPLICA_MAX_LAG_SECONDS", 5)
+OMS_REPLICA_STICKY_SECONDS = env_float("OMS_REPLICA_STICKY_SECONDS", 10)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

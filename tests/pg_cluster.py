@@ -28,7 +28,8 @@ def unavailable_reason() -> str | None:
 
 
 class PgCluster:
-    def __init__(self) -> None:
+    def __init__(self, options: str = "") -> None:
+        self.options = options  # more `-c name=value` server settings
         self.bin = binaries()
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="oms-pg-")
@@ -45,7 +46,8 @@ class PgCluster:
         return self
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50"
+        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50 "
+                   f"{self.options}")
         self._as_postgres(f"{self.bin}/pg_ctl", "-D", self.data, "-o", options, "-l", self.log, "-w", "start")
 
     def stop(self, mode: str = "fast") -> None:
@@ -64,3 +66,24 @@ class PgCluster:
     def destroy(self) -> None:
         self.stop("immediate")
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+REPLICATION = "-c wal_level=replica -c max_wal_senders=5 -c hot_standby=on -c log_statement=all"
+
+
+def streaming_pair() -> tuple[PgCluster, PgCluster]:
+    """A primary and a hot-standby streaming replica of it (`pg_basebackup -R`), both started and
+    logging every statement (count statements on each from `statements_in`)."""
+    primary = PgCluster(REPLICATION).init()
+    primary.start()
+    replica = PgCluster(REPLICATION)
+    replica._as_postgres(f"{replica.bin}/pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U",
+                         "postgres", "-D", replica.data, "-R", "-X", "stream", "--no-sync")
+    replica.start()
+    return primary, replica
+
+
+def statements_in(cluster: PgCluster, fragment: str) -> int:
+    """How many statements the cluster logged that contain `fragment`."""
+    with open(cluster.log, encoding="utf-8", errors="replace") as log:
+        return sum(1 for line in log if ("statement: " in line or "execute " in line) and fragment in line)

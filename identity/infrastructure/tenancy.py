@@ -58,13 +58,13 @@ def tenant_transaction(tenant_id: str) -> Iterator[None]:
             raise CrossTenantTransaction(
                 f"a transaction for tenant {tenant_id!r} was opened inside one for {current!r}"
             )
-        with transaction.atomic():
+        with transaction.atomic(using=prepared.database().alias):
             yield
         return
 
     db = prepared.database()
     nested = db.in_atomic_block
-    with transaction.atomic():
+    with transaction.atomic(using=db.alias):
         setattr(db, SCOPE_ATTRIBUTE, tenant_id)
         try:
             if row_level_security_enabled():
