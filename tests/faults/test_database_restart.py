@@ -21,12 +21,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import jwt
 import psycopg
 import pytest
 from django.db import connection
 
 from tests.conftest import free_port
+from tests.demo_stack import LAMP_CHECKOUT, demo_token
 from tests.pg_cluster import PgCluster, unavailable_reason
 from tests.webhooks.receiver import Receiver
 
@@ -38,20 +38,13 @@ pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="runs in the PostgreSQL pass of the suite"),
 ]
 
-# The demo's lamp has no stock count: the load never runs out (the mug's 500 units would).
-CHECKOUT = ("mutation($key: String!) { checkoutItems(items: [{productId: \"prod-lamp\", quantity: 1}], "
-            "shippingAddress: {line1: \"1 Main St\", city: \"Springfield\", postalCode: \"12345\", country: \"US\"}, "
-            "customer: {email: \"c@example.com\", firstName: \"C\", lastName: \"D\"}, "
-            "shippingOptions: [{vendorId: \"vendor-globex\", shippingOptionId: \"ship-globex-std\"}], "
-            "idempotencyKey: $key) { order { id } errors { code message } } }")
+CHECKOUT = LAMP_CHECKOUT
 PLACE = ("mutation($id: ID!, $key: String!) { placeOrder(orderId: $id, idempotencyKey: $key) "
          "{ order { id number status } errors { code message } } }")
 
 
 def token(sub: str, roles: list[str]) -> str:
-    now = int(time.time())
-    return jwt.encode({"sub": sub, "tenant_id": "demo", "roles": roles, "iat": now, "exp": now + 3600,
-                       "iss": "oms-demo", "aud": "oms"}, SECRET, algorithm="HS256")
+    return demo_token(SECRET, sub, roles)
 
 
 def environment(url: str, **extra: str) -> dict[str, str]:

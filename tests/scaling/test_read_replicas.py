@@ -19,12 +19,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import jwt
 import psycopg
 import pytest
 from django.db import connection
 
 from tests.conftest import free_port
+from tests.demo_stack import LAMP_CHECKOUT, demo_token
 from tests.pg_cluster import statements_in, streaming_pair, unavailable_reason
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -35,20 +35,14 @@ pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="runs in the PostgreSQL pass of the suite"),
 ]
 
-CHECKOUT = ("mutation($key: String!) { checkoutItems(items: [{productId: \"prod-lamp\", quantity: 1}], "
-            "shippingAddress: {line1: \"1 Main St\", city: \"Springfield\", postalCode: \"12345\", country: \"US\"}, "
-            "customer: {email: \"c@example.com\", firstName: \"C\", lastName: \"D\"}, "
-            "shippingOptions: [{vendorId: \"vendor-globex\", shippingOptionId: \"ship-globex-std\"}], "
-            "idempotencyKey: $key) { order { id status } errors { code message } } }")
+CHECKOUT = LAMP_CHECKOUT
 PLACE = "mutation($id: ID!) { placeOrder(orderId: $id) { order { id status } errors { code message } } }"
 ORDER = "query($id: ID!) { order(id: $id) { id status } }"
 ORDERS = "{ orders(first: 50) { totalCount edges { node { id status } } } }"
 
 
 def token(sub: str, roles: list[str]) -> str:
-    now = int(time.time())
-    return jwt.encode({"sub": sub, "tenant_id": "demo", "roles": roles, "iat": now, "exp": now + 3600,
-                       "iss": "oms-demo", "aud": "oms"}, SECRET, algorithm="HS256")
+    return demo_token(SECRET, sub, roles)
 
 
 def lsn(url: str, query: str) -> str:
