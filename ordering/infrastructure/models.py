@@ -100,10 +100,11 @@ class Order(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "number"], condition=Q(number__isnull=False),
                                     name="order_number_per_tenant"),
-            # How the repository finds an order: by tenant and id, never by tenant alone.
-            models.UniqueConstraint(fields=["tenant", "id"], name="order_tenant_id"),
         ]
+        # How the repository finds an order: by tenant and id, the primary key on PostgreSQL
+        # (webhooks migration 0005, docs/scaling.md). Ids alone stay indexed for the admin.
         indexes = [
+            models.Index(fields=["id"], name="order_id_lookup"),
             models.Index(fields=["tenant", "-created_at", "-id"], name="order_created"),
             models.Index(fields=["tenant", "-total", "-id"], name="order_total"),
             models.Index(fields=["tenant", "customer_user_id", "-created_at"], name="order_customer"),

@@ -51,7 +51,7 @@ deliveries AS (
       FROM events AS e JOIN webhooks_subscription AS s ON s.tenant_id = e.tenant_id AND s.active
      WHERE jsonb_array_length(s.event_types) = 0 OR s.event_types ? e.type
      ORDER BY e.position, s.id
-    ON CONFLICT (subscription_id, event_id) DO NOTHING
+    ON CONFLICT (tenant_id, subscription_id, event_id) DO NOTHING
 )
 UPDATE ordering_outbox_event AS o SET dispatched_at = %(now)s FROM events WHERE o.position = events.position
 """
