@@ -21,10 +21,10 @@ from dataclasses import dataclass
 # django-axes's own tables.
 REFERENCE_TABLES = frozenset({"identity_tenant", "identity_tenant_staff"})
 REFERENCE_PREFIXES = ("auth_", "django_", "axes_")
-# Tables the event relay addresses by their own key across tenants (outbox positions, delivery
-# and subscription ids): that key keeps a plain index of its own once the primary key leads with
-# tenant_id. A relay on Citus claims per tenant instead (docs/scaling.md).
-LOOKUP_BY_OWN_KEY = frozenset({"ordering_outbox_event", "webhooks_delivery", "webhooks_subscription"})
+# Deliveries are addressed by their id alone in the admin (redeliver, detail pages): that key keeps
+# a plain index of its own once the primary key leads with tenant_id. The relay's own statements
+# name the tenant of every row they look up.
+LOOKUP_BY_OWN_KEY = frozenset({"webhooks_delivery"})
 
 _TABLES = """
 SELECT c.relname, EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id'

@@ -265,3 +265,39 @@ def test_metrics_show_the_stream_lag(client, tenant, settings):
     text = client.get("/metrics").content.decode()
     line = next(line for line in text.splitlines() if line.startswith('oms_relay_lag_seconds{stage="stream"}'))
     assert float(line.split()[-1]) > 86400
+
+
+def test_the_publisher_thread_outlives_a_database_error():
+    """A deadlock with the fan-out, or a restart, must not end publishing for good: the thread
+    logs, waits a moment and publishes again."""
+    import threading as _threading
+
+    from django.db import OperationalError
+
+    from webhooks.management.commands import relay_events
+
+    stopping = _threading.Event()
+    calls = []
+
+    class Part:
+        def ensure_stream(self):
+            pass
+
+        def close(self):
+            calls.append("closed")
+
+    class Publisher:
+        stream, events = Part(), Part()
+
+        def run_forever(self, should_stop, poll):
+            calls.append("run")
+            if calls.count("run") == 1:
+                raise OperationalError("deadlock detected")
+            stopping.set()
+
+    relay_events.PUBLISHER_RETRY_SECONDS, saved = 0.01, relay_events.PUBLISHER_RETRY_SECONDS
+    try:
+        relay_events.Command._publish_forever(Publisher(), stopping, 0.01)
+    finally:
+        relay_events.PUBLISHER_RETRY_SECONDS = saved
+    assert calls == ["run", "run", "closed", "closed"]

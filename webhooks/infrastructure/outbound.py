@@ -43,6 +43,7 @@ FAN_OUT_SQL = """
 WITH events AS (
     SELECT position, tenant_id, type, aggregate_id, sequence FROM ordering_outbox_event
      WHERE dispatched_at IS NULL ORDER BY position LIMIT %(limit)s
+       FOR UPDATE  -- in position order, as the stream's publisher marks them: no deadlock between the two
 ),
 deliveries AS (
     INSERT INTO webhooks_delivery (tenant_id, subscription_id, event_id, aggregate_id, sequence, status, attempts,
@@ -53,21 +54,24 @@ deliveries AS (
      ORDER BY e.position, s.id
     ON CONFLICT (tenant_id, subscription_id, event_id) DO NOTHING
 )
-UPDATE ordering_outbox_event AS o SET dispatched_at = %(now)s FROM events WHERE o.position = events.position
+UPDATE ordering_outbox_event AS o SET dispatched_at = %(now)s FROM events
+ WHERE o.tenant_id = events.tenant_id AND o.position = events.position
 """
 # The columns FAN_OUT_SQL writes (tests/webhooks/test_relay.py compares them with the model).
 FAN_OUT_COLUMNS = {"tenant_id", "subscription_id", "event_id", "aggregate_id", "sequence", "status", "attempts",
                    "next_attempt_at", "last_error", "created_at"}
 
 # One statement to claim a batch (PostgreSQL): due heads of their order's queue, locked (SKIP
-# LOCKED), leased, and returned with their subscription and event.
+# LOCKED), leased, and returned with their subscription and event. Rows are found by their
+# tenant and key, the primary keys since webhooks migration 0005 (docs/scaling.md).
 CLAIM_SQL = """
 WITH due AS (
-    SELECT d.id FROM webhooks_delivery AS d
+    SELECT d.tenant_id, d.id FROM webhooks_delivery AS d
      WHERE d.status = 'PENDING' AND d.next_attempt_at <= %(now)s
        AND (d.lease_until IS NULL OR d.lease_until < %(now)s)
        AND NOT (d.subscription_id = ANY(%(skip)s::uuid[]))
-       AND EXISTS (SELECT 1 FROM webhooks_subscription AS a WHERE a.id = d.subscription_id AND a.active)
+       AND EXISTS (SELECT 1 FROM webhooks_subscription AS a
+                    WHERE a.tenant_id = d.tenant_id AND a.id = d.subscription_id AND a.active)
        AND d.sequence = (SELECT h.sequence FROM webhooks_delivery AS h
                           WHERE h.subscription_id = d.subscription_id AND h.aggregate_id = d.aggregate_id
                             AND h.status = 'PENDING' ORDER BY h.sequence LIMIT 1)
@@ -77,7 +81,8 @@ WITH due AS (
 )
 UPDATE webhooks_delivery AS d SET lease_until = %(until)s
   FROM due, webhooks_subscription AS s, ordering_outbox_event AS e
- WHERE d.id = due.id AND s.id = d.subscription_id AND e.position = d.event_id
+ WHERE d.tenant_id = due.tenant_id AND d.id = due.id AND s.tenant_id = d.tenant_id AND s.id = d.subscription_id
+   AND e.tenant_id = d.tenant_id AND e.position = d.event_id
 RETURNING d.id, d.tenant_id, d.attempts, d.subscription_id, s.url, s.secret, e.event_id, e.type, e.occurred_at,
           e.aggregate_id, e.sequence, e.correlation_id, e.data
 """
@@ -97,7 +102,7 @@ updated AS (
     UPDATE webhooks_delivery AS d
        SET status = o.status, attempts = o.number, lease_until = NULL, next_attempt_at = o.next_attempt_at,
            last_status_code = o.status_code, last_error = o.error, delivered_at = o.delivered_at
-      FROM outcome AS o WHERE d.id = o.id
+      FROM outcome AS o WHERE d.tenant_id = o.tenant_id AND d.id = o.id
 )
 INSERT INTO webhooks_delivery_attempt (tenant_id, delivery_id, number, attempted_at, status_code, latency_ms, error)
 SELECT tenant_id, id, number, attempted_at, status_code, latency_ms, error FROM outcome

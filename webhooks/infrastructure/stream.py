@@ -29,6 +29,15 @@ from .outbound import OutboxListener
 logger = logging.getLogger(__name__)
 STREAM_LOCK = 0x4F4D5353  # pg_try_advisory_xact_lock key: one publisher at a time
 WINDOW = 4  # unpublished events read per batch slot: room to skip further events of one order
+# The published events, locked in position order first: the fan-out locks undispatched events in
+# that order too, so the two cannot deadlock (an UPDATE alone locks in the order its scan finds
+# rows, which after updates is not the position order). Found by tenant and position.
+MARK_PUBLISHED_SQL = """
+UPDATE ordering_outbox_event AS o SET published_at = %s
+  FROM (SELECT tenant_id, position FROM ordering_outbox_event
+         WHERE published_at IS NULL AND position = ANY(%s) ORDER BY position FOR UPDATE) AS chosen
+ WHERE o.tenant_id = chosen.tenant_id AND o.position = chosen.position
+"""
 
 
 @dataclass
@@ -36,8 +45,13 @@ class _Batch:
     messages: list[StreamMessage]
 
     def mark_published(self, positions: set[int]) -> None:
-        if positions:
+        if not positions:
+            return
+        if connection.vendor != "postgresql":
             OutboxEvent.objects.filter(position__in=sorted(positions)).update(published_at=timezone.now())
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(MARK_PUBLISHED_SQL, [timezone.now(), sorted(positions)])
 
 
 class OrmUnpublishedEvents:
@@ -56,7 +70,7 @@ class OrmUnpublishedEvents:
             window = (OutboxEvent.objects.filter(published_at__isnull=True).order_by("position")
                       .values_list("aggregate_id", "position")[:limit * WINDOW])
             chosen = one_per_order([(str(aggregate_id), position) for aggregate_id, position in window])[:limit]
-            rows = (OutboxEvent.objects.filter(position__in=chosen).order_by("position")
+            rows = (OutboxEvent.objects.filter(published_at__isnull=True, position__in=chosen).order_by("position")
                     .values_list("position", "event_id", "tenant_id", "type", "aggregate_id", "sequence",
                                  "occurred_at", "correlation_id", "data"))
             yield _Batch([

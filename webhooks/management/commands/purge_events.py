@@ -23,22 +23,23 @@ from .tail_events import parse_duration
 
 PURGE_SQL = """
 WITH doomed AS (
-    SELECT e.position FROM ordering_outbox_event AS e
+    SELECT e.tenant_id, e.position FROM ordering_outbox_event AS e
      WHERE e.created_at < %(cutoff)s AND e.dispatched_at IS NOT NULL
        AND (%(ignore_stream)s OR e.published_at IS NOT NULL)
        AND NOT EXISTS (SELECT 1 FROM webhooks_delivery AS d
-                        WHERE d.event_id = e.position AND d.status <> ALL(%(done)s))
+                        WHERE d.event_id = e.position AND d.tenant_id = e.tenant_id AND d.status <> ALL(%(done)s))
      ORDER BY e.position LIMIT %(batch)s
        FOR UPDATE SKIP LOCKED
 ),
 attempts AS (
     DELETE FROM webhooks_delivery_attempt AS a USING webhooks_delivery AS d, doomed
-     WHERE a.delivery_id = d.id AND d.event_id = doomed.position
+     WHERE a.tenant_id = d.tenant_id AND a.delivery_id = d.id
+       AND d.tenant_id = doomed.tenant_id AND d.event_id = doomed.position
 ),
 deliveries AS (
-    DELETE FROM webhooks_delivery AS d USING doomed WHERE d.event_id = doomed.position
+    DELETE FROM webhooks_delivery AS d USING doomed WHERE d.tenant_id = doomed.tenant_id AND d.event_id = doomed.position
 )
-DELETE FROM ordering_outbox_event AS e USING doomed WHERE e.position = doomed.position
+DELETE FROM ordering_outbox_event AS e USING doomed WHERE e.tenant_id = doomed.tenant_id AND e.position = doomed.position
 """
 
 

@@ -22,6 +22,7 @@ from webhooks.application.stream import StreamPublisher, StreamUnavailable
 from webhooks.infrastructure.relay_factory import configured_relay
 
 logger = logging.getLogger(__name__)
+PUBLISHER_RETRY_SECONDS = 0.5
 DATABASE_RETRY_SECONDS = 1.0
 
 
@@ -117,12 +118,20 @@ class Command(BaseCommand):
 
     @staticmethod
     def _publish_forever(publisher: StreamPublisher, stopping: threading.Event, poll: float) -> None:
+        """The publisher thread: it outlives the stream's and the database's failures (a
+        deadlock with the fan-out, a restart); what it could not mark is published again."""
         try:
             try:
                 publisher.stream.ensure_stream()
             except StreamUnavailable as error:
                 logger.warning("event stream unavailable at start: %s; retrying", error)
-            publisher.run_forever(stopping.is_set, poll)
+            while not stopping.is_set():
+                try:
+                    publisher.run_forever(stopping.is_set, poll)
+                except DatabaseError as error:
+                    logger.warning("stream publisher: database error (%s); retrying", error)
+                    connection.close()
+                    stopping.wait(PUBLISHER_RETRY_SECONDS)
         finally:
             publisher.stream.close()
             publisher.events.close()
