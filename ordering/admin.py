@@ -68,6 +68,11 @@ class CancelForm(forms.Form):
                              help_text="Recorded on the order and sent with order.cancelled.")
 
 
+class UnfulfillableForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+                             help_text="Recorded on the order and sent with order.unfulfillable.")
+
+
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     list_display = ["__str__", "status", "payment_status", "total", "currency", "customer_email", "created_at",
@@ -80,7 +85,7 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     show_full_result_count = False  # no second COUNT over a tenant with a million orders
     list_per_page = 50
     inlines = [LineInline, ShippingInline, CouponInline, ShipmentInline, HistoryInline]
-    actions = ["cancel_orders", "deliver_orders", "complete_orders"]
+    actions = ["cancel_orders", "deliver_orders", "complete_orders", "mark_unfulfillable", "resume_orders"]
     fieldsets = [
         (None, {"fields": ["id", "tenant", "number", "status", "payment_status", "version", "created_at",
                            "placed_at", "updated_at"]}),
@@ -90,7 +95,7 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
                                          "shipping_postal_code", "shipping_country"]}),
         ("Totals", {"fields": ["currency", "subtotal", "discount_total", "shipping_total", "total"]}),
         ("Payment", {"fields": ["payment_method", "payment_reference", "payment_amount", "paid_at"]}),
-        ("Cancellation", {"fields": ["cancel_reason", "cancelled_by", "cancelled_at"]}),
+        ("Cancellation", {"fields": ["unfulfillable_reason", "cancel_reason", "cancelled_by", "cancelled_at"]}),
         ("Hold and review", {"fields": ["hold_reason", "hold_note", "held_by", "held_at", "review_status",
                                         "review_level", "review_assignee", "reviewed_by", "reviewed_at",
                                         "review_note"]}),
@@ -120,24 +125,49 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         if refused:
             self.message_user(request, f"Not {verb}: {'; '.join(refused)}.", messages.ERROR)
 
-    @admin.action(description="Cancel selected orders", permissions=["manage"])
-    def cancel_orders(self, request, queryset):
-        form = CancelForm(request.POST if "apply" in request.POST else None)
+    def _with_reason(self, request, queryset, form_class, *, action: str, verb: str, title: str, intro: str,
+                     submit: str, handler, command):
+        """An action that asks for a reason first (the same page for every such action)."""
+        form = form_class(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
             reason = form.cleaned_data["reason"]
-            self._run(request, queryset, "cancelled", handlers.cancel_order,
-                      lambda order_id: c.CancelOrder(order_id=order_id, reason=reason))
+            self._run(request, queryset, verb, handler, lambda order_id: command(order_id, reason))
             return None
         context = {
             **self.admin_site.each_context(request),
-            "title": "Cancel orders",
+            "title": title,
+            "intro": intro,
+            "submit": submit,
             "opts": self.model._meta,
             "orders": queryset.order_by("created_at"),
             "form": form,
-            "action": "cancel_orders",
+            "action": action,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/ordering/order/cancel_orders.html", context)
+
+    @admin.action(description="Cancel selected orders", permissions=["manage"])
+    def cancel_orders(self, request, queryset):
+        return self._with_reason(
+            request, queryset, CancelForm, action="cancel_orders", verb="cancelled", title="Cancel orders",
+            intro="These orders will be cancelled, each on its own; an order that can no longer be cancelled is "
+                  "left as it is and reported.", submit="Cancel these orders", handler=handlers.cancel_order,
+            command=lambda order_id, reason: c.CancelOrder(order_id=order_id, reason=reason))
+
+    @admin.action(description="Mark selected orders unfulfillable", permissions=["manage"])
+    def mark_unfulfillable(self, request, queryset):
+        return self._with_reason(
+            request, queryset, UnfulfillableForm, action="mark_unfulfillable", verb="marked unfulfillable",
+            title="Mark orders unfulfillable",
+            intro="These orders will be marked UNFULFILLABLE, each on its own (CONFIRMED or PARTIALLY_SHIPPED "
+                  "only); cancel or resume them afterwards.", submit="Mark these orders unfulfillable",
+            handler=handlers.mark_unfulfillable,
+            command=lambda order_id, reason: c.MarkUnfulfillable(order_id=order_id, reason=reason))
+
+    @admin.action(description="Resume selected unfulfillable orders", permissions=["manage"])
+    def resume_orders(self, request, queryset):
+        self._run(request, queryset, "resumed", handlers.resume_order,
+                  lambda order_id: c.ResumeOrder(order_id=order_id))
 
     @admin.action(description="Mark selected orders delivered", permissions=["manage"])
     def deliver_orders(self, request, queryset):

@@ -284,6 +284,37 @@ class CancelOrder(OrderMutation):
         return c.CancelOrder(order_id, reason, expected_version)
 
 
+class MarkUnfulfillable(OrderMutation):
+    """CONFIRMED or PARTIALLY_SHIPPED -> UNFULFILLABLE with a reason (staff, or the vendor of every
+    line). From there it is cancelled (cancelOrder) or resumed (resumeOrder)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        reason = graphene.String(required=True)
+        expected_version = graphene.Int()
+
+    handler = staticmethod(handlers.mark_unfulfillable)
+
+    @classmethod
+    def command(cls, order_id, reason, expected_version=None):
+        return c.MarkUnfulfillable(order_id, reason, expected_version)
+
+
+class ResumeOrder(OrderMutation):
+    """UNFULFILLABLE -> CONFIRMED, or PARTIALLY_SHIPPED when part of it had shipped (staff, or the
+    vendor of every line)."""
+
+    class Arguments:
+        order_id = graphene.ID(required=True)
+        expected_version = graphene.Int()
+
+    handler = staticmethod(handlers.resume_order)
+
+    @classmethod
+    def command(cls, order_id, expected_version=None):
+        return c.ResumeOrder(order_id, expected_version)
+
+
 def _lines(values) -> list[ShipmentLine] | None:
     return None if values is None else [ShipmentLine(line.line_id, line.quantity) for line in values]
 
@@ -536,6 +567,8 @@ class OrderingMutation(graphene.ObjectType):
     deliver_order = DeliverOrder.Field()
     complete_order = CompleteOrder.Field()
     cancel_order = CancelOrder.Field()
+    mark_unfulfillable = MarkUnfulfillable.Field()
+    resume_order = ResumeOrder.Field()
     add_shipment = AddShipment.Field()
     add_shipping_tracking_reference = AddShippingTrackingReference.Field()
     cancel_shipment = CancelShipment.Field()

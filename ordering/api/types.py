@@ -235,6 +235,7 @@ class Order(graphene.ObjectType):
     payment = graphene.Field(Payment)
     shipments = graphene.List(graphene.NonNull(Shipment), required=True)
     cancellation = graphene.Field(Cancellation)
+    unfulfillable_reason = graphene.String(description="Why the order is UNFULFILLABLE; null otherwise.")
     history = graphene.List(graphene.NonNull(OrderHistoryEntry), required=True)
     hold = graphene.Field(Hold, description="Set while the order is on hold: it cannot be confirmed or shipped.")
     review = graphene.Field(Review, description="The review the tenant's workflow asked for, if any.")
@@ -250,6 +251,9 @@ class Order(graphene.ObjectType):
     created_at = graphene.DateTime(required=True)
     updated_at = graphene.DateTime(required=True)
     placed_at = graphene.DateTime()
+
+    def resolve_unfulfillable_reason(parent, info):
+        return parent.unfulfillable_reason or None
 
     def resolve_id(parent, info):
         return parent.order_id

@@ -117,6 +117,19 @@ class CancelOrder:
     expected_version: int | None = None
 
 
+@dataclass(frozen=True)
+class MarkUnfulfillable:
+    order_id: str
+    reason: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ResumeOrder:
+    order_id: str
+    expected_version: int | None = None
+
+
 # -- issue 7 ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ DEFS: dict[str, Any] = {
         "payment": nullable(obj({"method": STRING, "reference": STRING, "amount": MONEY, "paid_at": DATE_TIME})),
         "shipments": array({"$ref": "#/$defs/shipment"}),
         "cancellation": nullable(obj({"reason": STRING, "by": STRING, "at": DATE_TIME})),
+        "unfulfillable_reason": NULLABLE_STRING,
         "hold": nullable({"$ref": "#/$defs/hold"}),
         "review": nullable({"$ref": "#/$defs/review"}),
         "revision": {"type": "integer", "minimum": 0},
@@ -141,6 +142,10 @@ EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
     ev.ORDER_RETURN_APPROVED: ("A return was approved.", RETURN),
     ev.ORDER_RETURN_REJECTED: ("A return was rejected (see its note).", RETURN),
     ev.ORDER_RETURN_RECEIVED: ("An approved return came back.", RETURN),
+    ev.ORDER_UNFULFILLABLE: ("Staff or the vendor of every line marked the order UNFULFILLABLE (from CONFIRMED or "
+                             "PARTIALLY_SHIPPED); it is then cancelled or resumed.", {**TRANSITION, "reason": STRING}),
+    ev.ORDER_RESUMED: ("An UNFULFILLABLE order was resumed: CONFIRMED again, or PARTIALLY_SHIPPED when part of it "
+                       "had shipped.", TRANSITION),
     ev.ORDER_REFUNDED: ("Staff refunded money; the payment is PARTIALLY_REFUNDED or REFUNDED.", {
         "refund": {"$ref": "#/$defs/refund"}, "refunded_total": MONEY,
         "payment_status": {"enum": [s.value for s in PaymentStatus]}}),

@@ -72,6 +72,7 @@ def order_document(order: Order) -> dict[str, Any]:
         "shipments": [shipment_data(s) for s in order.shipments],
         "cancellation": None if order.cancellation is None else {
             "reason": order.cancellation.reason, "by": order.cancellation.by, "at": _at(order.cancellation.at)},
+        "unfulfillable_reason": order.unfulfillable_reason or None,
         "hold": None if order.hold is None else hold_data(order.hold),
         "review": None if order.review is None else review_data(order.review),
         "revision": order.revision,

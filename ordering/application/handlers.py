@@ -315,6 +315,35 @@ def complete_order(principal: Principal, command: c.CompleteOrder, uow: UnitOfWo
     return order
 
 
+def _as_staff_or_sole_vendor(principal: Principal, order_id: str, expected_version: int | None, uow: UnitOfWork,
+                             change: Callable[[Order], None]) -> Order:
+    """Marking an order UNFULFILLABLE and resuming it: staff, or the vendor of every line."""
+    if not (principal.is_staff or principal.is_vendor):
+        raise Forbidden("only staff, or the vendor of every line, can mark an order unfulfillable or resume it")
+    with uow:
+        order = _load(uow, principal, order_id)
+        access.require_can_mark_unfulfillable(order, principal)
+        order.check_version(expected_version)
+        change(order)
+        uow.orders.save(order)
+        uow.commit()
+    return access.view_of(order, principal)
+
+
+def mark_unfulfillable(principal: Principal, command: c.MarkUnfulfillable, uow: UnitOfWork) -> Order:
+    """CONFIRMED or PARTIALLY_SHIPPED -> UNFULFILLABLE, with a reason. Its stock stays reserved
+    until it is cancelled or resumed."""
+    return _as_staff_or_sole_vendor(principal, command.order_id, command.expected_version, uow, lambda order:
+                                    order.mark_unfulfillable(reason=command.reason, actor=principal.user_id,
+                                                             now=uow.now()))
+
+
+def resume_order(principal: Principal, command: c.ResumeOrder, uow: UnitOfWork) -> Order:
+    """UNFULFILLABLE -> CONFIRMED, or PARTIALLY_SHIPPED when part of it had shipped."""
+    return _as_staff_or_sole_vendor(principal, command.order_id, command.expected_version, uow,
+                                    lambda order: order.resume(actor=principal.user_id, now=uow.now()))
+
+
 def cancel_order(principal: Principal, command: c.CancelOrder, uow: UnitOfWork) -> Order:
     with uow:
         order = _load(uow, principal, command.order_id)
@@ -328,6 +357,6 @@ def cancel_order(principal: Principal, command: c.CancelOrder, uow: UnitOfWork) 
 
 __all__ = [
     "OrderingError", "RetryUseCase", "apply_coupon", "cancel_order", "checkout_items",
-    "complete_order", "confirm_order", "deliver_order", "place_order", "remove_coupon", "select_shipping_option",
+    "complete_order", "confirm_order", "deliver_order", "mark_unfulfillable", "place_order", "resume_order", "remove_coupon", "select_shipping_option",
     "ship_order", "update_checkout_items",
 ]

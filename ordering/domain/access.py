@@ -77,10 +77,16 @@ def require_can_deliver(order: Order, principal: Principal) -> None:
         raise Forbidden("only staff, or the vendor of every line, can mark this order delivered")
 
 
+def require_can_mark_unfulfillable(order: Order, principal: Principal) -> None:
+    """Marking an order UNFULFILLABLE, and resuming it: staff, or the vendor of every line."""
+    if not (principal.is_staff or sells_all_of(order, principal)):
+        raise Forbidden("only staff, or the vendor of every line, can mark this order unfulfillable or resume it")
+
+
 # Cancellation: the statuses from which each kind of caller may cancel.
 CANCEL_AS_OWNER = frozenset({S.DRAFT, S.PENDING})
-CANCEL_AS_STAFF = frozenset({S.DRAFT, S.PENDING, S.CONFIRMED})
-CANCEL_AS_SOLE_VENDOR = frozenset({S.CONFIRMED})
+CANCEL_AS_STAFF = frozenset({S.DRAFT, S.PENDING, S.CONFIRMED, S.UNFULFILLABLE})
+CANCEL_AS_SOLE_VENDOR = frozenset({S.CONFIRMED, S.UNFULFILLABLE})
 
 
 def require_can_cancel(order: Order, principal: Principal) -> None:

@@ -16,6 +16,7 @@ class OrderStatus(str, Enum):
     DELIVERED = "DELIVERED"
     COMPLETED = "COMPLETED"
     CANCELLED = "CANCELLED"
+    UNFULFILLABLE = "UNFULFILLABLE"  # confirmed, but it cannot be shipped as things stand
 
 
 S = OrderStatus
@@ -28,7 +29,10 @@ TRANSITIONS: dict[str, tuple[frozenset[OrderStatus], OrderStatus | None]] = {
     "ship": (frozenset({S.CONFIRMED, S.PARTIALLY_SHIPPED}), None),
     "deliver": (frozenset({S.SHIPPED}), S.DELIVERED),
     "complete": (frozenset({S.DELIVERED}), S.COMPLETED),
-    "cancel": (frozenset({S.DRAFT, S.PENDING, S.CONFIRMED}), S.CANCELLED),
+    "cancel": (frozenset({S.DRAFT, S.PENDING, S.CONFIRMED, S.UNFULFILLABLE}), S.CANCELLED),
+    "mark_unfulfillable": (frozenset({S.CONFIRMED, S.PARTIALLY_SHIPPED}), S.UNFULFILLABLE),
+    # Back to CONFIRMED, or PARTIALLY_SHIPPED when part of it shipped: see Order.resume.
+    "resume": (frozenset({S.UNFULFILLABLE}), None),
 }
 
 

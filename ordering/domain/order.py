@@ -211,6 +211,7 @@ class Order:
     payment: Payment | None = None
     shipments: list[Shipment] = field(default_factory=list)
     cancellation: Cancellation | None = None
+    unfulfillable_reason: str = ""  # set while UNFULFILLABLE
     history: list[HistoryEntry] = field(default_factory=list)
     hold: Hold | None = None
     review: Review | None = None
@@ -529,6 +530,7 @@ class Order:
         target = lifecycle.next_status("cancel", self.status)
         reason = _text(reason, "reason", MAX_REASON)
         self.cancellation = Cancellation(reason, actor, now)
+        self.unfulfillable_reason = ""
         if self.payment_status is PaymentStatus.PAID:
             self.payment_status = PaymentStatus.REFUND_PENDING
         self.hold = None
@@ -536,6 +538,24 @@ class Order:
                           if s.status is ShipmentStatus.PENDING else s for s in self.shipments]
         self._transition("cancel", target, actor, now, reason,
                          data={"reason": reason, "cancelled_by": actor})
+
+    # -- unfulfillable ------------------------------------------------------------------------
+
+    def mark_unfulfillable(self, *, reason: str, actor: str, now: datetime) -> None:
+        """CONFIRMED or PARTIALLY_SHIPPED -> UNFULFILLABLE: it cannot be shipped as things stand
+        (stock gone, a vendor out). Its reservations stay; it is then cancelled or resumed."""
+        target = lifecycle.next_status("mark_unfulfillable", self.status)
+        reason = _text(reason, "reason", MAX_REASON)
+        self.unfulfillable_reason = reason
+        self._transition("mark_unfulfillable", target, actor, now, reason, data={"reason": reason})
+
+    def resume(self, *, actor: str, now: datetime) -> None:
+        """UNFULFILLABLE -> CONFIRMED, or PARTIALLY_SHIPPED when part of it had shipped."""
+        lifecycle.require("resume", self.status)
+        shipped = any(line.shipped_quantity for line in self.lines)
+        target = OrderStatus.PARTIALLY_SHIPPED if shipped else OrderStatus.CONFIRMED
+        self.unfulfillable_reason = ""
+        self._transition("resume", target, actor, now, "resumed")
 
     # -- holds and review ---------------------------------------------------------------------
 

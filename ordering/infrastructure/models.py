@@ -62,6 +62,7 @@ class Order(models.Model):
     payment_amount = amount_field(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
 
+    unfulfillable_reason = models.CharField(max_length=500, blank=True, help_text="Set while UNFULFILLABLE.")
     cancel_reason = models.CharField(max_length=500, blank=True)
     cancelled_by = models.CharField(max_length=255, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)

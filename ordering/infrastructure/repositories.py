@@ -234,6 +234,7 @@ def to_domain(row: models.Order) -> Order:
             for s in row.shipments.all()
         ],
         cancellation=cancellation,
+        unfulfillable_reason=row.unfulfillable_reason,
         hold=hold,
         review=review,
         revision=row.revision,
@@ -290,6 +291,7 @@ def _order_values(order: Order) -> dict:
         "payment_reference": payment.reference if payment else "",
         "payment_amount": payment.amount.amount if payment else None,
         "paid_at": payment.paid_at if payment else None,
+        "unfulfillable_reason": order.unfulfillable_reason,
         "cancel_reason": cancellation.reason if cancellation else "",
         "cancelled_by": cancellation.by if cancellation else "",
         "cancelled_at": cancellation.at if cancellation else None,

@@ -28,7 +28,7 @@ ORDER_FIELDS = """
   taxTotal { amount } paymentOption { id method }
   payment { method reference amount { amount currency } paidAt }
   shipments { id vendorId status carrier trackingNumber lines { lineId quantity } shippedAt updatedAt }
-  cancellation { reason by at }
+  cancellation { reason by at } unfulfillableReason
   history { at actor fromStatus toStatus note }
   hold { reason note by at }
   review { status level assignee decidedBy note }
@@ -72,6 +72,9 @@ MUTATIONS = {
                   "expectedVersion: $expectedVersion"),
     "deliverOrder": ("$orderId: ID!, $expectedVersion: Int", "orderId: $orderId, expectedVersion: $expectedVersion"),
     "completeOrder": ("$orderId: ID!, $expectedVersion: Int", "orderId: $orderId, expectedVersion: $expectedVersion"),
+    "markUnfulfillable": ("$orderId: ID!, $reason: String!, $expectedVersion: Int",
+                          "orderId: $orderId, reason: $reason, expectedVersion: $expectedVersion"),
+    "resumeOrder": ("$orderId: ID!, $expectedVersion: Int", "orderId: $orderId, expectedVersion: $expectedVersion"),
     "cancelOrder": ("$orderId: ID!, $reason: String!, $expectedVersion: Int",
                     "orderId: $orderId, reason: $reason, expectedVersion: $expectedVersion"),
     "addShipment": ("$orderId: ID!, $lines: [ShipmentLineInput!], $expectedVersion: Int",

@@ -16,10 +16,13 @@ ALLOWED = {
     ("cancel", S.DRAFT): S.CANCELLED,
     ("cancel", S.PENDING): S.CANCELLED,
     ("cancel", S.CONFIRMED): S.CANCELLED,
+    ("cancel", S.UNFULFILLABLE): S.CANCELLED,
+    ("mark_unfulfillable", S.CONFIRMED): S.UNFULFILLABLE,
+    ("mark_unfulfillable", S.PARTIALLY_SHIPPED): S.UNFULFILLABLE,
 }
 
 
-@pytest.mark.parametrize("action", [a for a in TRANSITIONS if a != "ship"])
+@pytest.mark.parametrize("action", [a for a in TRANSITIONS if a not in ("ship", "resume")])
 @pytest.mark.parametrize("status", list(OrderStatus))
 def test_every_action_from_every_status(action, status):
     if (action, status) in ALLOWED:
@@ -38,6 +41,7 @@ ALLOWED_ACTIONS = {
     "review": {S.PENDING},
     "amend": {S.PENDING, S.CONFIRMED},
     "request_return": {S.DELIVERED, S.COMPLETED},
+    "resume": {S.UNFULFILLABLE},  # to CONFIRMED or PARTIALLY_SHIPPED: Order.resume
 }
 
 
@@ -45,13 +49,13 @@ ALLOWED_ACTIONS = {
 @pytest.mark.parametrize("status", list(OrderStatus))
 def test_actions_that_do_not_name_their_target(action, status):
     assert can(action, status) is (status in ALLOWED_ACTIONS[action])
-    if action == "ship":
+    if action in ("ship", "resume"):
         with pytest.raises(InvalidTransition if status not in ALLOWED_ACTIONS[action] else ValueError):
             next_status(action, status)
 
 
 def test_the_actions_table_is_the_one_tested():
-    assert set(ACTIONS) | {"ship"} == set(ALLOWED_ACTIONS)
+    assert set(ACTIONS) | {"ship", "resume"} == set(ALLOWED_ACTIONS)
 
 
 def test_terminal_statuses_allow_nothing():

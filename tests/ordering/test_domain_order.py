@@ -356,8 +356,8 @@ def test_who_may_act():
 
 @pytest.mark.parametrize("who, allowed", [
     ("owner", {S.DRAFT, S.PENDING}),
-    ("staff", {S.DRAFT, S.PENDING, S.CONFIRMED}),
-    ("sole-vendor", {S.CONFIRMED}),
+    ("staff", {S.DRAFT, S.PENDING, S.CONFIRMED, S.UNFULFILLABLE}),
+    ("sole-vendor", {S.CONFIRMED, S.UNFULFILLABLE}),
 ])
 def test_cancellation_rights_by_role_and_status(who, allowed):
     principal = {"owner": customer(), "staff": staff(), "sole-vendor": seller("v1")}[who]

@@ -154,6 +154,9 @@ def test_every_payload_matches_its_json_schema(shop):
     shop.ok("shipOrder", shop.globex, orderId=other["id"], carrier="FedEx", trackingNumber="B")
     shop.ok("deliverOrder", shop.staff, orderId=other["id"])
     shop.ok("completeOrder", shop.staff, orderId=other["id"])
+    stalled = shop.confirmed(items=(("mug", 1),))
+    shop.ok("markUnfulfillable", shop.staff, orderId=stalled["id"], reason="out of stock")
+    shop.ok("resumeOrder", shop.staff, orderId=stalled["id"])
     after_sale(shop)
 
     receiver = Receiver(subscribe(shop.tenant.id, "http://127.0.0.1:9/"))
