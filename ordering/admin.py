@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 
 from identity.domain.principal import Principal, Role
 from oms_project.admin_mixins import ReadOnlyAdminMixin, TenantScopedAdmin, TenantScopedInline
+from oms_project.money_display import admin_money, money
 from oms_project.observability import assign_request_id
 from ordering.application import commands as c
 from ordering.application import handlers
@@ -38,19 +39,36 @@ class ReadOnlyInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInline
 
 class LineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ["sku", "product_name", "vendor_id", "quantity", "unit_price", "subtotal", "discount", "offer_id",
-              "shipped_quantity"]
+    fields = ["sku", "product_name", "vendor_id", "quantity", "unit_price_money", "subtotal_money", "discount_money",
+              "offer_id", "shipped_quantity"]
+    readonly_fields = ["unit_price_money", "subtotal_money", "discount_money"]
+    unit_price_money = admin_money("unit_price", "order.currency")
+    subtotal_money = admin_money("subtotal", "order.currency")
+    discount_money = admin_money("discount", "order.currency")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order")
 
 
 class ShippingInline(ReadOnlyInline):
     model = OrderShipping
     verbose_name_plural = "shipping per vendor"
-    fields = ["vendor_id", "option_id", "name", "carrier", "cost", "waived_by"]
+    fields = ["vendor_id", "option_id", "name", "carrier", "cost_money", "waived_by"]
+    readonly_fields = ["cost_money"]
+    cost_money = admin_money("cost", "order.currency", description="cost")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order")
 
 
 class CouponInline(ReadOnlyInline):
     model = OrderCoupon
-    fields = ["code", "vendor_id", "discount"]
+    fields = ["code", "vendor_id", "discount_money"]
+    readonly_fields = ["discount_money"]
+    discount_money = admin_money("discount", "order.currency")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order")
 
 
 class ShipmentInline(ReadOnlyInline):
@@ -75,7 +93,7 @@ class UnfulfillableForm(forms.Form):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
-    list_display = ["__str__", "status", "payment_status", "total", "currency", "customer_email", "created_at",
+    list_display = ["__str__", "status", "payment_status", "total_money", "customer_email", "created_at",
                     "placed_at"]
     list_filter = ["status", "payment_status", "hold_reason", "review_status",
                    ("created_at", admin.DateFieldListFilter)]
@@ -93,14 +111,22 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
                                  "customer_phone"]}),
         ("Shipping address", {"fields": ["shipping_line1", "shipping_line2", "shipping_city", "shipping_state",
                                          "shipping_postal_code", "shipping_country"]}),
-        ("Totals", {"fields": ["currency", "subtotal", "discount_total", "shipping_total", "total"]}),
-        ("Payment", {"fields": ["payment_method", "payment_reference", "payment_amount", "paid_at"]}),
+        ("Totals", {"fields": ["currency", "subtotal_money", "discount_total_money", "shipping_total_money",
+                               "tax_total_money", "total_money"]}),
+        ("Payment", {"fields": ["payment_method", "payment_reference", "payment_amount_money", "paid_at"]}),
         ("Cancellation", {"fields": ["unfulfillable_reason", "cancel_reason", "cancelled_by", "cancelled_at"]}),
         ("Hold and review", {"fields": ["hold_reason", "hold_note", "held_by", "held_at", "review_status",
                                         "review_level", "review_assignee", "reviewed_by", "reviewed_at",
                                         "review_note"]}),
-        ("After sale", {"fields": ["revision", "payment_adjustment", "delivered_at", "returns", "refunds"]}),
+        ("After sale", {"fields": ["revision", "payment_adjustment_money", "delivered_at", "returns", "refunds"]}),
     ]
+    total_money = admin_money("total")
+    subtotal_money = admin_money("subtotal")
+    discount_total_money = admin_money("discount_total")
+    shipping_total_money = admin_money("shipping_total")
+    tax_total_money = admin_money("tax_total")
+    payment_amount_money = admin_money("payment_amount", description="payment amount")
+    payment_adjustment_money = admin_money("payment_adjustment")
 
     def get_readonly_fields(self, request, obj=None):
         return [f for section in self.fieldsets for f in section[1]["fields"]]
@@ -139,7 +165,7 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             "intro": intro,
             "submit": submit,
             "opts": self.model._meta,
-            "orders": queryset.order_by("created_at"),
+            "orders": [(order, money(order.total, order.currency)) for order in queryset.order_by("created_at")],
             "form": form,
             "action": action,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,

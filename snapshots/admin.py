@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 
 from oms_project.admin_mixins import ReadOnlyAdminMixin, TenantScopedAdmin
+from oms_project.money_display import admin_money
 
 from .infrastructure.models import (
     CouponSnapshot,
@@ -57,10 +58,12 @@ class ProductAdmin(ReadOnlySnapshotAdmin):
     """Stock columns (docs/inventory.md): the inventory system's count, what placed orders hold
     beyond it, and what is left to sell."""
 
-    list_display = ["product_id", "sku", "name", "vendor_id", "price_amount", "price_currency", "active",
+    list_display = ["product_id", "sku", "name", "vendor_id", "price", "active",
                     "available_quantity", "reserved_quantity", "sellable_quantity", "counted_until"]
     list_filter = ["vendor_id", "active"]
     search_fields = ["product_id", "sku", "name"]
+
+    price = admin_money("price_amount", "price_currency")
 
     @admin.display(description="sellable")
     def sellable_quantity(self, product: ProductSnapshot) -> str:
@@ -69,10 +72,10 @@ class ProductAdmin(ReadOnlySnapshotAdmin):
         return str(max(0, product.available_quantity - product.reserved_quantity))
 
     def get_fields(self, request, obj=None):
-        return [*super().get_fields(request, obj), "sellable_quantity"]
+        return [*super().get_fields(request, obj), "price", "sellable_quantity"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [*super().get_readonly_fields(request, obj), "sellable_quantity"]
+        return [*super().get_readonly_fields(request, obj), "price", "sellable_quantity"]
 
 
 @admin.register(StockReservation)
@@ -100,7 +103,8 @@ class OfferAdmin(ReadOnlySnapshotAdmin):
 
 @admin.register(ShippingOptionSnapshot)
 class ShippingOptionAdmin(ReadOnlySnapshotAdmin):
-    list_display = ["option_id", "vendor_id", "name", "carrier", "base_cost_amount", "base_cost_currency", "active"]
+    list_display = ["option_id", "vendor_id", "name", "carrier", "base_cost", "active"]
+    base_cost = admin_money("base_cost_amount", "base_cost_currency")
     list_filter = ["vendor_id", "carrier", "active"]
     search_fields = ["option_id", "name", "carrier"]
 

@@ -113,6 +113,7 @@ def test_the_admin_marks_and_resumes(shop, client, admin_user):
     url = "/admin/ordering/order/"
     page = client.post(url, {"action": "mark_unfulfillable", "_selected_action": [order["id"]]})
     assert b"Mark these orders unfulfillable" in page.content
+    assert f"${float(order['total']['amount']):,.2f}".encode() in page.content, "the total as money"
     client.post(url, {"action": "mark_unfulfillable", "_selected_action": [order["id"]], "apply": "1",
                       "reason": "carrier strike"})
     row = models.Order.objects.get(id=order["id"])
