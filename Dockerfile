@@ -16,8 +16,8 @@ RUN pip install --no-cache-dir --no-index --find-links /wheels /wheels/* && rm -
 COPY --chown=oms:oms . .
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
     && rm -rf /app/var/*.sqlite3* && chown -R oms:oms /app/var
-USER oms
+USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=6 \
-  CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz')"
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz')"]
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "oms_project.wsgi:application"]

@@ -36,6 +36,12 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
+# A process started with PROMETHEUS_MULTIPROC_DIR set writes its counters there from the first
+# metric on, so the directory must exist first. The image sets it for every command, including
+# `manage.py migrate`, which runs before gunicorn.conf.py would create it.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 ORDER_TRANSITIONS = Counter(
     "oms_order_transitions", "Order events committed, by event type (order.placed, order.shipped, ...).",
     ["event"])

@@ -75,3 +75,130 @@ def test_gunicorn_with_its_config_serves_and_sums_every_workers_metrics(tmp_path
           if s.name == "django_http_responses_total_by_status_total" and s.labels == {"status": "200"}]
     assert ok and ok[0] >= 21  # /readyz and 20 x /healthz, whichever worker answered them
     assert server.returncode == 0
+
+
+# -- the container files, linted and run without a container engine (issue 17, part 5) ---------
+
+def _tool(name: str) -> str:
+    """A command-line tool installed next to this Python (requirements-dev.txt)."""
+    path = Path(sys.executable).parent / name
+    assert path.exists(), f"{name} is missing: pip install -r requirements-dev.txt"
+    return str(path)
+
+
+def test_the_dockerfile_passes_hadolint():
+    result = subprocess.run([_tool("hadolint"), "--failure-threshold", "info", "--no-color", "Dockerfile"],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_compose_file_validates_against_the_compose_specification():
+    result = subprocess.run([_tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec",
+                             "docker-compose.yml"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+_INTERPOLATION = re.compile(r"\$\{(\w+)(?:(:?-)([^}]*)|:\?([^}]*))?\}")
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's `${NAME}`, `${NAME:-default}`, `${NAME-default}` and `${NAME:?error}`."""
+    def one(match: re.Match) -> str:
+        name, dash, default, error = match.groups()
+        if error is not None:
+            assert env.get(name), f"compose would refuse: {error}"
+            return env[name]
+        if dash == ":-":
+            return env.get(name) or default
+        if dash == "-":
+            return env.get(name, default)
+        return env.get(name, "")
+    return _INTERPOLATION.sub(one, value)
+
+
+def image_environment() -> dict[str, str]:
+    """The Dockerfile's ENV lines (the image's own settings)."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    return dict(pair.split("=", 1) for line in re.findall(r"^ENV (.+)$", text, re.M) for pair in line.split())
+
+
+@pytest.fixture
+def empty_database():
+    """A database of its own on the test server, as compose's `db` starts: empty."""
+    import psycopg
+
+    url = database_url_for_subprocesses()
+    name = f"oms_compose_{os.getpid()}"
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield url.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@requires_postgres
+def test_the_compose_commands_and_the_image_run_as_plain_processes(empty_database, tmp_path):
+    """The app service's command (migrate, then gunicorn), the relay's, the image's CMD and its
+    HEALTHCHECK, each as the container would run it, against PostgreSQL instead of `db`."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    port = free_port()
+    given = {"SECRET_KEY": "compose-test-only", "OMS_METRICS_PUBLIC": "1", "OMS_EVENT_STREAM_URL": "",
+             "ALLOWED_HOSTS": "127.0.0.1,localhost"}
+
+    def environment(service: str) -> dict[str, str]:
+        values = {k: interpolate(str(v), given) for k, v in compose["services"][service]["environment"].items()}
+        values["DATABASE_URL"] = empty_database  # compose's `db` service
+        return {**os.environ, **image_environment(), **values, "GUNICORN_BIND": f"127.0.0.1:{port}",
+                "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / service), "WEB_CONCURRENCY": "1",
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+    def ready(process) -> None:
+        for _ in range(600):
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2).status == 200:
+                    return
+            except OSError:
+                pass
+            assert process.poll() is None, process.communicate()[1][-2000:]
+            time.sleep(0.1)
+        pytest.fail("never ready")
+
+    def stop(process) -> None:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+
+    import shlex
+
+    # A string command is split as a shell would, then run without one (Compose's rule).
+    app = subprocess.Popen(shlex.split(compose["services"]["app"]["command"]), cwd=ROOT, env=environment("app"),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        ready(app)  # migrations ran first, on the empty database
+        healthcheck = re.search(r'HEALTHCHECK .*?CMD (\[[^\n]*\])', (ROOT / "Dockerfile").read_text(), re.S).group(1)
+        import json as _json
+
+        # The container's port 8000 is a free port here.
+        probe = [part.replace(":8000/", f":{port}/") for part in _json.loads(healthcheck)]
+        assert subprocess.run(probe, env=environment("app"), timeout=30).returncode == 0
+        metrics_port = free_port()  # the container's 9108
+        relay = subprocess.Popen(compose["services"]["relay"]["command"], cwd=ROOT,
+                                 env={**environment("relay"), "OMS_RELAY_METRICS_PORT": str(metrics_port)},
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert f"metrics on :{metrics_port}" in relay.stdout.readline()
+            assert "delivering" in relay.stdout.readline()
+        finally:
+            stop(relay)
+        assert relay.returncode == 0
+    finally:
+        os.killpg(app.pid, signal.SIGTERM)
+        app.communicate(timeout=30)
+    cmd = _json.loads(re.search(r'^CMD (\[.*\])$', (ROOT / "Dockerfile").read_text(), re.M).group(1))
+    image = subprocess.Popen(cmd, cwd=ROOT, env=environment("app"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        ready(image)
+    finally:
+        stop(image)
