@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 
 from identity.infrastructure.tenancy import tenant_transaction
 from snapshots.domain.customers import is_newer
@@ -101,6 +102,9 @@ class OrmSnapshotWriter:
     def _upsert_rows(self, tenant_id: str, kind: str, snapshots: list[Any]) -> None:
         model, key_field = TABLES[kind]
         rows = [row_values(snapshot) for snapshot in snapshots]
+        if kind == "product":  # the count's own stock columns (docs/inventory.md)
+            now = timezone.now()
+            rows = [{**values, **stock.count_columns(snapshot.as_of, now)} for values, snapshot in zip(rows, snapshots)]
         model.objects.bulk_create(
             [model(tenant_id=tenant_id, **values) for values in rows],
             update_conflicts=True,
@@ -108,7 +112,8 @@ class OrmSnapshotWriter:
             update_fields=[name for name in rows[0] if name != key_field] + ["updated_at"],
         )
         if kind == "product":
-            stock.recount(tenant_id, [snapshot.product_id for snapshot in snapshots])
+            stock.recount(tenant_id, [snapshot.product_id for snapshot in snapshots],
+                          min(values["counted_until"] for values in rows))
         _invalidate(tenant_id, kind, [getattr(snapshot, key_field) for snapshot in snapshots])
 
     def delete(self, tenant_id: str, kind: str, key: str) -> None:

@@ -19,9 +19,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, F, IntegerField, Min, OuterRef, Subquery, Sum, Value, When
+from django.db.models import IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from .models import ProductSnapshot, StockReservation
 
@@ -69,25 +68,36 @@ def sellable(tenant_id: str, product_ids: list[str]) -> dict[str, int]:
     return {product: found.get(product, 0) for product in product_ids if found.get(product, 0) is not None}
 
 
-def recount(tenant_id: str, product_ids: list[str]) -> None:
-    """After product snapshots were written (their rows locked): each one's `counted_until`
-    becomes its `as_of` (never later than now), or without one `now - OMS_INVENTORY_SYNC_WINDOW`,
-    and its `reserved_quantity` the sum of the changes after that. A separate statement, so it sees
-    every placement that committed before the lock was taken; the ones queued behind the lock add
-    theirs to the new figure. Changes older than its count by more than `LEDGER_KEEP` are dropped."""
-    now = timezone.now()
-    window = now - timedelta(seconds=settings.OMS_INVENTORY_SYNC_WINDOW)
-    products = ProductSnapshot.objects.filter(tenant_id=tenant_id, product_id__in=product_ids)
-    products.update(counted_until=Case(When(as_of__isnull=True, then=Value(window)),
-                                       When(as_of__gt=now, then=Value(now)), default=F("as_of")))
+def counted_until(as_of: datetime | None, now: datetime) -> datetime:
+    """The time up to which a count includes the reservation changes: its `as_of`, never later
+    than now, or without one `now - OMS_INVENTORY_SYNC_WINDOW`."""
+    if as_of is not None:
+        return min(as_of, now)
+    return now - timedelta(seconds=settings.OMS_INVENTORY_SYNC_WINDOW)
+
+
+def count_columns(as_of: datetime | None, now: datetime) -> dict:
+    """The stock columns a product snapshot's upsert writes along with its count: where the count
+    stands, and nothing reserved beyond it yet (`recount` then adds the changes after it)."""
+    return {"counted_until": counted_until(as_of, now), "reserved_quantity": 0}
+
+
+def recount(tenant_id: str, product_ids: list[str], oldest: datetime) -> None:
+    """After product snapshots were upserted with `count_columns` (their rows locked): the
+    products with reservation changes after their `counted_until` get the sum of those as their
+    `reserved_quantity`; the others keep 0, so a bulk import touches only products sold lately.
+    A separate statement, so it sees every placement that committed before the lock was taken;
+    the ones queued behind the lock add theirs to the new figure. `oldest` is the earliest
+    `counted_until` written; changes older than it by more than `LEDGER_KEEP` are dropped."""
+    recent = (StockReservation.objects.filter(tenant_id=tenant_id, product_id__in=product_ids, at__gt=oldest)
+              .values("product_id"))
     after = (StockReservation.objects
              .filter(tenant_id=tenant_id, product_id=OuterRef("product_id"), at__gt=OuterRef("counted_until"))
              .order_by().values("product_id").annotate(total=Sum("quantity")).values("total"))
-    products.update(reserved_quantity=Coalesce(Subquery(after, output_field=IntegerField()), Value(0)))
-    oldest = products.aggregate(oldest=Min("counted_until"))["oldest"]
-    if oldest is not None:
-        StockReservation.objects.filter(tenant_id=tenant_id, product_id__in=product_ids,
-                                        at__lt=oldest - LEDGER_KEEP).delete()
+    ProductSnapshot.objects.filter(tenant_id=tenant_id, product_id__in=recent).update(
+        reserved_quantity=Coalesce(Subquery(after, output_field=IntegerField()), Value(0)))
+    StockReservation.objects.filter(tenant_id=tenant_id, product_id__in=product_ids,
+                                    at__lt=oldest - LEDGER_KEEP).delete()
 
 
 @dataclass(frozen=True)
