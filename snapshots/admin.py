@@ -5,6 +5,7 @@ from django.contrib import admin
 
 from oms_project.admin_mixins import ReadOnlyAdminMixin, TenantScopedAdmin
 from oms_project.money_display import admin_money
+from snapshots.domain.catalog import sellable
 
 from .infrastructure.models import (
     CouponSnapshot,
@@ -67,9 +68,8 @@ class ProductAdmin(ReadOnlySnapshotAdmin):
 
     @admin.display(description="sellable")
     def sellable_quantity(self, product: ProductSnapshot) -> str:
-        if product.available_quantity is None:
-            return "unlimited"
-        return str(max(0, product.available_quantity - product.reserved_quantity))
+        left = sellable(product.available_quantity, product.reserved_quantity)
+        return "unlimited" if left is None else str(left)
 
     def get_fields(self, request, obj=None):
         return [*super().get_fields(request, obj), "price", "sellable_quantity"]

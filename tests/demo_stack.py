@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import time
 
 import jwt
@@ -20,3 +23,18 @@ def demo_token(secret: str, sub: str, roles: list[str]) -> str:
     now = int(time.time())
     return jwt.encode({"sub": sub, "tenant_id": "demo", "roles": roles, "iat": now, "exp": now + 3600,
                        "iss": "oms-demo", "aud": "oms"}, secret, algorithm="HS256")
+
+
+def stop_process(process: subprocess.Popen, *, group: bool = False) -> None:
+    """SIGTERM (to its whole process group with `group`: gunicorn's master and workers), then
+    kill it if it has not ended within 30 s."""
+    if process.poll() is not None:
+        return
+    if group:
+        os.killpg(process.pid, signal.SIGTERM)
+    else:
+        process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()

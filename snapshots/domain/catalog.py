@@ -112,6 +112,14 @@ class Vendor:
         )
 
 
+def sellable(available_quantity: int | None, reserved_quantity: int) -> int | None:
+    """What customers can still buy: the inventory count less what placed orders hold beyond it
+    (docs/inventory.md); None when the product has no count (unlimited)."""
+    if available_quantity is None:
+        return None
+    return max(0, available_quantity - reserved_quantity)
+
+
 @dataclass(frozen=True)
 class Product:
     product_id: str
@@ -132,10 +140,7 @@ class Product:
 
     @property
     def sellable_quantity(self) -> int | None:
-        """What customers can still buy: the count less what it does not include yet (None: unlimited)."""
-        if self.available_quantity is None:
-            return None
-        return max(0, self.available_quantity - self.reserved_quantity)
+        return sellable(self.available_quantity, self.reserved_quantity)
 
     @classmethod
     def create(cls, data: dict[str, Any]) -> Product:

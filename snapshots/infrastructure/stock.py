@@ -22,6 +22,8 @@ from django.db import connection
 from django.db.models import IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from snapshots.domain.catalog import sellable as sellable_quantity
+
 from .models import ProductSnapshot, StockReservation
 
 # How long the ledger keeps a change its product's last count already includes (a snapshot that
@@ -63,8 +65,7 @@ def sellable(tenant_id: str, product_ids: list[str]) -> dict[str, int]:
     """What is left to sell of each product now (0 for one that is gone); unlimited ones are left out."""
     rows = ProductSnapshot.objects.filter(tenant_id=tenant_id, product_id__in=product_ids).values_list(
         "product_id", "available_quantity", "reserved_quantity")
-    found = {product: None if available is None else max(0, available - reserved)
-             for product, available, reserved in rows}
+    found = {product: sellable_quantity(available, reserved) for product, available, reserved in rows}
     return {product: found.get(product, 0) for product in product_ids if found.get(product, 0) is not None}
 
 
@@ -112,7 +113,7 @@ class Stock:
 
     @property
     def sellable_quantity(self) -> int | None:
-        return None if self.available_quantity is None else max(0, self.available_quantity - self.reserved_quantity)
+        return sellable_quantity(self.available_quantity, self.reserved_quantity)
 
 
 def stock_of(tenant_id: str, product_id: str) -> Stock | None:

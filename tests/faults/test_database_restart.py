@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -26,7 +25,7 @@ import pytest
 from django.db import connection
 
 from tests.conftest import free_port
-from tests.demo_stack import LAMP_CHECKOUT, demo_token
+from tests.demo_stack import LAMP_CHECKOUT, demo_token, stop_process
 from tests.pg_cluster import PgCluster, unavailable_reason
 from tests.webhooks.receiver import Receiver
 
@@ -121,16 +120,8 @@ class Stack:
             return error.code, json.loads(error.read() or b"{}")
 
     def close(self) -> None:
-        for process in (self.relay, self.server):
-            if process.poll() is None:
-                if process is self.server:
-                    os.killpg(process.pid, signal.SIGTERM)  # gunicorn's master and its workers
-                else:
-                    process.terminate()
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        stop_process(self.relay)
+        stop_process(self.server, group=True)
         self.receiver.stop()
         self.cluster.destroy()
 

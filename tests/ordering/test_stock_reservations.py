@@ -204,6 +204,13 @@ def test_metrics_show_reserved_and_sellable_units(shop, stock, client, settings)
     assert f'oms_stock_reserved_units{{tenant="{tenant}"}} 2.0' in body
     assert f'oms_stock_sellable_units{{tenant="{tenant}"}} 3.0' in body
     assert f'oms_products_sold_out{{tenant="{tenant}"}} 0.0' in body
+    refused = float(body.split("\noms_stock_refusals_total ")[1].split()[0])
+    short = shop.draft(items=(("mug", 3), ("lamp", 1)))
+    ProductSnapshot.objects.filter(product_id="mug").update(available_quantity=2)  # counted down meanwhile
+    assert shop.call("placeOrder", shop.customer, orderId=short["id"])["errors"][0]["code"] == "OUT_OF_STOCK"
+    body = client.get("/metrics").content.decode()
+    assert float(body.split("\noms_stock_refusals_total ")[1].split()[0]) == refused + 1
+    assert f'oms_products_sold_out{{tenant="{tenant}"}} 1.0' in body
 
 
 def test_the_admin_shows_available_reserved_and_sellable_quantities(shop, stock, client, admin_user):

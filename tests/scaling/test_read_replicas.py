@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ import pytest
 from django.db import connection
 
 from tests.conftest import free_port
-from tests.demo_stack import LAMP_CHECKOUT, demo_token
+from tests.demo_stack import LAMP_CHECKOUT, demo_token, stop_process
 from tests.pg_cluster import statements_in, streaming_pair, unavailable_reason
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -134,12 +133,7 @@ class Stack:
         return statements_in(self.primary, "ordering_order"), statements_in(self.replica, "ordering_order")
 
     def close(self) -> None:
-        if self.server.poll() is None:
-            os.killpg(self.server.pid, signal.SIGTERM)
-            try:
-                self.server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.server.kill()
+        stop_process(self.server, group=True)
         self.replica.destroy()
         self.primary.destroy()
 
