@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test schema venv clean chromium bench bench-import bench-orders-list bench-events soak
+.PHONY: run test schema venv clean chromium graphiql-assets bench bench-import bench-orders-list bench-events soak
 
 venv: $(INSTALLED)
 
@@ -33,6 +33,12 @@ chromium:
 # Rewrite schema.graphql after changing the API (a test fails while it is stale).
 schema: venv
 	DEBUG=1 $(BIN)/python manage.py graphql_schema --schema oms_project.schema.schema --out schema.graphql
+
+# Refresh GraphiQL's served builds from the pins in oms_project/graphiql/package.json (npm registry);
+# the copies under oms_project/static/graphiql/vendor are committed, so nothing runs npm at setup.
+graphiql-assets: venv
+	cd oms_project/graphiql && npm ci --no-audit --no-fund
+	$(BIN)/python oms_project/graphiql/vendor.py
 
 # 100,000 product rows through import_snapshots (DATABASE_URL picks PostgreSQL).
 bench-import: venv

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import render
 from graphene_django.settings import graphene_settings
 from graphene_django.views import GraphQLView, HttpError
 from graphql import (
@@ -150,12 +151,19 @@ def _checked_document(schema, query: str, rules: tuple,
     return document, tuple(validate(schema, document, list(rules), graphene_settings.MAX_VALIDATION_ERRORS))
 
 
+# What the GraphiQL page opens with: replace the placeholder with a token (`make run` prints one).
+GRAPHIQL_HEADERS = '{\n  "Authorization": "Bearer <paste a development token>"\n}'
+GRAPHIQL_QUERY = "# Who am I? Paste a token in the Authorization header below, then run.\n{\n  me {\n    userId\n    tenantId\n    roles\n  }\n}\n"
+
 _GRAPHENE_DISPATCH = GraphQLView.dispatch.__wrapped__
 
 
 class OmsGraphQLView(GraphQLView):
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
+    graphiql_template = "oms/graphiql.html"
+
+    def __init__(self, graphiql: bool | None = None, **kwargs) -> None:
+        # GraphiQL is a development tool: offered while DEBUG is on (read per request).
+        super().__init__(graphiql=settings.DEBUG if graphiql is None else graphiql, **kwargs)
         self.validation_rules = _rules(settings.OMS_GRAPHQL_MAX_DEPTH, settings.OMS_GRAPHQL_MAX_ALIASES,
                                        settings.OMS_GRAPHQL_INTROSPECTION)
         self.cost_limits = CostLimits.from_settings()
@@ -207,6 +215,12 @@ class OmsGraphQLView(GraphQLView):
                 raise error.original_error  # the whole answer is 503, not a partial one
         return result
 
+    def render_graphiql(self, request, **data):
+        """The GraphiQL page, its assets served by the app (no CDN; oms_project/graphiql/), the
+        header editor open with a bearer-token placeholder to replace with a development token."""
+        return render(request, self.graphiql_template, {
+            "default_headers": GRAPHIQL_HEADERS, "default_query": GRAPHIQL_QUERY})
+
     @staticmethod
     def format_error(error):
         """Every error carries `extensions.code` (docs/errors.md): documents that fail to parse or
@@ -246,11 +260,10 @@ class OmsGraphQLView(GraphQLView):
             raise HttpError(HttpResponseBadRequest("body is nested too deeply")) from None
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method in ("GET", "HEAD") and self.graphiql and self.can_display_graphiql(
-            request, {}
-        ):
-            # The GraphiQL page itself is static; the queries it sends are authenticated below.
-            return super().dispatch(request, *args, **kwargs)
+        if request.method in ("GET", "HEAD") and self.graphiql and self.can_display_graphiql(request, {}):
+            # The GraphiQL page itself is static (nothing in its URL is executed); the queries it
+            # sends are authenticated below.
+            return self.render_graphiql(request)
         if request.method not in ("GET", "POST"):
             return super().dispatch(request, *args, **kwargs)
         limit = settings.OMS_GRAPHQL_MAX_BODY_BYTES

@@ -1,7 +1,8 @@
 """Response headers Django's SecurityMiddleware does not set (Django 5.2 has no CSP of its own).
 
 - `Content-Security-Policy`: the JSON endpoints allow nothing at all; the admin allows its own
-  scripts, styles and images only. GraphiQL (development only) loads from a CDN and is left alone.
+  scripts, styles and images only; so does the GraphiQL page (development only), whose assets the
+  app serves itself and whose queries go to the app only.
 - `Cache-Control: no-store` on `/graphql/`: answers are per principal and must not be cached.
 - `Permissions-Policy`: no powerful browser feature is ever needed.
 """
@@ -13,6 +14,9 @@ from django.conf import settings
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 ADMIN_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
              "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+GRAPHIQL_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+                "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 
@@ -26,7 +30,9 @@ class SecurityHeadersMiddleware:
         content_type = response.headers.get("Content-Type", "")
         if request.path.startswith("/admin/"):
             response.headers.setdefault("Content-Security-Policy", ADMIN_CSP)
-        elif not (settings.DEBUG and content_type.startswith("text/html")):
+        elif request.path.startswith("/graphql/") and content_type.startswith("text/html"):
+            response.headers.setdefault("Content-Security-Policy", GRAPHIQL_CSP)
+        elif not (settings.DEBUG and content_type.startswith("text/html")):  # Django's debug pages
             response.headers.setdefault("Content-Security-Policy", API_CSP)
         if request.path.startswith("/graphql/"):
             response.headers.setdefault("Cache-Control", "no-store")

@@ -202,7 +202,7 @@ WSGI_APPLICATION = "oms_project.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "oms_project" / "templates"],  # the GraphiQL page
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -265,6 +265,8 @@ STATIC_URL = "static/"
 # collectstatic writes here and WhiteNoise serves from here (created so it always exists).
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or VAR_DIR / "static")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# The GraphiQL page's assets, pinned and served by the app (oms_project/graphiql/).
+STATICFILES_DIRS = [BASE_DIR / "oms_project" / "static"]
 
 GRAPHENE = {
     "SCHEMA": "oms_project.schema.schema",

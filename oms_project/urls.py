@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
@@ -12,7 +11,7 @@ from .metrics import metrics_view
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Bearer-token API: no cookies are read, so CSRF does not apply (the admin keeps it).
-    path("graphql/", csrf_exempt(OmsGraphQLView.as_view(graphiql=settings.DEBUG))),
+    path("graphql/", csrf_exempt(OmsGraphQLView.as_view())),
     path("webhooks/<slug:tenant_id>/", receive_webhook),
     path("healthz", healthz),
     path("readyz", readyz),
