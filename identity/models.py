@@ -1,3 +1,3 @@
-from identity.infrastructure.models import Tenant, TenantStaffMember
+from identity.infrastructure.models import PersistedQuery, Tenant, TenantStaffMember
 
-__all__ = ["Tenant", "TenantStaffMember"]
+__all__ = ["PersistedQuery", "Tenant", "TenantStaffMember"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -35,7 +36,10 @@ from identity.domain.errors import (
     AuthenticationFailed,
     KeySourceUnavailable,
 )
+from identity.application.persisted_queries import document_to_run
+from identity.domain.persisted_queries import PersistedQueryRefused, requested_hash
 from identity.domain.principal import Principal
+from identity.infrastructure.persisted_queries import OrmPersistedQueries
 from identity.infrastructure.jwt_verifier import PyJwtVerifier
 from identity.infrastructure.tenancy import tenant_transaction
 from identity.infrastructure.tenants import OrmTenantDirectory
@@ -43,6 +47,7 @@ from oms_project import replicas
 from oms_project.graphql_limits import cost_error, parse_within_limits, query_too_large, validation_rules
 from oms_project.input_gate import TextRefused, check_tree
 from oms_project.internal_errors import database_unavailable, graphql_internal_error
+from oms_project.metrics import PERSISTED_QUERIES as PERSISTED_QUERY_OUTCOMES
 from oms_project.observability import bind_tenant
 from oms_project.request_limits import body_exceeds
 from snapshots.infrastructure.customer_store import OrmAuthorizationLookup
@@ -155,6 +160,18 @@ def _checked_document(schema, query: str, rules: tuple,
 GRAPHIQL_HEADERS = '{\n  "Authorization": "Bearer <paste a development token>"\n}'
 GRAPHIQL_QUERY = "# Who am I? Paste a token in the Authorization header below, then run.\n{\n  me {\n    userId\n    tenantId\n    roles\n  }\n}\n"
 
+PERSISTED_QUERIES = OrmPersistedQueries()
+
+
+def document_problems(query: str) -> list[str]:
+    """Why the endpoint would refuse `query` before running it (size, parse, cost, validation),
+    as it stands now: `manage.py persisted_queries load` lists only documents with none."""
+    view = OmsGraphQLView()
+    if len(query.encode()) > settings.OMS_GRAPHQL_MAX_QUERY_BYTES:
+        return [query_too_large(settings.OMS_GRAPHQL_MAX_QUERY_BYTES).message]
+    _, errors = _checked_document(view.schema.graphql_schema, query, view.validation_rules, view.cost_limits)
+    return [error.message for error in errors]
+
 _GRAPHENE_DISPATCH = GraphQLView.dispatch.__wrapped__
 
 
@@ -194,6 +211,10 @@ class OmsGraphQLView(GraphQLView):
         # (no savepoint inside an outer one), and its payload is read from domain objects.
         # A query may read from a replica (oms_project/replicas.py); a mutation's caller learns the
         # primary's WAL position after it, to read its own write afterwards.
+        sha256 = getattr(request, "oms_persist", None)
+        if sha256 is not None:  # a client's new document, valid: kept for its next requests
+            PERSISTED_QUERIES.register(sha256, query, operation_name or "")
+            PERSISTED_QUERY_OUTCOMES.labels("registered").inc()
         principal = request.oms_principal
         mutation = operation is not None and operation.operation == OperationType.MUTATION
         scope = nullcontext() if mutation else tenant_transaction(principal.tenant_id)
@@ -214,6 +235,35 @@ class OmsGraphQLView(GraphQLView):
             if database_unavailable(error.original_error):
                 raise error.original_error  # the whole answer is 503, not a partial one
         return result
+
+    def get_graphql_params(self, request, data):
+        """graphene-django's, and the document a persisted-query hash names
+        (`extensions.persistedQuery`, in the JSON body or, for a GET, the `extensions` parameter)."""
+        query, variables, operation_name, id_ = GraphQLView.get_graphql_params(request, data)
+        extensions = data.get("extensions") if isinstance(data, dict) else None
+        if extensions is None and "extensions" in request.GET:
+            try:
+                extensions = json.loads(request.GET["extensions"])
+            except ValueError:
+                raise PersistedQueryRefused("BAD_REQUEST", "extensions is not JSON") from None
+        sha256 = requested_hash(extensions)
+        if sha256 is None and not settings.OMS_PERSISTED_QUERIES_ONLY:
+            return query, variables, operation_name, id_
+        query, request.oms_persist = document_to_run(sha256, query, PERSISTED_QUERIES,
+                                                     only_listed=settings.OMS_PERSISTED_QUERIES_ONLY)
+        if sha256 is not None and request.oms_persist is None:
+            PERSISTED_QUERY_OUTCOMES.labels("found").inc()
+        return query, variables, operation_name, id_
+
+    def get_response(self, request, data, show_graphiql=False):
+        """graphene-django's; a persisted-query refusal answers with its own code and status (200
+        for PERSISTED_QUERY_NOT_FOUND, which Apollo clients answer by sending the document)."""
+        try:
+            return super().get_response(request, data, show_graphiql)
+        except PersistedQueryRefused as refused:
+            PERSISTED_QUERY_OUTCOMES.labels("not_found" if refused.status == 200 else "refused").inc()
+            body = {"errors": [{"message": refused.message, "extensions": {"code": refused.code}}]}
+            return self.json_encode(request, body), refused.status
 
     def render_graphiql(self, request, **data):
         """The GraphiQL page, its assets served by the app (no CDN; oms_project/graphiql/), the
@@ -248,7 +298,10 @@ class OmsGraphQLView(GraphQLView):
         return formatted
 
     def parse_body(self, request):
-        """graphene-django's, without echoing Python's codec error for a body that is not UTF-8."""
+        """graphene-django's, without echoing Python's codec error for a body that is not UTF-8. A
+        GET has no body, whatever its Content-Type says (Apollo's GETs say application/json)."""
+        if request.method == "GET":
+            return {}
         if self.get_content_type(request) in ("application/json", "application/graphql"):
             try:
                 request.body.decode("utf-8")

@@ -73,6 +73,8 @@ REPLICA_FALLBACKS = Counter("oms_replica_fallbacks",
 REPLICA_LAG = Gauge("oms_replica_lag_seconds", "Each replica's replication lag at its last health check.", ["replica"],
                     multiprocess_mode="max")
 STOCK_REFUSALS = Counter("oms_stock_refusals", "Order lines refused OUT_OF_STOCK when reserving (placement, amendment).")
+PERSISTED_QUERIES = Counter("oms_persisted_queries", "Requests naming a document by hash, by outcome: found, "
+                            "registered, not_found, refused (identity/domain/persisted_queries.py).", ["outcome"])
 ADMIN_LOGIN_FAILURES = Counter("oms_admin_login_failures", "Failed admin sign-ins (wrong password or locked out).")
 ADMIN_LOCKOUTS = Counter("oms_admin_lockouts", "Admin sign-ins refused because the username and address are locked out.")
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})

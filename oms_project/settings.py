@@ -117,6 +117,12 @@ OMS_GRAPHQL_MAX_TOKENS = int(env_float("OMS_GRAPHQL_MAX_TOKENS", 2000))
 OMS_GRAPHQL_MAX_FIELDS = int(env_float("OMS_GRAPHQL_MAX_FIELDS", 500))
 OMS_GRAPHQL_MAX_FIELD_REPEATS = int(env_float("OMS_GRAPHQL_MAX_FIELD_REPEATS", 10))
 OMS_GRAPHQL_MAX_DIRECTIVES = int(env_float("OMS_GRAPHQL_MAX_DIRECTIVES", 5))
+# Persisted queries (Apollo's automatic persisted queries; docs/production.md, "Persisted
+# queries"): at most this many documents registered by clients are kept (the oldest go first).
+OMS_PERSISTED_QUERIES_MAX_ENTRIES = int(env_float("OMS_PERSISTED_QUERIES_MAX_ENTRIES", 5000))
+# Production hardening: run only documents listed at deploy time (`manage.py persisted_queries load`).
+OMS_PERSISTED_QUERIES_ONLY = env_bool("OMS_PERSISTED_QUERIES_ONLY", False)
+
 # Schema introspection (`__schema`, `__type`): on in development, off in production unless asked.
 OMS_GRAPHQL_INTROSPECTION = env_bool("OMS_GRAPHQL_INTROSPECTION", DEBUG)
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 # Shared by all tenants: the tenant registry, the admin's tenant bindings, Django's and
 # django-axes's own tables.
-REFERENCE_TABLES = frozenset({"identity_tenant", "identity_tenant_staff"})
+# identity_persisted_query: GraphQL documents by hash, shared by every tenant (rarely written).
+REFERENCE_TABLES = frozenset({"identity_tenant", "identity_tenant_staff", "identity_persisted_query"})
 REFERENCE_PREFIXES = ("auth_", "django_", "axes_")
 # Deliveries are addressed by their id alone in the admin (redeliver, detail pages): that key keeps
 # a plain index of its own once the primary key leads with tenant_id. The relay's own statements

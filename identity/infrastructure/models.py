@@ -110,3 +110,23 @@ class TenantStaffMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.tenant_id}"
+
+
+class PersistedQuery(models.Model):
+    """A GraphQL document known by its SHA-256 (identity/domain/persisted_queries.py). Shared by
+    every tenant: it holds a query's text, never data. `listed` rows come from a client's manifest
+    at deploy time: never evicted, and the only ones run in persisted-only mode."""
+
+    sha256 = models.CharField(primary_key=True, max_length=64)
+    document = models.TextField()
+    operation_name = models.CharField(max_length=200, blank=True)
+    listed = models.BooleanField(default=False)
+    registered_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "identity_persisted_query"
+        verbose_name_plural = "persisted queries"
+        indexes = [models.Index(fields=["listed", "registered_at"], name="persisted_query_age")]
+
+    def __str__(self) -> str:
+        return self.operation_name or self.sha256[:12]
