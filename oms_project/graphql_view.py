@@ -43,7 +43,7 @@ from identity.infrastructure.persisted_queries import OrmPersistedQueries
 from identity.infrastructure.jwt_verifier import PyJwtVerifier
 from identity.infrastructure.tenancy import tenant_transaction
 from identity.infrastructure.tenants import OrmTenantDirectory
-from oms_project import replicas
+from oms_project import replicas, tracing
 from oms_project.graphql_limits import cost_error, parse_within_limits, query_too_large, validation_rules
 from oms_project.input_gate import TextRefused, check_tree
 from oms_project.internal_errors import database_unavailable, graphql_internal_error
@@ -218,13 +218,19 @@ class OmsGraphQLView(GraphQLView):
         principal = request.oms_principal
         mutation = operation is not None and operation.operation == OperationType.MUTATION
         scope = nullcontext() if mutation else tenant_transaction(principal.tenant_id)
+        traced = tracing.operation(operation.operation.value if operation else "query",
+                                   operation.name.value if operation and operation.name else None, principal.tenant_id)
         try:
-            with nullcontext() if mutation else replicas.reading(principal.user_id, request.headers.get(replicas.HEADER)):
+            with traced as span, (nullcontext() if mutation
+                                  else replicas.reading(principal.user_id, request.headers.get(replicas.HEADER))):
                 with scope:
                     result = execute(schema, document, root_value=self.get_root_value(request),
                                      context_value=self.get_context(request), variable_values=variables,
                                      operation_name=operation_name, middleware=self.get_middleware(request),
                                      execution_context_class=self.execution_context_class)
+                if result.errors:
+                    tracing.failed(span, ", ".join(sorted({str((error.extensions or {}).get("code", "INTERNAL"))
+                                                         for error in result.errors})))
             if mutation:
                 request.oms_read_after = replicas.written(principal.user_id)
         except Exception as error:  # as graphene-django: the error becomes the answer

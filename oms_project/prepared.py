@@ -23,6 +23,8 @@ import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
+from oms_project import tracing
+
 
 class _DebugCursor(CursorDebugWrapper):
     """Logs the statement as written (Django's own wrapper would read it back from a
@@ -82,10 +84,12 @@ def cursor():
     db.ensure_connection()
     db.validate_thread_sharing()
     raw = db.connection
+    cursor_class = tracing.cursor_class(psycopg.Cursor)
     if db.queries_logged:
-        return _DebugCursor(psycopg.Cursor(raw), db)
+        return _DebugCursor(cursor_class(raw), db)
     kept = getattr(db, _KEPT, None)
-    if kept is None or kept.wrapped.cursor.connection is not raw or kept.wrapped.cursor.closed:
-        kept = _Kept(CursorWrapper(psycopg.Cursor(raw), db))
+    if (kept is None or kept.wrapped.cursor.connection is not raw or kept.wrapped.cursor.closed
+            or type(kept.wrapped.cursor) is not cursor_class):
+        kept = _Kept(CursorWrapper(cursor_class(raw), db))
         setattr(db, _KEPT, kept)
     return kept

@@ -304,6 +304,8 @@ class OutboxEvent(models.Model):
     data = models.JSONField()
     occurred_at = models.DateTimeField()
     correlation_id = models.CharField(max_length=100, blank=True)
+    trace_parent = models.CharField(max_length=55, blank=True, default="",
+                                    help_text="W3C traceparent of the operation that raised it (tracing on).")
     created_at = models.DateTimeField(auto_now_add=True)
     dispatched_at = models.DateTimeField(null=True, blank=True, help_text="When the relay fanned it out.")
     published_at = models.DateTimeField(null=True, blank=True,

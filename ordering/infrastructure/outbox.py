@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from oms_project import tracing
 from ordering.application.event_payloads import event_data, order_document
 from ordering.domain.events import OrderEvent
 from ordering.domain.order import Order
@@ -26,6 +27,7 @@ class OrmOutbox:
         """One row per event. Events of one order raised in one unit of work all carry the order as
         it is at commit, so its document is made once and shared."""
         documents: dict[int, dict] = {}
+        trace_parent = tracing.traceparent()
         rows = []
         for event, order in raised:
             document = documents.get(id(order))
@@ -33,5 +35,6 @@ class OrmOutbox:
                 document = documents[id(order)] = order_document(order)
             rows.append(dict(tenant_id=self.tenant_id, type=event.type, aggregate_id=event.order_id,
                              sequence=event.sequence, data=event_data(event, order, document=document),
-                             occurred_at=event.occurred_at, correlation_id=self.correlation_id))
+                             occurred_at=event.occurred_at, correlation_id=self.correlation_id,
+                             trace_parent=trace_parent))
         self.writes.insert(models.OutboxEvent, rows)

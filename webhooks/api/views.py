@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from identity.domain.tenant import is_tenant_id
 from identity.infrastructure.tenancy import tenant_transaction
+from oms_project import tracing
 from oms_project.metrics import WEBHOOK_RECEIPTS
 from oms_project.observability import bind_tenant
 from oms_project.request_limits import body_exceeds
@@ -39,7 +40,12 @@ def problem(status: int, code: str, message: str, field: str | None = None) -> J
 @require_POST
 def receive_webhook(request: HttpRequest, tenant_id: str) -> HttpResponse:
     bind_tenant(tenant_id)
-    response = _receive(request, tenant_id)
+    with tracing.span("webhook receive", {"oms.tenant_id": tenant_id}) as span:
+        response = _receive(request, tenant_id)
+        if span is not None:
+            span.set_attribute("oms.webhook.outcome", response.oms_outcome)
+            if response.status_code >= 400:
+                tracing.failed(span, response.oms_outcome)
     WEBHOOK_RECEIPTS.labels(response.oms_outcome).inc()
     return response
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from oms_project import tracing
 from webhooks.domain.outbound import AttemptResult, NextState, RetryPolicy, after_attempt, signed_headers
 
 
@@ -41,6 +42,7 @@ class ClaimedDelivery:
     body: bytes
     attempts: int
     subscription_id: str = ""
+    trace_parent: str = ""  # of the operation that raised the event (oms_project/tracing.py)
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,15 @@ class Relay:
     def _attempt(self, claimed: ClaimedDelivery, done: queue.SimpleQueue) -> None:
         try:
             headers = signed_headers(claimed.secret, claimed.event_id, int(time.time()), claimed.body)
-            result = self.sender.send(claimed.url, headers, claimed.body, self.timeout_seconds)
+            with tracing.continued(claimed.trace_parent, "webhook deliver", {
+                    "oms.tenant_id": claimed.tenant_id, "oms.event_id": claimed.event_id,
+                    "oms.subscription_id": claimed.subscription_id, "oms.attempt": claimed.attempts + 1},
+                    headers, kind=tracing.CLIENT) as span:
+                result = self.sender.send(claimed.url, headers, claimed.body, self.timeout_seconds)
+                if span is not None:
+                    span.set_attribute("http.response.status_code", result.status_code or 0)
+                    if not result.succeeded:
+                        tracing.failed(span, result.error or f"HTTP {result.status_code}")
         except Exception as error:  # a sender bug must not lose the lease's outcome
             result = AttemptResult(None, 0, f"{type(error).__name__}: {error}"[:500])
         now = self.clock()

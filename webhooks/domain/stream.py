@@ -38,6 +38,7 @@ class StreamMessage:
     tenant_id: str
     event_type: str
     body: bytes
+    trace_parent: str = ""  # of the operation that raised the event (the publish span continues it)
 
     @property
     def subject(self) -> str:

@@ -84,7 +84,7 @@ UPDATE webhooks_delivery AS d SET lease_until = %(until)s
  WHERE d.tenant_id = due.tenant_id AND d.id = due.id AND s.tenant_id = d.tenant_id AND s.id = d.subscription_id
    AND e.tenant_id = d.tenant_id AND e.position = d.event_id
 RETURNING d.id, d.tenant_id, d.attempts, d.subscription_id, s.url, s.secret, e.event_id, e.type, e.occurred_at,
-          e.aggregate_id, e.sequence, e.correlation_id, e.data
+          e.aggregate_id, e.sequence, e.correlation_id, e.data, e.trace_parent
 """
 # The relay's own bookkeeping need not wait for the WAL flush: after a crash a lost lease or
 # outcome only means one more (at-least-once) attempt.
@@ -161,9 +161,9 @@ class OrmDeliveryStore:
                 event_id=str(event_id), event_type=event_type, occurred_at=occurred_at, tenant_id=tenant,
                 aggregate_id=str(aggregate_id), sequence=sequence, correlation_id=correlation_id,
                 data=json.loads(data) if isinstance(data, str) else data)),
-                attempts, str(subscription_id))
+                attempts, str(subscription_id), trace_parent)
             for (pk, tenant, attempts, subscription_id, url, secret, event_id, event_type, occurred_at, aggregate_id,
-                 sequence, correlation_id, data) in rows
+                 sequence, correlation_id, data, trace_parent) in rows
         ]
 
     @staticmethod
@@ -186,7 +186,7 @@ class OrmDeliveryStore:
             return list(WebhookDelivery.objects.filter(id__in=ids).order_by("next_attempt_at", "id").values_list(
                 "id", "tenant_id", "attempts", "subscription_id", "subscription__url", "subscription__secret",
                 "event__event_id", "event__type", "event__occurred_at", "event__aggregate_id", "event__sequence",
-                "event__correlation_id", "event__data"))
+                "event__correlation_id", "event__data", "event__trace_parent"))
 
     def record(self, outcomes: list[Outcome]) -> None:
         if not outcomes:

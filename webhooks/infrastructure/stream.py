@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from oms_project import tracing
 from oms_project.metrics import STREAM_PUBLISHED
 from ordering.application.event_payloads import envelope
 from ordering.infrastructure.models import OutboxEvent
@@ -72,13 +73,14 @@ class OrmUnpublishedEvents:
             chosen = one_per_order([(str(aggregate_id), position) for aggregate_id, position in window])[:limit]
             rows = (OutboxEvent.objects.filter(published_at__isnull=True, position__in=chosen).order_by("position")
                     .values_list("position", "event_id", "tenant_id", "type", "aggregate_id", "sequence",
-                                 "occurred_at", "correlation_id", "data"))
+                                 "occurred_at", "correlation_id", "data", "trace_parent"))
             yield _Batch([
                 StreamMessage(position, str(event_id), tenant_id, event_type, body_of(envelope(
                     event_id=str(event_id), event_type=event_type, occurred_at=occurred_at, tenant_id=tenant_id,
-                    aggregate_id=str(aggregate_id), sequence=sequence, correlation_id=correlation_id, data=data)))
-                for position, event_id, tenant_id, event_type, aggregate_id, sequence, occurred_at, correlation_id, data
-                in rows
+                    aggregate_id=str(aggregate_id), sequence=sequence, correlation_id=correlation_id, data=data)),
+                    trace_parent)
+                for (position, event_id, tenant_id, event_type, aggregate_id, sequence, occurred_at, correlation_id,
+                     data, trace_parent) in rows
             ])
 
     def wait_for_events(self, seconds: float) -> None:
@@ -161,11 +163,17 @@ class NatsEventStream:
         if self.js is None:
             await self._ensure_stream()
         pending: list[tuple[int, asyncio.Future]] = []
+        spans = {}
         try:
             # No stall timeout: a batch stays below nats-py's in-flight limit, and without one each
             # publish queues its message without yielding, so a batch goes out in one write.
             for message in messages:
-                future = await self.js.publish_async(message.subject, message.body, headers=message.headers)
+                headers = message.headers
+                spans[message.position] = tracing.started(
+                    message.trace_parent, f"{message.subject} publish", headers, kind=tracing.PRODUCER,
+                    attributes={"messaging.system": "nats", "messaging.destination.name": message.subject,
+                                "messaging.message.id": message.event_id, "oms.tenant_id": message.tenant_id})
+                future = await self.js.publish_async(message.subject, message.body, headers=headers)
                 pending.append((message.position, future))
             if pending:
                 await asyncio.wait([future for _, future in pending], timeout=self.ack_timeout)
@@ -176,6 +184,8 @@ class NatsEventStream:
         for _, future in pending:
             if not future.done():
                 future.cancel()
+        for position, span in spans.items():
+            tracing.finished(span, None if position in acked else "no acknowledgement from the stream")
         STREAM_PUBLISHED.inc(len(acked))
         if messages and not acked:
             raise StreamUnavailable(f"no acknowledgement from {self.url} within {self.ack_timeout} s")

@@ -1,0 +1,211 @@
+"""OpenTelemetry traces: the one home of tracing (README, "Configuration"; docs/production.md,
+"Observability").
+
+Off unless `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set; then the
+OpenTelemetry SDK exports over OTLP/HTTP, configured by the standard `OTEL_*` variables
+(`OTEL_SERVICE_NAME`, `OTEL_TRACES_SAMPLER`, `OTEL_EXPORTER_OTLP_HEADERS`, ...). While off, every
+function here is a no-op costing a flag test.
+
+What is traced:
+- each HTTP request (the maintained Django instrumentation; an incoming `traceparent` continues
+  the caller's trace). Its URL attributes keep the path only: a GET's query string can carry
+  GraphQL variables, so it is never recorded;
+- each GraphQL operation (`operation()`), named `<type> <name>` (`mutation PlaceOrder`), with the
+  operation type and name and the tenant id: never the document, variables, tokens or user ids;
+- each SQL statement (the maintained psycopg and sqlite3 instrumentations), its text with
+  placeholders, never its parameters;
+- inbound webhooks, outbound deliveries and stream publishes: an order event keeps the
+  `traceparent` of the operation that raised it (outbox column `trace_parent`), and the relay's
+  delivery and publish spans continue that trace and send their own `traceparent` in the webhook's
+  HTTP headers and the NATS message's headers (W3C Trace Context).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+_TRACER = trace.get_tracer("oms")
+_state = {"on": False}
+# Attributes of the server span that may hold a query string (old and stable HTTP conventions).
+_URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.query")
+
+
+def enabled() -> bool:
+    return _state["on"]
+
+
+def configure_from_environment() -> bool:
+    """Start tracing when an OTLP endpoint is configured (wsgi.py, relay_events). Idempotent."""
+    if _state["on"] or not (os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+                            or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")):
+        return _state["on"]
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "oms")}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    instrument()
+    return True
+
+
+def instrument() -> None:
+    """Turn the instrumentations on (the tracer provider is already set: the OTLP one, or a test's
+    in-memory one). The Django middleware is added to settings.MIDDLEWARE, so this runs before a
+    request handler is built."""
+    from django.db import connections
+    from django.db.backends.signals import connection_created
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+    if _state["on"]:
+        return
+    DjangoInstrumentor().instrument(excluded_urls="healthz,readyz,metrics,static/", request_hook=_path_only,
+                                    response_hook=_path_only_after)
+    _state["on"] = True
+    connection_created.connect(_instrument_connection, dispatch_uid="oms-tracing")
+    for wrapper in connections.all(initialized_only=True):
+        if wrapper.connection is not None:
+            _instrument_connection(None, wrapper)
+
+
+def uninstrument() -> None:
+    """Back to no-ops (tests), this thread's open connections unwrapped."""
+    from django.db import connections
+    from django.db.backends.signals import connection_created
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+    if not _state["on"]:
+        return
+    DjangoInstrumentor().uninstrument()
+    connection_created.disconnect(dispatch_uid="oms-tracing")
+    for wrapper in connections.all(initialized_only=True):
+        raw = wrapper.connection
+        if raw is None:
+            continue
+        if wrapper.vendor == "postgresql" and getattr(raw, "_oms_traced", False):
+            raw.cursor_factory = raw._oms_untraced_cursor_factory
+            raw._oms_traced = False
+        elif wrapper.vendor == "sqlite" and getattr(raw, "_self_oms_traced", False):
+            wrapper.connection = raw.__wrapped__
+    _state["on"] = False
+
+
+def _instrument_connection(sender, connection, **kwargs) -> None:
+    """Django sets its own psycopg cursor factory after connecting (replacing the one the psycopg
+    instrumentation's patched `connect` would have set, and PsycopgInstrumentor.instrument_connection
+    would replace Django's client-binding cursor by a plain one), so each new connection's own
+    factory is wrapped by the instrumentation's traced subclass once Django is done with it."""
+    raw = connection.connection
+    if getattr(raw, "_oms_traced", False) or getattr(raw, "_self_oms_traced", False):
+        return
+    if connection.vendor == "postgresql":
+        raw._oms_untraced_cursor_factory = raw.cursor_factory
+        raw.cursor_factory = cursor_class(raw.cursor_factory)
+        raw._oms_traced = True
+    elif connection.vendor == "sqlite":
+        from opentelemetry.instrumentation.sqlite3 import SQLite3Instrumentor
+
+        connection.connection = SQLite3Instrumentor.instrument_connection(connection.connection)
+        connection.connection._self_oms_traced = True
+
+
+_TRACED_CURSORS: dict[type, type] = {}
+
+
+def cursor_class(base: type) -> type:
+    """`base` (a psycopg cursor class: Django's, or oms_project/prepared.py's server-binding one),
+    traced by the psycopg instrumentation's own cursor factory while tracing is on."""
+    if not _state["on"]:
+        return base
+    traced = _TRACED_CURSORS.get(base)
+    if traced is None:
+        from opentelemetry.instrumentation.psycopg import _new_cursor_factory  # pinned in requirements.txt
+
+        traced = _TRACED_CURSORS[base] = _new_cursor_factory(base_factory=base)
+    return traced
+
+
+def _path_only(span, request) -> None:
+    if span.is_recording():
+        recorded = getattr(span, "attributes", None) or {}
+        for name in _URL_ATTRIBUTES:
+            if name in recorded:
+                span.set_attribute(name, "" if name == "url.query" else request.path)
+
+
+def _path_only_after(span, request, response) -> None:
+    _path_only(span, request)
+
+
+def operation(operation_type: str, name: str | None, tenant_id: str | None):
+    """The span of one GraphQL operation, current while it runs."""
+    if not _state["on"]:
+        return nullcontext()
+    return _TRACER.start_as_current_span(
+        f"{operation_type} {name or 'anonymous'}", kind=SpanKind.INTERNAL,
+        attributes={"graphql.operation.type": operation_type, "graphql.operation.name": name or "",
+                    "oms.tenant_id": tenant_id or ""})
+
+
+def span(name: str, attributes: Mapping[str, Any] | None = None, *, kind: SpanKind = SpanKind.INTERNAL):
+    if not _state["on"]:
+        return nullcontext()
+    return _TRACER.start_as_current_span(name, kind=kind, attributes=dict(attributes or {}))
+
+
+def traceparent() -> str:
+    """The current span's W3C `traceparent`, to store with what it causes ('' when off or none)."""
+    if not _state["on"]:
+        return ""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent", "")
+
+
+def started(parent: str, name: str, headers: dict[str, str], *, kind: SpanKind,
+            attributes: Mapping[str, Any]) -> Any:
+    """A span continuing the trace of a stored `traceparent` (a new trace without one), started
+    but not made current, its own context written into `headers` for the receiver. None when off;
+    end it with `finished`."""
+    if not _state["on"]:
+        return None
+    parent_context = propagate.extract({"traceparent": parent}) if parent else otel_context.Context()
+    current = _TRACER.start_span(name, context=parent_context, kind=kind, attributes=dict(attributes))
+    propagate.inject(headers, context=trace.set_span_in_context(current))
+    return current
+
+
+def finished(current: Any, error: str | None = None) -> None:
+    if current is not None:
+        if error:
+            current.set_status(Status(StatusCode.ERROR, error))
+        current.end()
+
+
+@contextmanager
+def continued(parent: str, name: str, attributes: Mapping[str, Any], headers: dict[str, str], *,
+              kind: SpanKind) -> Iterator[Any]:
+    """`started` as a context manager, the span current inside it. Yields the span (None when off)."""
+    current = started(parent, name, headers, kind=kind, attributes=attributes)
+    if current is None:
+        yield None
+        return
+    with trace.use_span(current, end_on_exit=True):
+        yield current
+
+
+def failed(current: Any, message: str) -> None:
+    if current is not None:
+        current.set_status(Status(StatusCode.ERROR, message))
+
+
+CLIENT, PRODUCER, SERVER = SpanKind.CLIENT, SpanKind.PRODUCER, SpanKind.SERVER
