@@ -61,6 +61,7 @@ class TenantAdmin(admin.ModelAdmin):
                     "jwt_audience",
                     "roles_claim",
                     "vendor_id_claim",
+                    "channel_id_claim",
                 ]
             },
         ),

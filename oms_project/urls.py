@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from webhooks.api.views import receive_webhook
+from webhooks.api.views import receive_channel_webhook, receive_webhook
 
 from .graphql_view import OmsGraphQLView
 from .health import healthz, readyz
@@ -13,6 +13,7 @@ urlpatterns = [
     # Bearer-token API: no cookies are read, so CSRF does not apply (the admin keeps it).
     path("graphql/", csrf_exempt(OmsGraphQLView.as_view())),
     path("webhooks/<slug:tenant_id>/", receive_webhook),
+    path("webhooks/<slug:tenant_id>/channels/<slug:channel>/orders/", receive_channel_webhook),
     path("healthz", healthz),
     path("readyz", readyz),
     path("metrics", metrics_view),

@@ -22,7 +22,15 @@ from ordering.application import commands as c
 from ordering.application import handlers
 from ordering.domain.errors import OrderingError
 
-from .infrastructure.models import Order, OrderCoupon, OrderHistoryEntry, OrderLine, OrderShipping, Shipment
+from .infrastructure.models import (
+    Order,
+    OrderCoupon,
+    OrderHistoryEntry,
+    OrderLine,
+    OrderShipping,
+    SalesChannel,
+    Shipment,
+)
 from .infrastructure.unit_of_work import DjangoUnitOfWork
 
 
@@ -95,9 +103,10 @@ class UnfulfillableForm(forms.Form):
 class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     list_display = ["__str__", "status", "payment_status", "total_money", "customer_email", "created_at",
                     "placed_at"]
-    list_filter = ["status", "payment_status", "hold_reason", "review_status",
+    list_filter = ["status", "payment_status", "channel", "hold_reason", "review_status",
                    ("created_at", admin.DateFieldListFilter)]
-    search_fields = ["=number", "customer_email", "customer_last_name", "=customer_user_id", "=lines__sku"]
+    search_fields = ["=number", "customer_email", "customer_last_name", "=customer_user_id", "=lines__sku",
+                     "=external_reference"]
     list_select_related = ["tenant"]
     ordering = ["-created_at", "-id"]
     show_full_result_count = False  # no second COUNT over a tenant with a million orders
@@ -106,7 +115,7 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     actions = ["cancel_orders", "deliver_orders", "complete_orders", "mark_unfulfillable", "resume_orders"]
     fieldsets = [
         (None, {"fields": ["id", "tenant", "number", "status", "payment_status", "version", "created_at",
-                           "placed_at", "updated_at"]}),
+                           "placed_at", "updated_at", "channel", "external_reference"]}),
         ("Customer", {"fields": ["customer_user_id", "customer_email", "customer_first_name", "customer_last_name",
                                  "customer_phone"]}),
         ("Shipping address", {"fields": ["shipping_line1", "shipping_line2", "shipping_city", "shipping_state",
@@ -204,3 +213,14 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     def complete_orders(self, request, queryset):
         self._run(request, queryset, "completed", handlers.complete_order,
                   lambda order_id: c.CompleteOrder(order_id=order_id))
+
+
+@admin.register(SalesChannel)
+class SalesChannelAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    """The tenant's sales channels (docs/integrations.md): added, rotated and revoked with
+    `manage.py channels`, which shows a new secret once."""
+
+    list_display = ["channel_id", "kind", "active", "accept_any_vendor", "created_at"]
+    list_filter = ["kind", "active"]
+    search_fields = ["=channel_id"]
+    ordering = ["channel_id"]

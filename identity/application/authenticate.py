@@ -65,6 +65,7 @@ def authenticate(
         tenant_id=tenant_id,
         roles_claim=policy.roles_claim,
         vendor_id_claim=policy.vendor_id_claim,
+        channel_id_claim=policy.channel_id_claim,
     )
     stored = authorizations.authorization(tenant_id, principal.user_id)
     if stored is not None:

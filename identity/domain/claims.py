@@ -52,6 +52,7 @@ def principal_from_claims(
     tenant_id: str,
     roles_claim: str,
     vendor_id_claim: str,
+    channel_id_claim: str = "channel_id",
 ) -> Principal:
     """Build the principal from verified claims of a token issued for `tenant_id`."""
     subject = claims.get("sub")
@@ -60,9 +61,13 @@ def principal_from_claims(
     vendor_id = claim_at(claims, vendor_id_claim)
     if vendor_id is not None and not isinstance(vendor_id, (str, int)):
         raise AuthenticationFailed("vendor id claim must be a string")
+    channel_id = claim_at(claims, channel_id_claim)
+    if channel_id is not None and not isinstance(channel_id, str):
+        raise AuthenticationFailed("channel id claim must be a string")
     return Principal(
         user_id=subject.strip(),
         tenant_id=tenant_id,
         roles=parse_roles(claim_at(claims, roles_claim)),
         vendor_id=str(vendor_id) if vendor_id not in (None, "") else None,
+        channel_id=channel_id.strip() or None if channel_id is not None else None,
     )

@@ -10,6 +10,7 @@ class Role(str, Enum):
     CUSTOMER = "customer"
     VENDOR = "vendor"
     STAFF = "staff"
+    INTEGRATION = "integration"  # a sales channel's system: imports orders for its channel
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Principal:
     tenant_id: str
     roles: frozenset[Role]
     vendor_id: str | None = None
+    channel_id: str | None = None  # the sales channel an integration token speaks for
 
     def has_role(self, role: Role) -> bool:
         return role in self.roles
@@ -35,6 +37,10 @@ class Principal:
     @property
     def is_vendor(self) -> bool:
         return Role.VENDOR in self.roles and self.vendor_id is not None
+
+    @property
+    def is_integration(self) -> bool:
+        return Role.INTEGRATION in self.roles and self.channel_id is not None
 
     @property
     def is_customer(self) -> bool:

@@ -39,6 +39,7 @@ class TenantTokenPolicy:
     audience: str = ""
     roles_claim: str = "roles"
     vendor_id_claim: str = "vendor_id"
+    channel_id_claim: str = "channel_id"
 
     def __post_init__(self) -> None:
         validate_token_policy(

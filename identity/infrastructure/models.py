@@ -43,6 +43,8 @@ class Tenant(models.Model):
         help_text="Claim name or dotted path of the roles list (e.g. realm_access.roles).",
     )
     vendor_id_claim = models.CharField(max_length=200, default="vendor_id")
+    channel_id_claim = models.CharField(max_length=200, default="channel_id",
+                                        help_text="Claim path of an integration token's sales channel.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -91,6 +93,7 @@ class Tenant(models.Model):
             audience=self.jwt_audience,
             roles_claim=self.roles_claim,
             vendor_id_claim=self.vendor_id_claim,
+            channel_id_claim=self.channel_id_claim,
         )
 
 

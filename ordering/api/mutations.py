@@ -14,6 +14,7 @@ from oms_project.observability import assign_request_id
 from ordering.application import commands as c
 from ordering.application import fulfilment_handlers as fh
 from ordering.application import handlers
+from ordering.application import intake_handlers as ih
 from ordering.domain.checkout import CartItem
 from ordering.domain.errors import Forbidden, OrderingError
 from ordering.domain.order import ShipmentLine
@@ -25,6 +26,8 @@ from .types import (
     CheckoutItemInput,
     CustomerInput,
     HoldReason,
+    ImportLineInput,
+    ImportShippingInput,
     Order,
     PaymentInput,
     ReturnLineInput,
@@ -554,6 +557,35 @@ class ProcessRefund(OrderMutation):
         return c.ProcessRefund(order_id, amount, reason, return_id, expected_version)
 
 
+class ImportOrder(OrderMutation):
+    """Take in an order a sales channel sold, at the channel's prices (integration token with a
+    `channel_id` claim; docs/integrations.md). It is PENDING, or CONFIRMED when `paidAmount` is the
+    total. The same `externalReference` again returns the order it made; with a different order
+    it is IDEMPOTENCY_KEY_REUSED."""
+
+    class Arguments:
+        external_reference = graphene.String(required=True, description="The channel's reference: unique per channel.")
+        currency = graphene.String(required=True)
+        customer = CustomerInput(required=True)
+        shipping_address = AddressInput(required=True)
+        lines = graphene.List(graphene.NonNull(ImportLineInput), required=True)
+        shipping = graphene.List(graphene.NonNull(ImportShippingInput), description="At most one per vendor.")
+        total = graphene.String(description="When given, it must be what the order adds up to (TOTAL_MISMATCH).")
+        paid_amount = graphene.String(description="What the channel took: the whole total, then it is CONFIRMED.")
+        payment_reference = graphene.String()
+
+    handler = staticmethod(ih.import_order)
+
+    @classmethod
+    def command(cls, external_reference, currency, customer, shipping_address, lines, shipping=None, total=None,
+                paid_amount=None, payment_reference=None):
+        return c.ImportOrder(
+            external_reference=external_reference, currency=currency, customer=dict(customer),
+            shipping_address=dict(shipping_address), lines=[dict(line) for line in lines],
+            shipping=[dict(charge) for charge in shipping or []], total=total, paid_amount=paid_amount,
+            payment_reference=payment_reference)
+
+
 class OrderingMutation(graphene.ObjectType):
     checkout_items = CheckoutItems.Field()
     update_checkout_items = UpdateCheckoutItems.Field()
@@ -583,3 +615,4 @@ class OrderingMutation(graphene.ObjectType):
     reject_return = RejectReturn.Field()
     receive_return = ReceiveReturn.Field()
     process_refund = ProcessRefund.Field()
+    import_order = ImportOrder.Field()

@@ -47,6 +47,7 @@ class OrderingQuery(graphene.ObjectType):
                 customer_id=f.get("customer_id"),
                 created_after=f.get("created_after"),
                 created_before=f.get("created_before"),
+                channel=f.get("channel"),
             ),
             sort=OrderSortValue(getattr(sort, "value", sort) or OrderSortValue.CREATED_AT_DESC.value),
             search=search,

@@ -74,6 +74,7 @@ class OrderLine(graphene.ObjectType):
     tax_rate = graphene.Decimal(required=True, description="Percent, frozen at checkout; 0 when untaxed.")
     tax_inclusive = graphene.Boolean(required=True, description="The tax is part of the price (not added).")
     tax = graphene.Field(Money, required=True)
+    weight = graphene.Decimal(description="Kilograms, as a sales channel sent it (imported orders).")
 
     def resolve_id(parent, info):
         return parent.line_id
@@ -236,6 +237,8 @@ class Order(graphene.ObjectType):
     shipments = graphene.List(graphene.NonNull(Shipment), required=True)
     cancellation = graphene.Field(Cancellation)
     unfulfillable_reason = graphene.String(description="Why the order is UNFULFILLABLE; null otherwise.")
+    channel = graphene.ID(description="The sales channel it was imported from (importOrder); null: our checkout.")
+    external_reference = graphene.String(description="The sales channel's own reference; null: our checkout.")
     history = graphene.List(graphene.NonNull(OrderHistoryEntry), required=True)
     hold = graphene.Field(Hold, description="Set while the order is on hold: it cannot be confirmed or shipped.")
     review = graphene.Field(Review, description="The review the tenant's workflow asked for, if any.")
@@ -254,6 +257,12 @@ class Order(graphene.ObjectType):
 
     def resolve_unfulfillable_reason(parent, info):
         return parent.unfulfillable_reason or None
+
+    def resolve_channel(parent, info):
+        return parent.channel or None
+
+    def resolve_external_reference(parent, info):
+        return parent.external_reference or None
 
     def resolve_id(parent, info):
         return parent.order_id
@@ -283,6 +292,7 @@ class OrderFilter(graphene.InputObjectType):
     customer_id = graphene.ID(description="Staff only.")
     created_after = graphene.DateTime(description="Inclusive.")
     created_before = graphene.DateTime(description="Exclusive.")
+    channel = graphene.ID(description="Orders imported from this sales channel.")
 
 
 class CustomerInput(graphene.InputObjectType):
@@ -311,6 +321,24 @@ class PaymentInput(graphene.InputObjectType):
 class ShipmentLineInput(graphene.InputObjectType):
     line_id = graphene.ID(required=True)
     quantity = graphene.Int(required=True)
+
+
+class ImportLineInput(graphene.InputObjectType):
+    sku = graphene.String(required=True)
+    product_name = graphene.String(required=True)
+    vendor_id = graphene.ID(required=True)
+    quantity = graphene.Int(required=True)
+    unit_price = graphene.String(required=True, description="A decimal string: the channel's price of one.")
+    discount = graphene.String(description="A decimal string: the line's discount, at most its subtotal.")
+    tax_amount = graphene.String(description="A decimal string: the tax the channel charged on the line.")
+    weight = graphene.String(description="A decimal string: kilograms.")
+
+
+class ImportShippingInput(graphene.InputObjectType):
+    vendor_id = graphene.ID(required=True)
+    carrier = graphene.String(required=True)
+    service = graphene.String(required=True)
+    price = graphene.String(required=True, description="A decimal string.")
 
 
 class ReturnLineInput(graphene.InputObjectType):

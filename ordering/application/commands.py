@@ -244,3 +244,35 @@ class ProcessRefund:
     reason: str
     return_id: str | None = None
     expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ImportOrder:
+    """A sales channel's order (docs/integrations.md), as either door received it: snake_case
+    fields, amounts as decimal strings; checked by ordering.domain.intake."""
+
+    external_reference: str
+    currency: str
+    customer: dict[str, Any]
+    shipping_address: dict[str, Any]
+    lines: list[dict[str, Any]]
+    shipping: list[dict[str, Any]] = field(default_factory=list)
+    total: str | None = None
+    paid_amount: str | None = None
+    payment_reference: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelImportedOrder:
+    """A channel cancels one of its orders, found by its external reference."""
+
+    external_reference: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChangeImportedDestination:
+    """A channel moves one of its orders (before anything ships), found by its external reference."""
+
+    external_reference: str
+    shipping_address: dict[str, Any]

@@ -76,6 +76,8 @@ DEFS: dict[str, Any] = {
             "shipped_quantity": {"type": "integer", "minimum": 0},
             "tax_rate": {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "description": "Percent."},
             "tax_inclusive": {"type": "boolean"}, "tax": MONEY,
+            "weight": {"type": ["string", "null"], "pattern": r"^[0-9]+(\.[0-9]+)?$",
+                       "description": "Kilograms, as a sales channel sent it."},
         })),
         "shipping_options": array(obj({"vendor_id": STRING, "shipping_option_id": NULLABLE_STRING,
                                        "name": NULLABLE_STRING, "carrier": NULLABLE_STRING, "cost": MONEY,
@@ -87,6 +89,8 @@ DEFS: dict[str, Any] = {
         "shipments": array({"$ref": "#/$defs/shipment"}),
         "cancellation": nullable(obj({"reason": STRING, "by": STRING, "at": DATE_TIME})),
         "unfulfillable_reason": NULLABLE_STRING,
+        "channel": {**NULLABLE_STRING, "description": "The sales channel it was imported from; null: our checkout."},
+        "external_reference": {**NULLABLE_STRING, "description": "The channel's own reference."},
         "hold": nullable({"$ref": "#/$defs/hold"}),
         "review": nullable({"$ref": "#/$defs/review"}),
         "revision": {"type": "integer", "minimum": 0},
@@ -106,7 +110,8 @@ RETURN = {"return": {"$ref": "#/$defs/return"}}
 
 # event type -> (description, its own fields of `data` besides `order`)
 EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
-    ev.ORDER_CREATED: ("A customer checked out a cart: a DRAFT order exists.", {}),
+    ev.ORDER_CREATED: ("A customer checked out a cart: a DRAFT order exists. Or a sales channel's order was "
+                       "imported (`order.channel`), then placed and perhaps confirmed at once.", {}),
     ev.ORDER_PLACED: ("The owner placed the order (DRAFT -> PENDING); it has its number. `order.review` is set "
                       "when the tenant's workflow wants a review first.", TRANSITION),
     ev.ORDER_CONFIRMED: ("Staff (or the payment system) confirmed payment (PENDING -> CONFIRMED).", TRANSITION),

@@ -51,7 +51,7 @@ def order_document(order: Order) -> dict[str, Any]:
             "vendor_id": line.vendor_id, "quantity": line.quantity, "unit_price": money(line.unit_price),
             "discount": money(line.discount), "total": money(line.total), "shipped_quantity": line.shipped_quantity,
             "tax_rate": format(line.tax_rate.normalize(), "f"), "tax_inclusive": line.tax_inclusive,
-            "tax": money(line.tax),
+            "tax": money(line.tax), "weight": None if line.weight is None else format(line.weight, "f"),
         } for line in order.lines],
         "shipping_options": [{
             "vendor_id": s.vendor_id, "shipping_option_id": s.option_id, "name": s.name or None,
@@ -73,6 +73,8 @@ def order_document(order: Order) -> dict[str, Any]:
         "cancellation": None if order.cancellation is None else {
             "reason": order.cancellation.reason, "by": order.cancellation.by, "at": _at(order.cancellation.at)},
         "unfulfillable_reason": order.unfulfillable_reason or None,
+        "channel": order.channel or None,
+        "external_reference": order.external_reference or None,
         "hold": None if order.hold is None else hold_data(order.hold),
         "review": None if order.review is None else review_data(order.review),
         "revision": order.revision,

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from ordering.domain.checkout import Catalog
 from ordering.domain.events import OrderEvent
+from ordering.domain.intake import SalesChannel
 from ordering.domain.order import Order
 from snapshots.domain.customers import CustomerDetails
 from snapshots.domain.workflow import TenantWorkflow
@@ -60,6 +61,20 @@ class IdempotencyKeys(Protocol):
     def settle(self, user_id: str, operation: str, key: str, order_id: str) -> None: ...
 
 
+class SalesChannels(Protocol):
+    """The tenant's sales channels and what an import checks against (docs/integrations.md)."""
+
+    def channel(self, channel_id: str) -> SalesChannel | None: ...
+
+    def known_vendors(self, vendor_ids: set[str]) -> set[str] | None:
+        """Those of `vendor_ids` the tenant has vendor snapshots of; None when it has none at all."""
+
+    def products(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """(vendor id, SKU) -> the product snapshot's id, for those the tenant has."""
+
+    def order_of(self, channel_id: str, external_reference: str) -> str | None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction for one tenant. Leaving it without `commit()` rolls everything back."""
 
@@ -72,6 +87,7 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyKeys
     workflow: WorkflowReader
     shipments: ShipmentFinder
+    channels: SalesChannels
     events: list[OrderEvent]
     now: Callable[[], datetime]
 

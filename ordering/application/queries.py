@@ -32,6 +32,7 @@ class OrderFilter:
     customer_id: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    channel: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@
 - a vendor sees placed orders that contain its lines, and only its own lines of them; it ships
   its own lines, delivers when every line is its own, and cancels a CONFIRMED order only when
   every line is its own;
-- staff see and act on every order of the tenant.
+- staff see and act on every order of the tenant;
+- a sales channel's integration sees its own channel's orders, whole, and cancels them until
+  something ships (ordering/domain/intake.py).
 
 A principal may hold several roles; what each role allows is added up. An order the caller may
 not see is reported exactly like one that does not exist (`NOT_FOUND`), so ids are no oracle.
@@ -25,6 +27,11 @@ def owns(order: Order, principal: Principal) -> bool:
     return principal.is_customer and order.customer.user_id == principal.user_id
 
 
+def from_channel(order: Order, principal: Principal) -> bool:
+    """The caller is the integration of the sales channel this order was imported from."""
+    return principal.is_integration and bool(order.channel) and order.channel == principal.channel_id
+
+
 def sells_in(order: Order, principal: Principal) -> bool:
     """The caller is a vendor with lines in this order, and the order is no longer a cart."""
     return (principal.is_vendor and order.status is not S.DRAFT
@@ -37,7 +44,8 @@ def sells_all_of(order: Order, principal: Principal) -> bool:
 
 def can_see(order: Order, principal: Principal) -> bool:
     return (order.tenant_id == principal.tenant_id
-            and (principal.is_staff or owns(order, principal) or sells_in(order, principal)))
+            and (principal.is_staff or owns(order, principal) or sells_in(order, principal)
+                 or from_channel(order, principal)))
 
 
 def require_visible(order: Order | None, principal: Principal) -> Order:
@@ -48,7 +56,7 @@ def require_visible(order: Order | None, principal: Principal) -> Order:
 
 def view_of(order: Order, principal: Principal) -> Order:
     """The order as this caller may read it: whole for staff and its customer, else one vendor's share."""
-    if principal.is_staff or owns(order, principal):
+    if principal.is_staff or owns(order, principal) or from_channel(order, principal):
         return order
     return order.restricted_to(principal.vendor_id or "")
 
@@ -87,6 +95,7 @@ def require_can_mark_unfulfillable(order: Order, principal: Principal) -> None:
 CANCEL_AS_OWNER = frozenset({S.DRAFT, S.PENDING})
 CANCEL_AS_STAFF = frozenset({S.DRAFT, S.PENDING, S.CONFIRMED, S.UNFULFILLABLE})
 CANCEL_AS_SOLE_VENDOR = frozenset({S.CONFIRMED, S.UNFULFILLABLE})
+CANCEL_AS_CHANNEL = frozenset({S.PENDING, S.CONFIRMED, S.UNFULFILLABLE})
 
 
 def require_can_cancel(order: Order, principal: Principal) -> None:
@@ -97,6 +106,8 @@ def require_can_cancel(order: Order, principal: Principal) -> None:
         allowed |= CANCEL_AS_OWNER
     if sells_all_of(order, principal):
         allowed |= CANCEL_AS_SOLE_VENDOR
+    if from_channel(order, principal):
+        allowed |= CANCEL_AS_CHANNEL
     if not allowed:
         raise Forbidden("a vendor can cancel only an order whose every line is its own")
     if order.status not in allowed:

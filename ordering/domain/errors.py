@@ -113,3 +113,9 @@ class RefundExceedsPaid(OrderingError):
 
 class PaymentOptionUnavailable(OrderingError):
     code = "PAYMENT_OPTION_UNAVAILABLE"
+
+
+class TotalMismatch(OrderingError):
+    """An imported order's stated total is not what its lines, shipping, discounts and taxes add up to."""
+
+    code = "TOTAL_MISMATCH"

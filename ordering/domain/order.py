@@ -88,6 +88,8 @@ class OrderLine:
     shipped_quantity: int = 0
     tax_rate: Decimal = Decimal(0)  # percent, frozen at checkout
     tax_inclusive: bool = False
+    fixed_tax: Money | None = None  # the tax a sales channel charged (imported orders), added to the total
+    weight: Decimal | None = None  # kilograms, as a sales channel sent it
 
     @property
     def total(self) -> Money:
@@ -95,6 +97,8 @@ class OrderLine:
 
     @property
     def tax(self) -> Money:
+        if self.fixed_tax is not None:
+            return self.fixed_tax
         return line_tax(self.total, self.tax_rate, self.tax_inclusive)
 
     @property
@@ -212,6 +216,8 @@ class Order:
     shipments: list[Shipment] = field(default_factory=list)
     cancellation: Cancellation | None = None
     unfulfillable_reason: str = ""  # set while UNFULFILLABLE
+    channel: str = ""  # the sales channel it was imported from (ordering/domain/intake.py); "": our checkout
+    external_reference: str = ""  # the channel's reference, unique per tenant and channel
     history: list[HistoryEntry] = field(default_factory=list)
     hold: Hold | None = None
     review: Review | None = None
@@ -684,8 +690,10 @@ class Order:
                 continue
             if quantity != line.quantity:
                 discount = Money(line.discount.amount * quantity / line.quantity, self.currency).rounded()
+                fixed_tax = None if line.fixed_tax is None else Money(
+                    line.fixed_tax.amount * quantity / line.quantity, self.currency).rounded()
                 line = dataclasses.replace(line, quantity=quantity, subtotal=line.unit_price.times(quantity).rounded(),
-                                           discount=discount)
+                                           discount=discount, fixed_tax=fixed_tax)
             kept.append(line)
         vendors = {line.vendor_id for line in kept}
         coupons = []

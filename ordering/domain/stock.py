@@ -57,6 +57,8 @@ def held_stock(order) -> dict[str, Held]:
     cancelled = order.status is OrderStatus.CANCELLED
     held: dict[str, Held] = {}
     for index, line in enumerate(order.lines):
+        if not line.product_id:  # an imported line of no product we know: nothing to hold
+            continue
         quantity = line.shipped_quantity if cancelled else line.quantity
         known = held.get(line.product_id)
         held[line.product_id] = Held(quantity + (known.quantity if known else 0), line.sku,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.validators import validate_slug
 from django.db import models
 from django.db.models import Q
 
@@ -63,6 +64,8 @@ class Order(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
 
     unfulfillable_reason = models.CharField(max_length=500, blank=True, help_text="Set while UNFULFILLABLE.")
+    channel = models.CharField(max_length=63, blank=True, help_text="The sales channel it was imported from; empty: our checkout.")
+    external_reference = models.CharField(max_length=255, blank=True, help_text="The channel's own reference.")
     cancel_reason = models.CharField(max_length=500, blank=True)
     cancelled_by = models.CharField(max_length=255, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -101,6 +104,8 @@ class Order(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "number"], condition=Q(number__isnull=False),
                                     name="order_number_per_tenant"),
+            models.UniqueConstraint(fields=["tenant", "channel", "external_reference"], condition=~Q(channel=""),
+                                    name="order_external_reference"),
         ]
         # How the repository finds an order: by tenant and id, the primary key on PostgreSQL
         # (webhooks migration 0005, docs/scaling.md). Ids alone stay indexed for the admin.
@@ -134,6 +139,9 @@ class OrderLine(models.Model):
     shipped_quantity = models.PositiveIntegerField(default=0)
     tax_rate = models.DecimalField(max_digits=7, decimal_places=4, default=0, help_text="Percent, frozen.")
     tax_inclusive = models.BooleanField(default=False)
+    tax_amount = amount_field(null=True, blank=True, help_text="The tax a sales channel charged (imported orders).")
+    weight = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True,
+                                 help_text="Kilograms, as the sales channel sent it (imported orders).")
 
     class Meta:
         db_table = "ordering_order_line"
@@ -271,6 +279,30 @@ class CouponUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.used}"
+
+
+CHANNEL_KINDS = [("shopify", "Shopify"), ("woocommerce", "WooCommerce"), ("generic", "generic")]
+
+
+class SalesChannel(models.Model):
+    """A storefront, marketplace or point of sale that sends the tenant orders it has sold
+    (docs/integrations.md). Its `channel_id` names it in URLs, tokens and the API; its signing
+    secrets are webhooks' inbound secrets with this channel."""
+
+    tenant = tenant_field()
+    channel_id = models.CharField(max_length=63, validators=[validate_slug])
+    kind = models.CharField(max_length=20, choices=CHANNEL_KINDS, default="generic")
+    accept_any_vendor = models.BooleanField(
+        default=False, help_text="Take lines of vendors the tenant's vendor snapshots do not know.")
+    active = models.BooleanField(default=True, help_text="Off once revoked: neither door takes its orders.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "ordering_sales_channel"
+        constraints = [models.UniqueConstraint(fields=["tenant", "channel_id"], name="sales_channel_once")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}/{self.channel_id}"
 
 
 class IdempotencyKey(models.Model):

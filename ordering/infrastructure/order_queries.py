@@ -51,6 +51,8 @@ def visible_to(principal: Principal) -> Q:
         visible |= Q(customer_user_id=principal.user_id)
     if principal.is_vendor:
         visible |= Q(_has_lines_of(principal.vendor_id)) & ~Q(status=OrderStatus.DRAFT.value)
+    if principal.is_integration:
+        visible |= Q(channel=principal.channel_id) & ~Q(channel="")
     return visible
 
 
@@ -72,6 +74,8 @@ def matching(principal: Principal, search: str) -> Q:
     found = Q(pk__in=[])
     if principal.is_customer:
         found |= Q(customer_user_id=principal.user_id) & whole_order
+    if principal.is_integration:
+        found |= Q(channel=principal.channel_id) & ~Q(channel="") & whole_order
     if principal.is_vendor:
         own_lines = models.OrderLine.objects.filter(
             tenant_id=OuterRef("tenant_id"), order_id=OuterRef("id"), vendor_id=principal.vendor_id,
@@ -108,7 +112,7 @@ def counted_scope(criteria: OrderCriteria) -> tuple[str, frozenset[str]] | None:
     """The counter scope and statuses equal to what `filtered` returns, or None when the filters
     go beyond one scope and statuses (search, payment status, dates, mixed roles)."""
     viewer, f = criteria.viewer, criteria.filter
-    if criteria.search or f.payment_statuses or f.created_after or f.created_before:
+    if criteria.search or f.payment_statuses or f.created_after or f.created_before or f.channel:
         return None
     wanted = frozenset(f.statuses) if f.statuses else ALL_STATUSES
     if viewer.is_staff:
@@ -119,6 +123,8 @@ def counted_scope(criteria: OrderCriteria) -> tuple[str, frozenset[str]] | None:
         if f.customer_id:
             return order_counts.customer_scope(f.customer_id), wanted
         return "", wanted
+    if viewer.is_integration:
+        return None
     if viewer.is_customer and not viewer.is_vendor and not f.vendor_id and not f.customer_id:
         return order_counts.customer_scope(viewer.user_id), wanted
     if (viewer.is_vendor and not viewer.is_customer and viewer.vendor_id and not f.customer_id
@@ -152,6 +158,8 @@ class OrmOrderReader:
             rows = rows.filter(created_at__gte=f.created_after)
         if f.created_before:
             rows = rows.filter(created_at__lt=f.created_before)
+        if f.channel:
+            rows = rows.filter(channel=f.channel)
         if criteria.search:
             if viewer.is_vendor and not viewer.is_staff:
                 rows = rows.annotate(customer_full_name=Concat(

@@ -209,7 +209,7 @@ def to_domain(row: models.Order) -> Order:
         lines=[
             OrderLine(str(line.id), line.product_id, line.vendor_id, line.sku, line.product_name, line.quantity,
                       money(line.unit_price), money(line.subtotal), money(line.discount), line.offer_id or None,
-                      line.shipped_quantity, line.tax_rate, line.tax_inclusive)
+                      line.shipped_quantity, line.tax_rate, line.tax_inclusive, money(line.tax_amount), line.weight)
             for line in row.lines.all()
         ],
         shipping=[
@@ -235,6 +235,8 @@ def to_domain(row: models.Order) -> Order:
         ],
         cancellation=cancellation,
         unfulfillable_reason=row.unfulfillable_reason,
+        channel=row.channel,
+        external_reference=row.external_reference,
         hold=hold,
         review=review,
         revision=row.revision,
@@ -253,7 +255,8 @@ def to_domain(row: models.Order) -> Order:
 
 
 def _search_text(order: Order) -> str:
-    parts = [order.number or "", order.customer.email, order.customer.first_name, order.customer.last_name]
+    parts = [order.number or "", order.customer.email, order.customer.first_name, order.customer.last_name,
+             order.external_reference]
     for line in order.lines:
         parts += [line.sku, line.product_name]
     return " ".join(part.lower() for part in parts if part)
@@ -292,6 +295,8 @@ def _order_values(order: Order) -> dict:
         "payment_amount": payment.amount.amount if payment else None,
         "paid_at": payment.paid_at if payment else None,
         "unfulfillable_reason": order.unfulfillable_reason,
+        "channel": order.channel,
+        "external_reference": order.external_reference,
         "cancel_reason": cancellation.reason if cancellation else "",
         "cancelled_by": cancellation.by if cancellation else "",
         "cancelled_at": cancellation.at if cancellation else None,
@@ -454,6 +459,7 @@ class OrmOrderRepository:
                 quantity=line.quantity, unit_price=line.unit_price.amount, subtotal=line.subtotal.amount,
                 discount=line.discount.amount, offer_id=line.offer_id or "", shipped_quantity=line.shipped_quantity,
                 tax_rate=line.tax_rate, tax_inclusive=line.tax_inclusive,
+                tax_amount=None if line.fixed_tax is None else line.fixed_tax.amount, weight=line.weight,
             )
             for index, line in enumerate(order.lines)
         ]

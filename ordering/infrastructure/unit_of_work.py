@@ -21,6 +21,7 @@ from ordering.domain.events import OrderEvent
 from snapshots.infrastructure.customer_store import OrmCustomerStore
 
 from .outbox import OrmOutbox
+from .sales_channels import OrmSalesChannels
 from .stock_reservations import OrmStockReservations
 from .write_batch import WriteBatch
 from .repositories import (
@@ -57,6 +58,7 @@ class DjangoUnitOfWork:
         self.idempotency = OrmIdempotencyKeys(tenant_id)
         self.workflow = OrmWorkflowReader(tenant_id, self.catalog)
         self.shipments = OrmShipmentFinder(tenant_id)
+        self.channels = OrmSalesChannels(tenant_id)
         self.writes = WriteBatch()
         self.numbers = OrmOrderNumbers(tenant_id, self.writes)
         self.outbox = OrmOutbox(tenant_id, correlation_id, self.writes)

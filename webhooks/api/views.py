@@ -16,9 +16,11 @@ from oms_project import tracing
 from oms_project.metrics import WEBHOOK_RECEIPTS
 from oms_project.observability import bind_tenant
 from oms_project.request_limits import body_exceeds
-from ordering.domain.errors import Invalid, InvalidTransition, NotFound
+from ordering.domain.errors import Invalid, InvalidTransition, NotFound, OrderingError
 from snapshots.application.changes import UnknownSnapshotType
 from snapshots.domain.errors import SnapshotInvalid
+from webhooks.application.channel_orders import UnknownChannel, UnknownChannelEvent
+from webhooks.application.channel_orders import receive_channel_webhook as receive_channel_orders
 from webhooks.application.receive import Delivery, UnknownTenant, receive_snapshot_webhook
 from webhooks.domain.events import EventMalformed
 from webhooks.domain.signatures import SignatureRejected
@@ -39,9 +41,14 @@ def problem(status: int, code: str, message: str, field: str | None = None) -> J
 @csrf_exempt  # authenticated by its signature, never by cookies
 @require_POST
 def receive_webhook(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    return _counted(tenant_id, {}, lambda: _receive(request, tenant_id))
+
+
+def _counted(tenant_id: str, attributes: dict, receive) -> HttpResponse:
+    """Every webhook door: the tenant bound for the logs, a span, and the receipts metric."""
     bind_tenant(tenant_id)
-    with tracing.span("webhook receive", {"oms.tenant_id": tenant_id}) as span:
-        response = _receive(request, tenant_id)
+    with tracing.span("webhook receive", {"oms.tenant_id": tenant_id, **attributes}) as span:
+        response = receive()
         if span is not None:
             span.set_attribute("oms.webhook.outcome", response.oms_outcome)
             if response.status_code >= 400:
@@ -50,21 +57,22 @@ def receive_webhook(request: HttpRequest, tenant_id: str) -> HttpResponse:
     return response
 
 
-def _receive(request: HttpRequest, tenant_id: str) -> HttpResponse:
+def _delivery(request: HttpRequest, tenant_id: str) -> Delivery | JsonResponse:
+    """The signed delivery, or the refusal of a tenant id of the wrong shape or a body too large."""
     if not is_tenant_id(tenant_id):
         return problem(404, "NOT_FOUND", "unknown tenant")  # as an unknown tenant, before any lookup
     limit = settings.OMS_WEBHOOK_MAX_BODY_BYTES
     if body_exceeds(request, limit):
         return problem(413, "PAYLOAD_TOO_LARGE", f"body exceeds {limit} bytes")
-    body = request.body
+    return Delivery(tenant_id=tenant_id, msg_id=request.headers.get("webhook-id"),
+                    timestamp=request.headers.get("webhook-timestamp"),
+                    signature=request.headers.get("webhook-signature"), body=request.body)
 
-    delivery = Delivery(
-        tenant_id=tenant_id,
-        msg_id=request.headers.get("webhook-id"),
-        timestamp=request.headers.get("webhook-timestamp"),
-        signature=request.headers.get("webhook-signature"),
-        body=body,
-    )
+
+def _receive(request: HttpRequest, tenant_id: str) -> HttpResponse:
+    delivery = _delivery(request, tenant_id)
+    if isinstance(delivery, HttpResponse):
+        return delivery
     try:
         # The whole delivery, from the tenant lookup on, is one transaction scoped to the
         # tenant of the URL (row-level security on PostgreSQL).
@@ -88,6 +96,48 @@ def _receive(request: HttpRequest, tenant_id: str) -> HttpResponse:
         return problem(409, exc.code, exc.message, field=exc.field)
     logger.info("webhook %s for tenant %s: %s", delivery.msg_id, tenant_id, outcome.value)
     response = HttpResponse(status=204)
+    response["X-Webhook-Outcome"] = outcome.value
+    response.oms_outcome = outcome.value
+    return response
+
+
+# -- a sales channel's door: POST /webhooks/<tenant_id>/channels/<channel>/orders/ ----------------
+
+# An ordering refusal's HTTP status (its code and field go in the body).
+_CHANNEL_STATUS = {"NOT_FOUND": 404, "IDEMPOTENCY_KEY_REUSED": 409, "INVALID_TRANSITION": 409, "OUT_OF_STOCK": 409,
+                   "FORBIDDEN": 403}
+
+
+@csrf_exempt  # authenticated by the channel's signature, never by cookies
+@require_POST
+def receive_channel_webhook(request: HttpRequest, tenant_id: str, channel: str) -> HttpResponse:
+    return _counted(tenant_id, {"oms.channel": channel}, lambda: _receive_channel(request, tenant_id, channel))
+
+
+def _order_answer(order) -> dict:
+    return {"id": order.order_id, "number": order.number, "status": order.status.value,
+            "external_reference": order.external_reference}
+
+
+def _receive_channel(request: HttpRequest, tenant_id: str, channel: str) -> HttpResponse:
+    delivery = _delivery(request, tenant_id)
+    if isinstance(delivery, HttpResponse):
+        return delivery
+    try:
+        outcome, order = receive_channel_orders(delivery, channel, now=time.time(), ports=OrmInboundPorts())
+    except (UnknownTenant, UnknownChannel):
+        return problem(404, "NOT_FOUND", "unknown tenant or sales channel")
+    except SignatureRejected as exc:
+        return problem(401, exc.code, exc.message)
+    except EventMalformed as exc:
+        return problem(400, exc.code, exc.message, field=exc.field)
+    except UnknownChannelEvent as exc:
+        return problem(400, exc.code, exc.message)
+    except (OrderingError, SnapshotInvalid) as exc:
+        part = exc.parts()[0] if isinstance(exc, OrderingError) else exc
+        return problem(_CHANNEL_STATUS.get(part.code, 400), part.code, exc.message, field=part.field)
+    logger.info("channel webhook %s for %s/%s: %s", delivery.msg_id, tenant_id, channel, outcome.value)
+    response = JsonResponse({"outcome": outcome.value, "order": None if order is None else _order_answer(order)})
     response["X-Webhook-Outcome"] = outcome.value
     response.oms_outcome = outcome.value
     return response

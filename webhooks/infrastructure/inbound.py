@@ -9,8 +9,17 @@ from django.db import IntegrityError, transaction
 
 from identity.infrastructure.models import Tenant
 from identity.infrastructure.tenancy import tenant_transaction
-from ordering.application.commands import TrackingUpdate
+from ordering.application.commands import CancelImportedOrder, ChangeImportedDestination, ImportOrder, TrackingUpdate
 from ordering.application.fulfilment_handlers import apply_tracking_update, parse_tracking_update
+from ordering.application.intake_handlers import (
+    cancel_imported_order,
+    change_imported_destination,
+    channel_principal,
+    import_order,
+)
+from ordering.infrastructure.models import SalesChannel
+from ordering.infrastructure.order_queries import OrmOrderReader
+from ordering.infrastructure.sales_channels import OrmSalesChannels
 from ordering.infrastructure.unit_of_work import DjangoUnitOfWork
 from snapshots.infrastructure.snapshot_writer import OrmSnapshotWriter
 
@@ -23,10 +32,12 @@ class OrmInboundPorts:
     def tenant_is_active(self, tenant_id: str) -> bool:
         return Tenant.objects.filter(pk=tenant_id, active=True).exists()
 
-    def active_secrets(self, tenant_id: str, now: float) -> list[str]:
+    def active_secrets(self, tenant_id: str, now: float, channel: str = "") -> list[str]:
+        """The secrets that sign the tenant's snapshot webhooks, or (`channel`) a sales channel's."""
         moment = datetime.fromtimestamp(now, tz=timezone.utc)
         return list(
-            InboundWebhookSecret.objects.filter(InboundWebhookSecret.active_q(moment), tenant_id=tenant_id)
+            InboundWebhookSecret.objects.filter(InboundWebhookSecret.active_q(moment), tenant_id=tenant_id,
+                                                channel=channel)
             .order_by("-created_at")
             .values_list("secret", flat=True)
         )
@@ -49,3 +60,17 @@ class OrmInboundPorts:
 
     def apply_tracking(self, tenant_id: str, update: TrackingUpdate) -> bool:
         return apply_tracking_update(update, DjangoUnitOfWork(tenant_id))
+
+    # -- a sales channel's door (webhooks/application/channel_orders.py) ----------------------
+
+    def channel_is_active(self, tenant_id: str, channel_id: str) -> bool:
+        return SalesChannel.objects.filter(tenant_id=tenant_id, channel_id=channel_id, active=True).exists()
+
+    def run_channel_command(self, tenant_id: str, channel_id: str, command):
+        handler = {ImportOrder: import_order, CancelImportedOrder: cancel_imported_order,
+                   ChangeImportedDestination: change_imported_destination}[type(command)]
+        return handler(channel_principal(tenant_id, channel_id), command, DjangoUnitOfWork(tenant_id))
+
+    def order_of(self, tenant_id: str, channel_id: str, external_reference: str):
+        order_id = OrmSalesChannels(tenant_id).order_of(channel_id, external_reference.strip())
+        return None if order_id is None else OrmOrderReader().get(tenant_id, order_id)

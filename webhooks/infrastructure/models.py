@@ -15,6 +15,8 @@ from identity.infrastructure.models import Tenant
 class InboundWebhookSecret(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
     secret = models.CharField(max_length=200, help_text="whsec_<base64>; shown once when created.")
+    channel = models.CharField(max_length=63, blank=True, default="",
+                               help_text="Empty: the tenant's snapshot webhooks; else that sales channel's orders.")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Set by rotation: the old secret's grace period.")
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -44,16 +46,16 @@ class InboundWebhookSecret(models.Model):
         return Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
     @classmethod
-    def rotate(cls, tenant_id: str, grace: timedelta, now=None) -> InboundWebhookSecret:
-        """A new secret for the tenant; its current secrets without an end expire after `grace`
-        (senders switch over meanwhile). The caller shows the new secret once."""
+    def rotate(cls, tenant_id: str, grace: timedelta, now=None, *, channel: str = "") -> InboundWebhookSecret:
+        """A new secret for the tenant (or one of its sales channels); the current secrets without
+        an end expire after `grace` (senders switch over meanwhile). The caller shows it once."""
         from webhooks.domain.signatures import new_secret
 
         now = now or timezone.now()
         with transaction.atomic():
-            cls.objects.filter(cls.active_q(now), tenant_id=tenant_id, expires_at__isnull=True).update(
-                expires_at=now + grace)
-            return cls.objects.create(tenant_id=tenant_id, secret=new_secret())
+            cls.objects.filter(cls.active_q(now), tenant_id=tenant_id, channel=channel,
+                               expires_at__isnull=True).update(expires_at=now + grace)
+            return cls.objects.create(tenant_id=tenant_id, channel=channel, secret=new_secret())
 
 
 class InboundWebhookReceipt(models.Model):

@@ -26,6 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--audience", help="Required `aud` ('' to clear).")
         parser.add_argument("--roles-claim", help="Claim name or dotted path of the roles.")
         parser.add_argument("--vendor-id-claim", help="Claim name or dotted path of the vendor id.")
+        parser.add_argument("--channel-id-claim", help="Claim name or dotted path of an integration token's sales channel.")
         state = parser.add_mutually_exclusive_group()
         state.add_argument("--active", dest="active", action="store_true", default=None)
         state.add_argument("--inactive", dest="active", action="store_false")
@@ -52,6 +53,7 @@ class Command(BaseCommand):
             ("audience", "jwt_audience"),
             ("roles_claim", "roles_claim"),
             ("vendor_id_claim", "vendor_id_claim"),
+            ("channel_id_claim", "channel_id_claim"),
             ("active", "active"),
         ]:
             if options[option] is not None:

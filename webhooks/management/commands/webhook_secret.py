@@ -43,13 +43,13 @@ class Command(BaseCommand):
             if secret_id is None:
                 raise CommandError("revoke needs the secret's id (see list)")
             updated = InboundWebhookSecret.objects.filter(
-                pk=secret_id, tenant_id=tenant, revoked_at__isnull=True
+                pk=secret_id, tenant_id=tenant, channel="", revoked_at__isnull=True
             ).update(revoked_at=now)
             if not updated:
                 raise CommandError(f"no unrevoked secret #{secret_id} for {tenant}")
             self.stdout.write(f"Secret #{secret_id} revoked.")
         else:
-            for secret in InboundWebhookSecret.objects.filter(tenant_id=tenant).order_by("pk"):
+            for secret in InboundWebhookSecret.objects.filter(tenant_id=tenant, channel="").order_by("pk"):
                 expires = secret.expires_at.isoformat() if secret.expires_at else "-"
                 self.stdout.write(
                     f"#{secret.pk}  {secret.masked}  {secret.state:<8}  created {secret.created_at.isoformat()}  expires {expires}"
