@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from webhooks.api.views import receive_channel_webhook, receive_webhook
+from webhooks.api.views import receive_carrier_webhook, receive_channel_webhook, receive_webhook
 
 from .graphql_view import OmsGraphQLView
 from .health import healthz, readyz
@@ -14,6 +14,7 @@ urlpatterns = [
     path("graphql/", csrf_exempt(OmsGraphQLView.as_view())),
     path("webhooks/<slug:tenant_id>/", receive_webhook),
     path("webhooks/<slug:tenant_id>/channels/<slug:channel>/orders/", receive_channel_webhook),
+    path("webhooks/<slug:tenant_id>/carriers/<slug:provider>/", receive_carrier_webhook),
     path("healthz", healthz),
     path("readyz", readyz),
     path("metrics", metrics_view),

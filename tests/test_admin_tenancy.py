@@ -82,6 +82,8 @@ def two_tenants(db, gql, tenant, other_tenant):
         TenantWorkflowSnapshot.objects.create(tenant=t, review_required=False, return_window_days=days, version=1)
     webhooks_of(tenant.id, "acmehooks")
     webhooks_of(other_tenant.id, "zorghooks")
+    for t, channel in ((tenant, "acme-shop"), (other_tenant, "zorg-market")):
+        call_command("channels", t.id, "add", channel, stdout=io.StringIO())
     configured_relay(policy=RetryPolicy(max_attempts=1), rand=lambda: 0.5).run_once()  # nothing listens: dead
     b_staff = User.objects.create_user("zorg-staff", password="x", is_staff=True)
     TenantStaffMember.objects.create(user=b_staff, tenant=other_tenant)
@@ -299,7 +301,7 @@ def test_the_tenants_hs_secret_is_never_shown_and_kept_unless_replaced(client, t
     assert tenant.jwt_hs256_secret[:4].encode() + "…".encode() in page.content
     form = {"name": "Renamed", "active": "on", "jwt_algorithms": '["HS256"]', "jwt_hs256_secret": "",
             "jwt_jwks_url": "", "jwt_issuer": tenant.jwt_issuer, "jwt_audience": tenant.jwt_audience,
-            "roles_claim": "roles", "vendor_id_claim": "vendor_id"}
+            "roles_claim": "roles", "vendor_id_claim": "vendor_id", "channel_id_claim": "channel_id"}
     assert client.post(url, form).status_code == 302
     kept = Tenant.objects.get(pk=tenant.pk)
     assert (kept.name, kept.jwt_hs256_secret) == ("Renamed", tenant.jwt_hs256_secret)
@@ -318,10 +320,10 @@ def test_secrets_are_rotated_by_actions_that_show_the_new_secret_once(client, tw
     client.force_login(staff_of(tenant_a, permissions="group"))
     secrets = reverse("admin:webhooks_inboundwebhooksecret_changelist")
     listing = client.get(secrets)
-    old = InboundWebhookSecret.objects.get(tenant=tenant_a)
+    old = InboundWebhookSecret.objects.get(tenant=tenant_a, channel="")
     assert old.secret.encode() not in listing.content and old.masked.encode() in listing.content
     shown = client.post(secrets, {"action": "rotate", "_selected_action": [old.pk]})
-    new = InboundWebhookSecret.objects.filter(tenant=tenant_a).latest("pk")
+    new = InboundWebhookSecret.objects.filter(tenant=tenant_a, channel="").latest("pk")
     assert new.pk != old.pk and new.secret.encode() in shown.content
     old.refresh_from_db()
     assert old.state == "expiring"

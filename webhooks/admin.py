@@ -23,7 +23,8 @@ from .infrastructure.outbound import redeliver
 
 @admin.register(InboundWebhookSecret)
 class InboundWebhookSecretAdmin(TenantScopedAdmin):
-    list_display = ["id", "masked", "state", "created_at", "expires_at", "revoked_at"]
+    list_display = ["id", "channel", "masked", "state", "created_at", "expires_at", "revoked_at"]
+    list_filter = ["channel"]
     fields = ["tenant", "expires_at"]
     actions = ["revoke", "rotate"]
     rotation_grace = timedelta(hours=24)
@@ -44,13 +45,15 @@ class InboundWebhookSecretAdmin(TenantScopedAdmin):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         messages.success(request, f"{count} secret(s) revoked.")
 
-    @admin.action(description="Rotate: a new secret for the tenant(s) of the selected secrets "
-                              "(the current ones stay valid 24 hours)", permissions=["manage"])
+    @admin.action(description="Rotate: a new secret for the tenant(s) or sales channel(s) of the selected "
+                              "secrets (the current ones stay valid 24 hours)", permissions=["manage"])
     def rotate(self, request, queryset):
-        tenants = sorted(set(queryset.values_list("tenant_id", flat=True)))
-        created = [InboundWebhookSecret.rotate(tenant, self.rotation_grace) for tenant in tenants]
+        owners = sorted(set(queryset.values_list("tenant_id", "channel")))
+        created = [InboundWebhookSecret.rotate(tenant, self.rotation_grace, channel=channel)
+                   for tenant, channel in owners]
         return show_new_secrets(self, request, "New inbound webhook secrets; the previous ones expire in 24 hours.",
-                                [(f"{s.tenant_id} (secret #{s.pk})", s.secret) for s in created])
+                                [(f"{s.tenant_id}{'/' + s.channel if s.channel else ''} (secret #{s.pk})", s.secret)
+                                 for s in created])
 
 
 @admin.register(InboundWebhookReceipt)

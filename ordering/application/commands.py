@@ -165,6 +165,7 @@ class TrackingUpdate:
     occurred_at: Any
     carrier: str | None = None
     detail: str = ""
+    source: str = ""  # who reported it when not the carrier itself (a tracking aggregator)
 
 
 @dataclass(frozen=True)

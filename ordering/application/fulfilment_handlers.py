@@ -107,7 +107,7 @@ def apply_tracking_update(update: c.TrackingUpdate, uow: UnitOfWork) -> bool:
         if not matches:
             raise NotFound("no shipment has this tracking number", field="tracking_number")
         applied = False
-        actor = f"carrier:{update.carrier or 'tracking'}"
+        actor = f"carrier:{update.carrier or update.source or 'tracking'}"
         for order_id, shipment_id in matches:  # in order id order: concurrent updates lock alike
             order = uow.orders.get(order_id, lock=True)
             if order is None:

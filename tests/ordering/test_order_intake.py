@@ -348,6 +348,20 @@ class TestChannelsCommand:
         with pytest.raises(CommandError, match=says):
             call_command("channels", tenant.id, *args, stdout=io.StringIO())
 
+    def test_the_admin_lists_channels_and_rotates_a_channels_secret(self, admin_client, channel, tenant):
+        from django.urls import reverse
+
+        from webhooks.infrastructure.models import InboundWebhookSecret
+
+        assert b"shop" in admin_client.get(reverse("admin:ordering_saleschannel_changelist")).content
+        old = InboundWebhookSecret.objects.get(channel="shop")
+        shown = admin_client.post(reverse("admin:webhooks_inboundwebhooksecret_changelist"),
+                                  {"action": "rotate", "_selected_action": [old.pk]})
+        new = InboundWebhookSecret.objects.latest("pk")
+        assert (new.channel, new.tenant_id) == ("shop", tenant.id) and new.secret.encode() in shown.content
+        assert not InboundWebhookSecret.objects.filter(channel="").exists()  # no tenant secret made
+        assert channel.push("order.import", payload(), secret=new.secret).status_code == 200
+
     def test_a_name_is_taken_once(self, tenant):
         call_command("channels", tenant.id, "add", "pos", stdout=io.StringIO())
         with pytest.raises(CommandError, match="already"):

@@ -19,6 +19,8 @@ from oms_project.request_limits import body_exceeds
 from ordering.domain.errors import Invalid, InvalidTransition, NotFound, OrderingError
 from snapshots.application.changes import UnknownSnapshotType
 from snapshots.domain.errors import SnapshotInvalid
+from webhooks.application.carriers import UnknownProvider
+from webhooks.application.carriers import receive_carrier_webhook as receive_carrier_update
 from webhooks.application.channel_orders import UnknownChannel, UnknownChannelEvent
 from webhooks.application.channel_orders import receive_channel_webhook as receive_channel_orders
 from webhooks.application.receive import Delivery, UnknownTenant, receive_snapshot_webhook
@@ -124,7 +126,8 @@ def _receive_channel(request: HttpRequest, tenant_id: str, channel: str) -> Http
     if isinstance(delivery, HttpResponse):
         return delivery
     try:
-        outcome, order = receive_channel_orders(delivery, channel, now=time.time(), ports=OrmInboundPorts())
+        with tenant_transaction(tenant_id):  # the whole delivery, as the snapshot door's
+            outcome, order = receive_channel_orders(delivery, channel, now=time.time(), ports=OrmInboundPorts())
     except (UnknownTenant, UnknownChannel):
         return problem(404, "NOT_FOUND", "unknown tenant or sales channel")
     except SignatureRejected as exc:
@@ -140,4 +143,37 @@ def _receive_channel(request: HttpRequest, tenant_id: str, channel: str) -> Http
     response = JsonResponse({"outcome": outcome.value, "order": None if order is None else _order_answer(order)})
     response["X-Webhook-Outcome"] = outcome.value
     response.oms_outcome = outcome.value
+    return response
+
+
+# -- a tracking aggregator's door: POST /webhooks/<tenant_id>/carriers/<provider>/ ---------------
+
+@csrf_exempt  # authenticated by the provider's signature, never by cookies
+@require_POST
+def receive_carrier_webhook(request: HttpRequest, tenant_id: str, provider: str) -> HttpResponse:
+    return _counted(tenant_id, {"oms.carrier": provider}, lambda: _receive_carrier(request, tenant_id, provider))
+
+
+def _receive_carrier(request: HttpRequest, tenant_id: str, provider: str) -> HttpResponse:
+    delivery = _delivery(request, tenant_id)
+    if isinstance(delivery, HttpResponse):
+        return delivery
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    try:
+        with tenant_transaction(tenant_id):
+            outcome = receive_carrier_update(tenant_id, provider, headers, delivery.body, ports=OrmInboundPorts())
+    except (UnknownTenant, UnknownProvider):
+        return problem(404, "NOT_FOUND", "unknown tenant or tracking provider")
+    except SignatureRejected as exc:
+        return problem(401, exc.code, exc.message)
+    except EventMalformed as exc:
+        return problem(400, exc.code, exc.message, field=exc.field)
+    except NotFound as exc:
+        return problem(404, "SHIPMENT_NOT_FOUND", exc.message, field=exc.field)
+    except InvalidTransition as exc:
+        return problem(409, exc.code, exc.message, field=exc.field)
+    logger.info("%s tracking webhook for tenant %s: %s", provider, tenant_id, outcome)
+    response = HttpResponse(status=204)
+    response["X-Webhook-Outcome"] = outcome
+    response.oms_outcome = outcome
     return response

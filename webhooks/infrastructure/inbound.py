@@ -23,7 +23,7 @@ from ordering.infrastructure.sales_channels import OrmSalesChannels
 from ordering.infrastructure.unit_of_work import DjangoUnitOfWork
 from snapshots.infrastructure.snapshot_writer import OrmSnapshotWriter
 
-from .models import InboundWebhookReceipt, InboundWebhookSecret
+from .models import CarrierWebhookSecret, InboundWebhookReceipt, InboundWebhookSecret
 
 
 class OrmInboundPorts:
@@ -60,6 +60,10 @@ class OrmInboundPorts:
 
     def apply_tracking(self, tenant_id: str, update: TrackingUpdate) -> bool:
         return apply_tracking_update(update, DjangoUnitOfWork(tenant_id))
+
+    def carrier_secret(self, tenant_id: str, provider: str) -> str | None:
+        return CarrierWebhookSecret.objects.filter(tenant_id=tenant_id, provider=provider).values_list(
+            "secret", flat=True).first()
 
     # -- a sales channel's door (webhooks/application/channel_orders.py) ----------------------
 

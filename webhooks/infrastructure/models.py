@@ -58,6 +58,24 @@ class InboundWebhookSecret(models.Model):
             return cls.objects.create(tenant_id=tenant_id, channel=channel, secret=new_secret())
 
 
+class CarrierWebhookSecret(models.Model):
+    """The secret a tracking aggregator signs a tenant's webhooks with (EasyPost's webhook_secret,
+    AfterShip's webhook secret): chosen or shown at the provider, set here with
+    `manage.py carrier_secret` (docs/integrations.md)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
+    provider = models.CharField(max_length=40)
+    secret = models.CharField(max_length=500)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "webhooks_carrier_secret"
+        constraints = [models.UniqueConstraint(fields=["tenant", "provider"], name="carrier_secret_once")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.provider}"
+
+
 class InboundWebhookReceipt(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
     webhook_id = models.CharField(max_length=255)
