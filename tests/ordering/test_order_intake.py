@@ -16,7 +16,14 @@ from standardwebhooks.webhooks import Webhook
 
 from ordering.domain.errors import Invalid, TotalMismatch
 from ordering.domain.intake import check_channel_order
-from ordering.infrastructure.models import IdempotencyKey, Order, OutboxEvent, SalesChannel
+from ordering.infrastructure.models import (
+    IdempotencyKey,
+    Order,
+    OrderNumberCounter,
+    OrderStatusCount,
+    OutboxEvent,
+    SalesChannel,
+)
 from snapshots.infrastructure.models import ProductSnapshot, StockReservation
 from webhooks.infrastructure.models import InboundWebhookReceipt
 
@@ -105,9 +112,13 @@ def channel(client, gql, tenant):
 
 
 def written() -> tuple[int, ...]:
+    """Everything an import writes: orders, events, idempotency records, reservations, webhook
+    receipts, reserved units, the status counters and the order-number counter."""
     return (Order.objects.count(), OutboxEvent.objects.count(), IdempotencyKey.objects.count(),
             StockReservation.objects.count(), InboundWebhookReceipt.objects.count(),
-            sum(ProductSnapshot.objects.values_list("reserved_quantity", flat=True)))
+            sum(ProductSnapshot.objects.values_list("reserved_quantity", flat=True)),
+            sum(OrderStatusCount.objects.values_list("count", flat=True)),
+            sum(OrderNumberCounter.objects.values_list("last_number", flat=True)))
 
 
 class TestTakingIn:
