@@ -232,6 +232,17 @@ class TestWhoMayImport:
         assert channel.push("order.import", payload()).status_code == 404
         assert written() == before
 
+    def test_the_channel_claim_path_is_the_tenants(self, channel, tenant):
+        call_command("create_tenant", "--id", tenant.id, "--channel-id-claim", "app_metadata.channel",
+                     stdout=io.StringIO())
+        nested = hs_token(tenant, sub="shop-app", roles=["integration"], app_metadata={"channel": "shop"})
+        assert channel.import_(payload(), token=nested)["order"]["channel"] == "shop"
+        flat = hs_token(tenant, sub="shop-app", roles=["integration"], channel_id="shop")  # the old path: no channel
+        body = channel.gql.post(IMPORT, camel(payload("shop-2")), token=flat).json()
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        not_text = hs_token(tenant, sub="shop-app", roles=["integration"], app_metadata={"channel": 7})
+        assert channel.gql.post(IMPORT, camel(payload("shop-3")), token=not_text).status_code == 401
+
     def test_a_channel_of_one_tenant_cannot_import_into_another(self, channel, other_tenant, client, gql):
         seed_catalog(other_tenant.id)
         Channel(client, gql, other_tenant, "pos")
