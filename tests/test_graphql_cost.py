@@ -4,6 +4,7 @@ cheaply, with their own codes; every document the README shows passes."""
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import time
@@ -26,11 +27,15 @@ def customer(tenant) -> str:
 
 
 def refused_cheaply(client, query: str, token: str) -> list[str]:
-    """The refusal's codes; the request (authentication included) must cost under 20 ms of CPU."""
+    """The refusal's codes; the request (authentication included) must cost under 20 ms of CPU.
+    Measured on this thread, which serves the test client's request: other threads of the test
+    process (a live server left from an earlier test, a relay's) are not the request's cost; and
+    the garbage collector runs before, not in the middle."""
     post(client, "{ me { userId } }", token)  # warm: the token, the view
-    started = time.process_time()
+    gc.collect()
+    started = time.thread_time()
     response = post(client, query, token)
-    spent = (time.process_time() - started) * 1000
+    spent = (time.thread_time() - started) * 1000
     assert response.status_code == 400, response.content
     assert spent < 20, f"{spent:.1f} ms"
     return codes(response)
