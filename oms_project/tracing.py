@@ -27,12 +27,24 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+# Span kinds, as callers name them; the OpenTelemetry API itself is imported only once tracing is
+# on (`_otel`), so a process that does not trace does not pay for importing it (about 70 ms).
+CLIENT, PRODUCER, SERVER, INTERNAL = "CLIENT", "PRODUCER", "SERVER", "INTERNAL"
+_state: dict[str, Any] = {"on": False}
 
-_TRACER = trace.get_tracer("oms")
-_state = {"on": False}
+
+def _otel():
+    """The OpenTelemetry API and the tracer (imported and made the first time tracing is on)."""
+    api = _state.get("api")
+    if api is None:
+        from types import SimpleNamespace
+
+        from opentelemetry import context, propagate, trace
+        from opentelemetry.trace import SpanKind, Status, StatusCode
+
+        api = _state["api"] = SimpleNamespace(context=context, propagate=propagate, trace=trace, SpanKind=SpanKind,
+                                              Status=Status, StatusCode=StatusCode, tracer=trace.get_tracer("oms"))
+    return api
 # Attributes of the server span that may hold a query string (old and stable HTTP conventions).
 _URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.query")
 
@@ -49,6 +61,7 @@ def configure_from_environment() -> bool:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry import trace
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     provider = TracerProvider(resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "oms")}))
@@ -150,16 +163,18 @@ def operation(operation_type: str, name: str | None, tenant_id: str | None):
     """The span of one GraphQL operation, current while it runs."""
     if not _state["on"]:
         return nullcontext()
-    return _TRACER.start_as_current_span(
-        f"{operation_type} {name or 'anonymous'}", kind=SpanKind.INTERNAL,
+    otel = _otel()
+    return otel.tracer.start_as_current_span(
+        f"{operation_type} {name or 'anonymous'}", kind=otel.SpanKind.INTERNAL,
         attributes={"graphql.operation.type": operation_type, "graphql.operation.name": name or "",
                     "oms.tenant_id": tenant_id or ""})
 
 
-def span(name: str, attributes: Mapping[str, Any] | None = None, *, kind: SpanKind = SpanKind.INTERNAL):
+def span(name: str, attributes: Mapping[str, Any] | None = None, *, kind: str = INTERNAL):
     if not _state["on"]:
         return nullcontext()
-    return _TRACER.start_as_current_span(name, kind=kind, attributes=dict(attributes or {}))
+    otel = _otel()
+    return otel.tracer.start_as_current_span(name, kind=otel.SpanKind[kind], attributes=dict(attributes or {}))
 
 
 def traceparent() -> str:
@@ -167,45 +182,46 @@ def traceparent() -> str:
     if not _state["on"]:
         return ""
     carrier: dict[str, str] = {}
-    propagate.inject(carrier)
+    _otel().propagate.inject(carrier)
     return carrier.get("traceparent", "")
 
 
-def started(parent: str, name: str, headers: dict[str, str], *, kind: SpanKind,
+def started(parent: str, name: str, headers: dict[str, str], *, kind: str,
             attributes: Mapping[str, Any]) -> Any:
     """A span continuing the trace of a stored `traceparent` (a new trace without one), started
     but not made current, its own context written into `headers` for the receiver. None when off;
     end it with `finished`."""
     if not _state["on"]:
         return None
-    parent_context = propagate.extract({"traceparent": parent}) if parent else otel_context.Context()
-    current = _TRACER.start_span(name, context=parent_context, kind=kind, attributes=dict(attributes))
-    propagate.inject(headers, context=trace.set_span_in_context(current))
+    otel = _otel()
+    parent_context = otel.propagate.extract({"traceparent": parent}) if parent else otel.context.Context()
+    current = otel.tracer.start_span(name, context=parent_context, kind=otel.SpanKind[kind],
+                                     attributes=dict(attributes))
+    otel.propagate.inject(headers, context=otel.trace.set_span_in_context(current))
     return current
 
 
 def finished(current: Any, error: str | None = None) -> None:
     if current is not None:
         if error:
-            current.set_status(Status(StatusCode.ERROR, error))
+            failed(current, error)
         current.end()
 
 
 @contextmanager
 def continued(parent: str, name: str, attributes: Mapping[str, Any], headers: dict[str, str], *,
-              kind: SpanKind) -> Iterator[Any]:
+              kind: str) -> Iterator[Any]:
     """`started` as a context manager, the span current inside it. Yields the span (None when off)."""
     current = started(parent, name, headers, kind=kind, attributes=attributes)
     if current is None:
         yield None
         return
-    with trace.use_span(current, end_on_exit=True):
+    with _otel().trace.use_span(current, end_on_exit=True):
         yield current
 
 
 def failed(current: Any, message: str) -> None:
     if current is not None:
-        current.set_status(Status(StatusCode.ERROR, message))
+        otel = _otel()
+        current.set_status(otel.Status(otel.StatusCode.ERROR, message))
 
-
-CLIENT, PRODUCER, SERVER = SpanKind.CLIENT, SpanKind.PRODUCER, SpanKind.SERVER

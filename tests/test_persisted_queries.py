@@ -127,6 +127,14 @@ class TestAutomaticPersistedQueries:
         assert PersistedQuery.objects.count() == 2
         assert PersistedQuery.objects.filter(sha256=sha(documents[-1])).exists()
 
+    def test_documents_listed_at_deploy_are_never_dropped(self, client, token, settings, tmp_path):
+        load(tmp_path, manifest(ME))
+        settings.OMS_PERSISTED_QUERIES_MAX_ENTRIES = 1
+        for document in [f"query Q{i} {{ me {{ userId }} }}" for i in range(3)]:
+            post(client, token, query=document, extensions=hashed(document))
+        assert PersistedQuery.objects.filter(listed=True).get().sha256 == sha(ME)
+        assert PersistedQuery.objects.filter(listed=False).count() == 1
+
     def test_outcomes_are_counted(self, client, token):
         before = {outcome: OUTCOMES.labels(outcome)._value.get() for outcome in ("found", "registered", "not_found")}
         post(client, token, extensions=hashed(ME))

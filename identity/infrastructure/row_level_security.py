@@ -13,6 +13,8 @@ fails when a table with a `tenant_id` column has no policy.
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.conf import settings
 
 POLICY = "tenant_isolation"
@@ -65,6 +67,22 @@ def disable_tenant_isolation(schema_editor, table: str) -> None:
     schema_editor.execute(f"DROP POLICY IF EXISTS {POLICY} ON {quote(table)}")
     schema_editor.execute(f"ALTER TABLE {quote(table)} DISABLE ROW LEVEL SECURITY")
     schema_editor.execute(f"REVOKE ALL ON {quote(table)} FROM {quote(tenant_role())}")
+
+
+def _isolate(apps, schema_editor, *, table: str) -> None:
+    enable_tenant_isolation(schema_editor, table)
+
+
+def _unisolate(apps, schema_editor, *, table: str) -> None:
+    disable_tenant_isolation(schema_editor, table)
+
+
+def isolation(table: str):
+    """The migration operation that puts a new tenant-owned table under the tenant policy (and
+    takes it off when migrating back): `operations = [..., isolation("ordering_sales_channel")]`."""
+    from django.db import migrations
+
+    return migrations.RunPython(partial(_isolate, table=table), partial(_unisolate, table=table))
 
 
 def tenant_tables(apps, app_labels) -> list[str]:

@@ -5,7 +5,7 @@ channel (`Principal.channel_id`)."""
 
 from __future__ import annotations
 
-from identity.domain.principal import Principal
+from identity.domain.principal import Principal, Role
 from ordering.domain import access
 from ordering.domain.errors import Forbidden, IdempotencyKeyReused, OrderNotFound
 from ordering.domain.intake import ChannelOrder, SalesChannel, check_channel_order, check_vendors, take_in
@@ -21,8 +21,6 @@ OPERATION = "importOrder"
 
 def channel_principal(tenant_id: str, channel_id: str) -> Principal:
     """Who a channel's signed webhook acts as: an integration of that channel."""
-    from identity.domain.principal import Role
-
     return Principal(user_id=f"channel:{channel_id}", tenant_id=tenant_id, roles=frozenset({Role.INTEGRATION}),
                      channel_id=channel_id)
 

@@ -5,15 +5,7 @@ import django.db.models.deletion
 import re
 from django.db import migrations, models
 
-from identity.infrastructure.row_level_security import disable_tenant_isolation, enable_tenant_isolation
-
-
-def isolate(apps, schema_editor):
-    enable_tenant_isolation(schema_editor, "ordering_sales_channel")
-
-
-def unisolate(apps, schema_editor):
-    disable_tenant_isolation(schema_editor, "ordering_sales_channel")
+from identity.infrastructure.row_level_security import isolation
 
 
 class Migration(migrations.Migration):
@@ -71,5 +63,5 @@ class Migration(migrations.Migration):
             model_name='saleschannel',
             constraint=models.UniqueConstraint(fields=('tenant', 'channel_id'), name='sales_channel_once'),
         ),
-        migrations.RunPython(isolate, unisolate),
+        isolation("ordering_sales_channel"),
     ]

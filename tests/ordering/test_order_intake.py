@@ -286,6 +286,19 @@ class TestLifecycle:
         found = gql.execute(ORDERS, {"search": "shop-1001"}, token=staff)["orders"]
         assert [e["node"]["externalReference"] for e in found["edges"]] == ["shop-1001"]
 
+    def test_the_admin_filters_by_channel_and_finds_a_reference(self, admin_client, channel, gql, tenant):
+        from django.urls import reverse
+
+        ours = channel.import_(payload())["order"]
+        checkout = Shop(gql, tenant).placed()
+        orders = reverse("admin:ordering_order_changelist")
+        by_channel = admin_client.get(orders, {"channel": "shop"}).content.decode()
+        assert ours["id"] in by_channel and checkout["id"] not in by_channel
+        found = admin_client.get(orders, {"q": "shop-1001"}).content.decode()
+        assert ours["id"] in found and checkout["id"] not in found
+        page = admin_client.get(reverse("admin:ordering_order_change", args=[ours["id"]])).content.decode()
+        assert "shop-1001" in page
+
     def test_an_imported_order_ships_delivers_and_completes(self, channel, gql, tenant):
         one_vendor = payload(lines=payload()["lines"][:1], total=None, paid_amount="26.59")
         order = channel.import_(one_vendor)["order"]

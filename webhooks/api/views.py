@@ -16,7 +16,7 @@ from oms_project import tracing
 from oms_project.metrics import WEBHOOK_RECEIPTS
 from oms_project.observability import bind_tenant
 from oms_project.request_limits import body_exceeds
-from ordering.domain.errors import Invalid, InvalidTransition, NotFound, OrderingError
+from ordering.domain.errors import OrderingError
 from snapshots.application.changes import UnknownSnapshotType
 from snapshots.domain.errors import SnapshotInvalid
 from webhooks.application.carriers import UnknownProvider
@@ -71,6 +71,36 @@ def _delivery(request: HttpRequest, tenant_id: str) -> Delivery | JsonResponse:
                     signature=request.headers.get("webhook-signature"), body=request.body)
 
 
+# What a door refuses a delivery for, answered the same way on every door (docs/errors.md).
+_REFUSALS = (UnknownTenant, UnknownChannel, UnknownProvider, SignatureRejected, EventMalformed, UnknownSnapshotType,
+             UnknownChannelEvent, SnapshotInvalid, OrderingError)
+_UNKNOWN = (UnknownTenant, UnknownChannel, UnknownProvider)
+# An ordering refusal's HTTP status (its code and field go in the body); any other is a 400.
+_ORDERING_STATUS = {"NOT_FOUND": 404, "IDEMPOTENCY_KEY_REUSED": 409, "INVALID_TRANSITION": 409, "OUT_OF_STOCK": 409,
+                    "FORBIDDEN": 403}
+
+
+def _refused(error: Exception, *, unknown: str, not_found: str = "NOT_FOUND") -> JsonResponse:
+    """The answer to a refused delivery. `unknown`: the message for an unknown tenant (or channel,
+    or provider: one message, so a door is no tenant-existence oracle); `not_found`: the code of
+    an ordering NOT_FOUND on this door (a tracking number no shipment has: SHIPMENT_NOT_FOUND)."""
+    if isinstance(error, _UNKNOWN):
+        return problem(404, "NOT_FOUND", unknown)
+    if isinstance(error, SignatureRejected):
+        return problem(401, error.code, error.message)
+    if isinstance(error, OrderingError):
+        part = error.parts()[0]
+        code = not_found if part.code == "NOT_FOUND" else part.code
+        return problem(_ORDERING_STATUS.get(part.code, 400), code, error.message, field=part.field)
+    return problem(400, error.code, error.message, field=getattr(error, "field", None))
+
+
+def _answered(response: HttpResponse, outcome: str) -> HttpResponse:
+    response["X-Webhook-Outcome"] = outcome
+    response.oms_outcome = outcome
+    return response
+
+
 def _receive(request: HttpRequest, tenant_id: str) -> HttpResponse:
     delivery = _delivery(request, tenant_id)
     if isinstance(delivery, HttpResponse):
@@ -80,34 +110,13 @@ def _receive(request: HttpRequest, tenant_id: str) -> HttpResponse:
         # tenant of the URL (row-level security on PostgreSQL).
         with tenant_transaction(tenant_id):
             outcome = receive_snapshot_webhook(delivery, now=time.time(), ports=OrmInboundPorts())
-    except UnknownTenant:
-        return problem(404, "NOT_FOUND", "unknown tenant")
-    except SignatureRejected as exc:
-        return problem(401, exc.code, exc.message)
-    except EventMalformed as exc:
-        return problem(400, exc.code, exc.message, field=exc.field)
-    except UnknownSnapshotType as exc:
-        return problem(400, exc.code, exc.message)
-    except SnapshotInvalid as exc:
-        return problem(400, exc.code, exc.message, field=exc.field)
-    except Invalid as exc:  # a carrier's tracking update
-        return problem(400, exc.code, exc.message, field=exc.field)
-    except NotFound as exc:
-        return problem(404, "SHIPMENT_NOT_FOUND", exc.message, field=exc.field)
-    except InvalidTransition as exc:
-        return problem(409, exc.code, exc.message, field=exc.field)
+    except _REFUSALS as error:  # a carrier's tracking update may be refused by ordering
+        return _refused(error, unknown="unknown tenant", not_found="SHIPMENT_NOT_FOUND")
     logger.info("webhook %s for tenant %s: %s", delivery.msg_id, tenant_id, outcome.value)
-    response = HttpResponse(status=204)
-    response["X-Webhook-Outcome"] = outcome.value
-    response.oms_outcome = outcome.value
-    return response
+    return _answered(HttpResponse(status=204), outcome.value)
 
 
 # -- a sales channel's door: POST /webhooks/<tenant_id>/channels/<channel>/orders/ ----------------
-
-# An ordering refusal's HTTP status (its code and field go in the body).
-_CHANNEL_STATUS = {"NOT_FOUND": 404, "IDEMPOTENCY_KEY_REUSED": 409, "INVALID_TRANSITION": 409, "OUT_OF_STOCK": 409,
-                   "FORBIDDEN": 403}
 
 
 @csrf_exempt  # authenticated by the channel's signature, never by cookies
@@ -128,22 +137,11 @@ def _receive_channel(request: HttpRequest, tenant_id: str, channel: str) -> Http
     try:
         with tenant_transaction(tenant_id):  # the whole delivery, as the snapshot door's
             outcome, order = receive_channel_orders(delivery, channel, now=time.time(), ports=OrmInboundPorts())
-    except (UnknownTenant, UnknownChannel):
-        return problem(404, "NOT_FOUND", "unknown tenant or sales channel")
-    except SignatureRejected as exc:
-        return problem(401, exc.code, exc.message)
-    except EventMalformed as exc:
-        return problem(400, exc.code, exc.message, field=exc.field)
-    except UnknownChannelEvent as exc:
-        return problem(400, exc.code, exc.message)
-    except (OrderingError, SnapshotInvalid) as exc:
-        part = exc.parts()[0] if isinstance(exc, OrderingError) else exc
-        return problem(_CHANNEL_STATUS.get(part.code, 400), part.code, exc.message, field=part.field)
+    except _REFUSALS as error:
+        return _refused(error, unknown="unknown tenant or sales channel")
     logger.info("channel webhook %s for %s/%s: %s", delivery.msg_id, tenant_id, channel, outcome.value)
-    response = JsonResponse({"outcome": outcome.value, "order": None if order is None else _order_answer(order)})
-    response["X-Webhook-Outcome"] = outcome.value
-    response.oms_outcome = outcome.value
-    return response
+    body = {"outcome": outcome.value, "order": None if order is None else _order_answer(order)}
+    return _answered(JsonResponse(body), outcome.value)
 
 
 # -- a tracking aggregator's door: POST /webhooks/<tenant_id>/carriers/<provider>/ ---------------
@@ -162,18 +160,7 @@ def _receive_carrier(request: HttpRequest, tenant_id: str, provider: str) -> Htt
     try:
         with tenant_transaction(tenant_id):
             outcome = receive_carrier_update(tenant_id, provider, headers, delivery.body, ports=OrmInboundPorts())
-    except (UnknownTenant, UnknownProvider):
-        return problem(404, "NOT_FOUND", "unknown tenant or tracking provider")
-    except SignatureRejected as exc:
-        return problem(401, exc.code, exc.message)
-    except EventMalformed as exc:
-        return problem(400, exc.code, exc.message, field=exc.field)
-    except NotFound as exc:
-        return problem(404, "SHIPMENT_NOT_FOUND", exc.message, field=exc.field)
-    except InvalidTransition as exc:
-        return problem(409, exc.code, exc.message, field=exc.field)
+    except _REFUSALS as error:
+        return _refused(error, unknown="unknown tenant or tracking provider", not_found="SHIPMENT_NOT_FOUND")
     logger.info("%s tracking webhook for tenant %s: %s", provider, tenant_id, outcome)
-    response = HttpResponse(status=204)
-    response["X-Webhook-Outcome"] = outcome
-    response.oms_outcome = outcome
-    return response
+    return _answered(HttpResponse(status=204), outcome)

@@ -3,15 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from identity.infrastructure.row_level_security import disable_tenant_isolation, enable_tenant_isolation
-
-
-def isolate(apps, schema_editor):
-    enable_tenant_isolation(schema_editor, "webhooks_carrier_secret")
-
-
-def unisolate(apps, schema_editor):
-    disable_tenant_isolation(schema_editor, "webhooks_carrier_secret")
+from identity.infrastructure.row_level_security import isolation
 
 
 class Migration(migrations.Migration):
@@ -36,5 +28,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('tenant', 'provider'), name='carrier_secret_once')],
             },
         ),
-        migrations.RunPython(isolate, unisolate),
+        isolation("webhooks_carrier_secret"),
     ]
