@@ -8,6 +8,10 @@ it costs nothing there (docs/performance.md). Every other request, the admin and
 included, goes through all of it as before. The headers every answer carries (Django's
 `SecurityMiddleware`, `X-Frame-Options`, `security_headers.py`) and the request context and
 metrics still apply to API calls.
+
+One check of `CommonMiddleware` is not a browser's concern and runs on every request, API calls
+included: the `Host` header must be one of `ALLOWED_HOSTS` (Django's `request.get_host()`), or the
+answer is a plain 400 that does not repeat the header (Django's `DisallowedHost` handling).
 """
 
 from __future__ import annotations
@@ -46,9 +50,18 @@ def browser_only(middleware: type) -> type:
     return BrowserOnly
 
 
+class CommonMiddleware(browser_only(_Common)):
+    """Django's CommonMiddleware for browser requests; for API calls only its host check."""
+
+    def __call__(self, request):
+        if is_api_request(request):
+            request.get_host()  # DisallowedHost (a SuspiciousOperation): 400, header not echoed
+            return self.get_response(request)
+        return super().__call__(request)
+
+
 WhiteNoiseMiddleware = browser_only(_WhiteNoise)
 SessionMiddleware = browser_only(_Sessions)
-CommonMiddleware = browser_only(_Common)
 CsrfViewMiddleware = browser_only(_Csrf)
 AuthenticationMiddleware = browser_only(_Authentication)
 MessageMiddleware = browser_only(_Messages)

@@ -58,3 +58,32 @@ def test_api_calls_are_counted_in_the_request_metrics(client, gql, tenant):
     gql.post(ME, token=hs_token(tenant, sub="u1", roles=["customer"]))
     after = REQUESTS.labels(view, "http", "POST")._value.get(), RESPONSES.labels("200")._value.get()
     assert after == (before[0] + 1, before[1] + 1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("authorization", ["bearer", "none"])
+def test_a_host_outside_allowed_hosts_is_a_plain_400_on_the_api_lane_too(client, tenant, settings, authorization):
+    """A bearer-token call skips CommonMiddleware's browser work, never its host check: with
+    DEBUG off, `Host: evil.example` is refused with 400 and the header is not repeated."""
+    settings.DEBUG = False
+    settings.ALLOWED_HOSTS = ["api.example.com"]
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {hs_token(tenant, sub='u1', roles=['customer'])}"} \
+        if authorization == "bearer" else {}
+    body = '{"query": "{ me { userId } }"}'
+    refused = client.post("/graphql/", data=body, content_type="application/json", HTTP_HOST="evil.example",
+                          **headers)
+    assert refused.status_code == 400
+    assert b"evil.example" not in refused.content and b"userId" not in refused.content
+    assert all("evil.example" not in value for value in refused.headers.values())
+    allowed = client.post("/graphql/", data=body, content_type="application/json", HTTP_HOST="api.example.com",
+                          **headers)
+    assert allowed.status_code == (200 if authorization == "bearer" else 401)
+
+
+@pytest.mark.django_db
+def test_the_webhook_doors_check_the_host_as_well(client, tenant, settings):
+    settings.DEBUG = False
+    settings.ALLOWED_HOSTS = ["api.example.com"]
+    refused = client.post(f"/webhooks/{tenant.id}/", data="{}", content_type="application/json",
+                          HTTP_HOST="evil.example")
+    assert refused.status_code == 400 and b"evil.example" not in refused.content
