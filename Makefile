@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test schema venv clean chromium graphiql-assets bench bench-import bench-orders-list bench-events soak
+.PHONY: run test schema venv clean chromium redis bench-fairness graphiql-assets bench bench-import bench-orders-list bench-events soak
 
 venv: $(INSTALLED)
 
@@ -20,7 +20,7 @@ run: venv
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	DEBUG=1 LOG_FORMAT=plain $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-test: venv chromium
+test: venv chromium redis
 	$(BIN)/python -m pytest
 
 # The admin browser test drives Debian's Chromium (never a downloaded one).
@@ -29,6 +29,12 @@ chromium:
 	  apt-get install -y -q chromium >/dev/null 2>&1 || \
 	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null) ) || \
 	  echo "chromium could not be installed: tests/test_admin_browser.py will be skipped"
+
+# The admission tests start a Redis server of their own (Debian's redis-server).
+redis:
+	@command -v redis-server >/dev/null || ( export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q redis-server >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q redis-server >/dev/null) )
 
 # Rewrite schema.graphql after changing the API (a test fails while it is stale).
 schema: venv

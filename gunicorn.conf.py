@@ -32,13 +32,37 @@ limit_request_field_size = 8190
 # Prometheus: every worker writes its counters here and /metrics sums them.
 PROMETHEUS_DIR = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/oms-prometheus")
 
+# Fair share (oms_project/admission): this server's capacity is its workers x threads, and its
+# workers share one admission store, a SQLite file of this server's own (unless Redis is set).
+os.environ.setdefault("OMS_SERVING_CAPACITY", str(workers * threads))
+ADMISSION_STATE_FILE = os.environ.setdefault(
+    "OMS_ADMISSION_STATE_FILE",
+    os.path.join(os.environ.get("TMPDIR", "/tmp"), f"oms-admission-{os.getpid()}.sqlite3"))
+
+
+def _admission_files():
+    return [ADMISSION_STATE_FILE + suffix for suffix in ("", "-wal", "-shm")]
+
 
 def on_starting(server):
     shutil.rmtree(PROMETHEUS_DIR, ignore_errors=True)
     os.makedirs(PROMETHEUS_DIR, exist_ok=True)
+    for path in _admission_files():  # counts of an earlier server are not this one's
+        if os.path.exists(path):
+            os.remove(path)
+
+
+def on_exit(server):
+    for path in _admission_files():
+        if os.path.exists(path):
+            os.remove(path)
 
 
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+    if os.path.exists(ADMISSION_STATE_FILE):  # the slots a dead worker held are free at once
+        from oms_project.admission.stores import LocalStore
+
+        LocalStore(ADMISSION_STATE_FILE).forget_process(worker.pid)

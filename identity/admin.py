@@ -45,7 +45,7 @@ class TenantAdmin(admin.ModelAdmin):
     list_display = ["id", "name", "active", "key_source", "jwt_issuer", "updated_at"]
     list_filter = ["active"]
     search_fields = ["id", "name"]
-    readonly_fields = ["hs_secret_hint", "created_at", "updated_at"]
+    readonly_fields = ["hs_secret_hint", "admission_now", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["id", "name", "active"]}),
         (
@@ -63,6 +63,15 @@ class TenantAdmin(admin.ModelAdmin):
                     "vendor_id_claim",
                     "channel_id_claim",
                 ]
+            },
+        ),
+        (
+            "Fair share",
+            {
+                "description": "Admission per tenant (docs/production.md, \"Fair share\"). Empty fields take the "
+                               "platform's defaults, marked [default] in the limits in force.",
+                "fields": ["admission_share", "rate_limit", "rate_burst", "token_rate_limit", "token_burst",
+                           "admission_now"],
             },
         ),
         ("Record", {"fields": ["created_at", "updated_at"]}),
@@ -107,6 +116,31 @@ class TenantAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self._operator(request) and super().has_delete_permission(request, obj)
+
+    @admin.display(description="limits and use now")
+    def admission_now(self, obj: Tenant) -> str:
+        """The limits in force (the tenant's own, else the platform's) and the tenant's use now."""
+        from oms_project import admission
+        from oms_project.admission.rules import Limits
+
+        defaults = admission.default_limits()
+        own = obj.admission_overrides()
+        share, rate, burst, token_rate, token_burst = (
+            value if value is not None else default for value, default in zip(own, (
+                defaults.share, defaults.rate, defaults.burst, defaults.token_rate, defaults.token_burst)))
+        limits = Limits(share, rate, burst, token_rate, token_burst)
+        lane = admission.lane()
+        if lane is None:
+            return "admission is off (OMS_ADMISSION=off): every request is admitted"
+        use = next((u for u in lane.usage() if u.tenant_id == obj.pk), None)
+        in_flight = use.in_flight if use else 0
+        left = use.remaining if use and use.remaining is not None else limits.burst
+        mark = lambda value: "" if value is not None else " [default]"  # noqa: E731
+        return (f"{in_flight} of {limits.max_in_flight(lane.capacity)} requests in progress "
+                f"(share {limits.share:g}{mark(own[0])} of a capacity of {lane.capacity}); "
+                f"{left:,.0f} of {limits.burst:,.0f} points left{mark(own[2])}, refilling "
+                f"{limits.rate:,.0f}/s{mark(own[1])}; each caller {limits.token_burst:,.0f} points{mark(own[4])}, "
+                f"{limits.token_rate:,.0f}/s{mark(own[3])}")
 
     @admin.display(description="key source")
     def key_source(self, obj: Tenant) -> str:

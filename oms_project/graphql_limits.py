@@ -240,3 +240,93 @@ def _repeated(name: str, limit: int, node: FieldNode | None = None) -> GraphQLEr
 def _too_many_fields(limit: int) -> GraphQLError:
     return GraphQLError(f"the operation selects more than {limit} fields (fragments expanded)",
                         extensions={"code": "TOO_MANY_FIELDS"})
+
+
+# -- cost against the tenant's budget (oms_project/admission) -----------------------------------
+# As storefront developers know it from Shopify's API: a scalar costs nothing, every object one
+# point, a connection its page size (`first`, else `last`, else the default page) times what one
+# of its items costs, and each top-level mutation field `mutation_cost` more. The requested cost is
+# the document's bound, the actual cost what the answer held; the difference is given back.
+
+PAGE_ARGUMENTS = ("first", "last")
+
+
+def requested_cost(document: DocumentNode, operation: OperationDefinitionNode, variables: dict | None, *,
+                   mutation_cost: int, default_page: int) -> int:
+    """The most `operation` can cost (fragments expanded; the document has passed `cost_error`)."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    below = _selection_cost(operation.selection_set, fragments, frozenset(), variables or {}, default_page)
+    if operation.operation.value == "mutation":
+        below += mutation_cost * _top_level_fields(operation.selection_set, fragments)
+    return max(1, below)
+
+
+def _top_level_fields(selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode]) -> int:
+    count = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            count += not selection.name.value.startswith("__")
+        elif isinstance(selection, InlineFragmentNode):
+            count += _top_level_fields(selection.selection_set, fragments)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
+            count += _top_level_fields(fragments[selection.name.value].selection_set, fragments)
+    return count
+
+
+def _page_size(field: FieldNode, variables: dict, default_page: int) -> int | None:
+    """The page a connection field asks for; None for a field without page arguments."""
+    for argument in field.arguments or ():
+        if argument.name.value in PAGE_ARGUMENTS:
+            value = argument.value
+            if value.kind == "variable":
+                given = variables.get(value.name.value)
+            else:
+                given = getattr(value, "value", None)
+            try:
+                return max(0, int(given))
+            except (TypeError, ValueError):
+                return default_page
+    return default_page if field.name.value in _CONNECTIONS else None
+
+
+# Connection fields whose page argument may be left out (their default page then applies).
+_CONNECTIONS = frozenset({"orders"})
+
+
+def _selection_cost(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
+                    visiting: frozenset[str], variables: dict, default_page: int) -> int:
+    if selection_set is None:
+        return 0
+    total = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            if selection.selection_set is None or selection.name.value.startswith("__"):
+                continue
+            one = 1 + _selection_cost(selection.selection_set, fragments, visiting, variables, default_page)
+            page = _page_size(selection, variables, default_page)
+            total += one if page is None else 2 + page * (one - 1)  # the connection, then its items
+        elif isinstance(selection, InlineFragmentNode):
+            total += _selection_cost(selection.selection_set, fragments, visiting, variables, default_page)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name in fragments and name not in visiting:
+                total += _selection_cost(fragments[name].selection_set, fragments, visiting | {name}, variables,
+                                         default_page)
+    return total
+
+
+def actual_cost(data: object, *, mutation: bool, mutation_cost: int) -> int:
+    """What an answer cost: one point per object it holds (the root excluded), plus
+    `mutation_cost` per top-level field of a mutation."""
+    if not isinstance(data, dict):
+        return 1
+    objects = 0
+    pending = list(data.values())
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            objects += 1
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return max(1, objects + (mutation_cost * len(data) if mutation else 0))

@@ -43,8 +43,15 @@ from identity.infrastructure.persisted_queries import OrmPersistedQueries
 from identity.infrastructure.jwt_verifier import PyJwtVerifier
 from identity.infrastructure.tenancy import tenant_transaction
 from identity.infrastructure.tenants import OrmTenantDirectory
-from oms_project import replicas, tracing
-from oms_project.graphql_limits import cost_error, parse_within_limits, query_too_large, validation_rules
+from oms_project import admission, replicas, tracing
+from oms_project.graphql_limits import (
+    actual_cost,
+    cost_error,
+    parse_within_limits,
+    query_too_large,
+    requested_cost,
+    validation_rules,
+)
 from oms_project.input_gate import TextRefused, check_tree
 from oms_project.internal_errors import database_unavailable, graphql_internal_error
 from oms_project.metrics import PERSISTED_QUERIES as PERSISTED_QUERY_OUTCOMES
@@ -173,6 +180,16 @@ def document_problems(query: str) -> list[str]:
     return [error.message for error in errors]
 
 _GRAPHENE_DISPATCH = GraphQLView.dispatch.__wrapped__
+DEFAULT_PAGE = 20  # a connection's page when `first` is left out (ordering.application.queries)
+
+
+class _Refused(Exception):
+    """The document's cost is more than the tenant's or the caller's bucket holds."""
+
+    def __init__(self, verdict) -> None:
+        super().__init__(verdict.reason)
+        self.verdict = verdict
+
 
 
 class OmsGraphQLView(GraphQLView):
@@ -206,6 +223,15 @@ class OmsGraphQLView(GraphQLView):
                 return None
             raise HttpError(HttpResponseNotAllowed(
                 ["POST"], f"Can only perform a {operation.operation.value} operation from a POST request."))
+        mutation = operation is not None and operation.operation == OperationType.MUTATION
+        ticket = getattr(request, "oms_ticket", None)
+        if ticket is not None and operation is not None:
+            # The document's cost, spent from the tenant's and the caller's buckets before it runs.
+            spent = ticket.spend(requested_cost(document, operation, variables,
+                                                mutation_cost=settings.OMS_ADMISSION_MUTATION_COST,
+                                                default_page=DEFAULT_PAGE))
+            if not spent.admitted:
+                raise _Refused(spent)
         # A query runs in one transaction scoped to the principal's tenant (row-level security
         # on PostgreSQL). A mutation does not: each unit of work is its own tenant transaction
         # (no savepoint inside an outer one), and its payload is read from domain objects.
@@ -216,7 +242,6 @@ class OmsGraphQLView(GraphQLView):
             PERSISTED_QUERIES.register(sha256, query, operation_name or "")
             PERSISTED_QUERY_OUTCOMES.labels("registered").inc()
         principal = request.oms_principal
-        mutation = operation is not None and operation.operation == OperationType.MUTATION
         scope = nullcontext() if mutation else tenant_transaction(principal.tenant_id)
         traced = tracing.operation(operation.operation.value if operation else "query",
                                    operation.name.value if operation and operation.name else None, principal.tenant_id)
@@ -240,6 +265,9 @@ class OmsGraphQLView(GraphQLView):
         for error in result.errors or ():
             if database_unavailable(error.original_error):
                 raise error.original_error  # the whole answer is 503, not a partial one
+        if ticket is not None:  # the slot back, and what the answer did not cost
+            ticket.release(actual_cost(result.data, mutation=mutation,
+                                       mutation_cost=settings.OMS_ADMISSION_MUTATION_COST))
         return result
 
     def get_graphql_params(self, request, data):
@@ -266,10 +294,21 @@ class OmsGraphQLView(GraphQLView):
         for PERSISTED_QUERY_NOT_FOUND, which Apollo clients answer by sending the document)."""
         try:
             return super().get_response(request, data, show_graphiql)
+        except _Refused as refused:  # the document costs more than the buckets hold
+            request.oms_refused = refused.verdict
+            return self.json_encode(request, admission.graphql_refusal(refused.verdict)), 429
         except PersistedQueryRefused as refused:
             PERSISTED_QUERY_OUTCOMES.labels("not_found" if refused.status == 200 else "refused").inc()
             body = {"errors": [{"message": refused.message, "extensions": {"code": refused.code}}]}
             return self.json_encode(request, body), refused.status
+
+    def json_encode(self, request, d, pretty=False):
+        """graphene-django's, with `extensions.cost` on an answer that ran (oms_project/admission)."""
+        ticket = getattr(request, "oms_ticket", None)
+        cost = ticket.cost_extension() if ticket is not None and isinstance(d, dict) and "data" in d else None
+        if cost is not None:
+            d = {**d, "extensions": {**(d.get("extensions") or {}), "cost": cost}}
+        return super().json_encode(request, d, pretty)
 
     def render_graphiql(self, request, **data):
         """The GraphiQL page, its assets served by the app (no CDN; oms_project/graphiql/), the
@@ -337,11 +376,26 @@ class OmsGraphQLView(GraphQLView):
             return error_response(403, exc.code, exc.message)
         except KeySourceUnavailable as exc:
             return error_response(503, exc.code, exc.message)
-        bind_tenant(request.oms_principal.tenant_id)
+        principal = request.oms_principal
+        bind_tenant(principal.tenant_id)
+        # Fair share: admitted for the tenant and the token's sub before the body is parsed.
+        lane = admission.lane()
+        ticket = request.oms_ticket = lane.admit(principal.tenant_id, principal.user_id) if lane else None
+        if ticket is not None and not ticket.admitted:
+            return admission.refusal_response(ticket, graphql=True)
         # graphene-django's dispatch without its `ensure_csrf_cookie`: a bearer-token request reads
         # no cookie, so it gets none (and no CSRF token is made for it). Transactions are opened
         # in execute_graphql_request.
-        response = _GRAPHENE_DISPATCH(self, request, *args, **kwargs)
+        try:
+            response = _GRAPHENE_DISPATCH(self, request, *args, **kwargs)
+        finally:
+            if ticket is not None:
+                ticket.release()
+        if ticket is not None:
+            refused = getattr(request, "oms_refused", None)
+            headers = admission.refusal_headers(ticket, refused) if refused is not None else ticket.headers()
+            for name, value in headers.items():
+                response[name] = value
         position = getattr(request, "oms_read_after", None)
         if position:
             response[replicas.HEADER] = position

@@ -37,11 +37,18 @@ class TtlCache:
         if entry is not _MISSING and entry[0] > now:
             return entry[1]
         value = load()
+        self.put(key, value, now + ttl)
+        return value
+
+    def put(self, key: Hashable, value: Any, until: float | None = None) -> None:
+        """Keep `value` (loaded along with another cache's) for the cache's lifetime."""
+        ttl = settings.OMS_AUTH_CACHE_SECONDS
+        if ttl <= 0:
+            return
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()  # rare: a burst of distinct keys; start over
-            self._entries[key] = (now + ttl, value)
-        return value
+            self._entries[key] = (until if until is not None else time.monotonic() + ttl, value)
 
     def invalidate(self, key: Hashable | None = None) -> None:
         """Drop `key` (every entry when None) now and again when the current transaction commits."""

@@ -33,6 +33,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from django.db.models import Count
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -77,6 +78,10 @@ PERSISTED_QUERIES = Counter("oms_persisted_queries", "Requests naming a document
                             "registered, not_found, refused (identity/domain/persisted_queries.py).", ["outcome"])
 ADMIN_LOGIN_FAILURES = Counter("oms_admin_login_failures", "Failed admin sign-ins (wrong password or locked out).")
 ADMIN_LOCKOUTS = Counter("oms_admin_lockouts", "Admin sign-ins refused because the username and address are locked out.")
+ADMISSION_REFUSED = Counter("oms_admission_refused", "Requests refused with 429 at admission, by tenant and reason "
+                            "(RATE_LIMITED, OVER_SHARE; oms_project/admission).", ["tenant", "reason"])
+ADMISSION_STORE_ERRORS = Counter("oms_admission_store_errors", "Admission steps whose store failed; the request "
+                                 "was admitted (fail open).")
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 
@@ -145,6 +150,34 @@ class RelayBacklogCollector:
         backlog.add_metric(["pending"], WebhookDelivery.objects.filter(status="PENDING").count())
         backlog.add_metric(["dead"], WebhookDelivery.objects.filter(status="DEAD").count())
         yield backlog
+        by_tenant = GaugeMetricFamily("oms_relay_backlog_by_tenant", "Work the relay has not done yet, per tenant: "
+                                      "events not fanned out, deliveries pending.", labels=["tenant", "stage"])
+        for stage, rows in (
+                ("fan_out", OutboxEvent.objects.filter(dispatched_at__isnull=True)),
+                ("delivery", WebhookDelivery.objects.filter(status="PENDING"))):
+            for tenant_id, count in rows.order_by().values("tenant_id").annotate(n=Count("pk")).values_list(
+                    "tenant_id", "n"):
+                by_tenant.add_metric([tenant_id, stage], count)
+        yield by_tenant
+
+
+class AdmissionCollector:
+    """Each tenant's requests in progress and points left, read from the admission store at
+    scrape time (under gunicorn every worker shares it, so one worker's answer is the server's)."""
+
+    def collect(self):
+        from oms_project.admission import lane
+
+        in_flight = GaugeMetricFamily("oms_admission_in_flight", "Requests in progress, per tenant.",
+                                      labels=["tenant"])
+        remaining = GaugeMetricFamily("oms_admission_budget_remaining",
+                                      "Points left in the tenant's rate-limit bucket.", labels=["tenant"])
+        admission = lane()
+        for usage in admission.usage() if admission is not None else ():
+            in_flight.add_metric([usage.tenant_id], usage.in_flight)
+            if usage.remaining is not None:
+                remaining.add_metric([usage.tenant_id], usage.remaining)
+        yield from (in_flight, remaining)
 
 
 class StockCollector:
@@ -195,5 +228,6 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     database = CollectorRegistry(auto_describe=False)
     database.register(RelayBacklogCollector())
     database.register(StockCollector())
+    database.register(AdmissionCollector())
     body = generate_latest(process_registry()) + generate_latest(database)
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

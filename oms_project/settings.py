@@ -130,6 +130,32 @@ OMS_GRAPHQL_INTROSPECTION = env_bool("OMS_GRAPHQL_INTROSPECTION", DEBUG)
 # identity migrations: NOLOGIN, no BYPASSRLS, not the owner) and sets `app.tenant_id`.
 OMS_DB_TENANT_ROLE = os.environ.get("OMS_DB_TENANT_ROLE", "oms_tenant").strip() or "oms_tenant"
 
+# Fair share between tenants (oms_project/admission; docs/production.md, "Fair share"). Every API
+# call, webhook delivery and admin request is admitted per tenant before any work: at most
+# OMS_ADMISSION_SHARE of OMS_SERVING_CAPACITY requests of one tenant in progress at once, and
+# token buckets in cost points per tenant and per caller (a token's `sub`, a webhook door, an
+# admin user). A tenant's own settings (create_tenant, the admin) override these defaults.
+OMS_ADMISSION = env_bool("OMS_ADMISSION", True)
+# Requests served at once by everything that shares the store: gunicorn.conf.py sets workers x
+# threads for its server; with Redis shared by several servers, set their total.
+OMS_SERVING_CAPACITY = max(1, int(env_float("OMS_SERVING_CAPACITY", 8)))
+OMS_ADMISSION_SHARE = env_float("OMS_ADMISSION_SHARE", 0.6)
+OMS_RATE_LIMIT_RATE = env_float("OMS_RATE_LIMIT_RATE", 10000)  # tenant: points per second
+OMS_RATE_LIMIT_BURST = env_float("OMS_RATE_LIMIT_BURST", 20000)
+OMS_RATE_LIMIT_TOKEN_RATE = env_float("OMS_RATE_LIMIT_TOKEN_RATE", 2000)  # per caller
+OMS_RATE_LIMIT_TOKEN_BURST = env_float("OMS_RATE_LIMIT_TOKEN_BURST", 4000)
+# What a mutation weighs (a query: one point per object it asks for; a webhook delivery or an
+# admin POST: this much).
+OMS_ADMISSION_MUTATION_COST = int(env_float("OMS_ADMISSION_MUTATION_COST", 10))
+# How long an admitted request may hold its slot before it is given back by itself (a worker that
+# died mid-request); longer than any request may run (gunicorn's timeout is 30 s).
+OMS_ADMISSION_LEASE_SECONDS = env_float("OMS_ADMISSION_LEASE_SECONDS", 60)
+# Where the counts live: Redis shared by every server (OMS_RATE_LIMIT_REDIS_URL), else SQLite in
+# this file shared by the processes of one machine (gunicorn.conf.py names one per server), else
+# this process's memory.
+OMS_RATE_LIMIT_REDIS_URL = os.environ.get("OMS_RATE_LIMIT_REDIS_URL", "").strip()
+OMS_ADMISSION_STATE_FILE = os.environ.get("OMS_ADMISSION_STATE_FILE", "").strip()
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -158,6 +184,9 @@ MIDDLEWARE = [
     "oms_project.api_lane.CsrfViewMiddleware",
     "oms_project.api_lane.AuthenticationMiddleware",
     "oms_project.api_lane.MessageMiddleware",
+    # Fair share: webhook deliveries and signed-in admin requests are admitted here (API calls by
+    # the GraphQL view once their token is verified; oms_project/admission).
+    "oms_project.admission.AdmissionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "oms_project.security_headers.SecurityHeadersMiddleware",
     # A locked-out admin login answers with the lockout page (docs/admin.md, "Sign-in lockout").

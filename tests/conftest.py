@@ -20,10 +20,12 @@ from .factories import TenantFactory
 
 @pytest.fixture(autouse=True)
 def _fresh_jwks_clients():
+    from oms_project import admission
     from oms_project.local_cache import clear_all
 
     jwks_clients.clear()
     clear_all()  # no cached tenant or authorization survives from one test to the next
+    admission.reset()  # nor a request count or a spent budget
     yield
     jwks_clients.clear()
 

@@ -64,8 +64,9 @@ class TestAutomaticPersistedQueries:
         assert first.status_code == 200  # as Apollo expects: it then sends the document
         assert first.json() == {"errors": [{"message": "PersistedQueryNotFound",
                                             "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}]}
-        second = post(client, token, query=ME, extensions=hashed(ME))
-        assert second.json() == {"data": {"me": {"userId": "user-1", "tenantId": tenant.id}}}
+        second = post(client, token, query=ME, extensions=hashed(ME)).json()
+        assert second["data"] == {"me": {"userId": "user-1", "tenantId": tenant.id}}
+        assert set(second) == {"data", "extensions"} and set(second["extensions"]) == {"cost"}  # the tenant's budget
         stored = PersistedQuery.objects.get()
         assert (stored.sha256, stored.document, stored.operation_name, stored.listed) == (sha(ME), ME, "", False)
         third = post(client, token, extensions=hashed(ME))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_slug
+from django.core.validators import MaxValueValidator, MinValueValidator, validate_slug
 from django.db import models
 
 from identity.domain.errors import InvalidTenantSettings
@@ -45,6 +45,21 @@ class Tenant(models.Model):
     vendor_id_claim = models.CharField(max_length=200, default="vendor_id")
     channel_id_claim = models.CharField(max_length=200, default="channel_id",
                                         help_text="Claim path of an integration token's sales channel.")
+    # Fair share (oms_project/admission): empty fields take the platform's defaults.
+    admission_share = models.FloatField(
+        "share of the serving capacity", null=True, blank=True,
+        validators=[MinValueValidator(0.01), MaxValueValidator(1.0)],
+        help_text="At most this fraction of the requests served at once (0.01-1). Empty: the platform default.")
+    rate_limit = models.FloatField(
+        "rate (points/s)", null=True, blank=True, validators=[MinValueValidator(0.01)],
+        help_text="The tenant's bucket refills this many cost points a second. Empty: the platform default.")
+    rate_burst = models.FloatField("burst (points)", null=True, blank=True, validators=[MinValueValidator(1)],
+                                   help_text="The tenant's bucket size. Empty: the platform default.")
+    token_rate_limit = models.FloatField(
+        "per-caller rate (points/s)", null=True, blank=True, validators=[MinValueValidator(0.01)],
+        help_text="Each token (sub), webhook door or admin user of the tenant. Empty: the platform default.")
+    token_burst = models.FloatField("per-caller burst (points)", null=True, blank=True,
+                                    validators=[MinValueValidator(1)], help_text="Empty: the platform default.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -72,15 +87,21 @@ class Tenant(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         super().save(*args, **kwargs)
-        from .tenants import TOKEN_POLICIES
+        from .tenants import ADMISSION_LIMITS, TOKEN_POLICIES
 
         TOKEN_POLICIES.invalidate(self.pk)
+        ADMISSION_LIMITS.invalidate(self.pk)
 
     def delete(self, *args, **kwargs):
-        from .tenants import TOKEN_POLICIES
+        from .tenants import ADMISSION_LIMITS, TOKEN_POLICIES
 
         TOKEN_POLICIES.invalidate(self.pk)
+        ADMISSION_LIMITS.invalidate(self.pk)
         return super().delete(*args, **kwargs)
+
+    def admission_overrides(self) -> tuple[float | None, ...]:
+        """The tenant's own admission settings, None where the platform default applies."""
+        return (self.admission_share, self.rate_limit, self.rate_burst, self.token_rate_limit, self.token_burst)
 
     def token_policy(self) -> TenantTokenPolicy:
         return TenantTokenPolicy(

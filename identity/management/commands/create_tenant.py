@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from argparse import ArgumentTypeError
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from identity.infrastructure.models import Tenant
+
+
+_DEFAULT = object()  # an empty value: the platform default again
+
+
+def _optional_number(raw: str):
+    if raw.strip() == "":
+        return _DEFAULT
+    try:
+        return float(raw)
+    except ValueError:
+        raise ArgumentTypeError(f"not a number: {raw!r}") from None
 
 
 class Command(BaseCommand):
@@ -27,6 +41,15 @@ class Command(BaseCommand):
         parser.add_argument("--roles-claim", help="Claim name or dotted path of the roles.")
         parser.add_argument("--vendor-id-claim", help="Claim name or dotted path of the vendor id.")
         parser.add_argument("--channel-id-claim", help="Claim name or dotted path of an integration token's sales channel.")
+        limits = parser.add_argument_group("fair share (empty string: back to the platform default)")
+        for option, what in [
+            ("--share", "the fraction of the serving capacity the tenant may hold at once (0.01-1)"),
+            ("--rate", "the tenant's bucket refill, cost points per second"),
+            ("--burst", "the tenant's bucket size, in cost points"),
+            ("--token-rate", "each caller's (token sub, webhook door) refill, cost points per second"),
+            ("--token-burst", "each caller's bucket size, in cost points"),
+        ]:
+            limits.add_argument(option, type=_optional_number, help=what)
         state = parser.add_mutually_exclusive_group()
         state.add_argument("--active", dest="active", action="store_true", default=None)
         state.add_argument("--inactive", dest="active", action="store_false")
@@ -55,9 +78,14 @@ class Command(BaseCommand):
             ("vendor_id_claim", "vendor_id_claim"),
             ("channel_id_claim", "channel_id_claim"),
             ("active", "active"),
+            ("share", "admission_share"),
+            ("rate", "rate_limit"),
+            ("burst", "rate_burst"),
+            ("token_rate", "token_rate_limit"),
+            ("token_burst", "token_burst"),
         ]:
             if options[option] is not None:
-                setattr(tenant, attribute, options[option])
+                setattr(tenant, attribute, None if options[option] is _DEFAULT else options[option])
 
         try:
             tenant.full_clean()
@@ -71,5 +99,13 @@ class Command(BaseCommand):
         source = "JWKS " + tenant.jwt_jwks_url if tenant.jwt_jwks_url else "HS secret"
         self.stdout.write(
             f"Tenant {tenant.id} {verb} ({'active' if tenant.active else 'inactive'}; "
-            f"algorithms {', '.join(tenant.jwt_algorithms)}; keys from {source})."
+            f"algorithms {', '.join(tenant.jwt_algorithms)}; keys from {source}; "
+            f"fair share {_limits_summary(tenant)})."
         )
+
+
+def _limits_summary(tenant: Tenant) -> str:
+    named = [("share", tenant.admission_share), ("rate", tenant.rate_limit), ("burst", tenant.rate_burst),
+             ("token rate", tenant.token_rate_limit), ("token burst", tenant.token_burst)]
+    own = [f"{name} {value:g}" for name, value in named if value is not None]
+    return ", ".join(own) if own else "platform defaults"

@@ -1,0 +1,332 @@
+"""Admission: the one home of fair share between tenants (docs/production.md, "Fair share").
+
+Every request that works for a tenant is admitted here before its document is parsed or its
+data is touched: API calls after their token is verified (`graphql_view.py`; the tenant and the
+token's `sub` come from it), the webhook doors by the tenant in their URL, and the admin by the
+signed-in staff member's tenant (`AdmissionMiddleware`). A request is refused with 429 when its
+tenant holds its share of the serving capacity (`OVER_SHARE`) or a bucket cannot pay for it
+(`RATE_LIMITED`), with `Retry-After` and the IETF `RateLimit-Policy` / `RateLimit` headers.
+
+- The rules are `rules.py` (plain Python), the shared counts `stores.py` (SQLite on one machine,
+  Redis across machines).
+- A store that fails admits the request (fail open): a warning, at most one a minute, and
+  `oms_admission_store_errors_total`. Admission protects capacity; it must never be the outage.
+- `OMS_ADMISSION=off` admits everything without asking a store (comparison and emergencies).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from .rules import OVER_SHARE, RATE_LIMITED, Bucket, Limits, Verdict
+from .stores import AdmissionStore, LocalStore, RedisStore, Usage
+
+logger = logging.getLogger("oms.admission")
+
+__all__ = ["Admission", "Ticket", "Limits", "lane", "refusal_response", "graphql_refusal", "refusal_headers",
+           "AdmissionMiddleware", "OVER_SHARE", "RATE_LIMITED"]
+
+MESSAGES = {
+    OVER_SHARE: "the tenant already holds its share of the serving capacity; retry after the given seconds",
+    RATE_LIMITED: "the rate limit is spent; retry after the given seconds",
+}
+
+
+def default_limits() -> Limits:
+    """The platform's defaults (OMS_ADMISSION_* and OMS_RATE_LIMIT_* settings)."""
+    return Limits(share=settings.OMS_ADMISSION_SHARE, rate=settings.OMS_RATE_LIMIT_RATE,
+                  burst=settings.OMS_RATE_LIMIT_BURST, token_rate=settings.OMS_RATE_LIMIT_TOKEN_RATE,
+                  token_burst=settings.OMS_RATE_LIMIT_TOKEN_BURST)
+
+
+class _Throttled:
+    """Something logged at most once per `seconds` per key (per process)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def due(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last.get(key, -math.inf) < self.seconds:
+                return False
+            if len(self._last) > 10_000:
+                self._last.clear()
+            self._last[key] = now
+            return True
+
+
+_REFUSAL_LOG = _Throttled(60.0)
+_STORE_ERROR_LOG = _Throttled(60.0)
+
+
+@dataclass
+class Ticket:
+    """One admitted request: its lease on a slot, what it has spent, and its budget's state."""
+
+    admission: Admission | None  # None: admitted without a store (off, or the store failed)
+    tenant_id: str
+    caller: str
+    limits: Limits
+    lease: str = ""
+    spent: float = 0.0
+    verdict: Verdict = field(default_factory=lambda: Verdict(True))
+    requested_cost: int | None = None
+    actual_cost: int | None = None
+    _released: bool = False
+
+    @property
+    def admitted(self) -> bool:
+        return self.verdict.admitted
+
+    def spend(self, cost: float) -> Verdict:
+        """Spend up to `cost` in all (the request's first point was spent at admission)."""
+        self.requested_cost = int(cost)
+        if self.admission is None or cost <= self.spent:
+            return Verdict(True, tenant_remaining=self.verdict.tenant_remaining,
+                           caller_remaining=self.verdict.caller_remaining)
+        verdict = self.admission._call(lambda store: store.spend(
+            self.tenant_id, self.caller, cost - self.spent, self.limits))
+        if verdict is None:
+            return Verdict(True)
+        if verdict.admitted:
+            self.spent = cost
+            self.verdict = verdict
+        else:
+            self.admission._refused(self.tenant_id, verdict)
+        return verdict
+
+    def release(self, actual_cost: float | None = None) -> None:
+        """Give the slot back, and what the request did not use of what it spent (once)."""
+        if self._released:
+            return
+        self._released = True
+        if actual_cost is not None:
+            self.actual_cost = int(actual_cost)
+        if self.admission is None:
+            return
+        unused = max(0.0, self.spent - actual_cost) if actual_cost is not None else 0.0
+        verdict = self.admission._call(lambda store: store.release(
+            self.tenant_id, self.caller, self.lease, unused, self.limits))
+        if verdict is not None:
+            self.verdict = verdict
+
+    def headers(self) -> dict[str, str]:
+        """The rate-limit headers of the answer (none when admitted without a store)."""
+        if self.admission is None:
+            return {}
+        return rate_limit_headers(self.limits, self.verdict, self.admission.capacity)
+
+    def cost_extension(self) -> dict | None:
+        """`extensions.cost` of an API answer (the tenant's bucket, as Shopify reports it)."""
+        if self.admission is None or self.requested_cost is None:
+            return None
+        return {
+            "requestedQueryCost": self.requested_cost,
+            "actualQueryCost": self.actual_cost if self.actual_cost is not None else self.requested_cost,
+            "throttleStatus": {"maximumAvailable": self.limits.burst,
+                               "currentlyAvailable": math.floor(self.verdict.tenant_remaining),
+                               "restoreRate": self.limits.rate},
+        }
+
+
+def rate_limit_headers(limits: Limits, verdict: Verdict, capacity: int | None) -> dict[str, str]:
+    """`RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers): the tenant's and
+    the caller's buckets in cost points (`w`: seconds an empty bucket takes to fill), and the
+    share of concurrent requests."""
+    tenant, caller = Bucket(limits.rate, limits.burst), Bucket(limits.token_rate, limits.token_burst)
+    policy = [f'"tenant";q={math.floor(limits.burst)};w={tenant.window}',
+              f'"caller";q={math.floor(limits.token_burst)};w={caller.window}']
+    if capacity is not None:
+        policy.append(f'"share";q={limits.max_in_flight(capacity)};qu="concurrent-requests"')
+    refill = lambda left, bucket: max(0, math.ceil((bucket.burst - left) / bucket.rate))  # noqa: E731
+    current = [f'"tenant";r={math.floor(verdict.tenant_remaining)};t={refill(verdict.tenant_remaining, tenant)}',
+               f'"caller";r={math.floor(verdict.caller_remaining)};t={refill(verdict.caller_remaining, caller)}']
+    if verdict.reason == OVER_SHARE:
+        current.append(f'"share";r=0;t={verdict.retry_after_header}')
+    return {"RateLimit-Policy": ", ".join(policy), "RateLimit": ", ".join(current)}
+
+
+class Admission:
+    """Admits requests against a store, per tenant and caller."""
+
+    def __init__(self, store: AdmissionStore, capacity: int, limits_of: Callable[[str], Limits]) -> None:
+        self.store = store
+        self.capacity = capacity
+        self.limits_of = limits_of
+
+    def admit(self, tenant_id: str, caller: str, cost: float = 1) -> Ticket:
+        """A ticket for the request; `ticket.admitted` is false when it is refused (nothing held)."""
+        limits = self.limits_of(tenant_id)
+        lease = uuid.uuid4().hex
+        verdict = self._call(lambda store: store.admit(tenant_id, caller, lease, limits,
+                                                       limits.max_in_flight(self.capacity)))
+        if verdict is None:
+            return Ticket(None, tenant_id, caller, limits)
+        if not verdict.admitted:
+            self._refused(tenant_id, verdict)
+            return Ticket(self, tenant_id, caller, limits, verdict=verdict, _released=True)
+        ticket = Ticket(self, tenant_id, caller, limits, lease=lease, spent=1, verdict=verdict)
+        if cost > 1:
+            spent = ticket.spend(cost)
+            if not spent.admitted:
+                ticket.release()
+                ticket.verdict = spent
+        return ticket
+
+    def _call(self, step: Callable[[AdmissionStore], Verdict]) -> Verdict | None:
+        """The store's answer, or None when the store failed (the request is admitted)."""
+        from oms_project.metrics import ADMISSION_STORE_ERRORS
+
+        try:
+            return step(self.store)
+        except Exception as error:  # fail open: admission must never be the outage
+            ADMISSION_STORE_ERRORS.inc()
+            if _STORE_ERROR_LOG.due("store"):
+                logger.warning("admission store unavailable, admitting without limits: %s: %s",
+                               type(error).__name__, error)
+            return None
+
+    def _refused(self, tenant_id: str, verdict: Verdict) -> None:
+        from oms_project.metrics import ADMISSION_REFUSED
+
+        ADMISSION_REFUSED.labels(tenant_id, verdict.reason).inc()
+        if _REFUSAL_LOG.due(f"{tenant_id}\x1f{verdict.reason}"):
+            logger.warning("tenant %s is being refused (%s): %s in flight, %.0f points left, retry after %.2f s",
+                           tenant_id, verdict.reason, verdict.in_flight, verdict.tenant_remaining,
+                           verdict.retry_after, extra={"tenant_id": tenant_id, "reason": verdict.reason})
+
+    def usage(self) -> list[Usage]:
+        """Each tenant's use now (empty when the store cannot say)."""
+        try:
+            return self.store.usage()
+        except Exception:
+            return []
+
+
+def graphql_refusal(verdict: Verdict) -> dict:
+    """A refusal as a GraphQL answer's body."""
+    code = verdict.reason or RATE_LIMITED
+    return {"data": None, "errors": [{"message": MESSAGES[code], "extensions": {
+        "code": code, "retryAfter": verdict.retry_after_header}}]}
+
+
+def refusal_headers(ticket: Ticket, verdict: Verdict) -> dict[str, str]:
+    capacity = ticket.admission.capacity if ticket.admission else None
+    return {"Retry-After": str(verdict.retry_after_header), **rate_limit_headers(ticket.limits, verdict, capacity)}
+
+
+def refusal_response(ticket: Ticket, *, graphql: bool) -> HttpResponse:
+    """429 with `Retry-After`, the rate-limit headers, and the code: a GraphQL error on the API,
+    the webhook doors' problem shape elsewhere."""
+    verdict = ticket.verdict
+    code = verdict.reason or RATE_LIMITED
+    response = JsonResponse(graphql_refusal(verdict) if graphql else {"code": code, "message": MESSAGES[code]},
+                            status=429)
+    for name, value in refusal_headers(ticket, verdict).items():
+        response[name] = value
+    response.oms_outcome = code.lower()  # the webhook receipts metric's label
+    return response
+
+
+_LANE: Admission | None = None
+_LANE_KEY: tuple | None = None
+_LANE_LOCK = threading.Lock()
+
+
+def lane() -> Admission | None:
+    """The process's admission, built from settings (None while `OMS_ADMISSION` is off)."""
+    global _LANE, _LANE_KEY
+    if not settings.OMS_ADMISSION:
+        return None
+    key = (settings.OMS_RATE_LIMIT_REDIS_URL, settings.OMS_ADMISSION_STATE_FILE, settings.OMS_SERVING_CAPACITY,
+           settings.OMS_ADMISSION_LEASE_SECONDS)
+    if _LANE is not None and _LANE_KEY == key:
+        return _LANE
+    with _LANE_LOCK:
+        if _LANE is None or _LANE_KEY != key:
+            from identity.infrastructure.tenants import admission_limits
+
+            redis_url, state_file, capacity, lease_seconds = key
+            store: AdmissionStore = (RedisStore(redis_url, lease_seconds) if redis_url
+                                     else LocalStore(state_file or None, lease_seconds))
+            _LANE, _LANE_KEY = Admission(store, capacity, lambda tenant: admission_limits(tenant, default_limits())), key
+    return _LANE
+
+
+def reset() -> None:
+    """Forget every count of this process's store, and which warnings were logged (tests)."""
+    for log in (_REFUSAL_LOG, _STORE_ERROR_LOG):
+        log._last.clear()
+    current = lane()
+    if current is not None and isinstance(current.store, LocalStore):
+        current.store.clear()
+
+
+# -- the webhook doors and the admin -------------------------------------------------------------
+WEBHOOKS_PREFIX = "/webhooks/"
+ADMIN_PREFIX = "/admin/"
+PLATFORM = "*platform"  # the admission key of platform operators in the admin (no tenant id has a '*')
+
+
+def _webhook_tenant(path: str) -> str | None:
+    from identity.domain.tenant import is_tenant_id
+
+    tenant_id = path[len(WEBHOOKS_PREFIX):].split("/", 1)[0]
+    return tenant_id if is_tenant_id(tenant_id) else None
+
+
+class AdmissionMiddleware:
+    """Admits webhook deliveries (by the tenant in the URL; caller: the door) and signed-in
+    admin requests (by the staff member's tenant; caller: the user) before their view runs.
+    Listed after the authentication middleware; API calls are admitted by the GraphQL view once
+    their token is verified."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        path = request.path_info
+        if path.startswith(WEBHOOKS_PREFIX) and request.method == "POST":
+            tenant_id = _webhook_tenant(path)
+            door = path[len(WEBHOOKS_PREFIX):].split("/")[1:2]
+            caller = "webhook:" + (door[0] if door and door[0] else "snapshots")
+            if tenant_id is not None:
+                return self._admitted(request, tenant_id, caller, settings.OMS_ADMISSION_MUTATION_COST)
+        elif path.startswith(ADMIN_PREFIX):
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated:
+                from identity.infrastructure.admin_staff import admin_scope_of
+
+                scope = request.oms_admin_scope = admin_scope_of(user)
+                cost = 1 if request.method in ("GET", "HEAD") else settings.OMS_ADMISSION_MUTATION_COST
+                return self._admitted(request, scope.tenant_id or PLATFORM, f"admin:{user.pk}", cost)
+        return self.get_response(request)
+
+    def _admitted(self, request, tenant_id: str, caller: str, cost: float):
+        admission = lane()
+        if admission is None:
+            return self.get_response(request)
+        ticket = admission.admit(tenant_id, caller, cost)
+        if not ticket.admitted:
+            return refusal_response(ticket, graphql=False)
+        try:
+            response = self.get_response(request)
+        finally:
+            ticket.release()
+        for name, value in ticket.headers().items():
+            response[name] = value
+        return response
+

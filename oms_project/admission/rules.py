@@ -1,0 +1,113 @@
+"""The rules of admission, in plain Python: what a tenant may hold and spend, and the answer.
+
+Two mechanisms, both per tenant (docs/production.md, "Fair share"):
+
+- **A share of the serving capacity.** A tenant may have at most `max_in_flight(capacity)`
+  requests in progress at once, across every worker that shares the store. What is left of the
+  capacity stays free for the other tenants, so a flood of one tenant is refused at the door
+  (`OVER_SHARE`) instead of queueing in front of everyone. A tenant alone still uses its whole
+  share: the rule costs it nothing while the platform is quiet (work-conserving up to the share).
+- **Rate limits**, as token buckets in GCRA form (one timestamp per bucket): one bucket per
+  tenant and one per caller (the token's `sub`, or the webhook door). A request spends its cost
+  from both; a bucket refills at `rate` points a second up to `burst` points. A request that
+  either bucket cannot pay for is refused (`RATE_LIMITED`) and nothing is spent.
+
+The stores (`stores.py`) run `spend` atomically against shared state; the same arithmetic is
+written in Lua for Redis and checked against this one by the tests.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+RATE_LIMITED = "RATE_LIMITED"
+OVER_SHARE = "OVER_SHARE"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """One tenant's admission settings (the platform defaults, or the tenant's own)."""
+
+    share: float  # of the serving capacity, 0 < share <= 1
+    rate: float  # tenant bucket: points per second
+    burst: float  # tenant bucket: size in points
+    token_rate: float  # per caller
+    token_burst: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.share <= 1:
+            raise ValueError("share must be in (0, 1]")
+        for name in ("rate", "burst", "token_rate", "token_burst"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive")
+
+    def max_in_flight(self, capacity: int) -> int:
+        """Requests the tenant may have in progress at once: its share of `capacity`, at least one."""
+        return max(1, math.floor(self.share * capacity + 1e-9))
+
+
+@dataclass(frozen=True)
+class Bucket:
+    rate: float
+    burst: float
+
+    @property
+    def window(self) -> int:
+        """Seconds an empty bucket takes to fill (the policy's window, `w`)."""
+        return max(1, math.ceil(self.burst / self.rate))
+
+
+@dataclass(frozen=True)
+class BucketState:
+    """What a GCRA bucket answers: whether the cost fits, its new theoretical arrival time, the
+    points left after the answer, and how long until the cost would fit."""
+
+    allowed: bool
+    tat: float
+    remaining: float
+    retry_after: float
+
+
+def gcra(tat: float | None, now: float, cost: float, bucket: Bucket) -> BucketState:
+    """Spend `cost` points from a bucket whose state is `tat` (None: full) at time `now`.
+
+    `tat` (the theoretical arrival time) is when the bucket will be full again; spending moves it
+    `cost / rate` later, and the spend fits while `tat` stays within `burst / rate` seconds of
+    now. A refusal leaves `tat` as it was.
+    """
+    base = max(tat if tat is not None else now, now)
+    new_tat = base + cost / bucket.rate
+    tolerance = bucket.burst / bucket.rate
+    if new_tat - now <= tolerance + 1e-9:
+        return BucketState(True, new_tat, max(0.0, (tolerance - (new_tat - now)) * bucket.rate), 0.0)
+    return BucketState(False, base, max(0.0, (tolerance - (base - now)) * bucket.rate),
+                       new_tat - now - tolerance)
+
+
+def refund(tat: float | None, now: float, points: float, bucket: Bucket) -> float | None:
+    """`tat` after giving `points` back (never past a full bucket)."""
+    if tat is None:
+        return None
+    return max(now, tat - points / bucket.rate)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The store's answer to one admission or spend."""
+
+    admitted: bool
+    reason: str | None = None  # RATE_LIMITED or OVER_SHARE when refused
+    retry_after: float = 0.0  # seconds
+    tenant_remaining: float = 0.0  # points left in the tenant's bucket
+    caller_remaining: float = 0.0
+    in_flight: int = 0  # the tenant's requests in progress, this one included when admitted
+
+    @property
+    def retry_after_header(self) -> int:
+        """`Retry-After` in whole seconds, at least one."""
+        return max(1, math.ceil(self.retry_after - 1e-9))
+
+
+def caller_key(tenant_id: str, caller: str) -> str:
+    return f"{tenant_id}\x1f{caller}"

@@ -1,0 +1,158 @@
+"""The admission stores on real state: SQLite in memory and in a file shared by processes, and a
+real Redis shared by processes; both give the same answers, and a store that fails admits."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from oms_project.admission import Admission
+from oms_project.admission.rules import OVER_SHARE, RATE_LIMITED, Limits
+from oms_project.admission.stores import LocalStore, RedisStore
+
+LIMITS = Limits(share=0.5, rate=100, burst=50, token_rate=100, token_burst=20)
+SLOW = "Limits(share=0.5, rate=0.001, burst=50, token_rate=0.001, token_burst=20)"  # no refill during a test
+
+
+@pytest.fixture(params=["memory", "file", "redis"])
+def store(request, tmp_path):
+    if request.param == "memory":
+        return LocalStore(None)
+    if request.param == "file":
+        return LocalStore(str(tmp_path / "admission.sqlite3"))
+    return RedisStore(request.getfixturevalue("redis_store_url"))
+
+
+def test_a_tenant_holds_at_most_its_slots_and_a_released_slot_is_free_again(store):
+    assert [store.admit("t1", f"c{i}", f"lease-{i}", LIMITS, 2).admitted for i in range(2)] == [True, True]
+    refused = store.admit("t1", "c9", "lease-9", LIMITS, 2)
+    assert (refused.admitted, refused.reason, refused.in_flight) == (False, OVER_SHARE, 2)
+    assert store.admit("t2", "c1", "other", LIMITS, 2).admitted  # another tenant's slots are its own
+    store.release("t1", "c0", "lease-0", 0, LIMITS)
+    assert store.admit("t1", "c9", "lease-9", LIMITS, 2).admitted
+
+
+def test_the_caller_bucket_then_the_tenant_bucket_refuse_and_spend_nothing(store):
+    admitted = store.admit("t1", "alice", "a", LIMITS, 10)
+    assert admitted.admitted and admitted.tenant_remaining == pytest.approx(49, abs=0.5)
+    assert store.spend("t1", "alice", 19, LIMITS).admitted  # alice's 20 points are spent
+    refused = store.spend("t1", "alice", 5, LIMITS)
+    assert (refused.admitted, refused.reason) == (False, RATE_LIMITED)
+    assert refused.retry_after == pytest.approx(0.05, abs=0.02)  # 5 points at 100 a second
+    assert store.spend("t1", "bob", 19, LIMITS).admitted  # bob has his own bucket
+    tenant_short = store.spend("t1", "carol", 19, LIMITS)  # the tenant has 11 left
+    assert (tenant_short.admitted, tenant_short.reason) == (False, RATE_LIMITED)
+    assert store.spend("t1", "carol", 10, LIMITS).admitted  # the refusal took nothing
+
+
+def test_release_gives_back_what_the_request_did_not_use(store):
+    store.admit("t1", "alice", "a", LIMITS, 10)
+    store.spend("t1", "alice", 15, LIMITS)
+    released = store.release("t1", "alice", "a", 10, LIMITS)
+    assert released.tenant_remaining == pytest.approx(44, abs=0.5)
+    assert released.caller_remaining == pytest.approx(14, abs=0.5)
+
+
+def test_usage_lists_each_tenants_requests_in_progress_and_points_left(store):
+    store.admit("t1", "alice", "a", LIMITS, 10)
+    store.admit("t1", "bob", "b", LIMITS, 10)
+    store.admit("t2", "carol", "c", LIMITS, 10)
+    store.release("t2", "carol", "c", 0, LIMITS)
+    usage = {u.tenant_id: u for u in store.usage()}
+    assert usage["t1"].in_flight == 2 and usage["t1"].remaining == pytest.approx(48, abs=0.5)
+    assert usage["t2"].in_flight == 0 and usage["t2"].remaining == pytest.approx(49, abs=0.5)
+
+
+def test_an_expired_lease_gives_its_slot_back_by_itself(tmp_path):
+    clock = [1000.0]
+    store = LocalStore(None, lease_seconds=30, clock=lambda: clock[0])
+    assert store.admit("t1", "c", "held", LIMITS, 1).admitted
+    assert store.admit("t1", "c", "next", LIMITS, 1).reason == OVER_SHARE
+    clock[0] += 31  # the worker that held it died mid-request
+    assert store.admit("t1", "c", "next", LIMITS, 1).admitted
+
+
+def test_a_dead_workers_leases_are_dropped_at_once(tmp_path):
+    path = str(tmp_path / "admission.sqlite3")
+    _hold_in_another_process(f"LocalStore({path!r})", slots=2)
+    store, slow = LocalStore(path), eval(SLOW)
+    assert store.admit("t1", "c", "mine", slow, 2).reason == OVER_SHARE
+    assert store.forget_process(_last_child_pid[0]) == 2
+    assert store.admit("t1", "c", "mine", slow, 2).admitted
+
+
+_last_child_pid = [0]
+
+
+def _hold_in_another_process(store_expression: str, slots: int) -> None:
+    """Another process admits `slots` requests of tenant t1 into the same store and exits
+    without releasing them (a worker still serving them, as far as the store knows)."""
+    script = textwrap.dedent(f"""
+        import os
+        from oms_project.admission.rules import Limits
+        from oms_project.admission.stores import LocalStore, RedisStore
+        store = {store_expression}
+        limits = {SLOW}
+        for i in range({slots}):
+            assert store.admit("t1", "other", f"theirs-{{i}}", limits, 10).admitted
+        print(os.getpid())
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    _last_child_pid[0] = int(done.stdout.strip())
+
+
+@pytest.mark.parametrize("kind", ["file", "redis"])
+def test_two_processes_share_one_budget(kind, tmp_path, request):
+    if kind == "file":
+        expression, store = (f"LocalStore({str(tmp_path / 'shared.sqlite3')!r})",
+                             LocalStore(str(tmp_path / "shared.sqlite3")))
+    else:
+        url = request.getfixturevalue("redis_store_url")
+        expression, store = f"RedisStore({url!r})", RedisStore(url)
+    _hold_in_another_process(expression, slots=2)
+    slow = eval(SLOW)
+    refused = store.admit("t1", "mine", "mine", slow, 2)
+    assert (refused.reason, refused.in_flight) == (OVER_SHARE, 2)
+    # ... and the points the other process spent are gone here too.
+    assert store.admit("t1", "mine", "mine", slow, 3).tenant_remaining == pytest.approx(47, abs=0.01)
+
+
+def test_a_store_that_fails_admits_and_is_counted(caplog):
+    from oms_project.metrics import ADMISSION_STORE_ERRORS
+
+    before = ADMISSION_STORE_ERRORS._value.get()
+    down = RedisStore("redis://127.0.0.1:1/0", timeout=0.2)  # nothing listens on port 1
+    admission = Admission(down, capacity=4, limits_of=lambda tenant: LIMITS)
+    ticket = admission.admit("t1", "alice", cost=5)
+    assert ticket.admitted and ticket.admission is None and ticket.headers() == {}
+    assert ticket.spend(50).admitted
+    ticket.release(3)
+    assert ADMISSION_STORE_ERRORS._value.get() == before + 1
+    assert any("admission store unavailable" in r.getMessage() for r in caplog.records)
+
+
+def test_local_and_redis_give_the_same_answers(redis_store_url):
+    """One sequence of steps through both stores: the same admissions and refusals."""
+    local, remote = LocalStore(None), RedisStore(redis_store_url)
+    limits = Limits(share=0.5, rate=1, burst=30, token_rate=1, token_burst=12)
+    steps = [("admit", "t1", "a", "l1"), ("spend", "t1", "a", 8), ("spend", "t1", "a", 8), ("admit", "t1", "b", "l2"),
+             ("admit", "t1", "c", "l3"), ("release", "t1", "a", "l1", 4), ("admit", "t1", "c", "l3"),
+             ("spend", "t1", "b", 11), ("spend", "t1", "c", 11), ("spend", "t1", "c", 4), ("admit", "t2", "a", "l4")]
+
+    def run(store):
+        answers = []
+        for step in steps:
+            if step[0] == "admit":
+                verdict = store.admit(step[1], step[2], step[3], limits, 2)
+            elif step[0] == "spend":
+                verdict = store.spend(step[1], step[2], step[3], limits)
+            else:
+                verdict = store.release(step[1], step[2], step[3], step[4], limits)
+            answers.append((verdict.admitted, verdict.reason, round(verdict.tenant_remaining)))
+        return answers
+
+    assert run(local) == run(remote)
