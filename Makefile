@@ -59,6 +59,11 @@ bench-orders-list: venv
 bench: venv
 	$(BIN)/python bench/lifecycle.py
 
+# The noisy-neighbour benchmark: a quiet tenant's latency while another tenant floods (PostgreSQL,
+# gunicorn.conf.py defaults), a refusal's CPU, and the relay's fairness (docs/performance.md).
+bench-fairness: venv
+	$(BIN)/python bench/fairness.py
+
 # Order events out (PostgreSQL, the NATS on 127.0.0.1:4222): webhook and stream events/s, and the
 # outbox lag under the lifecycle load (docs/performance.md).
 bench-events: venv

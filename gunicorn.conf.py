@@ -41,7 +41,7 @@ ADMISSION_STATE_FILE = os.environ.setdefault(
 
 
 def _admission_files():
-    return [ADMISSION_STATE_FILE + suffix for suffix in ("", "-wal", "-shm")]
+    return [ADMISSION_STATE_FILE + suffix for suffix in ("", "-wal", "-shm", ".lock")]
 
 
 def on_starting(server):

@@ -396,6 +396,8 @@ class OmsGraphQLView(GraphQLView):
             headers = admission.refusal_headers(ticket, refused) if refused is not None else ticket.headers()
             for name, value in headers.items():
                 response[name] = value
+            if refused is not None:
+                response._has_been_logged = True  # counted and logged by admission, not per request
         position = getattr(request, "oms_read_after", None)
         if position:
             response[replicas.HEADER] = position

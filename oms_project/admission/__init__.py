@@ -238,6 +238,9 @@ def refusal_response(ticket: Ticket, *, graphql: bool) -> HttpResponse:
     for name, value in refusal_headers(ticket, verdict).items():
         response[name] = value
     response.oms_outcome = code.lower()  # the webhook receipts metric's label
+    # Not one "Too Many Requests" warning per refusal from django.request: refusals are counted in
+    # oms_admission_refused_total and logged once a minute per tenant (Admission._refused).
+    response._has_been_logged = True
     return response
 
 

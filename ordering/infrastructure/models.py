@@ -347,9 +347,11 @@ class OutboxEvent(models.Model):
         db_table = "ordering_outbox_event"
         constraints = [models.UniqueConstraint(fields=["tenant", "aggregate_id", "sequence"],
                                                name="outbox_event_sequence")]
-        indexes = [models.Index(fields=["position"], condition=Q(dispatched_at__isnull=True),
+        # The relay takes waiting events tenant by tenant, round-robin (webhooks/infrastructure/
+        # outbound.py and stream.py): these find the tenants with events waiting and each one's oldest.
+        indexes = [models.Index(fields=["tenant", "position"], condition=Q(dispatched_at__isnull=True),
                                 name="outbox_undispatched"),
-                   models.Index(fields=["position"], condition=Q(published_at__isnull=True),
+                   models.Index(fields=["tenant", "position"], condition=Q(published_at__isnull=True),
                                 name="outbox_unpublished"),
                    models.Index(fields=["created_at"], name="outbox_created")]
 

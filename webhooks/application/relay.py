@@ -8,6 +8,10 @@ Delivery guarantees (api.md, "Outbound events"):
   later event of the order waits until the earlier one succeeded (or died);
 - never twice at the same time: `claim` takes rows with `FOR UPDATE SKIP LOCKED` and leases them.
 
+Fair between tenants: fan-out batches take an equal share of each tenant's waiting events, and
+claims serve subscriptions round-robin (the store's `fan_out` and `claim`); fan-out and delivery
+take turns, so one tenant's backlog never delays another tenant's next event by more than a turn.
+
 How it keeps up: deliveries are claimed in batches and recorded in batches (the store does each
 in a few statements, whatever the batch size); the sends go out concurrently, each subscription
 in its own lane of at most `concurrency` parallel requests over kept-alive connections. A lane
@@ -105,6 +109,8 @@ class Relay:
     clock: Callable[[], datetime] = None  # type: ignore[assignment]
     rand: Callable[[], float] = random.random
     fan_out_batch: int = 500
+    fan_out_seconds: float = 0.25  # fan-out's turn...
+    fan_out_every: float = 0.5  # ...this often while deliveries are pending
     claim_batch: int = 200  # deliveries in flight at once, over all subscriptions
     concurrency: int = 16  # parallel requests per subscription
     _lanes: _Lanes = field(init=False, repr=False, default=None)  # type: ignore[assignment]
@@ -138,21 +144,31 @@ class Relay:
         now = self.clock()
         done.put(Outcome(claimed, result, after_attempt(result, claimed.attempts, now, self.policy, self.rand), now))
 
-    def _fan_out_all(self) -> None:
-        while self.store.fan_out(self.fan_out_batch, self.clock()):
+    def _fan_out_for(self, seconds: float) -> None:
+        """Fan out batches for at most about `seconds` (or until nothing is left): a large
+        backlog is fanned out between deliveries, never in front of them all."""
+        deadline = time.monotonic() + seconds
+        while self.store.fan_out(self.fan_out_batch, self.clock()) and time.monotonic() < deadline:
             pass
 
     def run_once(self, should_stop: Callable[[], bool] = lambda: False) -> int:
-        """Fan out everything written so far, then deliver until nothing is due now and nothing
-        is in flight. Returns the number of attempts made. Once `should_stop()` is true nothing
-        new is claimed, and what is in flight is finished and recorded."""
-        self._fan_out_all()
+        """Fan out what was written so far and deliver, until nothing is due now and nothing is in
+        flight. Returns the number of attempts made. Fan-out takes turns with delivery (at most
+        `fan_out_seconds` every `fan_out_every` seconds while deliveries are pending; each batch
+        serves tenants round-robin), so a new event of any tenant is on its way within about a
+        second whatever another tenant's backlog. Once `should_stop()` is true nothing new is
+        claimed, and what is in flight is finished and recorded."""
+        self._fan_out_for(self.fan_out_seconds)
+        last_fan_out = time.monotonic()
         done: queue.SimpleQueue = queue.SimpleQueue()
         in_flight: Counter[str] = Counter()
         attempts = 0
         stopping = False
         while True:
             stopping = stopping or should_stop()
+            if not stopping and time.monotonic() - last_fan_out >= self.fan_out_every:
+                self._fan_out_for(self.fan_out_seconds)
+                last_fan_out = time.monotonic()
             claimed = [] if stopping else self._claim(in_flight, done)
             if not claimed and not stopping and self.store.fan_out(self.fan_out_batch, self.clock()):
                 continue  # new events: claim again at once

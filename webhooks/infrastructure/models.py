@@ -158,6 +158,9 @@ class WebhookDelivery(models.Model):
         constraints = [models.UniqueConstraint(fields=["subscription", "event"], name="delivery_once")]
         indexes = [
             models.Index(fields=["next_attempt_at"], condition=Q(status="PENDING"), name="delivery_due"),
+            # Claims take each subscription's due deliveries in turn (round-robin, outbound.py).
+            models.Index(fields=["tenant", "subscription", "next_attempt_at", "id"], condition=Q(status="PENDING"),
+                         name="delivery_due_by_subscription"),
             models.Index(fields=["subscription", "aggregate_id", "sequence"], condition=Q(status="PENDING"),
                          name="delivery_order_pending"),
             models.Index(fields=["tenant", "status", "-created_at"], name="delivery_tenant_status"),

@@ -25,6 +25,7 @@ from django.db.models import OuterRef, Q, Subquery
 from oms_project.metrics import WEBHOOK_DELIVERIES
 from ordering.application.event_payloads import envelope
 from ordering.infrastructure.models import OutboxEvent
+from ordering.infrastructure.outbox_queue import RoundRobin, quota
 from webhooks.application.relay import ClaimedDelivery, Outcome
 from webhooks.domain.destinations import DestinationRefused
 from webhooks.domain.outbound import AttemptResult, DeliveryStatus, body_of, subscribed
@@ -37,13 +38,20 @@ PENDING = DeliveryStatus.PENDING.value
 FAN_OUT_LOCK = 0x4F4D53  # pg_advisory_xact_lock key: one fan-out at a time
 NOTIFY_CHANNEL = "oms_outbox"  # ordering migration 0008's trigger notifies it
 
-# One statement to fan out a batch (PostgreSQL): the next undispatched events become one delivery
-# per active subscription of their tenant that wants their type, and are marked dispatched.
+# One statement to fan out a batch (PostgreSQL): each chosen tenant's next undispatched events
+# (round-robin between tenants, ordering/infrastructure/outbox_queue.py)
+# (its quota) become one delivery per active subscription of the tenant that wants their type, and
+# are marked dispatched. Rows are locked tenant by tenant in position order, as the stream's
+# publisher locks them (MARK_PUBLISHED_SQL): the two cannot deadlock.
 FAN_OUT_SQL = """
 WITH events AS (
-    SELECT position, tenant_id, type, aggregate_id, sequence FROM ordering_outbox_event
-     WHERE dispatched_at IS NULL ORDER BY position LIMIT %(limit)s
-       FOR UPDATE  -- in position order, as the stream's publisher marks them: no deadlock between the two
+    SELECT e.position, e.tenant_id, e.type, e.aggregate_id, e.sequence
+      FROM unnest(%(tenants)s::varchar[]) AS chosen (tenant_id)
+      CROSS JOIN LATERAL (
+          SELECT position, tenant_id, type, aggregate_id, sequence FROM ordering_outbox_event AS o
+           WHERE o.tenant_id = chosen.tenant_id AND o.dispatched_at IS NULL
+           ORDER BY o.position LIMIT %(quota)s
+             FOR UPDATE) AS e
 ),
 deliveries AS (
     INSERT INTO webhooks_delivery (tenant_id, subscription_id, event_id, aggregate_id, sequence, status, attempts,
@@ -62,22 +70,29 @@ FAN_OUT_COLUMNS = {"tenant_id", "subscription_id", "event_id", "aggregate_id", "
                    "next_attempt_at", "last_error", "created_at"}
 
 # One statement to claim a batch (PostgreSQL): due heads of their order's queue, locked (SKIP
-# LOCKED), leased, and returned with their subscription and event. Rows are found by their
-# tenant and key, the primary keys since webhooks migration 0005 (docs/scaling.md).
+# LOCKED), leased, and returned with their subscription and event. Subscriptions are served
+# round-robin: their due deliveries are taken subscription by subscription, starting after the
+# one the previous claim began with, so a subscription with a large backlog fills at most the
+# claims that start with it. Rows are found by their tenant and key (docs/scaling.md).
 CLAIM_SQL = """
-WITH due AS (
-    SELECT d.tenant_id, d.id FROM webhooks_delivery AS d
-     WHERE d.status = 'PENDING' AND d.next_attempt_at <= %(now)s
-       AND (d.lease_until IS NULL OR d.lease_until < %(now)s)
-       AND NOT (d.subscription_id = ANY(%(skip)s::uuid[]))
-       AND EXISTS (SELECT 1 FROM webhooks_subscription AS a
-                    WHERE a.tenant_id = d.tenant_id AND a.id = d.subscription_id AND a.active)
-       AND d.sequence = (SELECT h.sequence FROM webhooks_delivery AS h
-                          WHERE h.subscription_id = d.subscription_id AND h.aggregate_id = d.aggregate_id
-                            AND h.status = 'PENDING' ORDER BY h.sequence LIMIT 1)
-     ORDER BY d.next_attempt_at, d.id
+WITH subscriptions AS (
+    SELECT s.tenant_id, s.id FROM webhooks_subscription AS s
+     WHERE s.active AND NOT (s.id = ANY(%(skip)s::uuid[]))
+     ORDER BY s.id <= %(after)s::uuid, s.id
+),
+due AS (
+    SELECT d.tenant_id, d.id FROM subscriptions AS s CROSS JOIN LATERAL (
+        SELECT d.tenant_id, d.id FROM webhooks_delivery AS d
+         WHERE d.tenant_id = s.tenant_id AND d.subscription_id = s.id
+           AND d.status = 'PENDING' AND d.next_attempt_at <= %(now)s
+           AND (d.lease_until IS NULL OR d.lease_until < %(now)s)
+           AND d.sequence = (SELECT h.sequence FROM webhooks_delivery AS h
+                              WHERE h.subscription_id = d.subscription_id AND h.aggregate_id = d.aggregate_id
+                                AND h.status = 'PENDING' ORDER BY h.sequence LIMIT 1)
+         ORDER BY d.next_attempt_at, d.id
+         LIMIT %(limit)s
+           FOR UPDATE OF d SKIP LOCKED) AS d
      LIMIT %(limit)s
-       FOR UPDATE OF d SKIP LOCKED
 )
 UPDATE webhooks_delivery AS d SET lease_until = %(until)s
   FROM due, webhooks_subscription AS s, ordering_outbox_event AS e
@@ -86,6 +101,7 @@ UPDATE webhooks_delivery AS d SET lease_until = %(until)s
 RETURNING d.id, d.tenant_id, d.attempts, d.subscription_id, s.url, s.secret, e.event_id, e.type, e.occurred_at,
           e.aggregate_id, e.sequence, e.correlation_id, e.data, e.trace_parent
 """
+NO_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 # The relay's own bookkeeping need not wait for the WAL flush: after a crash a lost lease or
 # outcome only means one more (at-least-once) attempt.
 RELAXED_COMMIT = "SET LOCAL synchronous_commit TO OFF"
@@ -119,21 +135,29 @@ RECORD_COLUMNS = {
 class OrmDeliveryStore:
     def __init__(self) -> None:
         self._listener = OutboxListener()
+        self._tenants = RoundRobin("fan_out")
+        self._last_subscription = NO_SUBSCRIPTION  # the subscription the last claim began with
 
     def fan_out(self, limit: int, now: datetime) -> int:
-        """Turn undispatched outbox events into one delivery per matching active subscription,
-        in outbox order, and mark them dispatched. Returns the number of events handled."""
+        """Turn undispatched outbox events into one delivery per matching active subscription and
+        mark them dispatched: an equal share of `limit` for each tenant with events waiting
+        (round-robin from one batch to the next), each tenant's in outbox order. Returns the
+        number of events handled."""
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FAN_OUT_LOCK])
-                    cursor.execute(FAN_OUT_SQL, {"limit": limit, "now": now})
-                    return cursor.rowcount
-            events = list(OutboxEvent.objects.filter(dispatched_at__isnull=True).order_by("position")
-                          .only("position", "tenant_id", "type", "aggregate_id", "sequence")[:limit])
-            if not events:
+            tenants = self._tenants.next_tenants()
+            if not tenants:
                 return 0
-            tenants = {e.tenant_id for e in events}
+            each = quota(limit, tenants)
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(FAN_OUT_SQL, {"tenants": sorted(tenants), "quota": each, "now": now})
+                    return cursor.rowcount
+            events = [event for tenant in tenants for event in OutboxEvent.objects.filter(
+                tenant_id=tenant, dispatched_at__isnull=True).order_by("position")
+                .only("position", "tenant_id", "type", "aggregate_id", "sequence")[:each]]
             subscriptions: dict[str, list[WebhookSubscription]] = {}
             for sub in WebhookSubscription.objects.filter(tenant_id__in=tenants, active=True):
                 subscriptions.setdefault(sub.tenant_id, []).append(sub)
@@ -152,10 +176,14 @@ class OrmDeliveryStore:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(RELAXED_COMMIT)
                 cursor.execute(CLAIM_SQL, {"now": now, "until": now + lease, "limit": limit,
-                                           "skip": [str(s) for s in skip_subscriptions]})
+                                           "skip": [str(s) for s in skip_subscriptions],
+                                           "after": self._last_subscription})
                 rows = cursor.fetchall()
         else:
-            rows = self._claim_orm(now, lease, limit, skip_subscriptions)
+            rows = self._claim_orm(now, lease, limit, skip_subscriptions, self._last_subscription)
+        if rows:  # the next claim begins with the subscription after this one's first
+            self._last_subscription = str(min((str(row[3]) for row in rows),
+                                              key=lambda sub: (sub <= self._last_subscription, sub)))
         return [
             ClaimedDelivery(pk, tenant, url, secret, str(event_id), body_of(envelope(
                 event_id=str(event_id), event_type=event_type, occurred_at=occurred_at, tenant_id=tenant,
@@ -167,8 +195,9 @@ class OrmDeliveryStore:
         ]
 
     @staticmethod
-    def _claim_orm(now, lease, limit, skip_subscriptions) -> list[tuple]:
-        """The same claim through the ORM (SQLite: one writer at a time, so no row locks needed)."""
+    def _claim_orm(now, lease, limit, skip_subscriptions, after) -> list[tuple]:
+        """The same claim through the ORM (SQLite: one writer at a time, so no row locks needed),
+        subscription by subscription from the one after `after`."""
         # The head of its order's queue for this subscription: the lowest pending sequence.
         head_of_queue = WebhookDelivery.objects.filter(
             subscription_id=OuterRef("subscription_id"), aggregate_id=OuterRef("aggregate_id"), status=PENDING,
@@ -179,7 +208,13 @@ class OrmDeliveryStore:
                    .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
                    .filter(sequence=Subquery(head_of_queue))
                    .exclude(subscription_id__in=list(skip_subscriptions)))
-            ids = list(due.order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
+            subscriptions = sorted({str(s) for s in due.order_by().values_list("subscription_id", flat=True)})
+            ids: list[int] = []
+            for subscription in _rotated(subscriptions, after):
+                ids += due.filter(subscription_id=subscription).order_by("next_attempt_at", "id").values_list(
+                    "id", flat=True)[:limit - len(ids)]
+                if len(ids) >= limit:
+                    break
             if not ids:
                 return []
             WebhookDelivery.objects.filter(id__in=ids).update(lease_until=now + lease)
@@ -263,6 +298,11 @@ class OutboxListener:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _rotated(ordered: list[str], last: str) -> list[str]:
+    """`ordered` starting after `last` (round-robin), then from the first up to `last`."""
+    return [item for item in ordered if item > last] + [item for item in ordered if item <= last]
 
 
 def redeliver(delivery_ids: list[int], now: datetime | None = None) -> int:

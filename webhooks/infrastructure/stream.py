@@ -21,6 +21,7 @@ from oms_project import tracing
 from oms_project.metrics import STREAM_PUBLISHED
 from ordering.application.event_payloads import envelope
 from ordering.infrastructure.models import OutboxEvent
+from ordering.infrastructure.outbox_queue import RoundRobin, quota
 from webhooks.application.stream import StreamUnavailable
 from webhooks.domain.outbound import body_of
 from webhooks.domain.stream import STREAM_SUBJECTS, StreamMessage, one_per_order
@@ -30,13 +31,13 @@ from .outbound import OutboxListener
 logger = logging.getLogger(__name__)
 STREAM_LOCK = 0x4F4D5353  # pg_try_advisory_xact_lock key: one publisher at a time
 WINDOW = 4  # unpublished events read per batch slot: room to skip further events of one order
-# The published events, locked in position order first: the fan-out locks undispatched events in
-# that order too, so the two cannot deadlock (an UPDATE alone locks in the order its scan finds
-# rows, which after updates is not the position order). Found by tenant and position.
+# The published events, locked tenant by tenant in position order first: the fan-out locks
+# undispatched events in that order too, so the two cannot deadlock (an UPDATE alone locks in the
+# order its scan finds rows, which after updates is not that order). Found by tenant and position.
 MARK_PUBLISHED_SQL = """
 UPDATE ordering_outbox_event AS o SET published_at = %s
   FROM (SELECT tenant_id, position FROM ordering_outbox_event
-         WHERE published_at IS NULL AND position = ANY(%s) ORDER BY position FOR UPDATE) AS chosen
+         WHERE published_at IS NULL AND position = ANY(%s) ORDER BY tenant_id, position FOR UPDATE) AS chosen
  WHERE o.tenant_id = chosen.tenant_id AND o.position = chosen.position
 """
 
@@ -58,6 +59,7 @@ class _Batch:
 class OrmUnpublishedEvents:
     def __init__(self) -> None:
         self._listener = OutboxListener()
+        self._tenants = RoundRobin("stream")
 
     @contextmanager
     def next_batch(self, limit: int) -> Iterator[_Batch | None]:
@@ -68,9 +70,15 @@ class OrmUnpublishedEvents:
                     if not cursor.fetchone()[0]:
                         yield None  # another relay is publishing
                         return
-            window = (OutboxEvent.objects.filter(published_at__isnull=True).order_by("position")
-                      .values_list("aggregate_id", "position")[:limit * WINDOW])
-            chosen = one_per_order([(str(aggregate_id), position) for aggregate_id, position in window])[:limit]
+            # Round-robin between tenants (ordering/infrastructure/outbox_queue.py): each tenant
+            # with events waiting gets an equal part of the batch, its oldest first.
+            tenants = self._tenants.next_tenants()
+            each = quota(limit, tenants) if tenants else 0
+            chosen = []
+            for tenant in tenants:
+                window = (OutboxEvent.objects.filter(tenant_id=tenant, published_at__isnull=True).order_by("position")
+                          .values_list("aggregate_id", "position")[:each * WINDOW])
+                chosen += one_per_order([(str(aggregate_id), position) for aggregate_id, position in window])[:each]
             rows = (OutboxEvent.objects.filter(published_at__isnull=True, position__in=chosen).order_by("position")
                     .values_list("position", "event_id", "tenant_id", "type", "aggregate_id", "sequence",
                                  "occurred_at", "correlation_id", "data", "trace_parent"))
