@@ -151,11 +151,12 @@ def rate_limit_headers(limits: Limits, verdict: Verdict, capacity: int | None) -
               f'"caller";q={math.floor(limits.token_burst)};w={caller.window}']
     if capacity is not None:
         policy.append(f'"share";q={limits.max_in_flight(capacity)};qu="concurrent-requests"')
-    refill = lambda left, bucket: max(0, math.ceil((bucket.burst - left) / bucket.rate))  # noqa: E731
-    current = [f'"tenant";r={math.floor(verdict.tenant_remaining)};t={refill(verdict.tenant_remaining, tenant)}',
-               f'"caller";r={math.floor(verdict.caller_remaining)};t={refill(verdict.caller_remaining, caller)}']
-    if verdict.reason == OVER_SHARE:
-        current.append(f'"share";r=0;t={verdict.retry_after_header}')
+    if verdict.reason == OVER_SHARE:  # refused before the buckets were asked: only the share is known
+        current = [f'"share";r=0;t={verdict.retry_after_header}']
+    else:
+        refill = lambda left, bucket: max(0, math.ceil((bucket.burst - left) / bucket.rate))  # noqa: E731
+        current = [f'"tenant";r={math.floor(verdict.tenant_remaining)};t={refill(verdict.tenant_remaining, tenant)}',
+                   f'"caller";r={math.floor(verdict.caller_remaining)};t={refill(verdict.caller_remaining, caller)}']
     return {"RateLimit-Policy": ", ".join(policy), "RateLimit": ", ".join(current)}
 
 
@@ -204,9 +205,12 @@ class Admission:
 
         ADMISSION_REFUSED.labels(tenant_id, verdict.reason).inc()
         if _REFUSAL_LOG.due(f"{tenant_id}\x1f{verdict.reason}"):
-            logger.warning("tenant %s is being refused (%s): %s in flight, %.0f points left, retry after %.2f s",
-                           tenant_id, verdict.reason, verdict.in_flight, verdict.tenant_remaining,
-                           verdict.retry_after, extra={"tenant_id": tenant_id, "reason": verdict.reason})
+            state = (f"{verdict.in_flight} requests in progress, its share" if verdict.reason == OVER_SHARE
+                     else f"{verdict.tenant_remaining:.0f} points left to the tenant, "
+                          f"{verdict.caller_remaining:.0f} to the caller")
+            logger.warning("tenant %s is being refused (%s): %s; retry after %.2f s (logged once a minute)",
+                           tenant_id, verdict.reason, state, verdict.retry_after,
+                           extra={"tenant_id": tenant_id, "reason": verdict.reason})
 
     def usage(self) -> list[Usage]:
         """Each tenant's use now (empty when the store cannot say)."""

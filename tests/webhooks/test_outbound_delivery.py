@@ -349,7 +349,7 @@ def test_the_relay_stops_between_deliveries():
         def fan_out(self, limit, now):
             return 0
 
-        def claim(self, now, lease, limit, skip_subscriptions=()):
+        def claim(self, now, lease, limit, skip_subscriptions=(), per_subscription=None):
             assert not self.stopped, "claimed after the stop"
             self.claimed += 2
             return [ClaimedDelivery(self.claimed - i, "t", "http://x", "whsec_" + "A" * 32, "e", b"{}", 0, "s")

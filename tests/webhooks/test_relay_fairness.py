@@ -76,6 +76,10 @@ def test_claims_serve_the_subscriptions_in_turn(tenants):
     claimed = [d.tenant_id for d in first + second]
     assert b.id in claimed  # not behind A's 30, however its subscription's id sorts
     assert len(first) == 10 and claimed.count(a.id) >= 9
+    # At most what a subscription's lane takes: a slow subscriber's backlog never fills a claim.
+    WebhookDelivery.objects.update(lease_until=None)
+    capped = [d.tenant_id for d in store.claim(later, timedelta(minutes=1), 200, per_subscription=8)]
+    assert capped.count(a.id) == 8 and capped.count(b.id) == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -130,7 +134,7 @@ class EndlessBacklog:
         time.sleep(0.01)
         return limit
 
-    def claim(self, now, lease, limit, skip_subscriptions=()):
+    def claim(self, now, lease, limit, skip_subscriptions=(), per_subscription=None):
         return []
 
     def record(self, outcomes):

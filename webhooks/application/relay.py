@@ -62,9 +62,10 @@ class Outcome:
 class DeliveryStore(Protocol):
     def fan_out(self, limit: int, now: datetime) -> int: ...
 
-    def claim(self, now: datetime, lease: timedelta, limit: int,
-              skip_subscriptions: Collection[str] = ()) -> list[ClaimedDelivery]:
-        """Lease up to `limit` due heads of their order's queue, none of `skip_subscriptions`."""
+    def claim(self, now: datetime, lease: timedelta, limit: int, skip_subscriptions: Collection[str] = (),
+              per_subscription: int | None = None) -> list[ClaimedDelivery]:
+        """Lease up to `limit` due heads of their order's queue, none of `skip_subscriptions`, at
+        most `per_subscription` of one subscription, the subscriptions taken in turn."""
 
     def record(self, outcomes: list[Outcome]) -> None:
         """Record a batch of attempts and the deliveries' next states."""
@@ -170,8 +171,9 @@ class Relay:
                 self._fan_out_for(self.fan_out_seconds)
                 last_fan_out = time.monotonic()
             claimed = [] if stopping else self._claim(in_flight, done)
-            if not claimed and not stopping and self.store.fan_out(self.fan_out_batch, self.clock()):
-                continue  # new events: claim again at once
+            if not claimed and not in_flight and not stopping and self.store.fan_out(self.fan_out_batch,
+                                                                                     self.clock()):
+                continue  # idle, and new events: claim again at once (busy: fan-out waits for its turn)
             if not claimed and not in_flight:
                 return attempts
             # Collect finished attempts into a batch, then claim again. The wait is short, so a
@@ -190,7 +192,7 @@ class Relay:
         if in_flight and room < max(1, self.claim_batch // 2):
             return []
         full = [sub for sub, count in in_flight.items() if count >= self.concurrency * 2]
-        claimed = self.store.claim(self.clock(), self.lease, room, full)
+        claimed = self.store.claim(self.clock(), self.lease, room, full, per_subscription=self.concurrency * 2)
         for delivery in claimed:
             in_flight[delivery.subscription_id] += 1
             self._lanes.submit(delivery.subscription_id, lambda d=delivery: self._attempt(d, done))

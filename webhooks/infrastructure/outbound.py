@@ -72,8 +72,8 @@ FAN_OUT_COLUMNS = {"tenant_id", "subscription_id", "event_id", "aggregate_id", "
 # One statement to claim a batch (PostgreSQL): due heads of their order's queue, locked (SKIP
 # LOCKED), leased, and returned with their subscription and event. Subscriptions are served
 # round-robin: their due deliveries are taken subscription by subscription, starting after the
-# one the previous claim began with, so a subscription with a large backlog fills at most the
-# claims that start with it. Rows are found by their tenant and key (docs/scaling.md).
+# one the previous claim began with, and at most `per_subscription` of each (what its lane can
+# take): a subscription with a large backlog, or a slow one, never fills the relay's claims. Rows are found by their tenant and key (docs/scaling.md).
 CLAIM_SQL = """
 WITH subscriptions AS (
     SELECT s.tenant_id, s.id FROM webhooks_subscription AS s
@@ -90,7 +90,7 @@ due AS (
                               WHERE h.subscription_id = d.subscription_id AND h.aggregate_id = d.aggregate_id
                                 AND h.status = 'PENDING' ORDER BY h.sequence LIMIT 1)
          ORDER BY d.next_attempt_at, d.id
-         LIMIT %(limit)s
+         LIMIT %(per_subscription)s
            FOR UPDATE OF d SKIP LOCKED) AS d
      LIMIT %(limit)s
 )
@@ -170,17 +170,18 @@ class OrmDeliveryStore:
             OutboxEvent.objects.filter(position__in=[e.position for e in events]).update(dispatched_at=now)
             return len(events)
 
-    def claim(self, now: datetime, lease: timedelta, limit: int,
-              skip_subscriptions: Collection[str] = ()) -> list[ClaimedDelivery]:
+    def claim(self, now: datetime, lease: timedelta, limit: int, skip_subscriptions: Collection[str] = (),
+              per_subscription: int | None = None) -> list[ClaimedDelivery]:
+        per_subscription = per_subscription or limit
         if connection.vendor == "postgresql":
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(RELAXED_COMMIT)
                 cursor.execute(CLAIM_SQL, {"now": now, "until": now + lease, "limit": limit,
                                            "skip": [str(s) for s in skip_subscriptions],
-                                           "after": self._last_subscription})
+                                           "after": self._last_subscription, "per_subscription": per_subscription})
                 rows = cursor.fetchall()
         else:
-            rows = self._claim_orm(now, lease, limit, skip_subscriptions, self._last_subscription)
+            rows = self._claim_orm(now, lease, limit, skip_subscriptions, self._last_subscription, per_subscription)
         if rows:  # the next claim begins with the subscription after this one's first
             self._last_subscription = str(min((str(row[3]) for row in rows),
                                               key=lambda sub: (sub <= self._last_subscription, sub)))
@@ -195,7 +196,7 @@ class OrmDeliveryStore:
         ]
 
     @staticmethod
-    def _claim_orm(now, lease, limit, skip_subscriptions, after) -> list[tuple]:
+    def _claim_orm(now, lease, limit, skip_subscriptions, after, per_subscription) -> list[tuple]:
         """The same claim through the ORM (SQLite: one writer at a time, so no row locks needed),
         subscription by subscription from the one after `after`."""
         # The head of its order's queue for this subscription: the lowest pending sequence.
@@ -212,7 +213,7 @@ class OrmDeliveryStore:
             ids: list[int] = []
             for subscription in _rotated(subscriptions, after):
                 ids += due.filter(subscription_id=subscription).order_by("next_attempt_at", "id").values_list(
-                    "id", flat=True)[:limit - len(ids)]
+                    "id", flat=True)[:min(per_subscription, limit - len(ids))]
                 if len(ids) >= limit:
                     break
             if not ids:
