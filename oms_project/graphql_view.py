@@ -87,6 +87,23 @@ def authenticate_request(request: HttpRequest) -> Principal:
     )
 
 
+def principal_of(request: HttpRequest) -> Principal:
+    """The request's principal, its token verified once per request (admission may have done it
+    first); the same refusal again if it failed."""
+    known = getattr(request, "oms_principal", None)
+    if known is not None:
+        return known
+    failed = getattr(request, "oms_authentication_failed", None)
+    if failed is not None:
+        raise failed
+    try:
+        request.oms_principal = authenticate_request(request)  # request-scoped, not global
+    except (AuthenticationFailed, AccessRevoked, KeySourceUnavailable) as error:
+        request.oms_authentication_failed = error
+        raise
+    return request.oms_principal
+
+
 def error_response(status: int, code: str, message: str) -> JsonResponse:
     response = JsonResponse(
         {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
@@ -368,7 +385,7 @@ class OmsGraphQLView(GraphQLView):
         if body_exceeds(request, limit):
             return error_response(413, "PAYLOAD_TOO_LARGE", f"the request body exceeds {limit} bytes")
         try:
-            request.oms_principal = authenticate_request(request)  # request-scoped, not global
+            principal = principal_of(request)
         except AuthenticationFailed as exc:
             logger.info("authentication refused: %s", exc.message)
             return error_response(401, exc.code, exc.message)
@@ -376,28 +393,12 @@ class OmsGraphQLView(GraphQLView):
             return error_response(403, exc.code, exc.message)
         except KeySourceUnavailable as exc:
             return error_response(503, exc.code, exc.message)
-        principal = request.oms_principal
         bind_tenant(principal.tenant_id)
-        # Fair share: admitted for the tenant and the token's sub before the body is parsed.
-        lane = admission.lane()
-        ticket = request.oms_ticket = lane.admit(principal.tenant_id, principal.user_id) if lane else None
-        if ticket is not None and not ticket.admitted:
-            return admission.refusal_response(ticket, graphql=True)
         # graphene-django's dispatch without its `ensure_csrf_cookie`: a bearer-token request reads
         # no cookie, so it gets none (and no CSRF token is made for it). Transactions are opened
-        # in execute_graphql_request.
-        try:
-            response = _GRAPHENE_DISPATCH(self, request, *args, **kwargs)
-        finally:
-            if ticket is not None:
-                ticket.release()
-        if ticket is not None:
-            refused = getattr(request, "oms_refused", None)
-            headers = admission.refusal_headers(ticket, refused) if refused is not None else ticket.headers()
-            for name, value in headers.items():
-                response[name] = value
-            if refused is not None:
-                response._has_been_logged = True  # counted and logged by admission, not per request
+        # in execute_graphql_request. The request was admitted (oms_project/admission) before
+        # its body is read here; its document's cost is spent once it is parsed.
+        response = _GRAPHENE_DISPATCH(self, request, *args, **kwargs)
         position = getattr(request, "oms_read_after", None)
         if position:
             response[replicas.HEADER] = position

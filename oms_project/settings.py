@@ -184,11 +184,11 @@ MIDDLEWARE = [
     "oms_project.api_lane.CsrfViewMiddleware",
     "oms_project.api_lane.AuthenticationMiddleware",
     "oms_project.api_lane.MessageMiddleware",
-    # Fair share: webhook deliveries and signed-in admin requests are admitted here (API calls by
-    # the GraphQL view once their token is verified; oms_project/admission).
-    "oms_project.admission.AdmissionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "oms_project.security_headers.SecurityHeadersMiddleware",
+    # Fair share: API calls (their token verified here), webhook deliveries and signed-in admin
+    # requests are admitted per tenant before any other work (oms_project/admission).
+    "oms_project.admission.AdmissionMiddleware",
     # A locked-out admin login answers with the lockout page (docs/admin.md, "Sign-in lockout").
     "axes.middleware.AxesMiddleware",
     # Innermost: a tenant staff member's admin view (and its rendering) runs in their tenant's

@@ -16,6 +16,7 @@ tenant holds its share of the serving capacity (`OVER_SHARE`) or a bucket cannot
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -26,7 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
 
 from .rules import OVER_SHARE, RATE_LIMITED, Bucket, Limits, Verdict
 from .stores import AdmissionStore, LocalStore, RedisStore, Usage
@@ -234,13 +237,13 @@ def refusal_headers(ticket: Ticket, verdict: Verdict) -> dict[str, str]:
 
 def refusal_response(ticket: Ticket, *, graphql: bool) -> HttpResponse:
     """429 with `Retry-After`, the rate-limit headers, and the code: a GraphQL error on the API,
-    the webhook doors' problem shape elsewhere."""
+    the webhook doors' problem shape elsewhere. Made as cheaply as Django allows: refusing must
+    stay much cheaper than serving (`make bench-fairness`)."""
     verdict = ticket.verdict
     code = verdict.reason or RATE_LIMITED
-    response = JsonResponse(graphql_refusal(verdict) if graphql else {"code": code, "message": MESSAGES[code]},
-                            status=429)
-    for name, value in refusal_headers(ticket, verdict).items():
-        response[name] = value
+    body = graphql_refusal(verdict) if graphql else {"code": code, "message": MESSAGES[code]}
+    response = HttpResponse(json.dumps(body), status=429, content_type="application/json",
+                            headers=refusal_headers(ticket, verdict))
     response.oms_outcome = code.lower()  # the webhook receipts metric's label
     # Not one "Too Many Requests" warning per refusal from django.request: refusals are counted in
     # oms_admission_refused_total and logged once a minute per tenant (Admission._refused).
@@ -248,29 +251,45 @@ def refusal_response(ticket: Ticket, *, graphql: bool) -> HttpResponse:
     return response
 
 
-_LANE: Admission | None = None
-_LANE_KEY: tuple | None = None
+_UNSET = object()
+_LANE: object = _UNSET
 _LANE_LOCK = threading.Lock()
+_SETTINGS = ("OMS_ADMISSION", "OMS_RATE_LIMIT_REDIS_URL", "OMS_ADMISSION_STATE_FILE", "OMS_SERVING_CAPACITY",
+             "OMS_ADMISSION_LEASE_SECONDS", "OMS_ADMISSION_SHARE", "OMS_RATE_LIMIT_RATE", "OMS_RATE_LIMIT_BURST",
+             "OMS_RATE_LIMIT_TOKEN_RATE", "OMS_RATE_LIMIT_TOKEN_BURST")
 
 
 def lane() -> Admission | None:
-    """The process's admission, built from settings (None while `OMS_ADMISSION` is off)."""
-    global _LANE, _LANE_KEY
+    """The process's admission, built from settings once (None while `OMS_ADMISSION` is off)."""
+    global _LANE
+    current = _LANE
+    if current is _UNSET:
+        with _LANE_LOCK:
+            if _LANE is _UNSET:
+                _LANE = _build()
+            current = _LANE
+    return current  # type: ignore[return-value]
+
+
+def _build() -> Admission | None:
     if not settings.OMS_ADMISSION:
         return None
-    key = (settings.OMS_RATE_LIMIT_REDIS_URL, settings.OMS_ADMISSION_STATE_FILE, settings.OMS_SERVING_CAPACITY,
-           settings.OMS_ADMISSION_LEASE_SECONDS)
-    if _LANE is not None and _LANE_KEY == key:
-        return _LANE
-    with _LANE_LOCK:
-        if _LANE is None or _LANE_KEY != key:
-            from identity.infrastructure.tenants import admission_limits
+    from identity.infrastructure.tenants import admission_limits
 
-            redis_url, state_file, capacity, lease_seconds = key
-            store: AdmissionStore = (RedisStore(redis_url, lease_seconds) if redis_url
-                                     else LocalStore(state_file or None, lease_seconds))
-            _LANE, _LANE_KEY = Admission(store, capacity, lambda tenant: admission_limits(tenant, default_limits())), key
-    return _LANE
+    lease_seconds = settings.OMS_ADMISSION_LEASE_SECONDS
+    store: AdmissionStore = (RedisStore(settings.OMS_RATE_LIMIT_REDIS_URL, lease_seconds)
+                             if settings.OMS_RATE_LIMIT_REDIS_URL
+                             else LocalStore(settings.OMS_ADMISSION_STATE_FILE or None, lease_seconds))
+    defaults = default_limits()  # read once: a changed setting builds the lane again
+    return Admission(store, settings.OMS_SERVING_CAPACITY, lambda tenant: admission_limits(tenant, defaults))
+
+
+@receiver(setting_changed)
+def _settings_changed(setting: str, **kwargs) -> None:
+    """A changed admission setting (tests) builds the lane again on its next use."""
+    global _LANE
+    if setting in _SETTINGS:
+        _LANE = _UNSET
 
 
 def reset() -> None:
@@ -296,16 +315,33 @@ def _webhook_tenant(path: str) -> str | None:
 
 
 class AdmissionMiddleware:
-    """Admits webhook deliveries (by the tenant in the URL; caller: the door) and signed-in
-    admin requests (by the staff member's tenant; caller: the user) before their view runs.
-    Listed after the authentication middleware; API calls are admitted by the GraphQL view once
-    their token is verified."""
+    """The one door of admission, listed after the middleware every answer needs (host check,
+    security headers) and before the admin's and the views' work:
+
+    - API calls (a bearer token on `/graphql/`): the token is verified here (the view reuses the
+      principal; a bad token is left to the view's 401), then admitted for its tenant and `sub`
+      before the body is read. The view spends the document's cost on the ticket
+      (`request.oms_ticket`) once it is parsed, and gives back what the answer did not use.
+    - Webhook deliveries: by the tenant in the URL; the caller is the door.
+    - Signed-in admin requests: by the staff member's tenant; the caller is the user.
+    """
 
     def __init__(self, get_response) -> None:
+        # Imported here, not with the package: gunicorn's master imports the stores without Django.
+        from oms_project.api_lane import is_api_request
+        from oms_project.graphql_view import principal_of
+
         self.get_response = get_response
+        self.is_api_request, self.principal_of = is_api_request, principal_of
 
     def __call__(self, request: HttpRequest):
         path = request.path_info
+        if self.is_api_request(request):
+            try:
+                principal = self.principal_of(request)
+            except Exception:  # refused by authentication: the view answers it
+                return self.get_response(request)
+            return self._admitted(request, principal.tenant_id, principal.user_id, 1, graphql=True)
         if path.startswith(WEBHOOKS_PREFIX) and request.method == "POST":
             tenant_id = _webhook_tenant(path)
             door = path[len(WEBHOOKS_PREFIX):].split("/")[1:2]
@@ -317,23 +353,27 @@ class AdmissionMiddleware:
             if user is not None and user.is_authenticated:
                 from identity.infrastructure.admin_staff import admin_scope_of
 
-                scope = request.oms_admin_scope = admin_scope_of(user)
+                scope = admin_scope_of(user)
                 cost = 1 if request.method in ("GET", "HEAD") else settings.OMS_ADMISSION_MUTATION_COST
                 return self._admitted(request, scope.tenant_id or PLATFORM, f"admin:{user.pk}", cost)
         return self.get_response(request)
 
-    def _admitted(self, request, tenant_id: str, caller: str, cost: float):
+    def _admitted(self, request, tenant_id: str, caller: str, cost: float, *, graphql: bool = False):
         admission = lane()
         if admission is None:
             return self.get_response(request)
         ticket = admission.admit(tenant_id, caller, cost)
         if not ticket.admitted:
-            return refusal_response(ticket, graphql=False)
+            return refusal_response(ticket, graphql=graphql)
+        request.oms_ticket = ticket
         try:
             response = self.get_response(request)
         finally:
             ticket.release()
-        for name, value in ticket.headers().items():
+        refused = getattr(request, "oms_refused", None)  # the document's cost did not fit (the view)
+        headers = refusal_headers(ticket, refused) if refused is not None else ticket.headers()
+        for name, value in headers.items():
             response[name] = value
+        if refused is not None:
+            response._has_been_logged = True  # counted and logged here, not by django.request
         return response
-
