@@ -136,8 +136,9 @@ class TenantAdmin(admin.ModelAdmin):
         in_flight = use.in_flight if use else 0
         left = use.remaining if use and use.remaining is not None else limits.burst
         mark = lambda value: "" if value is not None else " [default]"  # noqa: E731
-        return (f"{in_flight} of {limits.max_in_flight(lane.capacity)} requests in progress "
-                f"(share {limits.share:g}{mark(own[0])} of a capacity of {lane.capacity}); "
+        return (f"{in_flight} requests in progress; while other tenants are served at most "
+                f"{limits.max_in_flight(lane.capacity)} (share {limits.share:g}{mark(own[0])} of a capacity of "
+                f"{lane.capacity}), alone all {lane.capacity}; "
                 f"{left:,.0f} of {limits.burst:,.0f} points left{mark(own[2])}, refilling "
                 f"{limits.rate:,.0f}/s{mark(own[1])}; each caller {limits.token_burst:,.0f} points{mark(own[4])}, "
                 f"{limits.token_rate:,.0f}/s{mark(own[3])}")

@@ -139,7 +139,7 @@ OMS_ADMISSION = env_bool("OMS_ADMISSION", True)
 # Requests served at once by everything that shares the store: gunicorn.conf.py sets workers x
 # threads for its server; with Redis shared by several servers, set their total.
 OMS_SERVING_CAPACITY = max(1, int(env_float("OMS_SERVING_CAPACITY", 8)))
-OMS_ADMISSION_SHARE = env_float("OMS_ADMISSION_SHARE", 0.6)
+OMS_ADMISSION_SHARE = env_float("OMS_ADMISSION_SHARE", 0.4)
 OMS_RATE_LIMIT_RATE = env_float("OMS_RATE_LIMIT_RATE", 10000)  # tenant: points per second
 OMS_RATE_LIMIT_BURST = env_float("OMS_RATE_LIMIT_BURST", 20000)
 OMS_RATE_LIMIT_TOKEN_RATE = env_float("OMS_RATE_LIMIT_TOKEN_RATE", 2000)  # per caller

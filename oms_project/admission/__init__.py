@@ -32,7 +32,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 from .rules import OVER_SHARE, RATE_LIMITED, Bucket, Limits, Verdict
-from .stores import AdmissionStore, LocalStore, RedisStore, Usage
+from .stores import ACTIVE_WINDOW, AdmissionStore, LocalStore, RedisStore, Usage
 
 logger = logging.getLogger("oms.admission")
 
@@ -84,7 +84,8 @@ class Ticket:
     caller: str
     limits: Limits
     lease: str = ""
-    spent: float = 0.0
+    spent: float = 0.0  # points the store has taken for this request
+    owed: float = 0.0  # points the request will be charged when it is released
     verdict: Verdict = field(default_factory=lambda: Verdict(True))
     requested_cost: int | None = None
     actual_cost: int | None = None
@@ -95,24 +96,33 @@ class Ticket:
         return self.verdict.admitted
 
     def spend(self, cost: float) -> Verdict:
-        """Spend up to `cost` in all (the request's first point was spent at admission)."""
+        """Spend up to `cost` in all (the request's first point was spent at admission). A cost
+        that fits in what both buckets held at admission is charged when the request is released
+        (one store step fewer; concurrent requests may overdraw a bucket by what they hold); a
+        larger one is spent from the store now, or refused."""
         self.requested_cost = int(cost)
-        if self.admission is None or cost <= self.spent:
+        extra = cost - self.spent - self.owed
+        if self.admission is None or extra <= 0:
             return Verdict(True, tenant_remaining=self.verdict.tenant_remaining,
                            caller_remaining=self.verdict.caller_remaining)
+        if extra <= min(self.verdict.tenant_remaining, self.verdict.caller_remaining):
+            self.owed += extra
+            return Verdict(True, tenant_remaining=self.verdict.tenant_remaining - extra,
+                           caller_remaining=self.verdict.caller_remaining - extra)
         verdict = self.admission._call(lambda store: store.spend(
-            self.tenant_id, self.caller, cost - self.spent, self.limits))
+            self.tenant_id, self.caller, extra, self.limits))
         if verdict is None:
             return Verdict(True)
         if verdict.admitted:
-            self.spent = cost
+            self.spent += extra
             self.verdict = verdict
         else:
             self.admission._refused(self.tenant_id, verdict)
         return verdict
 
     def release(self, actual_cost: float | None = None) -> None:
-        """Give the slot back, and what the request did not use of what it spent (once)."""
+        """Give the slot back (once), and settle: what the store took beyond `actual_cost` goes
+        back, what the request still owes (or cost beyond its request) is charged."""
         if self._released:
             return
         self._released = True
@@ -120,9 +130,9 @@ class Ticket:
             self.actual_cost = int(actual_cost)
         if self.admission is None:
             return
-        unused = max(0.0, self.spent - actual_cost) if actual_cost is not None else 0.0
+        final = actual_cost if actual_cost is not None else self.spent + self.owed
         verdict = self.admission._call(lambda store: store.release(
-            self.tenant_id, self.caller, self.lease, unused, self.limits))
+            self.tenant_id, self.caller, self.lease, self.spent - final, self.limits))
         if verdict is not None:
             self.verdict = verdict
 
@@ -166,17 +176,19 @@ def rate_limit_headers(limits: Limits, verdict: Verdict, capacity: int | None) -
 class Admission:
     """Admits requests against a store, per tenant and caller."""
 
-    def __init__(self, store: AdmissionStore, capacity: int, limits_of: Callable[[str], Limits]) -> None:
+    def __init__(self, store: AdmissionStore, capacity: int, limits_of: Callable[[str], Limits],
+                 active_window: float = ACTIVE_WINDOW) -> None:
         self.store = store
         self.capacity = capacity
         self.limits_of = limits_of
+        self.active_window = active_window
 
     def admit(self, tenant_id: str, caller: str, cost: float = 1) -> Ticket:
         """A ticket for the request; `ticket.admitted` is false when it is refused (nothing held)."""
         limits = self.limits_of(tenant_id)
         lease = uuid.uuid4().hex
-        verdict = self._call(lambda store: store.admit(tenant_id, caller, lease, limits,
-                                                       limits.max_in_flight(self.capacity)))
+        verdict = self._call(lambda store: store.admit(tenant_id, caller, lease, limits, self.capacity,
+                                                       self.active_window))
         if verdict is None:
             return Ticket(None, tenant_id, caller, limits)
         if not verdict.admitted:

@@ -2,11 +2,13 @@
 
 Two mechanisms, both per tenant (docs/production.md, "Fair share"):
 
-- **A share of the serving capacity.** A tenant may have at most `max_in_flight(capacity)`
-  requests in progress at once, across every worker that shares the store. What is left of the
-  capacity stays free for the other tenants, so a flood of one tenant is refused at the door
-  (`OVER_SHARE`) instead of queueing in front of everyone. A tenant alone still uses its whole
-  share: the rule costs it nothing while the platform is quiet (work-conserving up to the share).
+- **A share of the serving capacity.** While other tenants are being served (any admitted in
+  the last `window` seconds), a tenant may have at most `max_in_flight(capacity)` requests in
+  progress at once, across every worker that shares the store. What is left of the capacity
+  stays free for the others, so a flood of one tenant is refused at the door (`OVER_SHARE`)
+  instead of queueing in front of everyone. A tenant alone on the platform may use the whole
+  capacity: the share is a guarantee to the others, never a cap on idle capacity
+  (work-conserving; `in_flight_limit`).
 - **Rate limits**, as token buckets in GCRA form (one timestamp per bucket): one bucket per
   tenant and one per caller (the token's `sub`, or the webhook door). A request spends its cost
   from both; a bucket refills at `rate` points a second up to `burst` points. A request that
@@ -43,8 +45,13 @@ class Limits:
                 raise ValueError(f"{name} must be positive")
 
     def max_in_flight(self, capacity: int) -> int:
-        """Requests the tenant may have in progress at once: its share of `capacity`, at least one."""
+        """Requests the tenant may have in progress while others are served: its share of
+        `capacity`, at least one."""
         return max(1, math.floor(self.share * capacity + 1e-9))
+
+    def in_flight_limit(self, capacity: int, others_active: bool) -> int:
+        """Its share while other tenants are served, the whole capacity while it is alone."""
+        return self.max_in_flight(capacity) if others_active else max(1, capacity)
 
 
 @dataclass(frozen=True)
@@ -86,10 +93,12 @@ def gcra(tat: float | None, now: float, cost: float, bucket: Bucket) -> BucketSt
 
 
 def refund(tat: float | None, now: float, points: float, bucket: Bucket) -> float | None:
-    """`tat` after giving `points` back (never past a full bucket)."""
-    if tat is None:
+    """`tat` after giving `points` back (never past a full bucket), or, with negative `points`,
+    after charging them without a check (a request settling what it cost: the bucket may go
+    into debt, and the next requests wait for it)."""
+    if tat is None and points >= 0:
         return None
-    return max(now, tat - points / bucket.rate)
+    return max(now, max(tat if tat is not None else now, now) - points / bucket.rate)
 
 
 @dataclass(frozen=True)

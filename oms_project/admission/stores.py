@@ -2,10 +2,13 @@
 
 Both stores do each step atomically and answer with a `rules.Verdict`:
 
-- `admit`: take a lease on one of the tenant's in-flight slots and spend the first point of the
-  tenant's and the caller's buckets, or refuse (`OVER_SHARE`, `RATE_LIMITED`) having changed nothing;
+- `admit`: take a lease on one of the tenant's in-flight slots (its share while another tenant was
+  admitted in the last `window` seconds, else the whole capacity) and spend the first point of
+  the tenant's and the caller's buckets, or refuse (`OVER_SHARE`, `RATE_LIMITED`) having changed
+  nothing;
 - `spend`: spend more of both buckets (the document's cost, known once it is parsed), or refuse;
-- `release`: give the slot back, and the points the request did not use.
+- `release`: give the slot back, and settle the request's cost: the points it did not use go
+  back (`adjust` > 0), what it still owes is charged (`adjust` < 0).
 
 `LocalStore` is SQLite (the standard library's): in memory for one process (`make run`, tests),
 or a file that every process of one machine opens (gunicorn's workers: `gunicorn.conf.py` names
@@ -32,6 +35,9 @@ from typing import Protocol
 from .rules import OVER_SHARE, RATE_LIMITED, Bucket, Limits, Verdict, caller_key, gcra, refund
 
 
+ACTIVE_WINDOW = 2.0  # seconds: a tenant admitted this recently is being served
+
+
 @dataclass(frozen=True)
 class Usage:
     """One tenant's current use, for `/metrics` and the admin."""
@@ -42,11 +48,12 @@ class Usage:
 
 
 class AdmissionStore(Protocol):
-    def admit(self, tenant_id: str, caller: str, lease: str, limits: Limits, max_in_flight: int) -> Verdict: ...
+    def admit(self, tenant_id: str, caller: str, lease: str, limits: Limits, capacity: int,
+              window: float = ACTIVE_WINDOW) -> Verdict: ...
 
     def spend(self, tenant_id: str, caller: str, cost: float, limits: Limits) -> Verdict: ...
 
-    def release(self, tenant_id: str, caller: str, lease: str, unused: float, limits: Limits) -> Verdict: ...
+    def release(self, tenant_id: str, caller: str, lease: str, adjust: float, limits: Limits) -> Verdict: ...
 
     def usage(self) -> list[Usage]: ...
 
@@ -88,6 +95,8 @@ class LocalStore:
                 CREATE INDEX IF NOT EXISTS lease_by_tenant ON lease (tenant, expires);
                 CREATE TABLE IF NOT EXISTS bucket (key TEXT PRIMARY KEY, tenant TEXT NOT NULL, tat REAL NOT NULL,
                                                    rate REAL NOT NULL, burst REAL NOT NULL) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS served (tenant TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS served_at ON served (at);
             """)
             self._db, self._pid = db, os.getpid()
         return self._db
@@ -130,21 +139,25 @@ class LocalStore:
         return (Verdict(True, None, 0.0, on_tenant.remaining, on_caller.remaining, in_flight),
                 [("INSERT OR REPLACE INTO bucket (key, tenant, tat, rate, burst) VALUES (?, ?, ?, ?, ?)", rows)])
 
-    def admit(self, tenant_id: str, caller: str, lease: str, limits: Limits, max_in_flight: int) -> Verdict:
+    def admit(self, tenant_id: str, caller: str, lease: str, limits: Limits, capacity: int,
+              window: float = ACTIVE_WINDOW) -> Verdict:
         def step(db, now):
             self._admits += 1
-            changes = []
             if self._admits % self.PRUNE_EVERY == 0:
                 db.execute("DELETE FROM lease WHERE expires <= ?", (now,))
                 db.execute("DELETE FROM bucket WHERE tat <= ?", (now,))
+                db.execute("DELETE FROM served WHERE at <= ?", (now - window,))
             (held,) = db.execute("SELECT count(*) FROM lease WHERE tenant = ? AND expires > ?",
                                  (tenant_id, now)).fetchone()
-            if held >= max_in_flight:
+            others = db.execute("SELECT 1 FROM served WHERE at > ? AND tenant != ? LIMIT 1",
+                                (now - window, tenant_id)).fetchone() is not None
+            if held >= limits.in_flight_limit(capacity, others):
                 return Verdict(False, OVER_SHARE, 1.0, in_flight=held), []
             verdict, changes = self._spend(db, now, tenant_id, caller, 1, limits, held + 1)
             if verdict.admitted:
                 changes.append(("INSERT INTO lease (id, tenant, expires, pid) VALUES (?, ?, ?, ?)",
                                 [(lease, tenant_id, now + self.lease_seconds, os.getpid())]))
+                changes.append(("INSERT OR REPLACE INTO served (tenant, at) VALUES (?, ?)", [(tenant_id, now)]))
             return verdict, changes
 
         return self._transaction(step)
@@ -154,16 +167,18 @@ class LocalStore:
             return Verdict(True)
         return self._transaction(lambda db, now: self._spend(db, now, tenant_id, caller, cost, limits))
 
-    def release(self, tenant_id: str, caller: str, lease: str, unused: float, limits: Limits) -> Verdict:
+    def release(self, tenant_id: str, caller: str, lease: str, adjust: float, limits: Limits) -> Verdict:
         def step(db, now):
             changes = [("DELETE FROM lease WHERE id = ?", [(lease,)])]
             keys = (tenant_id, caller_key(tenant_id, caller))
             tenant_bucket, caller_bucket = _buckets(limits)
             tats = self._tats(db, keys)
-            if unused > 0:
-                tats = (refund(tats[0], now, unused, tenant_bucket), refund(tats[1], now, unused, caller_bucket))
-                changes.append(("UPDATE bucket SET tat = ? WHERE key = ?",
-                                [(tat, key) for tat, key in zip(tats, keys) if tat is not None]))
+            if adjust:
+                tats = (refund(tats[0], now, adjust, tenant_bucket), refund(tats[1], now, adjust, caller_bucket))
+                changes.append(("INSERT OR REPLACE INTO bucket (key, tenant, tat, rate, burst) VALUES (?, ?, ?, ?, ?)",
+                                [(key, tenant_id, tat, bucket.rate, bucket.burst)
+                                 for tat, key, bucket in zip(tats, keys, (tenant_bucket, caller_bucket))
+                                 if tat is not None]))
             return Verdict(True, None, 0.0, _remaining(tats[0], now, tenant_bucket),
                            _remaining(tats[1], now, caller_bucket)), changes
 
@@ -184,7 +199,7 @@ class LocalStore:
 
     def clear(self) -> None:
         with self._lock:
-            self._connection().executescript("DELETE FROM lease; DELETE FROM bucket;")
+            self._connection().executescript("DELETE FROM lease; DELETE FROM bucket; DELETE FROM served;")
 
 
 def _remaining(tat: float | None, now: float, bucket: Bucket) -> float:
@@ -218,16 +233,23 @@ local function spend(cost, rate, burst, crate, cburst)
 end
 """
 ADMIT_LUA = _GCRA_LUA + """
--- KEYS: in-flight set, tenant bucket, caller bucket, the tenants seen; ARGV: lease, lease seconds,
--- max in flight, rate, burst, caller rate, caller burst, tenant id
+-- KEYS: in-flight set, tenant bucket, caller bucket, the tenants seen, the tenants served lately;
+-- ARGV: lease, lease seconds, share slots, rate, burst, caller rate, caller burst, tenant id,
+-- capacity, window seconds
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local held = redis.call('ZCARD', KEYS[1])
-if held >= tonumber(ARGV[3]) then return {'OVER_SHARE', '1', '0', '0', tostring(held)} end
+local window = tonumber(ARGV[10])
+local recent = redis.call('ZRANGEBYSCORE', KEYS[5], now - window, '+inf', 'LIMIT', 0, 2)
+local others = #recent > 1 or (#recent == 1 and recent[1] ~= ARGV[8])
+local limit = others and tonumber(ARGV[3]) or tonumber(ARGV[9])
+if held >= limit then return {'OVER_SHARE', '1', '0', '0', tostring(held)} end
 local ok, left1, left2, wait = spend(1, tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]))
 if not ok then return {'RATE_LIMITED', tostring(wait), tostring(left1), tostring(left2), tostring(held)} end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2]) * 1000))
 redis.call('HSET', KEYS[4], ARGV[8], ARGV[4] .. ' ' .. ARGV[5])
+redis.call('ZADD', KEYS[5], now, ARGV[8])
+if math.random(256) == 1 then redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - window) end
 return {'', '0', tostring(left1), tostring(left2), tostring(held + 1)}
 """
 SPEND_LUA = _GCRA_LUA + """
@@ -237,14 +259,16 @@ local ok, left1, left2, wait = spend(tonumber(ARGV[1]), tonumber(ARGV[2]), tonum
 return {ok and '' or 'RATE_LIMITED', tostring(wait), tostring(left1), tostring(left2), '0'}
 """
 RELEASE_LUA = _GCRA_LUA + """
--- KEYS: in-flight set, tenant bucket, caller bucket; ARGV: lease, unused points, rate, burst, caller rate, caller burst
+-- KEYS: in-flight set, tenant bucket, caller bucket; ARGV: lease, adjust (> 0: points back, < 0:
+-- points charged), rate, burst, caller rate, caller burst
 redis.call('ZREM', KEYS[1], ARGV[1])
 local lefts = {}
+local adjust = tonumber(ARGV[2])
 for i, key in ipairs({KEYS[2], KEYS[3]}) do
   local rate, burst = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
   local tat = tonumber(redis.call('GET', key))
-  if tat ~= nil and tonumber(ARGV[2]) > 0 then
-    tat = math.max(now, tat - tonumber(ARGV[2]) / rate)
+  if adjust < 0 or (tat ~= nil and adjust > 0) then
+    tat = math.max(now, math.max(tat or now, now) - adjust / rate)
     redis.call('SET', key, tostring(tat), 'PX', math.ceil((tat - now) * 1000) + 1000)
   end
   if tat == nil or tat < now then tat = now end
@@ -275,6 +299,7 @@ end
 return out
 """
 SEEN_KEY = "oms:admission:tenants"
+SERVED_KEY = "oms:admission:served"
 
 
 class RedisStore:
@@ -293,7 +318,7 @@ class RedisStore:
     @staticmethod
     def _keys(tenant_id: str, caller: str) -> list[str]:
         prefix = f"oms:admission:{{{tenant_id}}}:"
-        return [prefix + "in_flight", prefix + "bucket", prefix + "caller:" + caller, SEEN_KEY]
+        return [prefix + "in_flight", prefix + "bucket", prefix + "caller:" + caller, SEEN_KEY, SERVED_KEY]
 
     @staticmethod
     def _verdict(answer) -> Verdict:
@@ -301,10 +326,11 @@ class RedisStore:
                                                          for part in answer)
         return Verdict(not reason, reason or None, float(wait), float(tenant_left), float(caller_left), int(held))
 
-    def admit(self, tenant_id: str, caller: str, lease: str, limits: Limits, max_in_flight: int) -> Verdict:
+    def admit(self, tenant_id: str, caller: str, lease: str, limits: Limits, capacity: int,
+              window: float = ACTIVE_WINDOW) -> Verdict:
         return self._verdict(self._admit(keys=self._keys(tenant_id, caller), args=[
-            lease, self.lease_seconds, max_in_flight, limits.rate, limits.burst, limits.token_rate,
-            limits.token_burst, tenant_id]))
+            lease, self.lease_seconds, limits.max_in_flight(capacity), limits.rate, limits.burst, limits.token_rate,
+            limits.token_burst, tenant_id, max(1, capacity), window]))
 
     def spend(self, tenant_id: str, caller: str, cost: float, limits: Limits) -> Verdict:
         if cost <= 0:
@@ -312,9 +338,9 @@ class RedisStore:
         return self._verdict(self._spend(keys=self._keys(tenant_id, caller)[:3], args=[
             cost, limits.rate, limits.burst, limits.token_rate, limits.token_burst]))
 
-    def release(self, tenant_id: str, caller: str, lease: str, unused: float, limits: Limits) -> Verdict:
+    def release(self, tenant_id: str, caller: str, lease: str, adjust: float, limits: Limits) -> Verdict:
         return self._verdict(self._release(keys=self._keys(tenant_id, caller)[:3], args=[
-            lease, max(0.0, unused), limits.rate, limits.burst, limits.token_rate, limits.token_burst]))
+            lease, adjust, limits.rate, limits.burst, limits.token_rate, limits.token_burst]))
 
     def usage(self) -> list[Usage]:
         answer = [part.decode() for part in self._usage(keys=[SEEN_KEY])]

@@ -29,9 +29,12 @@ def configure(tenant, **limits) -> Tenant:
     return tenant
 
 
-def hold(tenant_id: str, slots: int = 1) -> None:
-    """Requests of `tenant_id` in progress elsewhere (another worker, as the store sees it)."""
+def hold(tenant_id: str, slots: int = 1, *, others_served: bool = True) -> None:
+    """Requests of `tenant_id` in progress elsewhere (another worker, as the store sees it), while
+    another tenant is being served too (so the tenant's share applies)."""
     lane = admission.lane()
+    if others_served:
+        assert lane.store.admit("someone-else", "x", "theirs", lane.limits_of("someone-else"), 10_000).admitted
     limits = lane.limits_of(tenant_id)
     for i in range(slots):
         assert lane.store.admit(tenant_id, "elsewhere", f"held-{i}", limits, 10_000).admitted
@@ -47,11 +50,11 @@ def test_an_answer_carries_the_budget_and_the_cost_of_its_document(gql, tenant):
     response = gql.post(ME, token=token)
     assert response.status_code == 200
     assert response.headers["RateLimit-Policy"] == ('"tenant";q=20000;w=2, "caller";q=4000;w=2, '
-                                                    '"share";q=4;qu="concurrent-requests"')
+                                                    '"share";q=3;qu="concurrent-requests"')
     configure(tenant, rate_limit=0.5, rate_burst=100, token_rate_limit=0.25, token_burst=50)  # slow to refill
     response = gql.post(ME, token=token)
     assert response.headers["RateLimit-Policy"] == ('"tenant";q=100;w=200, "caller";q=50;w=200, '
-                                                    '"share";q=4;qu="concurrent-requests"')
+                                                    '"share";q=3;qu="concurrent-requests"')
     assert response.headers["RateLimit"] == '"tenant";r=99;t=2, "caller";r=49;t=4'
     assert response.json()["extensions"]["cost"] == {
         "requestedQueryCost": 1, "actualQueryCost": 1,
@@ -88,6 +91,19 @@ def test_a_tenant_over_its_share_is_told_429_over_share_and_the_others_are_serve
     lines = [r for r in caplog.records if "is being refused" in r.getMessage()]
     assert len(lines) == 1 and tenant.id in lines[0].getMessage()  # one line, not one per refusal
     assert gql.post(ME, token=hs_token(other_tenant, sub="carol", roles=["customer"])).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_tenant_alone_may_use_the_whole_capacity_and_its_share_once_another_is_served(gql, tenant,
+                                                                                         other_tenant):
+    """Work-conserving: the share holds only while other tenants are being served."""
+    configure(tenant, admission_share=0.25)  # 2 of the 8 slots
+    hold(tenant.id, 7, others_served=False)
+    alice = hs_token(tenant, sub="alice", roles=["customer"])
+    assert gql.post(ME, token=alice).status_code == 200  # the 8th of 8
+    assert gql.post(ME, token=hs_token(other_tenant, sub="carol", roles=["customer"])).status_code == 200
+    refused = gql.post(ME, token=alice)  # another tenant was served just now: 7 held, the share is 2
+    assert refused.status_code == 429 and refused.json()["errors"][0]["extensions"]["code"] == "OVER_SHARE"
 
 
 @pytest.mark.django_db
@@ -173,7 +189,7 @@ def test_operators_set_a_tenants_limits_in_the_admin_and_staff_only_see_them(cli
     client.force_login(admin_user)
     url = reverse("admin:identity_tenant_change", args=[tenant.pk])
     page = client.get(url).content.decode()
-    assert "Fair share" in page and "0 of 4 requests in progress" in page and "[default]" in page
+    assert "Fair share" in page and "0 requests in progress; while other tenants are served at most 3" in page and "[default]" in page
     form = {"name": tenant.name, "active": "on", "jwt_algorithms": '["HS256"]', "jwt_hs256_secret": "",
             "jwt_jwks_url": "", "jwt_issuer": "", "jwt_audience": "", "roles_claim": "roles",
             "vendor_id_claim": "vendor_id", "channel_id_claim": "channel_id", "admission_share": "0.5",

@@ -27,12 +27,27 @@ def store(request, tmp_path):
 
 
 def test_a_tenant_holds_at_most_its_slots_and_a_released_slot_is_free_again(store):
-    assert [store.admit("t1", f"c{i}", f"lease-{i}", LIMITS, 2).admitted for i in range(2)] == [True, True]
-    refused = store.admit("t1", "c9", "lease-9", LIMITS, 2)
+    assert store.admit("t2", "c1", "other", LIMITS, 4).admitted  # t2 is being served: t1 gets its share
+    assert [store.admit("t1", f"c{i}", f"lease-{i}", LIMITS, 4).admitted for i in range(2)] == [True, True]
+    refused = store.admit("t1", "c9", "lease-9", LIMITS, 4)  # half of 4
     assert (refused.admitted, refused.reason, refused.in_flight) == (False, OVER_SHARE, 2)
-    assert store.admit("t2", "c1", "other", LIMITS, 2).admitted  # another tenant's slots are its own
+    assert store.admit("t2", "c2", "other-2", LIMITS, 4).admitted  # another tenant's slots are its own
     store.release("t1", "c0", "lease-0", 0, LIMITS)
-    assert store.admit("t1", "c9", "lease-9", LIMITS, 2).admitted
+    assert store.admit("t1", "c9", "lease-9", LIMITS, 4).admitted
+
+
+def test_alone_a_tenant_may_use_the_whole_capacity(tmp_path):
+    """Work-conserving: the share applies while another tenant was served in the last window."""
+    clock = [1000.0]
+    store = LocalStore(None, clock=lambda: clock[0])
+    assert all(store.admit("t1", "c", f"l{i}", LIMITS, 4, window=2).admitted for i in range(4))
+    assert store.admit("t1", "c", "l5", LIMITS, 4, window=2).reason == OVER_SHARE  # the capacity itself
+    for i in range(4):
+        store.release("t1", "c", f"l{i}", 0, LIMITS)
+    assert store.admit("t2", "c", "theirs", LIMITS, 4, window=2).admitted
+    assert [store.admit("t1", "c", f"m{i}", LIMITS, 4, window=2).admitted for i in range(3)] == [True, True, False]
+    clock[0] += 2.5  # t2 not served for longer than the window: t1 is alone again
+    assert store.admit("t1", "c", "m9", LIMITS, 4, window=2).admitted
 
 
 def test_the_caller_bucket_then_the_tenant_bucket_refuse_and_spend_nothing(store):
@@ -54,6 +69,17 @@ def test_release_gives_back_what_the_request_did_not_use(store):
     released = store.release("t1", "alice", "a", 10, LIMITS)
     assert released.tenant_remaining == pytest.approx(44, abs=0.5)
     assert released.caller_remaining == pytest.approx(14, abs=0.5)
+
+
+def test_release_charges_what_a_request_still_owes_even_into_debt(store):
+    store.admit("t1", "alice", "a", LIMITS, 10)
+    owed = store.release("t1", "alice", "a", -15, LIMITS)  # admitted for 1, cost 16 in all
+    assert owed.tenant_remaining == pytest.approx(34, abs=0.5) and owed.caller_remaining == pytest.approx(4, abs=0.5)
+    store.admit("t1", "bob", "b", LIMITS, 10)
+    deep = store.release("t1", "bob", "b", -60, LIMITS)  # more than the tenant's bucket holds
+    assert deep.tenant_remaining == 0
+    after = store.admit("t1", "carol", "c", LIMITS, 10)
+    assert (after.reason, after.retry_after > 0.2) == (RATE_LIMITED, True)  # the debt is paid off first
 
 
 def test_usage_lists_each_tenants_requests_in_progress_and_points_left(store):
