@@ -21,9 +21,11 @@ from .conftest import database_url_for_subprocesses, free_port, requires_postgre
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_compose_runs_the_database_nats_the_migrating_app_and_the_relay():
+def test_compose_runs_the_database_nats_redis_the_migrating_app_and_the_relay():
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    assert set(services) == {"db", "nats", "app", "relay"}
+    assert set(services) == {"db", "nats", "redis", "app", "relay"}
+    # Every app replica admits against one budget (oms_project/admission).
+    assert services["app"]["environment"]["OMS_RATE_LIMIT_REDIS_URL"].endswith("redis://redis:6379/0}")
     assert "-js" in services["nats"]["command"]
     assert services["relay"]["environment"]["OMS_EVENT_STREAM_URL"].endswith("nats://nats:4222}")
     app, relay = services["app"], services["relay"]
