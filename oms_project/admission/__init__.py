@@ -1,9 +1,10 @@
 """Admission: the one home of fair share between tenants (docs/production.md, "Fair share").
 
-Every request that works for a tenant is admitted here before its document is parsed or its
-data is touched: API calls after their token is verified (`graphql_view.py`; the tenant and the
-token's `sub` come from it), the webhook doors by the tenant in their URL, and the admin by the
-signed-in staff member's tenant (`AdmissionMiddleware`). A request is refused with 429 when its
+Every request that works for a tenant is admitted here (`AdmissionMiddleware`) before its
+document is parsed or its data is touched: API calls once their token is verified (the tenant
+and the token's `sub` come from it), the webhook doors by the tenant in their URL, and the admin
+by the signed-in staff member's tenant. The GraphQL view spends the document's cost on the
+request's ticket once it is parsed. A request is refused with 429 when its
 tenant holds its share of the serving capacity (`OVER_SHARE`) or a bucket cannot pay for it
 (`RATE_LIMITED`), with `Retry-After` and the IETF `RateLimit-Policy` / `RateLimit` headers.
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import threading
 import time
 import uuid

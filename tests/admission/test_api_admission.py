@@ -3,7 +3,6 @@ the admin; the headers, codes and extensions of api.md; per-tenant settings; met
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytest
@@ -122,7 +121,7 @@ def test_each_token_has_its_own_bucket_inside_the_tenants(gql, tenant):
 
 
 @pytest.mark.django_db
-def test_a_mutation_weighs_more_and_one_the_budget_cannot_pay_for_writes_nothing(gql, shop):
+def test_a_mutation_weighs_more_and_one_the_budget_cannot_pay_for_writes_nothing(gql, shop):  # noqa: F811
     configure(shop.tenant, token_rate_limit=0.001, token_burst=12)
     assert gql.post(ME, token=shop.customer).status_code == 200
     answer = gql.post("mutation($items: [CheckoutItemInput!]!, $address: AddressInput!) { checkoutItems("
