@@ -140,10 +140,10 @@ OMS_ADMISSION = env_bool("OMS_ADMISSION", True)
 # threads for its server; with Redis shared by several servers, set their total.
 OMS_SERVING_CAPACITY = max(1, int(env_float("OMS_SERVING_CAPACITY", 8)))
 OMS_ADMISSION_SHARE = env_float("OMS_ADMISSION_SHARE", 0.4)
-OMS_RATE_LIMIT_RATE = env_float("OMS_RATE_LIMIT_RATE", 10000)  # tenant: points per second
-OMS_RATE_LIMIT_BURST = env_float("OMS_RATE_LIMIT_BURST", 20000)
-OMS_RATE_LIMIT_TOKEN_RATE = env_float("OMS_RATE_LIMIT_TOKEN_RATE", 2000)  # per caller
-OMS_RATE_LIMIT_TOKEN_BURST = env_float("OMS_RATE_LIMIT_TOKEN_BURST", 4000)
+OMS_RATE_LIMIT_RATE = env_float("OMS_RATE_LIMIT_RATE", 20000)  # tenant: points per second
+OMS_RATE_LIMIT_BURST = env_float("OMS_RATE_LIMIT_BURST", 40000)
+OMS_RATE_LIMIT_TOKEN_RATE = env_float("OMS_RATE_LIMIT_TOKEN_RATE", 10000)  # per caller
+OMS_RATE_LIMIT_TOKEN_BURST = env_float("OMS_RATE_LIMIT_TOKEN_BURST", 20000)
 # What a mutation weighs (a query: one point per object it asks for; a webhook delivery or an
 # admin POST: this much).
 OMS_ADMISSION_MUTATION_COST = int(env_float("OMS_ADMISSION_MUTATION_COST", 10))

@@ -32,7 +32,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 from .rules import OVER_SHARE, RATE_LIMITED, Bucket, Limits, Verdict
-from .stores import ACTIVE_WINDOW, AdmissionStore, LocalStore, RedisStore, Usage
+from .stores import ACTIVE_WINDOW, AdmissionStore, LocalStore, MemoryStore, RedisStore, Usage
 
 logger = logging.getLogger("oms.admission")
 
@@ -289,9 +289,13 @@ def _build() -> Admission | None:
     from identity.infrastructure.tenants import admission_limits
 
     lease_seconds = settings.OMS_ADMISSION_LEASE_SECONDS
-    store: AdmissionStore = (RedisStore(settings.OMS_RATE_LIMIT_REDIS_URL, lease_seconds)
-                             if settings.OMS_RATE_LIMIT_REDIS_URL
-                             else LocalStore(settings.OMS_ADMISSION_STATE_FILE or None, lease_seconds))
+    store: AdmissionStore
+    if settings.OMS_RATE_LIMIT_REDIS_URL:
+        store = RedisStore(settings.OMS_RATE_LIMIT_REDIS_URL, lease_seconds)
+    elif settings.OMS_ADMISSION_STATE_FILE:
+        store = LocalStore(settings.OMS_ADMISSION_STATE_FILE, lease_seconds)
+    else:
+        store = MemoryStore(lease_seconds)
     defaults = default_limits()  # read once: a changed setting builds the lane again
     return Admission(store, settings.OMS_SERVING_CAPACITY, lambda tenant: admission_limits(tenant, defaults))
 
@@ -309,7 +313,7 @@ def reset() -> None:
     for log in (_REFUSAL_LOG, _STORE_ERROR_LOG):
         log._last.clear()
     current = lane()
-    if current is not None and isinstance(current.store, LocalStore):
+    if current is not None and isinstance(current.store, (LocalStore, MemoryStore)):
         current.store.clear()
 
 

@@ -10,10 +10,10 @@ Both stores do each step atomically and answer with a `rules.Verdict`:
 - `release`: give the slot back, and settle the request's cost: the points it did not use go
   back (`adjust` > 0), what it still owes is charged (`adjust` < 0).
 
-`LocalStore` is SQLite (the standard library's): in memory for one process (`make run`, tests),
-or a file that every process of one machine opens (gunicorn's workers: `gunicorn.conf.py` names
-one per server in `OMS_ADMISSION_STATE_FILE`), so the share holds across sync workers without any
-server to run. `RedisStore` runs the same rules as Lua scripts on Redis
+`MemoryStore` keeps them in one process's memory (`make run`, the tests). `LocalStore` is SQLite
+(the standard library's) in a file that every process of one machine opens (gunicorn's workers:
+`gunicorn.conf.py` names one per server in `OMS_ADMISSION_STATE_FILE`), so the share holds across
+sync workers without any server to run. `RedisStore` runs the same rules as Lua scripts on Redis
 (`OMS_RATE_LIMIT_REDIS_URL`), so several app servers share one budget. docs/decisions.md says why
 neither is a rate-limiting library.
 
@@ -200,6 +200,94 @@ class LocalStore:
     def clear(self) -> None:
         with self._lock:
             self._connection().executescript("DELETE FROM lease; DELETE FROM bucket; DELETE FROM served;")
+
+
+class MemoryStore:
+    """The same rules in this process's memory, for a single process (`make run`, the tests):
+    plain dictionaries under one lock, a few microseconds a step."""
+
+    def __init__(self, lease_seconds: float = 60.0, clock=time.time) -> None:
+        self.lease_seconds = lease_seconds
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._leases: dict[str, dict[str, float]] = {}  # tenant -> lease -> expires
+        self._tats: dict[str, tuple[float, Bucket]] = {}  # bucket key -> (tat, bucket)
+        self._served: dict[str, float] = {}  # tenant -> last admitted
+
+    def _held(self, tenant_id: str, now: float) -> int:
+        leases = self._leases.get(tenant_id)
+        if not leases:
+            return 0
+        for lease in [lease for lease, expires in leases.items() if expires <= now]:
+            del leases[lease]
+        return len(leases)
+
+    def _spend(self, now: float, tenant_id: str, caller: str, cost: float, limits: Limits, in_flight: int = 0):
+        keys = (tenant_id, caller_key(tenant_id, caller))
+        buckets = _buckets(limits)
+        states = [gcra(self._tat(key), now, cost, bucket) for key, bucket in zip(keys, buckets)]
+        if not all(state.allowed for state in states):
+            return Verdict(False, RATE_LIMITED, max(state.retry_after for state in states), states[0].remaining,
+                           states[1].remaining, in_flight)
+        for key, bucket, state in zip(keys, buckets, states):
+            self._tats[key] = (state.tat, bucket)
+        return Verdict(True, None, 0.0, states[0].remaining, states[1].remaining, in_flight)
+
+    def _tat(self, key: str) -> float | None:
+        found = self._tats.get(key)
+        return found[0] if found is not None else None
+
+    def admit(self, tenant_id: str, caller: str, lease: str, limits: Limits, capacity: int,
+              window: float = ACTIVE_WINDOW) -> Verdict:
+        with self._lock:
+            now = self.clock()
+            if len(self._tats) > 100_000:  # callers come and go: forget the full buckets
+                self._tats = {key: value for key, value in self._tats.items() if value[0] > now}
+            held = self._held(tenant_id, now)
+            others = any(at > now - window for tenant, at in self._served.items() if tenant != tenant_id)
+            if held >= limits.in_flight_limit(capacity, others):
+                return Verdict(False, OVER_SHARE, 1.0, in_flight=held)
+            verdict = self._spend(now, tenant_id, caller, 1, limits, held + 1)
+            if verdict.admitted:
+                self._leases.setdefault(tenant_id, {})[lease] = now + self.lease_seconds
+                self._served[tenant_id] = now
+            return verdict
+
+    def spend(self, tenant_id: str, caller: str, cost: float, limits: Limits) -> Verdict:
+        if cost <= 0:
+            return Verdict(True)
+        with self._lock:
+            return self._spend(self.clock(), tenant_id, caller, cost, limits)
+
+    def release(self, tenant_id: str, caller: str, lease: str, adjust: float, limits: Limits) -> Verdict:
+        with self._lock:
+            now = self.clock()
+            self._leases.get(tenant_id, {}).pop(lease, None)
+            keys = (tenant_id, caller_key(tenant_id, caller))
+            left = []
+            for key, bucket in zip(keys, _buckets(limits)):
+                tat = self._tat(key)
+                if adjust:
+                    tat = refund(tat, now, adjust, bucket)
+                    if tat is not None:
+                        self._tats[key] = (tat, bucket)
+                left.append(_remaining(tat, now, bucket))
+            return Verdict(True, None, 0.0, left[0], left[1])
+
+    def usage(self) -> list[Usage]:
+        with self._lock:
+            now = self.clock()
+            held = {tenant: self._held(tenant, now) for tenant in list(self._leases)}
+            left = {key: _remaining(tat, now, bucket) for key, (tat, bucket) in self._tats.items()
+                    if "\x1f" not in key and tat > now}
+        return [Usage(tenant, held.get(tenant, 0), left.get(tenant))
+                for tenant in sorted({t for t, n in held.items() if n} | set(left))]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._leases.clear()
+            self._tats.clear()
+            self._served.clear()
 
 
 def _remaining(tat: float | None, now: float, bucket: Bucket) -> float:

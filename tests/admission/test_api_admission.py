@@ -48,7 +48,7 @@ def test_an_answer_carries_the_budget_and_the_cost_of_its_document(gql, tenant):
     token = hs_token(tenant, sub="alice", roles=["customer"])
     response = gql.post(ME, token=token)
     assert response.status_code == 200
-    assert response.headers["RateLimit-Policy"] == ('"tenant";q=20000;w=2, "caller";q=4000;w=2, '
+    assert response.headers["RateLimit-Policy"] == ('"tenant";q=40000;w=2, "caller";q=20000;w=2, '
                                                     '"share";q=3;qu="concurrent-requests"')
     configure(tenant, rate_limit=0.5, rate_burst=100, token_rate_limit=0.25, token_burst=50)  # slow to refill
     response = gql.post(ME, token=token)

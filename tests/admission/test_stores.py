@@ -11,15 +11,17 @@ import pytest
 
 from oms_project.admission import Admission
 from oms_project.admission.rules import OVER_SHARE, RATE_LIMITED, Limits
-from oms_project.admission.stores import LocalStore, RedisStore
+from oms_project.admission.stores import LocalStore, MemoryStore, RedisStore
 
 LIMITS = Limits(share=0.5, rate=100, burst=50, token_rate=100, token_burst=20)
 SLOW = "Limits(share=0.5, rate=0.001, burst=50, token_rate=0.001, token_burst=20)"  # no refill during a test
 
 
-@pytest.fixture(params=["memory", "file", "redis"])
+@pytest.fixture(params=["memory", "sqlite-memory", "file", "redis"])
 def store(request, tmp_path):
     if request.param == "memory":
+        return MemoryStore()
+    if request.param == "sqlite-memory":
         return LocalStore(None)
     if request.param == "file":
         return LocalStore(str(tmp_path / "admission.sqlite3"))
@@ -36,10 +38,11 @@ def test_a_tenant_holds_at_most_its_slots_and_a_released_slot_is_free_again(stor
     assert store.admit("t1", "c9", "lease-9", LIMITS, 4).admitted
 
 
-def test_alone_a_tenant_may_use_the_whole_capacity(tmp_path):
+@pytest.mark.parametrize("kind", [MemoryStore, LocalStore])
+def test_alone_a_tenant_may_use_the_whole_capacity(kind):
     """Work-conserving: the share applies while another tenant was served in the last window."""
     clock = [1000.0]
-    store = LocalStore(None, clock=lambda: clock[0])
+    store = kind(clock=lambda: clock[0])
     assert all(store.admit("t1", "c", f"l{i}", LIMITS, 4, window=2).admitted for i in range(4))
     assert store.admit("t1", "c", "l5", LIMITS, 4, window=2).reason == OVER_SHARE  # the capacity itself
     for i in range(4):
@@ -92,9 +95,10 @@ def test_usage_lists_each_tenants_requests_in_progress_and_points_left(store):
     assert usage["t2"].in_flight == 0 and usage["t2"].remaining == pytest.approx(49, abs=0.5)
 
 
-def test_an_expired_lease_gives_its_slot_back_by_itself(tmp_path):
+@pytest.mark.parametrize("kind", [MemoryStore, LocalStore])
+def test_an_expired_lease_gives_its_slot_back_by_itself(kind):
     clock = [1000.0]
-    store = LocalStore(None, lease_seconds=30, clock=lambda: clock[0])
+    store = kind(lease_seconds=30, clock=lambda: clock[0])
     assert store.admit("t1", "c", "held", LIMITS, 1).admitted
     assert store.admit("t1", "c", "next", LIMITS, 1).reason == OVER_SHARE
     clock[0] += 31  # the worker that held it died mid-request
@@ -119,7 +123,7 @@ def _hold_in_another_process(store_expression: str, slots: int) -> None:
     script = textwrap.dedent(f"""
         import os
         from oms_project.admission.rules import Limits
-        from oms_project.admission.stores import LocalStore, RedisStore
+        from oms_project.admission.stores import LocalStore, MemoryStore, RedisStore
         store = {store_expression}
         limits = {SLOW}
         for i in range({slots}):
@@ -161,9 +165,10 @@ def test_a_store_that_fails_admits_and_is_counted(caplog):
     assert any("admission store unavailable" in r.getMessage() for r in caplog.records)
 
 
-def test_local_and_redis_give_the_same_answers(redis_store_url):
+@pytest.mark.parametrize("kind", [MemoryStore, LocalStore])
+def test_local_and_redis_give_the_same_answers(redis_store_url, kind):
     """One sequence of steps through both stores: the same admissions and refusals."""
-    local, remote = LocalStore(None), RedisStore(redis_store_url)
+    local, remote = kind(), RedisStore(redis_store_url)
     limits = Limits(share=0.5, rate=1, burst=30, token_rate=1, token_burst=12)
     steps = [("admit", "t1", "a", "l1"), ("spend", "t1", "a", 8), ("spend", "t1", "a", 8), ("admit", "t1", "b", "l2"),
              ("admit", "t1", "c", "l3"), ("release", "t1", "a", "l1", 4), ("admit", "t1", "c", "l3"),
