@@ -124,7 +124,8 @@ def test_graphiql_runs_a_query_offline_in_a_real_browser(live_server, settings, 
             tab.screenshot(path=SHOTS / "graphiql.png")
         finally:
             browser.close()
-    assert answer == {"data": {"me": {"userId": user_id}}}
+    assert answer["data"] == {"me": {"userId": user_id}}
+    assert set(answer) == {"data", "extensions"} and set(answer["extensions"]) == {"cost"}  # the tenant's budget
     assert blocked == []
     # The only error: the schema fetched on load with the placeholder instead of a token.
     assert problems == ["console: Failed to load resource: the server responded with a status of 401 (Unauthorized)"]
