@@ -41,7 +41,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from common import recreate_database
+from common import recreate_database, results_of
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
@@ -193,7 +193,7 @@ def run(loud_clients: int, quiet: bool, seconds: float = SECONDS) -> dict:
     started = time.perf_counter()
     for p in processes:
         p.start()
-    results = [queue.get(timeout=seconds + 300) for _ in processes]
+    results = results_of(queue, processes, seconds + 300)
     elapsed = time.perf_counter() - started
     for p in processes:
         p.join()

@@ -39,7 +39,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import recreate_database
+from common import recreate_database, results_of
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW = Path(os.environ.get("BENCH_RAW_DIR") or ROOT.parent / "shared" / "bench")
@@ -179,7 +179,7 @@ def run_clients(target, args_for) -> list:
     processes = [multiprocessing.Process(target=target, args=(*args_for(), queue)) for _ in range(CLIENTS)]
     for p in processes:
         p.start()
-    results = [queue.get(timeout=SECONDS + 600) for _ in processes]
+    results = results_of(queue, processes, SECONDS + 600)
     for p in processes:
         p.join()
     return results

@@ -35,6 +35,7 @@ import uuid
 from datetime import datetime, timezone
 
 import lifecycle
+from common import results_of
 from events import Receiver, start_relays, stop
 from lifecycle import CLIENTS, PORT, TOKENS, HttpSession, lifecycle_calls, start_server
 
@@ -128,8 +129,9 @@ def main() -> int:
     print(f"make soak: {SECONDS:.0f} s, {CLIENTS} load processes, one relay, upstream webhooks twice a second")
     lifecycle.setup()
     lifecycle.django_setup()
-    from django.core.management import call_command
     from io import StringIO
+
+    from django.core.management import call_command
 
     out = StringIO()
     call_command("webhook_secret", lifecycle.TENANT, "generate", stdout=out)
@@ -159,7 +161,7 @@ def main() -> int:
         time.sleep(WARM_SECONDS)
         workers = children(server.pid)
         start_rss = {pid: rss_mb(pid) for pid in workers + [r.pid for r in relays]}
-        results = [queue.get(timeout=SECONDS + 600) for _ in loaders]
+        results = results_of(queue, loaders, SECONDS + 600)
         end_workers = children(server.pid)  # gunicorn recycles a worker after max_requests
         end_rss = {pid: rss_mb(pid) for pid in end_workers + [r.pid for r in relays]}
         stopping.set()
