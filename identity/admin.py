@@ -120,15 +120,11 @@ class TenantAdmin(admin.ModelAdmin):
     @admin.display(description="limits and use now")
     def admission_now(self, obj: Tenant) -> str:
         """The limits in force (the tenant's own, else the platform's) and the tenant's use now."""
+        from identity.infrastructure.tenants import limits_in_force
         from oms_project import admission
-        from oms_project.admission.rules import Limits
 
-        defaults = admission.default_limits()
         own = obj.admission_overrides()
-        share, rate, burst, token_rate, token_burst = (
-            value if value is not None else default for value, default in zip(own, (
-                defaults.share, defaults.rate, defaults.burst, defaults.token_rate, defaults.token_burst)))
-        limits = Limits(share, rate, burst, token_rate, token_burst)
+        limits = limits_in_force(own, admission.default_limits())
         lane = admission.lane()
         if lane is None:
             return "admission is off (OMS_ADMISSION=off): every request is admitted"

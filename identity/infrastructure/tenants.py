@@ -18,8 +18,14 @@ _NO_OVERRIDES = (None, None, None, None, None)
 def admission_limits(tenant_id: str, defaults: Limits) -> Limits:
     """The tenant's admission limits: its own settings over the platform's `defaults` (cached per
     process like the token policy; a saved tenant invalidates its entry)."""
-    share, rate, burst, token_rate, token_burst = ADMISSION_LIMITS.get_or_load(tenant_id, lambda: (
-        Tenant.objects.filter(pk=tenant_id).first() or Tenant()).admission_overrides() if tenant_id else _NO_OVERRIDES)
+    return limits_in_force(ADMISSION_LIMITS.get_or_load(tenant_id, lambda: (
+        Tenant.objects.filter(pk=tenant_id).first() or Tenant()).admission_overrides() if tenant_id else _NO_OVERRIDES),
+        defaults)
+
+
+def limits_in_force(overrides: tuple[float | None, ...], defaults: Limits) -> Limits:
+    """A tenant's own settings (`Tenant.admission_overrides()`) over the platform's `defaults`."""
+    share, rate, burst, token_rate, token_burst = overrides
     if share is rate is burst is token_rate is token_burst is None:
         return defaults
     return Limits(share=share or defaults.share, rate=rate or defaults.rate, burst=burst or defaults.burst,
