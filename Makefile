@@ -20,8 +20,9 @@ run: venv
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	DEBUG=1 LOG_FORMAT=plain $(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# The suite runs on every core (pytest-xdist; each worker has its own test database); `-n 0` for one process.
 test: venv chromium redis
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # The admin browser test drives Debian's Chromium (never a downloaded one).
 chromium:

@@ -42,12 +42,26 @@ def hs_token(tenant, **claims: Any) -> str:
     return jwt.encode(payload, tenant.jwt_hs256_secret, algorithm="HS256")
 
 
+_KEY_POOL: list[rsa.RSAPrivateKey] = []
+_KEY_POOL_SIZE = 6
+_keys_handed_out = 0
+
+
+def _next_private_key() -> rsa.RSAPrivateKey:
+    """A 2048-bit key from a small pool made once per process: generating one costs about 50 ms,
+    and a test never holds more than a few; consecutive keys always differ."""
+    global _keys_handed_out
+    index = _keys_handed_out % _KEY_POOL_SIZE
+    _keys_handed_out += 1
+    if index == len(_KEY_POOL):
+        _KEY_POOL.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    return _KEY_POOL[index]
+
+
 @dataclass
 class RsaKey:
     kid: str
-    private_key: rsa.RSAPrivateKey = field(
-        default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    )
+    private_key: rsa.RSAPrivateKey = field(default_factory=lambda: _next_private_key())
 
     @property
     def public_pem(self) -> bytes:
@@ -89,7 +103,7 @@ class JwksServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/.well-known/jwks.json"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
 
     def __enter__(self) -> JwksServer:
         self._thread.start()
