@@ -6,7 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test schema venv clean chromium redis bench-fairness graphiql-assets bench bench-import bench-orders-list bench-events soak
+# make check - the habits CI keeps: lint and format (ruff), types (mypy), import contracts (import-linter)
+.PHONY: check run test schema venv clean chromium redis bench-fairness graphiql-assets bench bench-import bench-orders-list bench-events soak
 
 venv: $(INSTALLED)
 
@@ -23,6 +24,10 @@ run: venv
 # The suite runs on every core (pytest-xdist; each worker has its own test database); `-n 0` for one process.
 test: venv chromium redis
 	$(BIN)/python -m pytest -n auto
+
+check: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # The admin browser test drives Debian's Chromium (never a downloaded one).
 chromium:

@@ -36,8 +36,8 @@ PROMETHEUS_DIR = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/oms-pro
 # workers share one admission store, a SQLite file of this server's own (unless Redis is set).
 os.environ.setdefault("OMS_SERVING_CAPACITY", str(workers * threads))
 ADMISSION_STATE_FILE = os.environ.setdefault(
-    "OMS_ADMISSION_STATE_FILE",
-    os.path.join(os.environ.get("TMPDIR", "/tmp"), f"oms-admission-{os.getpid()}.sqlite3"))
+    "OMS_ADMISSION_STATE_FILE", os.path.join(os.environ.get("TMPDIR", "/tmp"), f"oms-admission-{os.getpid()}.sqlite3")
+)
 
 
 def _admission_files():

@@ -30,5 +30,7 @@ def results_of(queue, processes, timeout: float) -> list:
             if failed or time.monotonic() > deadline:
                 for process in processes:
                     process.kill()
-                raise SystemExit(f"a load process failed (exit codes {failed}) or the run passed {timeout:.0f} s")
+                raise SystemExit(
+                    f"a load process failed (exit codes {failed}) or the run passed {timeout:.0f} s"
+                ) from None
     return results

@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import lifecycle
@@ -34,8 +34,7 @@ from lifecycle import CLIENTS, ROOT, SECONDS, env, lifecycle_client, pct, run_cl
 EVENTS = int(os.environ.get("BENCH_EVENTS", "20000"))
 STREAM_EVENTS = int(os.environ.get("BENCH_STREAM_EVENTS", "50000"))
 NATS = os.environ.get("BENCH_NATS", "nats://127.0.0.1:4222")
-RELAY_ENV = {"OMS_WEBHOOK_ALLOW_HTTP": "1", "OMS_WEBHOOK_ALLOWED_DESTINATIONS": "127.0.0.1",
-             "OMS_EVENT_STREAM_URL": ""}
+RELAY_ENV = {"OMS_WEBHOOK_ALLOW_HTTP": "1", "OMS_WEBHOOK_ALLOWED_DESTINATIONS": "127.0.0.1", "OMS_EVENT_STREAM_URL": ""}
 
 
 class Receiver(ThreadingHTTPServer):
@@ -51,7 +50,7 @@ class Receiver(ThreadingHTTPServer):
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 verifier.verify(body, {k.lower(): v for k, v in self.headers.items()})
                 with lock:
@@ -72,9 +71,17 @@ class Receiver(ThreadingHTTPServer):
 
 
 def start_relays(count: int, **extra: str) -> list[subprocess.Popen]:
-    relays = [subprocess.Popen([sys.executable, "manage.py", "relay_events", "--poll-seconds", "1"], cwd=ROOT,
-                               env=env(**{**RELAY_ENV, **extra}), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               text=True) for _ in range(count)]
+    relays = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "relay_events", "--poll-seconds", "1"],
+            cwd=ROOT,
+            env=env(**{**RELAY_ENV, **extra}),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for _ in range(count)
+    ]
     for relay in relays:  # idle and listening before the clock starts
         line = relay.stdout.readline()
         if "delivering" not in line:
@@ -94,15 +101,21 @@ def write_events(count: int) -> None:
 
     from ordering.infrastructure.models import OutboxEvent
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows = []
     for _ in range(count // 5):
         order_id = uuid.uuid4()
         for sequence in range(1, 6):
-            rows.append(OutboxEvent(tenant_id=lifecycle.TENANT, type="order.status_changed", aggregate_id=order_id,
-                                    sequence=sequence, occurred_at=now,
-                                    data={"order": {"id": str(order_id)}, "from_status": "PENDING",
-                                          "to_status": "CONFIRMED"}))
+            rows.append(
+                OutboxEvent(
+                    tenant_id=lifecycle.TENANT,
+                    type="order.status_changed",
+                    aggregate_id=order_id,
+                    sequence=sequence,
+                    occurred_at=now,
+                    data={"order": {"id": str(order_id)}, "from_status": "PENDING", "to_status": "CONFIRMED"},
+                )
+            )
     with transaction.atomic():
         OutboxEvent.objects.bulk_create(rows, batch_size=2000)
 
@@ -127,15 +140,17 @@ def webhook_rate(relays: int, receiver: Receiver) -> float:
     finally:
         stop(processes)
     rate = EVENTS / elapsed
-    print(f"  webhooks, {relays} relay process(es): {EVENTS:,} events in {elapsed:5.2f} s = {rate:7.0f} events/s "
-          f"(receiver verified {receiver.received:,} so far)")
+    print(
+        f"  webhooks, {relays} relay process(es): {EVENTS:,} events in {elapsed:5.2f} s = {rate:7.0f} events/s "
+        f"(receiver verified {receiver.received:,} so far)"
+    )
     return rate
 
 
 def stream_rate() -> float:
     from ordering.infrastructure.models import OutboxEvent
 
-    OutboxEvent.objects.filter(published_at__isnull=True).update(published_at=datetime.now(timezone.utc))
+    OutboxEvent.objects.filter(published_at__isnull=True).update(published_at=datetime.now(UTC))
     processes = start_relays(1, OMS_EVENT_STREAM_URL=NATS)
     try:
         write_events(STREAM_EVENTS)
@@ -143,8 +158,10 @@ def stream_rate() -> float:
     finally:
         stop(processes)
     rate = STREAM_EVENTS / elapsed
-    print(f"  stream, 1 relay process:        {STREAM_EVENTS:,} events in {elapsed:5.2f} s = {rate:7.0f} events/s "
-          f"({NATS}, stream OMS_ORDERS)")
+    print(
+        f"  stream, 1 relay process:        {STREAM_EVENTS:,} events in {elapsed:5.2f} s = {rate:7.0f} events/s "
+        f"({NATS}, stream OMS_ORDERS)"
+    )
     return rate
 
 
@@ -171,7 +188,7 @@ def lag_under_load() -> dict:
 
     from ordering.infrastructure.models import OutboxEvent
 
-    OutboxEvent.objects.filter(published_at__isnull=True).update(published_at=datetime.now(timezone.utc))
+    OutboxEvent.objects.filter(published_at__isnull=True).update(published_at=datetime.now(UTC))
     relays = start_relays(1, OMS_EVENT_STREAM_URL=NATS)
     server = start_server()
     samples: list[float] = []
@@ -199,8 +216,12 @@ def lag_under_load() -> dict:
         stop(relays)
     orders = sum(n for n, _ in results)
     produced = OutboxEvent.objects.count() - events_before
-    return {"orders_per_s": orders / load_seconds, "events_per_s": produced / load_seconds, "samples": samples,
-            "catch_up": catch_up}
+    return {
+        "orders_per_s": orders / load_seconds,
+        "events_per_s": produced / load_seconds,
+        "samples": samples,
+        "catch_up": catch_up,
+    }
 
 
 def main() -> None:
@@ -220,17 +241,23 @@ def main() -> None:
     WebhookSubscription.objects.filter(pk=subscription.pk).update(active=False)
     stream = stream_rate()
     WebhookSubscription.objects.filter(pk=subscription.pk).update(active=True)
-    print(f"3. outbox lag under the lifecycle load ({CLIENTS} load processes, {SECONDS:.0f} s, gunicorn "
-          f"{lifecycle.WORKERS} workers, 1 relay process: webhooks + stream)")
+    print(
+        f"3. outbox lag under the lifecycle load ({CLIENTS} load processes, {SECONDS:.0f} s, gunicorn "
+        f"{lifecycle.WORKERS} workers, 1 relay process: webhooks + stream)"
+    )
     load = lag_under_load()
     samples = load["samples"] or [0.0]
-    print(f"  {load['orders_per_s']:.1f} orders/s, {load['events_per_s']:.0f} events/s produced; lag sampled every "
-          f"second: p50 {pct(samples, 0.5):.2f} s, p95 {pct(samples, 0.95):.2f} s, max {max(samples):.2f} s; "
-          f"caught up {load['catch_up']:.1f} s after the load stopped")
+    print(
+        f"  {load['orders_per_s']:.1f} orders/s, {load['events_per_s']:.0f} events/s produced; lag sampled every "
+        f"second: p50 {pct(samples, 0.5):.2f} s, p95 {pct(samples, 0.95):.2f} s, max {max(samples):.2f} s; "
+        f"caught up {load['catch_up']:.1f} s after the load stopped"
+    )
     print("targets: webhooks >= 1,000 events/s (1 process), stream >= 5,000 events/s, lag p95 < 2 s")
-    print(f"  webhooks {one:.0f} {'OK' if one >= 1000 else 'MISSED'}; 2 processes {two:.0f}; "
-          f"stream {stream:.0f} {'OK' if stream >= 5000 else 'MISSED'}; "
-          f"lag p95 {pct(samples, 0.95):.2f} s {'OK' if pct(samples, 0.95) < 2 else 'MISSED'}")
+    print(
+        f"  webhooks {one:.0f} {'OK' if one >= 1000 else 'MISSED'}; 2 processes {two:.0f}; "
+        f"stream {stream:.0f} {'OK' if stream >= 5000 else 'MISSED'}; "
+        f"lag p95 {pct(samples, 0.95):.2f} s {'OK' if pct(samples, 0.95) < 2 else 'MISSED'}"
+    )
     receiver.shutdown()
 
 

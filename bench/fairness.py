@@ -57,9 +57,11 @@ QUIET, LOUD = "quiet", "loud"
 ACTIVE_WINDOW = 2.5  # a little over the seconds a tenant counts as being served (oms_project/admission)
 
 ORDER_FIELDS = "id version status total { amount }"
-CHECKOUT = ("mutation($items: [CheckoutItemInput!]!, $address: AddressInput!, $customer: CustomerInput, "
-            "$shipping: [ShippingOptionSelectionInput!]) { checkoutItems(items: $items, shippingAddress: $address, "
-            f"customer: $customer, shippingOptions: $shipping) {{ order {{ {ORDER_FIELDS} }} errors {{ code message }} }} }}")
+CHECKOUT = (
+    "mutation($items: [CheckoutItemInput!]!, $address: AddressInput!, $customer: CustomerInput, "
+    "$shipping: [ShippingOptionSelectionInput!]) { checkoutItems(items: $items, shippingAddress: $address, "
+    f"customer: $customer, shippingOptions: $shipping) {{ order {{ {ORDER_FIELDS} }} errors {{ code message }} }} }}"
+)
 PLACE = f"mutation($id: ID!) {{ placeOrder(orderId: $id) {{ order {{ {ORDER_FIELDS} }} errors {{ code message }} }} }}"
 NEW_ORDER = {
     "items": [{"productId": "prod-mug", "quantity": 1}, {"productId": "prod-kettle", "quantity": 1}],
@@ -70,29 +72,52 @@ NEW_ORDER = {
 
 
 def env(**extra: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("OMS_ADMISSION", "OMS_RATE_LIMIT",
-                                                                     "OMS_SERVING", "WEB_CONCURRENCY"))}
-    return {**base, "DATABASE_URL": DB_URL, "SECRET_KEY": "bench-only", "ALLOWED_HOSTS": "127.0.0.1,testserver",
-            "DEBUG": "0", "LOG_LEVEL": "WARNING", "OMS_DEMO_HS256_SECRET": SECRET, "OMS_METRICS_PUBLIC": "1",
-            **extra}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OMS_ADMISSION", "OMS_RATE_LIMIT", "OMS_SERVING", "WEB_CONCURRENCY"))
+    }
+    return {
+        **base,
+        "DATABASE_URL": DB_URL,
+        "SECRET_KEY": "bench-only",
+        "ALLOWED_HOSTS": "127.0.0.1,testserver",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "OMS_DEMO_HS256_SECRET": SECRET,
+        "OMS_METRICS_PUBLIC": "1",
+        **extra,
+    }
 
 
 def token(tenant: str, sub: str) -> str:
     import jwt
 
     now = int(time.time())
-    return jwt.encode({"sub": sub, "tenant_id": tenant, "roles": ["customer"], "iat": now, "exp": now + 7200,
-                       "iss": "oms-demo", "aud": "oms"}, SECRET, algorithm="HS256")
+    return jwt.encode(
+        {
+            "sub": sub,
+            "tenant_id": tenant,
+            "roles": ["customer"],
+            "iat": now,
+            "exp": now + 7200,
+            "iss": "oms-demo",
+            "aud": "oms",
+        },
+        SECRET,
+        algorithm="HS256",
+    )
 
 
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 # -- clients --------------------------------------------------------------------------------------
+
 
 class Client:
     """One storefront client: its own token and connection; on 429 it waits `Retry-After`."""
@@ -107,8 +132,12 @@ class Client:
         """The mutation's payload, or None when refused (after waiting as told) or failed."""
         started = time.perf_counter()
         try:
-            self.connection.request("POST", "/graphql/", json.dumps({"query": query, "variables": variables}).encode(),
-                                    {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"})
+            self.connection.request(
+                "POST",
+                "/graphql/",
+                json.dumps({"query": query, "variables": variables}).encode(),
+                {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
+            )
             response = self.connection.getresponse()
             body = response.read()
             if response.will_close:
@@ -141,8 +170,14 @@ class Client:
         return placed is not None
 
     def summary(self) -> dict:
-        return {"timings": self.timings, "orders": self.orders, "refused": self.refused, "errors": self.errors,
-                "server_errors": self.server_errors, "timeouts": self.timeouts}
+        return {
+            "timings": self.timings,
+            "orders": self.orders,
+            "refused": self.refused,
+            "errors": self.errors,
+            "server_errors": self.server_errors,
+            "timeouts": self.timeouts,
+        }
 
 
 def loud_process(first: int, count: int, seconds: float, queue) -> None:
@@ -186,8 +221,11 @@ def run(loud_clients: int, quiet: bool, seconds: float = SECONDS) -> dict:
     if loud_clients:
         per = max(1, -(-loud_clients // PROCESSES))
         for first in range(0, loud_clients, per):
-            processes.append(multiprocessing.Process(target=loud_process, args=(
-                first, min(per, loud_clients - first), seconds, queue)))
+            processes.append(
+                multiprocessing.Process(
+                    target=loud_process, args=(first, min(per, loud_clients - first), seconds, queue)
+                )
+            )
     if quiet:
         processes.append(multiprocessing.Process(target=quiet_process, args=(seconds, queue)))
     started = time.perf_counter()
@@ -208,32 +246,58 @@ def run(loud_clients: int, quiet: bool, seconds: float = SECONDS) -> dict:
         out["loud_errors"] = sum(s["errors"] for s in loud)
     if quiet_result:
         q = quiet_result[0]
-        out.update(quiet_p50=pct(q["timings"], 0.5), quiet_p99=pct(q["timings"], 0.99), quiet_calls=len(q["timings"]),
-                   quiet_slowest=sorted(q["timings"])[-5:],
-                   quiet_orders=q["orders"],
-                   quiet_errors=q["errors"] + q["server_errors"] + q["timeouts"] + q["refused"])
+        out.update(
+            quiet_p50=pct(q["timings"], 0.5),
+            quiet_p99=pct(q["timings"], 0.99),
+            quiet_calls=len(q["timings"]),
+            quiet_slowest=sorted(q["timings"])[-5:],
+            quiet_orders=q["orders"],
+            quiet_errors=q["errors"] + q["server_errors"] + q["timeouts"] + q["refused"],
+        )
     return out
 
 
 # -- the server -----------------------------------------------------------------------------------
 
+
 def setup() -> None:
     recreate_database(DB_URL)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env(), check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env(),
+        check=True,
+        capture_output=True,
+    )
     for tenant in (QUIET, LOUD, "relay-a", "relay-b"):
-        subprocess.run([sys.executable, "manage.py", "seed_demo", "--tenant", tenant], cwd=ROOT, env=env(),
-                       check=True, capture_output=True)
-    subprocess.run(["psql", "-q", "-d", DB_URL, "-c", "UPDATE snapshots_product SET available_quantity = 100000000; "
-                    "ANALYZE"], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "manage.py", "seed_demo", "--tenant", tenant],
+            cwd=ROOT,
+            env=env(),
+            check=True,
+            capture_output=True,
+        )
+    subprocess.run(
+        ["psql", "-q", "-d", DB_URL, "-c", "UPDATE snapshots_product SET available_quantity = 100000000; ANALYZE"],
+        check=True,
+        capture_output=True,
+    )
 
 
 def start_server(**extra: str) -> subprocess.Popen:
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "oms_project.wsgi:application"],
-        cwd=ROOT, env=env(PORT=str(PORT), GUNICORN_BIND=f"127.0.0.1:{PORT}",
-                          PROMETHEUS_MULTIPROC_DIR="/tmp/oms-bench-fair-prom", **extra),
-        stdout=subprocess.DEVNULL, stderr=open("/tmp/oms-bench-fair-gunicorn.log", "ab"), start_new_session=True)
+        cwd=ROOT,
+        env=env(
+            PORT=str(PORT),
+            GUNICORN_BIND=f"127.0.0.1:{PORT}",
+            PROMETHEUS_MULTIPROC_DIR="/tmp/oms-bench-fair-prom",
+            **extra,
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=open("/tmp/oms-bench-fair-gunicorn.log", "ab"),  # noqa: SIM115 (the server outlives this call)
+        start_new_session=True,
+    )
     for _ in range(150):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{PORT}/readyz", timeout=1)
@@ -259,16 +323,18 @@ def _parent(pid: int) -> int:
             text = stat.read()
     except OSError:
         return -1
-    return int(text[text.rindex(")") + 2:].split()[1])
+    return int(text[text.rindex(")") + 2 :].split()[1])
 
 
 # -- in-process: what a refusal costs -------------------------------------------------------------
 
+
 def refusal_cost(calls: int = 3000) -> tuple[float, float]:
     """CPU ms (thread time, mean) of one refused call and of one `{ me }` served, in-process
     through Django's WSGI handler, as gunicorn calls it (every middleware and the view)."""
-    os.environ.update({k: v for k, v in env().items() if k in ("DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS",
-                                                               "LOG_LEVEL", "DEBUG")})
+    os.environ.update(
+        {k: v for k, v in env().items() if k in ("DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS", "LOG_LEVEL", "DEBUG")}
+    )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms_project.settings")
     sys.path.insert(0, str(ROOT))
     import io
@@ -287,11 +353,23 @@ def refusal_cost(calls: int = 3000) -> tuple[float, float]:
 
     def call() -> str:
         status = []
-        answer = app({"REQUEST_METHOD": "POST", "PATH_INFO": "/graphql/", "SERVER_NAME": "127.0.0.1",
-                      "SERVER_PORT": "8000", "HTTP_HOST": "127.0.0.1", "CONTENT_TYPE": "application/json",
-                      "CONTENT_LENGTH": str(len(body)), "HTTP_AUTHORIZATION": authorization,
-                      "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1",
-                      "REMOTE_ADDR": "127.0.0.1"}, lambda line, headers: status.append(line))
+        answer = app(
+            {
+                "REQUEST_METHOD": "POST",
+                "PATH_INFO": "/graphql/",
+                "SERVER_NAME": "127.0.0.1",
+                "SERVER_PORT": "8000",
+                "HTTP_HOST": "127.0.0.1",
+                "CONTENT_TYPE": "application/json",
+                "CONTENT_LENGTH": str(len(body)),
+                "HTTP_AUTHORIZATION": authorization,
+                "wsgi.input": io.BytesIO(body),
+                "wsgi.url_scheme": "http",
+                "SERVER_PROTOCOL": "HTTP/1.1",
+                "REMOTE_ADDR": "127.0.0.1",
+            },
+            lambda line, headers: status.append(line),
+        )
         b"".join(answer)
         answer.close()
         return status[0][:3]
@@ -315,6 +393,7 @@ def refusal_cost(calls: int = 3000) -> tuple[float, float]:
 
 # -- the relay ------------------------------------------------------------------------------------
 
+
 class Receiver:
     """A subscriber: records when each event arrives; `delay` seconds per delivery."""
 
@@ -324,7 +403,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if receiver.delay:
                     time.sleep(receiver.delay)
@@ -346,8 +425,9 @@ class Receiver:
 
 
 def psql(sql: str) -> str:
-    return subprocess.run(["psql", "-qAt", "-d", DB_URL, "-c", sql], check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["psql", "-qAt", "-d", DB_URL, "-c", sql], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def relay_delay(slow_seconds: float) -> tuple[float, int]:
@@ -356,9 +436,11 @@ def relay_delay(slow_seconds: float) -> tuple[float, int]:
     a_receiver, b_receiver = Receiver(delay=slow_seconds), Receiver()
     psql("TRUNCATE webhooks_delivery_attempt, webhooks_delivery, webhooks_subscription, ordering_outbox_event")
     for tenant, receiver in (("relay-a", a_receiver), ("relay-b", b_receiver)):
-        psql(f"INSERT INTO webhooks_subscription (id, tenant_id, url, secret, event_types, active, description, "
-             f"created_at) VALUES (gen_random_uuid(), '{tenant}', '{receiver.url}', 'whsec_{'x' * 32}', '[]', true, "
-             f"'', now())")
+        psql(
+            f"INSERT INTO webhooks_subscription (id, tenant_id, url, secret, event_types, active, description, "
+            f"created_at) VALUES (gen_random_uuid(), '{tenant}', '{receiver.url}', 'whsec_{'x' * 32}', '[]', true, "
+            f"'', now())"
+        )
     # A's backlog: RELAY_EVENTS copies of one real event of A's, written straight into the outbox.
     a = Client("relay-a", "relay-a-customer")
     a.order()
@@ -367,9 +449,14 @@ def relay_delay(slow_seconds: float) -> tuple[float, int]:
              SELECT tenant_id, gen_random_uuid(), type, gen_random_uuid(), 1, now(), correlation_id, data, now(), ''
                FROM ordering_outbox_event, generate_series(1, {RELAY_EVENTS})
               WHERE tenant_id = 'relay-a' AND type = 'order.placed' LIMIT {RELAY_EVENTS}; ANALYZE""")
-    relay = subprocess.Popen([sys.executable, "manage.py", "relay_events"], cwd=ROOT,
-                             env=env(OMS_WEBHOOK_ALLOW_HTTP="1", OMS_WEBHOOK_ALLOWED_DESTINATIONS="127.0.0.1"),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    relay = subprocess.Popen(
+        [sys.executable, "manage.py", "relay_events"],
+        cwd=ROOT,
+        env=env(OMS_WEBHOOK_ALLOW_HTTP="1", OMS_WEBHOOK_ALLOWED_DESTINATIONS="127.0.0.1"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         time.sleep(3)  # the relay is busy with A's backlog
         b = Client("relay-b", "relay-b-customer")
@@ -380,9 +467,9 @@ def relay_delay(slow_seconds: float) -> tuple[float, int]:
         while key not in b_receiver.arrivals and time.time() - answered < 120:
             time.sleep(0.01)
         delay = b_receiver.arrivals.get(key, float("inf")) - answered
-        waiting = int(psql("SELECT count(*) FROM ordering_outbox_event WHERE tenant_id = 'relay-a' "
-                           "AND dispatched_at IS NULL")) + int(psql(
-            "SELECT count(*) FROM webhooks_delivery WHERE tenant_id = 'relay-a' AND status = 'PENDING'"))
+        waiting = int(
+            psql("SELECT count(*) FROM ordering_outbox_event WHERE tenant_id = 'relay-a' AND dispatched_at IS NULL")
+        ) + int(psql("SELECT count(*) FROM webhooks_delivery WHERE tenant_id = 'relay-a' AND status = 'PENDING'"))
         return delay, waiting
     finally:
         os.killpg(relay.pid, signal.SIGKILL)
@@ -393,8 +480,10 @@ def relay_delay(slow_seconds: float) -> tuple[float, int]:
 
 def main() -> None:
     os.chdir(ROOT)
-    print(f"make bench-fairness: PostgreSQL {PG}, gunicorn.conf.py defaults, {os.cpu_count()} cores, "
-          f"{SECONDS:.0f} s a phase, {LOUD_CLIENTS} loud clients")
+    print(
+        f"make bench-fairness: PostgreSQL {PG}, gunicorn.conf.py defaults, {os.cpu_count()} cores, "
+        f"{SECONDS:.0f} s a phase, {LOUD_CLIENTS} loud clients"
+    )
     setup()
     rows = []
     alone_on, alone_off = [], []
@@ -434,39 +523,53 @@ def main() -> None:
     loud_off = {"loud_orders_per_s": sum(r["loud_orders_per_s"] for r in alone_off) / len(alone_off)}
 
     print()
-    print(f"{'phase':44} {'quiet p50':>10} {'quiet p99':>10} {'q. errors':>9} {'loud ord/s':>10} "
-          f"{'loud 429':>9} {'5xx':>5} {'timeouts':>8}")
+    print(
+        f"{'phase':44} {'quiet p50':>10} {'quiet p99':>10} {'q. errors':>9} {'loud ord/s':>10} "
+        f"{'loud 429':>9} {'5xx':>5} {'timeouts':>8}"
+    )
     for name, r in rows:
-        q = lambda k, f="{:.1f}": f.format(r[k]) if k in r else "-"  # noqa: E731
-        print(f"{name:44} {q('quiet_p50'):>10} {q('quiet_p99'):>10} {q('quiet_errors', '{}'):>9} "
-              f"{q('loud_orders_per_s'):>10} {q('loud_refused', '{}'):>9} {q('loud_5xx', '{}'):>5} "
-              f"{q('loud_timeouts', '{}'):>8}")
+        q = lambda k, f="{:.1f}", r=r: f.format(r[k]) if k in r else "-"
+        print(
+            f"{name:44} {q('quiet_p50'):>10} {q('quiet_p99'):>10} {q('quiet_errors', '{}'):>9} "
+            f"{q('loud_orders_per_s'):>10} {q('loud_refused', '{}'):>9} {q('loud_5xx', '{}'):>5} "
+            f"{q('loud_timeouts', '{}'):>8}"
+        )
     target = 3 * quiet_alone["quiet_p99"] + 10
     print()
-    print(f"quiet p99 under the flood: {flood['quiet_p99']:.1f} ms (target <= 3 x {quiet_alone['quiet_p99']:.1f} + 10 = "
-          f"{target:.1f} ms; admission off: {flood_off['quiet_p99']:.1f} ms)")
-    print(f"loud orders/s under the flood: {flood['loud_orders_per_s']:.1f} = "
-          f"{flood['loud_orders_per_s'] / loud_alone['loud_orders_per_s']:.0%} of alone (the mean of its two runs, "
-          f"{loud_alone['loud_orders_per_s']:.1f}; target >= 50%)")
-    print(f"loud alone with admission: {loud_alone['loud_orders_per_s']:.1f} orders/s = "
-          f"{loud_alone['loud_orders_per_s'] / loud_off['loud_orders_per_s']:.0%} of admission off "
-          f"({loud_off['loud_orders_per_s']:.1f}, the mean of two runs each; target >= 80%)")
+    print(
+        f"quiet p99 under the flood: {flood['quiet_p99']:.1f} ms (target <= 3 x {quiet_alone['quiet_p99']:.1f} + 10 = "
+        f"{target:.1f} ms; admission off: {flood_off['quiet_p99']:.1f} ms)"
+    )
+    print(
+        f"loud orders/s under the flood: {flood['loud_orders_per_s']:.1f} = "
+        f"{flood['loud_orders_per_s'] / loud_alone['loud_orders_per_s']:.0%} of alone (the mean of its two runs, "
+        f"{loud_alone['loud_orders_per_s']:.1f}; target >= 50%)"
+    )
+    print(
+        f"loud alone with admission: {loud_alone['loud_orders_per_s']:.1f} orders/s = "
+        f"{loud_alone['loud_orders_per_s'] / loud_off['loud_orders_per_s']:.0%} of admission off "
+        f"({loud_off['loud_orders_per_s']:.1f}, the mean of two runs each; target >= 80%)"
+    )
 
     server = start_server()
     try:
         refused, served = refusal_cost()
     finally:
         stop(server)
-    print(f"in-process CPU per call: a refused call (429 OVER_SHARE) {refused:.3f} ms, a served {{ me }} {served:.3f} ms "
-          "(target: a refusal < 0.3 ms)")
+    print(
+        f"in-process CPU per call: a refused call (429 OVER_SHARE) {refused:.3f} ms, a served {{ me }} {served:.3f} ms "
+        "(target: a refusal < 0.3 ms)"
+    )
 
     server = start_server()
     try:
         for slow in (0.0, 10.0):
             delay, waiting = relay_delay(slow)
-            print(f"relay: tenant B's order.placed delivered {delay:.2f} s after its answer, with tenant A's "
-                  f"subscriber {'taking 10 s a delivery' if slow else 'answering at once'} and {waiting:,} of A's "
-                  f"events still waiting (target <= 2 s)")
+            print(
+                f"relay: tenant B's order.placed delivered {delay:.2f} s after its answer, with tenant A's "
+                f"subscriber {'taking 10 s a delivery' if slow else 'answering at once'} and {waiting:,} of A's "
+                f"events still waiting (target <= 2 s)"
+            )
     finally:
         stop(server)
 

@@ -39,11 +39,15 @@ def main() -> None:
 
     path = workdir / "products.csv"
     with path.open("w") as handle:
-        handle.write("product_id,vendor_id,sku,name,price_amount,price_currency,active,available_quantity,"
-                     "min_quantity,max_quantity,attributes,version\n")
+        handle.write(
+            "product_id,vendor_id,sku,name,price_amount,price_currency,active,available_quantity,"
+            "min_quantity,max_quantity,attributes,version\n"
+        )
         for n in range(ROWS):
-            handle.write(f'p-{n},v-{n % 50},SKU-{n},Product {n},{n % 997}.99,USD,true,{n % 300},1,20,'
-                         f'"{{""color"": ""c{n % 7}""}}",1\n')
+            handle.write(
+                f"p-{n},v-{n % 50},SKU-{n},Product {n},{n % 997}.99,USD,true,{n % 300},1,20,"
+                f'"{{""color"": ""c{n % 7}""}}",1\n'
+            )
 
     engine = "PostgreSQL" if env["DATABASE_URL"].startswith("postgres") else "SQLite"
     print(f"import_snapshots product, {ROWS:,} rows, {engine}")

@@ -55,45 +55,73 @@ SECRET = "bench-hs256-secret-" + "x" * 40
 TENANT = "demo"
 
 ORDER_FIELDS = "id version status lines { id vendorId } total { amount }"
-CHECKOUT = ("mutation($items: [CheckoutItemInput!]!, $address: AddressInput!, $customer: CustomerInput, "
-            "$shipping: [ShippingOptionSelectionInput!]) { checkoutItems(items: $items, shippingAddress: $address, "
-            "customer: $customer, shippingOptions: $shipping) "
-            f"{{ order {{ {ORDER_FIELDS} }} errors {{ code message }} }} }}")
-PLACE = (f"mutation($id: ID!) {{ placeOrder(orderId: $id) {{ order {{ {ORDER_FIELDS} }} "
-         "errors { code message } } }")
-CONFIRM = ("mutation($id: ID!, $payment: PaymentInput!) { confirmOrder(orderId: $id, payment: $payment) "
-           f"{{ order {{ {ORDER_FIELDS} }} errors {{ code message }} }} }}")
-SHIP = ("mutation($id: ID!, $carrier: String!, $tracking: String!) { shipOrder(orderId: $id, carrier: $carrier, "
-        f"trackingNumber: $tracking) {{ order {{ {ORDER_FIELDS} }} errors {{ code message }} }} }}")
-ITEMS = [{"productId": "prod-mug", "quantity": 1}, {"productId": "prod-kettle", "quantity": 1},
-         {"productId": "prod-lamp", "quantity": 1}]
+CHECKOUT = (
+    "mutation($items: [CheckoutItemInput!]!, $address: AddressInput!, $customer: CustomerInput, "
+    "$shipping: [ShippingOptionSelectionInput!]) { checkoutItems(items: $items, shippingAddress: $address, "
+    "customer: $customer, shippingOptions: $shipping) "
+    f"{{ order {{ {ORDER_FIELDS} }} errors {{ code message }} }} }}"
+)
+PLACE = f"mutation($id: ID!) {{ placeOrder(orderId: $id) {{ order {{ {ORDER_FIELDS} }} errors {{ code message }} }} }}"
+CONFIRM = (
+    "mutation($id: ID!, $payment: PaymentInput!) { confirmOrder(orderId: $id, payment: $payment) "
+    f"{{ order {{ {ORDER_FIELDS} }} errors {{ code message }} }} }}"
+)
+SHIP = (
+    "mutation($id: ID!, $carrier: String!, $tracking: String!) { shipOrder(orderId: $id, carrier: $carrier, "
+    f"trackingNumber: $tracking) {{ order {{ {ORDER_FIELDS} }} errors {{ code message }} }} }}"
+)
+ITEMS = [
+    {"productId": "prod-mug", "quantity": 1},
+    {"productId": "prod-kettle", "quantity": 1},
+    {"productId": "prod-lamp", "quantity": 1},
+]
 ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postalCode": "12345", "country": "US"}
 CUSTOMER = {"email": "bench@example.com", "firstName": "Bench", "lastName": "Customer"}
-SHIPPING = [{"vendorId": "vendor-acme", "shippingOptionId": "ship-acme-std"},
-            {"vendorId": "vendor-globex", "shippingOptionId": "ship-globex-std"}]
+SHIPPING = [
+    {"vendorId": "vendor-acme", "shippingOptionId": "ship-acme-std"},
+    {"vendorId": "vendor-globex", "shippingOptionId": "ship-globex-std"},
+]
 NEW_ORDER = {"items": ITEMS, "address": ADDRESS, "customer": CUSTOMER, "shipping": SHIPPING}
 
 
 def env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": DB_URL, "SECRET_KEY": "bench-only", "ALLOWED_HOSTS": "127.0.0.1,testserver",
-            "DEBUG": "0", "LOG_LEVEL": "WARNING", "OMS_DEMO_HS256_SECRET": SECRET, "OMS_METRICS_PUBLIC": "1",
-            **extra}
+    return {
+        **os.environ,
+        "DATABASE_URL": DB_URL,
+        "SECRET_KEY": "bench-only",
+        "ALLOWED_HOSTS": "127.0.0.1,testserver",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "OMS_DEMO_HS256_SECRET": SECRET,
+        "OMS_METRICS_PUBLIC": "1",
+        **extra,
+    }
 
 
 def token(sub: str, roles: list[str], vendor_id: str | None = None) -> str:
     import jwt
 
     now = int(time.time())
-    claims = {"sub": sub, "tenant_id": TENANT, "roles": roles, "iat": now, "exp": now + 7200,
-              "iss": "oms-demo", "aud": "oms"}
+    claims = {
+        "sub": sub,
+        "tenant_id": TENANT,
+        "roles": roles,
+        "iat": now,
+        "exp": now + 7200,
+        "iss": "oms-demo",
+        "aud": "oms",
+    }
     if vendor_id:
         claims["vendor_id"] = vendor_id
     return jwt.encode(claims, SECRET, algorithm="HS256")
 
 
-TOKENS = {"customer": token("bench-customer", ["customer"]), "staff": token("bench-staff", ["staff"]),
-          "vendor-acme": token("bench-acme", ["vendor"], "vendor-acme"),
-          "vendor-globex": token("bench-globex", ["vendor"], "vendor-globex")}
+TOKENS = {
+    "customer": token("bench-customer", ["customer"]),
+    "staff": token("bench-staff", ["staff"]),
+    "vendor-acme": token("bench-acme", ["vendor"], "vendor-acme"),
+    "vendor-globex": token("bench-globex", ["vendor"], "vendor-globex"),
+}
 
 
 def lifecycle_calls(call):
@@ -108,6 +136,7 @@ def lifecycle_calls(call):
 
 # -- the load processes -------------------------------------------------------------------------
 
+
 class HttpSession:
     """One load process's connection to the server: `http.client`, kept alive when the server
     allows it and reopened when it closes. (`requests` cost about 1.4 ms of CPU per call here,
@@ -117,8 +146,12 @@ class HttpSession:
         self.connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
 
     def post(self, payload: dict, token: str) -> tuple[int, dict]:
-        self.connection.request("POST", "/graphql/", json.dumps(payload).encode(),
-                                {"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        self.connection.request(
+            "POST",
+            "/graphql/",
+            json.dumps(payload).encode(),
+            {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
         response = self.connection.getresponse()
         body = response.read()
         if response.will_close:
@@ -135,6 +168,7 @@ def _http_caller(session, timings):
         if payload["errors"]:
             raise RuntimeError(f"{op}: {payload['errors']}")
         return payload["order"]
+
     return call
 
 
@@ -195,7 +229,7 @@ def proc_stats() -> dict[int, tuple[str, int, float]]:
                     text = stat.read()
             except OSError:
                 continue
-            command, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+            command, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
             found[int(entry)] = (command, int(rest[1]), (int(rest[11]) + int(rest[12])) / ticks)
     return found
 
@@ -209,24 +243,38 @@ def cpu_by_part(server_pid: int, load_pids: list[int]) -> dict[str, float]:
         more = {pid for pid, (_, parent, _) in stats.items() if parent in tree} - tree
         tree |= more
         grew = bool(more)
-    return {"load processes": sum(stats[pid][2] for pid in load_pids if pid in stats),
-            "gunicorn": sum(stats[pid][2] for pid in tree if pid in stats),
-            "PostgreSQL": sum(cpu for command, _, cpu in stats.values() if command.startswith("postgres"))}
+    return {
+        "load processes": sum(stats[pid][2] for pid in load_pids if pid in stats),
+        "gunicorn": sum(stats[pid][2] for pid in tree if pid in stats),
+        "PostgreSQL": sum(cpu for command, _, cpu in stats.values() if command.startswith("postgres")),
+    }
 
 
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 # -- steps ----------------------------------------------------------------------------------------
+
 
 def setup() -> None:
     recreate_database(DB_URL)
     for args in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
         subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env(), check=True, capture_output=True)
-    subprocess.run(["psql", "-q", "-d", DB_URL, "-c", "UPDATE snapshots_product SET available_quantity = 100000000 "
-                    "WHERE product_id IN ('prod-mug', 'prod-kettle')"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "psql",
+            "-q",
+            "-d",
+            DB_URL,
+            "-c",
+            "UPDATE snapshots_product SET available_quantity = 100000000 "
+            "WHERE product_id IN ('prod-mug', 'prod-kettle')",
+        ],
+        check=True,
+        capture_output=True,
+    )
     analyze()
 
 
@@ -239,8 +287,9 @@ def analyze() -> None:
 
 def django_setup() -> None:
     """Django in this process, on `oms_bench` with the benchmark's settings."""
-    os.environ.update({k: v for k, v in env().items() if k in ("DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS",
-                                                               "LOG_LEVEL", "DEBUG")})
+    os.environ.update(
+        {k: v for k, v in env().items() if k in ("DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS", "LOG_LEVEL", "DEBUG")}
+    )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms_project.settings")
     sys.path.insert(0, str(ROOT))
     import django
@@ -268,8 +317,12 @@ def in_process_table(me_calls: int = 300, lifecycles: int = 40, warm_up: int = 5
     def measure(op, query, variables, role):
         with CaptureQueriesContext(connection) as captured:
             started, used = time.perf_counter(), time.process_time()
-            response = client.post("/graphql/", json.dumps({"query": query, "variables": variables}),
-                                   content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {TOKENS[role]}")
+            response = client.post(
+                "/graphql/",
+                json.dumps({"query": query, "variables": variables}),
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {TOKENS[role]}",
+            )
             wall.setdefault(op, []).append((time.perf_counter() - started) * 1000)
             cpu.setdefault(op, []).append((time.process_time() - used) * 1000)
         counts[op] = len(captured)  # the second shipOrder overwrites the first: the one that completes it
@@ -288,24 +341,33 @@ def in_process_table(me_calls: int = 300, lifecycles: int = 40, warm_up: int = 5
     for _ in range(lifecycles):
         lifecycle_calls(measure)
     connection.close()
-    return {op: (pct(wall[op], .5), pct(cpu[op], .5), counts[op]) for op in TARGETS}
+    return {op: (pct(wall[op], 0.5), pct(cpu[op], 0.5), counts[op]) for op in TARGETS}
 
 
 def print_in_process_table(table: dict[str, tuple]) -> None:
-    print("\nin-process on PostgreSQL (Django test client, one thread, 300 `me` and 40 lifecycles after warm-up; "
-          "statements include BEGIN, the tenant scope and COMMIT):")
+    print(
+        "\nin-process on PostgreSQL (Django test client, one thread, 300 `me` and 40 lifecycles after warm-up; "
+        "statements include BEGIN, the tenant scope and COMMIT):"
+    )
     print(f"  {'operation':<10} {'wall p50':>9} {'CPU p50':>8} {'SQL':>4}   target (SQL, CPU)")
     for op, (wall_ms, cpu_ms, statements) in table.items():
         limit_sql, limit_cpu = TARGETS[op]
         verdict = "OK" if statements <= limit_sql and cpu_ms <= limit_cpu else "over"
-        print(f"  {op:<10} {wall_ms:7.1f}ms {cpu_ms:6.2f}ms {statements:4d}   <= {limit_sql}, <= {limit_cpu} ms: {verdict}")
+        print(
+            f"  {op:<10} {wall_ms:7.1f}ms {cpu_ms:6.2f}ms {statements:4d}"
+            f"   <= {limit_sql}, <= {limit_cpu} ms: {verdict}"
+        )
 
 
 def start_server() -> subprocess.Popen:
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "oms_project.wsgi:application"],
-        cwd=ROOT, env=env(WEB_CONCURRENCY=str(WORKERS), PORT=str(PORT), PROMETHEUS_MULTIPROC_DIR="/tmp/oms-bench-prom"),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        cwd=ROOT,
+        env=env(WEB_CONCURRENCY=str(WORKERS), PORT=str(PORT), PROMETHEUS_MULTIPROC_DIR="/tmp/oms-bench-prom"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{PORT}/readyz", timeout=1)
@@ -323,8 +385,12 @@ def pgbench() -> float:
     url = f"{PG}/oms_bench_raw"
     recreate_database(url)
     subprocess.run(["psql", "-q", "-d", url, "-f", str(schema)], check=True, capture_output=True)
-    out = subprocess.run(["pgbench", "-n", "-d", url, "-f", str(script), "-c", "4", "-j", "2", "-T", "15"],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["pgbench", "-n", "-d", url, "-f", str(script), "-c", "4", "-j", "2", "-T", "15"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return float(re.search(r"tps = ([0-9.]+)", out).group(1))
 
 
@@ -342,12 +408,14 @@ def main() -> None:
         for _, t in results:
             for op, values in t.items():
                 timings.setdefault(op, []).extend(values)
-        print(f"\nlifecycle for {SECONDS:.0f} s: {orders} orders checked out, placed, confirmed and shipped "
-              f"= {orders / SECONDS:.1f} orders/s ({sum(map(len, timings.values())) / SECONDS:.0f} requests/s)")
+        print(
+            f"\nlifecycle for {SECONDS:.0f} s: {orders} orders checked out, placed, confirmed and shipped "
+            f"= {orders / SECONDS:.1f} orders/s ({sum(map(len, timings.values())) / SECONDS:.0f} requests/s)"
+        )
         print(f"  {'operation':<10} {'calls':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'SQL':>4}")
         for op in ("checkout", "place", "confirm", "ship"):
             v = timings[op]
-            print(f"  {op:<10} {len(v):6d} {pct(v, .5):8.1f} {pct(v, .95):8.1f} {pct(v, .99):8.1f} {counts[op]:4d}")
+            print(f"  {op:<10} {len(v):6d} {pct(v, 0.5):8.1f} {pct(v, 0.95):8.1f} {pct(v, 0.99):8.1f} {counts[op]:4d}")
 
         analyze()  # the orders the lifecycle made (autovacuum's job; see analyze())
         # The drafts first; then, from the moment all load processes start placing, the CPU each
@@ -365,16 +433,23 @@ def main() -> None:
         count, wall = sum(r[0] for r in placed), max(r[1] for r in placed)
         place_ms = [v for r in placed for v in r[2]["place"]]
         place_rate = count / wall
-        print(f"\nplaceOrder alone: {count} drafts placed by {CLIENTS} clients in {wall:.1f} s = {place_rate:.1f} "
-              f"orders/s (p50 {pct(place_ms, .5):.1f} ms, p95 {pct(place_ms, .95):.1f} ms, p99 {pct(place_ms, .99):.1f} ms)")
-        print("  CPU per placed order: " + ", ".join(
-            f"{part} {(cpu_after[part] - cpu_before[part]) / count * 1000:.2f} ms" for part in cpu_before))
+        print(
+            f"\nplaceOrder alone: {count} drafts placed by {CLIENTS} clients in {wall:.1f} s = {place_rate:.1f} "
+            f"orders/s (p50 {pct(place_ms, 0.5):.1f} ms, p95 {pct(place_ms, 0.95):.1f} ms, "
+            f"p99 {pct(place_ms, 0.99):.1f} ms)"
+        )
+        print(
+            "  CPU per placed order: "
+            + ", ".join(f"{part} {(cpu_after[part] - cpu_before[part]) / count * 1000:.2f} ms" for part in cpu_before)
+        )
 
         floor = run_clients(floor_client, lambda: (SECONDS / 2,))
         floor_rate = sum(r[0] for r in floor) / (SECONDS / 2)
         floor_ms = [v for r in floor for v in r[1]]
-        print(f"the stack's floor, `{{ me {{ userId }} }}` (authentication, no order work): {floor_rate:.0f} requests/s "
-              f"(p50 {pct(floor_ms, .5):.1f} ms, p99 {pct(floor_ms, .99):.1f} ms)")
+        print(
+            f"the stack's floor, `{{ me {{ userId }} }}` (authentication, no order work): {floor_rate:.0f} requests/s "
+            f"(p50 {pct(floor_ms, 0.5):.1f} ms, p99 {pct(floor_ms, 0.99):.1f} ms)"
+        )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -386,8 +461,12 @@ def main() -> None:
 
     if LIST_SIZES:
         print(f"\norders list at {LIST_SIZES} orders per tenant (bench/orders_list.py):", flush=True)
-        subprocess.run([sys.executable, "bench/orders_list.py"], cwd=ROOT, check=True,
-                       env={**os.environ, "DATABASE_URL": f"{PG}/oms_bench_list", "BENCH_SIZES": LIST_SIZES})
+        subprocess.run(
+            [sys.executable, "bench/orders_list.py"],
+            cwd=ROOT,
+            check=True,
+            env={**os.environ, "DATABASE_URL": f"{PG}/oms_bench_list", "BENCH_SIZES": LIST_SIZES},
+        )
 
 
 if __name__ == "__main__":

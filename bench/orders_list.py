@@ -25,11 +25,15 @@ SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000").split(","
 RUNS = int(os.environ.get("BENCH_RUNS", "30"))
 URL = os.environ.get("DATABASE_URL", "")
 
-FIELDS = ("id number status total { amount } lines { sku quantity total { amount } } "
-          "shipments { trackingNumber } history { at toStatus }")
-QUERY = ("query($first: Int, $after: String, $filter: OrderFilter, $sort: OrderSort, $search: String) "
-         "{ orders(first: $first, after: $after, filter: $filter, sort: $sort, search: $search) "
-         f"{{ totalCount pageInfo {{ endCursor }} edges {{ node {{ {FIELDS} }} }} }} }}")
+FIELDS = (
+    "id number status total { amount } lines { sku quantity total { amount } } "
+    "shipments { trackingNumber } history { at toStatus }"
+)
+QUERY = (
+    "query($first: Int, $after: String, $filter: OrderFilter, $sort: OrderSort, $search: String) "
+    "{ orders(first: $first, after: $after, filter: $filter, sort: $sort, search: $search) "
+    f"{{ totalCount pageInfo {{ endCursor }} edges {{ node {{ {FIELDS} }} }} }} }}"
+)
 
 SEED = """
 INSERT INTO ordering_order (
@@ -64,9 +68,11 @@ FROM ordering_order WHERE tenant_id = %(tenant)s AND number::int - 1000 BETWEEN 
 def setup_database() -> None:
     recreate_database(URL)
     env = dict(os.environ, DEBUG="1")
-    for args in (["migrate", "--noinput", "-v0"],
-                 ["create_tenant", "--id", "bench", "--hs256-secret", "b" * 40],
-                 ["create_tenant", "--id", "other", "--hs256-secret", "o" * 40]):
+    for args in (
+        ["migrate", "--noinput", "-v0"],
+        ["create_tenant", "--id", "bench", "--hs256-secret", "b" * 40],
+        ["create_tenant", "--id", "other", "--hs256-secret", "o" * 40],
+    ):
         subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
 
 
@@ -86,8 +92,11 @@ def _defaults(conn, model, statement: str) -> tuple[str, str]:
             continue
         if field.has_default() or (not field.null and field.empty_strings_allowed):
             default = field.get_default()  # "" for a text field without one, as Django's own insert
-            literal = (sql.Literal(json.dumps(default)).as_string(conn) + "::jsonb" if isinstance(field, JSONField)
-                       else sql.Literal(default).as_string(conn))
+            literal = (
+                sql.Literal(json.dumps(default)).as_string(conn) + "::jsonb"
+                if isinstance(field, JSONField)
+                else sql.Literal(default).as_string(conn)
+            )
         elif field.null:
             literal = "NULL"
         else:
@@ -148,8 +157,9 @@ def measure(client, bearer: str, variables: dict) -> tuple[float, float, int, in
     for _ in range(RUNS):
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
-            response = client.post("/graphql/", body, content_type="application/json",
-                                   HTTP_AUTHORIZATION=f"Bearer {bearer}")
+            response = client.post(
+                "/graphql/", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {bearer}"
+            )
             timings.append((time.perf_counter() - started) * 1000)
         data = response.json()
         assert response.status_code == 200 and "errors" not in data, data
@@ -194,8 +204,12 @@ def main() -> None:
             p50, p95, queries, total = measure(client, bearer, variables)
             print(f"{'':>16}  {label:<26} {p50:8.1f} {p95:8.1f} {queries:4d} {total:11,}")
         # The page after the first: a keyset cursor, not an OFFSET.
-        first_page = client.post("/graphql/", {"query": QUERY, "variables": {"first": 50}},
-                                 content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {staff}").json()
+        first_page = client.post(
+            "/graphql/",
+            {"query": QUERY, "variables": {"first": 50}},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {staff}",
+        ).json()
         cursor = first_page["data"]["orders"]["pageInfo"]["endCursor"]
         p50, p95, queries, total = measure(client, staff, {"first": 50, "after": cursor})
         print(f"{'':>16}  {'staff, second page':<26} {p50:8.1f} {p95:8.1f} {queries:4d} {total:11,}")

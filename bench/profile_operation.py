@@ -34,8 +34,12 @@ def main() -> None:
     client = Client()
 
     def post(query, variables, role):
-        response = client.post("/graphql/", json.dumps({"query": query, "variables": variables}),
-                               content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {TOKENS[role]}")
+        response = client.post(
+            "/graphql/",
+            json.dumps({"query": query, "variables": variables}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {TOKENS[role]}",
+        )
         return next(iter(response.json()["data"].values()))
 
     if args.operation == "me":
@@ -74,8 +78,10 @@ def main() -> None:
     if profiler:
         profiler.disable()
     cpu.sort()
-    print(f"{args.operation}: {calls} calls in-process on {lifecycle.PG}/oms_bench, CPU p50 "
-          f"{cpu[len(cpu) // 2] * 1000:.3f} ms{' (under cProfile)' if profiler else ''}")
+    print(
+        f"{args.operation}: {calls} calls in-process on {lifecycle.PG}/oms_bench, CPU p50 "
+        f"{cpu[len(cpu) // 2] * 1000:.3f} ms{' (under cProfile)' if profiler else ''}"
+    )
     if profiler:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
 

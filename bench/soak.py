@@ -32,7 +32,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import lifecycle
 from common import results_of
@@ -91,15 +91,32 @@ def upstream(secret: str, stopping: threading.Event, counts: dict) -> None:
     signer, version = Webhook(secret), 1000
     while not stopping.wait(0.5):
         version += 1
-        body = json.dumps({"type": "product.upserted", "data": {
-            "product_id": "prod-lamp", "vendor_id": "vendor-globex", "sku": "GLX-LAMP", "name": "Desk lamp",
-            "price": {"amount": "54.90", "currency": "USD"}, "active": True, "version": version,
-            "attributes": {"soak": str(version)}}})
-        msg_id, at = f"msg_{uuid.uuid4().hex}", datetime.now(timezone.utc)
+        body = json.dumps(
+            {
+                "type": "product.upserted",
+                "data": {
+                    "product_id": "prod-lamp",
+                    "vendor_id": "vendor-globex",
+                    "sku": "GLX-LAMP",
+                    "name": "Desk lamp",
+                    "price": {"amount": "54.90", "currency": "USD"},
+                    "active": True,
+                    "version": version,
+                    "attributes": {"soak": str(version)},
+                },
+            }
+        )
+        msg_id, at = f"msg_{uuid.uuid4().hex}", datetime.now(UTC)
         request = urllib.request.Request(
-            f"http://127.0.0.1:{PORT}/webhooks/{lifecycle.TENANT}/", body.encode(),
-            {"Content-Type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())),
-             "webhook-signature": signer.sign(msg_id, at, body)})
+            f"http://127.0.0.1:{PORT}/webhooks/{lifecycle.TENANT}/",
+            body.encode(),
+            {
+                "Content-Type": "application/json",
+                "webhook-id": msg_id,
+                "webhook-timestamp": str(int(at.timestamp())),
+                "webhook-signature": signer.sign(msg_id, at, body),
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 status = response.status
@@ -121,8 +138,10 @@ def backlog() -> tuple[int, int]:
     from ordering.infrastructure.models import OutboxEvent
     from webhooks.infrastructure.models import WebhookDelivery
 
-    return (OutboxEvent.objects.filter(dispatched_at__isnull=True).count(),
-            WebhookDelivery.objects.exclude(status="DELIVERED").count())
+    return (
+        OutboxEvent.objects.filter(dispatched_at__isnull=True).count(),
+        WebhookDelivery.objects.exclude(status="DELIVERED").count(),
+    )
 
 
 def main() -> int:
@@ -189,8 +208,10 @@ def main() -> int:
             statuses[status] = statuses.get(status, 0) + n
     failures = sum(r[3] for r in results)
     events = OutboxEvent.objects.count()
-    print(f"\nload: {orders} orders through their whole lifecycle in {SECONDS:.0f} s ({orders / SECONDS:.1f}/s); "
-          f"API answers by status {dict(sorted(statuses.items()))}; failed lifecycles {failures}")
+    print(
+        f"\nload: {orders} orders through their whole lifecycle in {SECONDS:.0f} s ({orders / SECONDS:.1f}/s); "
+        f"API answers by status {dict(sorted(statuses.items()))}; failed lifecycles {failures}"
+    )
     for _, _, sample, _ in results:
         for line in sample:
             print(f"  {line}")
@@ -198,13 +219,19 @@ def main() -> int:
     relay_pids = [r.pid for r in relays]
     recycled = sorted(set(workers) - set(end_workers))
     print(f"memory (RSS MB, {WARM_SECONDS:.0f} s in -> end):")
-    print("  gunicorn workers: " + ", ".join(f"{start_rss[pid]:.1f}" for pid in workers) + " -> "
-          + ", ".join(f"{end_rss[pid]:.1f}" for pid in end_workers)
-          + (f" ({len(recycled)} recycled by max_requests meanwhile)" if recycled else ""))
+    print(
+        "  gunicorn workers: "
+        + ", ".join(f"{start_rss[pid]:.1f}" for pid in workers)
+        + " -> "
+        + ", ".join(f"{end_rss[pid]:.1f}" for pid in end_workers)
+        + (f" ({len(recycled)} recycled by max_requests meanwhile)" if recycled else "")
+    )
     for pid in relay_pids:
         print(f"  relay {pid}: {start_rss[pid]:.1f} -> {end_rss[pid]:.1f} ({end_rss[pid] - start_rss[pid]:+.1f})")
-    print(f"events: {events} in the outbox, {receiver.received} deliveries received; backlog {left} "
-          f"{'drained' if left == (0, 0) else 'NOT drained'} {drained_in:.1f} s after the load stopped")
+    print(
+        f"events: {events} in the outbox, {receiver.received} deliveries received; backlog {left} "
+        f"{'drained' if left == (0, 0) else 'NOT drained'} {drained_in:.1f} s after the load stopped"
+    )
 
     problems = []
     if any(status >= 500 for status in list(statuses) + list(webhook_counts)):

@@ -22,8 +22,11 @@ class TenantForm(forms.ModelForm):
     tenant to a JWKS URL)."""
 
     jwt_hs256_secret = forms.CharField(
-        label="HS secret", required=False, widget=forms.PasswordInput(render_value=False),
-        help_text="Shared HMAC secret (development). Never shown; leave empty to keep the current one.")
+        label="HS secret",
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Shared HMAC secret (development). Never shown; leave empty to keep the current one.",
+    )
     remove_hs_secret = forms.BooleanField(label="Remove the HS secret", required=False)
 
     class Meta:
@@ -68,10 +71,16 @@ class TenantAdmin(admin.ModelAdmin):
         (
             "Fair share",
             {
-                "description": "Admission per tenant (docs/production.md, \"Fair share\"). Empty fields take the "
-                               "platform's defaults, marked [default] in the limits in force.",
-                "fields": ["admission_share", "rate_limit", "rate_burst", "token_rate_limit", "token_burst",
-                           "admission_now"],
+                "description": 'Admission per tenant (docs/production.md, "Fair share"). Empty fields take the '
+                "platform's defaults, marked [default] in the limits in force.",
+                "fields": [
+                    "admission_share",
+                    "rate_limit",
+                    "rate_burst",
+                    "token_rate_limit",
+                    "token_burst",
+                    "admission_now",
+                ],
             },
         ),
         ("Record", {"fields": ["created_at", "updated_at"]}),
@@ -89,8 +98,9 @@ class TenantAdmin(admin.ModelAdmin):
         if self._operator(request):
             return self.fieldsets
         hidden = {"jwt_hs256_secret", "remove_hs_secret"}
-        return [(name, {**opts, "fields": [f for f in opts["fields"] if f not in hidden]})
-                for name, opts in self.fieldsets]
+        return [
+            (name, {**opts, "fields": [f for f in opts["fields"] if f not in hidden]}) for name, opts in self.fieldsets
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         # The id is the tenant's key in every table; it never changes once created.
@@ -131,13 +141,15 @@ class TenantAdmin(admin.ModelAdmin):
         use = next((u for u in lane.usage() if u.tenant_id == obj.pk), None)
         in_flight = use.in_flight if use else 0
         left = use.remaining if use and use.remaining is not None else limits.burst
-        mark = lambda value: "" if value is not None else " [default]"  # noqa: E731
-        return (f"{in_flight} requests in progress; while other tenants are served at most "
-                f"{limits.max_in_flight(lane.capacity)} (share {limits.share:g}{mark(own[0])} of a capacity of "
-                f"{lane.capacity}), alone all {lane.capacity}; "
-                f"{left:,.0f} of {limits.burst:,.0f} points left{mark(own[2])}, refilling "
-                f"{limits.rate:,.0f}/s{mark(own[1])}; each caller {limits.token_burst:,.0f} points{mark(own[4])}, "
-                f"{limits.token_rate:,.0f}/s{mark(own[3])}")
+        mark = lambda value: "" if value is not None else " [default]"
+        return (
+            f"{in_flight} requests in progress; while other tenants are served at most "
+            f"{limits.max_in_flight(lane.capacity)} (share {limits.share:g}{mark(own[0])} of a capacity of "
+            f"{lane.capacity}), alone all {lane.capacity}; "
+            f"{left:,.0f} of {limits.burst:,.0f} points left{mark(own[2])}, refilling "
+            f"{limits.rate:,.0f}/s{mark(own[1])}; each caller {limits.token_burst:,.0f} points{mark(own[4])}, "
+            f"{limits.token_rate:,.0f}/s{mark(own[3])}"
+        )
 
     @admin.display(description="key source")
     def key_source(self, obj: Tenant) -> str:
@@ -145,7 +157,9 @@ class TenantAdmin(admin.ModelAdmin):
 
     @admin.display(description="current HS secret")
     def hs_secret_hint(self, obj: Tenant) -> str:
-        return f"{obj.jwt_hs256_secret[:4]}… ({len(obj.jwt_hs256_secret)} characters)" if obj.jwt_hs256_secret else "none"
+        return (
+            f"{obj.jwt_hs256_secret[:4]}… ({len(obj.jwt_hs256_secret)} characters)" if obj.jwt_hs256_secret else "none"
+        )
 
 
 class OperatorsOnly:

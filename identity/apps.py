@@ -10,8 +10,9 @@ class IdentityConfig(AppConfig):
     def ready(self) -> None:
         from .infrastructure.admin_staff import ensure_admin_groups_after_migrate
 
-        post_migrate.connect(ensure_admin_groups_after_migrate, sender=self,
-                             dispatch_uid="identity.ensure_admin_groups")
+        post_migrate.connect(
+            ensure_admin_groups_after_migrate, sender=self, dispatch_uid="identity.ensure_admin_groups"
+        )
         # Admin sign-in failures and lockouts are counted in /metrics and logged.
         from axes.signals import user_locked_out
         from django.contrib.auth.signals import user_login_failed

@@ -39,8 +39,9 @@ def is_tenant_owned(model) -> bool:
     """A model whose rows belong to one tenant: it has a foreign key to the tenant registry."""
     from identity.infrastructure.models import Tenant
 
-    return any(field.concrete and field.is_relation and field.related_model is Tenant
-               for field in model._meta.get_fields())
+    return any(
+        field.concrete and field.is_relation and field.related_model is Tenant for field in model._meta.get_fields()
+    )
 
 
 class ScopedValuesListFilter(admin.AllValuesFieldListFilter):
@@ -50,8 +51,9 @@ class ScopedValuesListFilter(admin.AllValuesFieldListFilter):
 
     def __init__(self, field, request, params, model, model_admin, field_path):
         super().__init__(field, request, params, model, model_admin, field_path)
-        self.lookup_choices = (model_admin.get_queryset(request).order_by(field_path)
-                               .values_list(field_path, flat=True).distinct())
+        self.lookup_choices = (
+            model_admin.get_queryset(request).order_by(field_path).values_list(field_path, flat=True).distinct()
+        )
 
 
 class _TenantScope:

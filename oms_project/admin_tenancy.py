@@ -17,7 +17,6 @@ from identity.infrastructure.admin_staff import admin_scope_of
 from identity.infrastructure.tenancy import row_level_security_enabled, tenant_transaction
 from oms_project import replicas
 
-
 ADMIN_PREFIX = "/admin/"  # oms_project/urls.py
 # The admin's own account pages: they read and write the user's own row and session, never
 # tenant data, and the tenant role may not touch Django's session or update users.
@@ -29,8 +28,11 @@ class AdminTenantScopeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if (not request.path.startswith(ADMIN_PREFIX) or request.path.startswith(ACCOUNT_PAGES)
-                or not row_level_security_enabled()):
+        if (
+            not request.path.startswith(ADMIN_PREFIX)
+            or request.path.startswith(ACCOUNT_PAGES)
+            or not row_level_security_enabled()
+        ):
             return self.get_response(request)
         user = request.user
         if not user.is_authenticated:

@@ -31,8 +31,8 @@ def is_api_request(request) -> bool:
     known = getattr(request, "oms_api_request", None)
     if known is None:
         known = request.oms_api_request = (
-            request.path_info == API_PATH
-            and request.META.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer ")
+            request.path_info == API_PATH and request.META.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer "
+        )
     return known
 
 

@@ -26,8 +26,9 @@ def query_too_large(limit: int) -> GraphQLError:
     return GraphQLError(f"the query document exceeds {limit} bytes", extensions={"code": "QUERY_TOO_LARGE"})
 
 
-def _depth(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
-           visiting: frozenset[str]) -> int:
+def _depth(
+    selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode], visiting: frozenset[str]
+) -> int:
     """The deepest chain of fields below `selection_set` (fragments inlined, introspection ignored)."""
     if selection_set is None:
         return 0
@@ -56,9 +57,13 @@ def depth_limit_rule(max_depth: int) -> type[ValidationRule]:
                     depth = _depth(definition.selection_set, fragments, frozenset())
                     if depth > max_depth:
                         name = definition.name.value if definition.name else "anonymous"
-                        self.report_error(GraphQLError(
-                            f"operation {name!r} is {depth} levels deep; the limit is {max_depth}",
-                            definition, extensions={"code": "QUERY_TOO_DEEP"}))
+                        self.report_error(
+                            GraphQLError(
+                                f"operation {name!r} is {depth} levels deep; the limit is {max_depth}",
+                                definition,
+                                extensions={"code": "QUERY_TOO_DEEP"},
+                            )
+                        )
             return self.SKIP
 
     return QueryDepthLimit
@@ -76,9 +81,12 @@ def alias_limit_rule(max_aliases: int) -> type[ValidationRule]:
 
         def leave_document(self, node: DocumentNode, *_args):
             if self.aliases > max_aliases:
-                self.report_error(GraphQLError(
-                    f"the document uses {self.aliases} aliases; the limit is {max_aliases}",
-                    extensions={"code": "TOO_MANY_ALIASES"}))
+                self.report_error(
+                    GraphQLError(
+                        f"the document uses {self.aliases} aliases; the limit is {max_aliases}",
+                        extensions={"code": "TOO_MANY_ALIASES"},
+                    )
+                )
 
     return AliasLimit
 
@@ -88,9 +96,13 @@ class NoIntrospection(ValidationRule):
 
     def enter_field(self, node: FieldNode, *_args):
         if node.name.value in ("__schema", "__type"):
-            self.report_error(GraphQLError(
-                f"introspection is disabled on this server (field {node.name.value!r})", node,
-                extensions={"code": "INTROSPECTION_DISABLED"}))
+            self.report_error(
+                GraphQLError(
+                    f"introspection is disabled on this server (field {node.name.value!r})",
+                    node,
+                    extensions={"code": "INTROSPECTION_DISABLED"},
+                )
+            )
             return self.BREAK
 
 
@@ -106,6 +118,7 @@ def validation_rules(*, max_depth: int, max_aliases: int, introspection: bool) -
 # fields with one response name (1,000 repeated fields took 400 ms of CPU). These checks run on the
 # parsed document before any rule, in one walk bounded by the limits themselves.
 
+
 def too_many_tokens(limit: int) -> GraphQLError:
     return GraphQLError(f"the document has more than {limit} tokens", extensions={"code": "TOO_MANY_TOKENS"})
 
@@ -114,8 +127,10 @@ def too_many_tokens(limit: int) -> GraphQLError:
 # spread and single punctuators (commas and white space are not tokens). graphql-core's parser
 # spends 10 to 20 us of Python per token; this count runs in C first, so a document far over the
 # limit costs almost nothing. The parser's own `max_tokens` stays as the exact backstop.
-_TOKEN = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n\r]|\\.)*"|#[^\n\r]*'
-                    r"|[_A-Za-z][_0-9A-Za-z]*|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\.\.\.|[!$&()\:=@\[\]{}|]")
+_TOKEN = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n\r]|\\.)*"|#[^\n\r]*'
+    r"|[_A-Za-z][_0-9A-Za-z]*|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\.\.\.|[!$&()\:=@\[\]{}|]"
+)
 
 
 def parse_within_limits(query: str, *, max_tokens: int, max_fields: int, max_repeats: int) -> DocumentNode:
@@ -172,8 +187,9 @@ class _CostExceeded(Exception):
         self.error = error
 
 
-def cost_error(document: DocumentNode, *, max_fields: int, max_repeats: int,
-               max_directives: int) -> GraphQLError | None:
+def cost_error(
+    document: DocumentNode, *, max_fields: int, max_repeats: int, max_directives: int
+) -> GraphQLError | None:
     """The first cost limit `document` passes, if any: more than `max_fields` fields selected in
     an operation (fragments expanded, as execution would see them), one response name selected
     more than `max_repeats` times in one selection set (fragments merged into it), or a field,
@@ -186,8 +202,7 @@ def cost_error(document: DocumentNode, *, max_fields: int, max_repeats: int,
             if isinstance(definition, OperationDefinitionNode):
                 _check_directives(definition, max_directives)
                 budget = [max_fields, 20 * max_fields]  # fields left; selections walked left
-                _walk(definition.selection_set, fragments, frozenset(), budget, max_fields, max_repeats,
-                      max_directives)
+                _walk(definition.selection_set, fragments, frozenset(), budget, max_fields, max_repeats, max_directives)
     except _CostExceeded as exceeded:
         return exceeded.error
     return None
@@ -195,14 +210,24 @@ def cost_error(document: DocumentNode, *, max_fields: int, max_repeats: int,
 
 def _check_directives(node, limit: int) -> None:
     if len(node.directives or ()) > limit:
-        raise _CostExceeded(GraphQLError(
-            f"{len(node.directives)} directives on one selection; the limit is {limit}", node,
-            extensions={"code": "TOO_MANY_DIRECTIVES"}))
+        raise _CostExceeded(
+            GraphQLError(
+                f"{len(node.directives)} directives on one selection; the limit is {limit}",
+                node,
+                extensions={"code": "TOO_MANY_DIRECTIVES"},
+            )
+        )
 
 
-def _walk(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
-          visiting: frozenset[str], budget: list[int], max_fields: int, max_repeats: int,
-          max_directives: int) -> None:
+def _walk(
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    visiting: frozenset[str],
+    budget: list[int],
+    max_fields: int,
+    max_repeats: int,
+    max_directives: int,
+) -> None:
     """Count the fields below `selection_set`; raise `_CostExceeded` at the first limit passed."""
     if selection_set is None:
         return
@@ -233,13 +258,17 @@ def _walk(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentD
 
 
 def _repeated(name: str, limit: int, node: FieldNode | None = None) -> GraphQLError:
-    return GraphQLError(f"{name!r} is selected more than {limit} times in one selection set", node,
-                        extensions={"code": "TOO_MANY_FIELDS"})
+    return GraphQLError(
+        f"{name!r} is selected more than {limit} times in one selection set",
+        node,
+        extensions={"code": "TOO_MANY_FIELDS"},
+    )
 
 
 def _too_many_fields(limit: int) -> GraphQLError:
-    return GraphQLError(f"the operation selects more than {limit} fields (fragments expanded)",
-                        extensions={"code": "TOO_MANY_FIELDS"})
+    return GraphQLError(
+        f"the operation selects more than {limit} fields (fragments expanded)", extensions={"code": "TOO_MANY_FIELDS"}
+    )
 
 
 # -- cost against the tenant's budget (oms_project/admission) -----------------------------------
@@ -251,8 +280,14 @@ def _too_many_fields(limit: int) -> GraphQLError:
 PAGE_ARGUMENTS = ("first", "last")
 
 
-def requested_cost(document: DocumentNode, operation: OperationDefinitionNode, variables: dict | None, *,
-                   mutation_cost: int, default_page: int) -> int:
+def requested_cost(
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: dict | None,
+    *,
+    mutation_cost: int,
+    default_page: int,
+) -> int:
     """The most `operation` can cost (fragments expanded; the document has passed `cost_error`)."""
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     below = _selection_cost(operation.selection_set, fragments, frozenset(), variables or {}, default_page)
@@ -293,8 +328,13 @@ def _page_size(field: FieldNode, variables: dict, default_page: int) -> int | No
 _CONNECTIONS = frozenset({"orders"})
 
 
-def _selection_cost(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
-                    visiting: frozenset[str], variables: dict, default_page: int) -> int:
+def _selection_cost(
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    visiting: frozenset[str],
+    variables: dict,
+    default_page: int,
+) -> int:
     if selection_set is None:
         return 0
     total = 0
@@ -310,8 +350,9 @@ def _selection_cost(selection_set: SelectionSetNode | None, fragments: dict[str,
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             if name in fragments and name not in visiting:
-                total += _selection_cost(fragments[name].selection_set, fragments, visiting | {name}, variables,
-                                         default_page)
+                total += _selection_cost(
+                    fragments[name].selection_set, fragments, visiting | {name}, variables, default_page
+                )
     return total
 
 

@@ -31,16 +31,16 @@ from graphql import (
 from graphql.language import Visitor
 
 from identity.application.authenticate import authenticate, parse_authorization_header
+from identity.application.persisted_queries import document_to_run
 from identity.domain.errors import (
     AccessRevoked,
     AuthenticationFailed,
     KeySourceUnavailable,
 )
-from identity.application.persisted_queries import document_to_run
 from identity.domain.persisted_queries import PersistedQueryRefused, requested_hash
 from identity.domain.principal import Principal
-from identity.infrastructure.persisted_queries import OrmPersistedQueries
 from identity.infrastructure.jwt_verifier import PyJwtVerifier
+from identity.infrastructure.persisted_queries import OrmPersistedQueries
 from identity.infrastructure.tenancy import tenant_transaction
 from identity.infrastructure.tenants import OrmTenantDirectory
 from oms_project import admission, replicas, tracing
@@ -120,8 +120,10 @@ def _rules(max_depth: int, max_aliases: int, introspection: bool) -> tuple:
 
 
 def invalid_input(refused: TextRefused) -> GraphQLError:
-    return GraphQLError(refused.message if not refused.field else f"{refused.field} {refused.message}",
-                        extensions={"code": refused.code, "field": refused.field})
+    return GraphQLError(
+        refused.message if not refused.field else f"{refused.field} {refused.message}",
+        extensions={"code": refused.code, "field": refused.field},
+    )
 
 
 def _literal_value(node):
@@ -153,24 +155,31 @@ class CostLimits:
 
     @staticmethod
     def from_settings() -> CostLimits:
-        return CostLimits(settings.OMS_GRAPHQL_MAX_TOKENS, settings.OMS_GRAPHQL_MAX_FIELDS,
-                          settings.OMS_GRAPHQL_MAX_FIELD_REPEATS, settings.OMS_GRAPHQL_MAX_DIRECTIVES)
+        return CostLimits(
+            settings.OMS_GRAPHQL_MAX_TOKENS,
+            settings.OMS_GRAPHQL_MAX_FIELDS,
+            settings.OMS_GRAPHQL_MAX_FIELD_REPEATS,
+            settings.OMS_GRAPHQL_MAX_DIRECTIVES,
+        )
 
 
 @lru_cache(maxsize=512)
-def _checked_document(schema, query: str, rules: tuple,
-                      limits: CostLimits) -> tuple[DocumentNode | None, tuple[GraphQLError, ...]]:
+def _checked_document(
+    schema, query: str, rules: tuple, limits: CostLimits
+) -> tuple[DocumentNode | None, tuple[GraphQLError, ...]]:
     """Parse (at most `max_tokens` tokens), check the document's cost, gate the literals' text and
     validate, once per distinct document, rule set and limits (clients send the same few
     documents with different variables; validation is most of a small request's GraphQL cost).
     The cost checks come before the standard rules, whose overlapping-fields rule is quadratic."""
     try:
-        document = parse_within_limits(query, max_tokens=limits.max_tokens, max_fields=limits.max_fields,
-                                       max_repeats=limits.max_repeats)
+        document = parse_within_limits(
+            query, max_tokens=limits.max_tokens, max_fields=limits.max_fields, max_repeats=limits.max_repeats
+        )
     except GraphQLError as error:
         return None, (error,)
-    too_costly = cost_error(document, max_fields=limits.max_fields, max_repeats=limits.max_repeats,
-                            max_directives=limits.max_directives)
+    too_costly = cost_error(
+        document, max_fields=limits.max_fields, max_repeats=limits.max_repeats, max_directives=limits.max_directives
+    )
     if too_costly is not None:
         return None, (too_costly,)
     try:
@@ -182,7 +191,10 @@ def _checked_document(schema, query: str, rules: tuple,
 
 # What the GraphiQL page opens with: replace the placeholder with a token (`make run` prints one).
 GRAPHIQL_HEADERS = '{\n  "Authorization": "Bearer <paste a development token>"\n}'
-GRAPHIQL_QUERY = "# Who am I? Paste a token in the Authorization header below, then run.\n{\n  me {\n    userId\n    tenantId\n    roles\n  }\n}\n"
+GRAPHIQL_QUERY = (
+    "# Who am I? Paste a token in the Authorization header below, then run.\n"
+    "{\n  me {\n    userId\n    tenantId\n    roles\n  }\n}\n"
+)
 
 PERSISTED_QUERIES = OrmPersistedQueries()
 
@@ -196,6 +208,7 @@ def document_problems(query: str) -> list[str]:
     _, errors = _checked_document(view.schema.graphql_schema, query, view.validation_rules, view.cost_limits)
     return [error.message for error in errors]
 
+
 _GRAPHENE_DISPATCH = GraphQLView.dispatch.__wrapped__
 DEFAULT_PAGE = 20  # a connection's page when `first` is left out (ordering.application.queries)
 
@@ -208,15 +221,15 @@ class _Refused(Exception):
         self.verdict = verdict
 
 
-
 class OmsGraphQLView(GraphQLView):
     graphiql_template = "oms/graphiql.html"
 
     def __init__(self, graphiql: bool | None = None, **kwargs) -> None:
         # GraphiQL is a development tool: offered while DEBUG is on (read per request).
         super().__init__(graphiql=settings.DEBUG if graphiql is None else graphiql, **kwargs)
-        self.validation_rules = _rules(settings.OMS_GRAPHQL_MAX_DEPTH, settings.OMS_GRAPHQL_MAX_ALIASES,
-                                       settings.OMS_GRAPHQL_INTROSPECTION)
+        self.validation_rules = _rules(
+            settings.OMS_GRAPHQL_MAX_DEPTH, settings.OMS_GRAPHQL_MAX_ALIASES, settings.OMS_GRAPHQL_INTROSPECTION
+        )
         self.cost_limits = CostLimits.from_settings()
 
     def execute_graphql_request(self, request, data, query, variables, operation_name, show_graphiql=False):
@@ -238,15 +251,24 @@ class OmsGraphQLView(GraphQLView):
         if request.method.lower() == "get" and operation is not None and operation.operation != OperationType.QUERY:
             if show_graphiql:
                 return None
-            raise HttpError(HttpResponseNotAllowed(
-                ["POST"], f"Can only perform a {operation.operation.value} operation from a POST request."))
+            raise HttpError(
+                HttpResponseNotAllowed(
+                    ["POST"], f"Can only perform a {operation.operation.value} operation from a POST request."
+                )
+            )
         mutation = operation is not None and operation.operation == OperationType.MUTATION
         ticket = getattr(request, "oms_ticket", None)
         if ticket is not None and operation is not None:
             # The document's cost, spent from the tenant's and the caller's buckets before it runs.
-            spent = ticket.spend(requested_cost(document, operation, variables,
-                                                mutation_cost=settings.OMS_ADMISSION_MUTATION_COST,
-                                                default_page=DEFAULT_PAGE))
+            spent = ticket.spend(
+                requested_cost(
+                    document,
+                    operation,
+                    variables,
+                    mutation_cost=settings.OMS_ADMISSION_MUTATION_COST,
+                    default_page=DEFAULT_PAGE,
+                )
+            )
             if not spent.admitted:
                 raise _Refused(spent)
         # A query runs in one transaction scoped to the principal's tenant (row-level security
@@ -260,19 +282,38 @@ class OmsGraphQLView(GraphQLView):
             PERSISTED_QUERY_OUTCOMES.labels("registered").inc()
         principal = request.oms_principal
         scope = nullcontext() if mutation else tenant_transaction(principal.tenant_id)
-        traced = tracing.operation(operation.operation.value if operation else "query",
-                                   operation.name.value if operation and operation.name else None, principal.tenant_id)
+        traced = tracing.operation(
+            operation.operation.value if operation else "query",
+            operation.name.value if operation and operation.name else None,
+            principal.tenant_id,
+        )
         try:
-            with traced as span, (nullcontext() if mutation
-                                  else replicas.reading(principal.user_id, request.headers.get(replicas.HEADER))):
+            with (
+                traced as span,
+                (
+                    nullcontext()
+                    if mutation
+                    else replicas.reading(principal.user_id, request.headers.get(replicas.HEADER))
+                ),
+            ):
                 with scope:
-                    result = execute(schema, document, root_value=self.get_root_value(request),
-                                     context_value=self.get_context(request), variable_values=variables,
-                                     operation_name=operation_name, middleware=self.get_middleware(request),
-                                     execution_context_class=self.execution_context_class)
+                    result = execute(
+                        schema,
+                        document,
+                        root_value=self.get_root_value(request),
+                        context_value=self.get_context(request),
+                        variable_values=variables,
+                        operation_name=operation_name,
+                        middleware=self.get_middleware(request),
+                        execution_context_class=self.execution_context_class,
+                    )
                 if result.errors:
-                    tracing.failed(span, ", ".join(sorted({str((error.extensions or {}).get("code", "INTERNAL"))
-                                                         for error in result.errors})))
+                    tracing.failed(
+                        span,
+                        ", ".join(
+                            sorted({str((error.extensions or {}).get("code", "INTERNAL")) for error in result.errors})
+                        ),
+                    )
             if mutation:
                 request.oms_read_after = replicas.written(principal.user_id)
         except Exception as error:  # as graphene-django: the error becomes the answer
@@ -283,8 +324,9 @@ class OmsGraphQLView(GraphQLView):
             if database_unavailable(error.original_error):
                 raise error.original_error  # the whole answer is 503, not a partial one
         if ticket is not None:  # the slot back, and what the answer did not cost
-            ticket.release(actual_cost(result.data, mutation=mutation,
-                                       mutation_cost=settings.OMS_ADMISSION_MUTATION_COST))
+            ticket.release(
+                actual_cost(result.data, mutation=mutation, mutation_cost=settings.OMS_ADMISSION_MUTATION_COST)
+            )
         return result
 
     def get_graphql_params(self, request, data):
@@ -300,8 +342,9 @@ class OmsGraphQLView(GraphQLView):
         sha256 = requested_hash(extensions)
         if sha256 is None and not settings.OMS_PERSISTED_QUERIES_ONLY:
             return query, variables, operation_name, id_
-        query, request.oms_persist = document_to_run(sha256, query, PERSISTED_QUERIES,
-                                                     only_listed=settings.OMS_PERSISTED_QUERIES_ONLY)
+        query, request.oms_persist = document_to_run(
+            sha256, query, PERSISTED_QUERIES, only_listed=settings.OMS_PERSISTED_QUERIES_ONLY
+        )
         if sha256 is not None and request.oms_persist is None:
             PERSISTED_QUERY_OUTCOMES.labels("found").inc()
         return query, variables, operation_name, id_
@@ -330,8 +373,9 @@ class OmsGraphQLView(GraphQLView):
     def render_graphiql(self, request, **data):
         """The GraphiQL page, its assets served by the app (no CDN; oms_project/graphiql/), the
         header editor open with a bearer-token placeholder to replace with a development token."""
-        return render(request, self.graphiql_template, {
-            "default_headers": GRAPHIQL_HEADERS, "default_query": GRAPHIQL_QUERY})
+        return render(
+            request, self.graphiql_template, {"default_headers": GRAPHIQL_HEADERS, "default_query": GRAPHIQL_QUERY}
+        )
 
     @staticmethod
     def format_error(error):

@@ -32,7 +32,5 @@ def readyz(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
     if pending:
         names = [f"{migration.app_label}.{migration.name}" for migration, _ in pending]
-        return JsonResponse(
-            {"status": "unavailable", "database": "ok", "unapplied_migrations": names}, status=503
-        )
+        return JsonResponse({"status": "unavailable", "database": "ok", "unapplied_migrations": names}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})

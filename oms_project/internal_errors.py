@@ -23,8 +23,14 @@ def report(error: BaseException, *, source: str) -> str:
     """Log `error` with its traceback and count it; returns the request id the caller is given."""
     INTERNAL_ERRORS.labels(source).inc()
     request_id = request_id_var.get() or ""
-    logger.error("unexpected %s in %s: %s", type(error).__name__, source, error,
-                 exc_info=(type(error), error, error.__traceback__), extra={"request_id": request_id or None})
+    logger.error(
+        "unexpected %s in %s: %s",
+        type(error).__name__,
+        source,
+        error,
+        exc_info=(type(error), error, error.__traceback__),
+        extra={"request_id": request_id or None},
+    )
     return request_id
 
 
@@ -71,8 +77,9 @@ def unavailable_response(request, error: BaseException) -> JsonResponse:
     """503 with code DATABASE_UNAVAILABLE, as a GraphQL error on `/graphql/`; counted and logged
     (a warning: the operator sees the outage in /readyz and the database's own logs)."""
     INTERNAL_ERRORS.labels("database_unavailable").inc()
-    unavailable_logger.warning("database unavailable: %s", error,
-                               extra={"request_id": getattr(request, "request_id", None)})
+    unavailable_logger.warning(
+        "database unavailable: %s", error, extra={"request_id": getattr(request, "request_id", None)}
+    )
     if request.path.startswith("/graphql/"):
         body = {"errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": {"code": "DATABASE_UNAVAILABLE"}}]}
     else:

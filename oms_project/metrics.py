@@ -19,10 +19,11 @@ import hmac
 import logging
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -33,7 +34,6 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from django.db.models import Count
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -44,44 +44,75 @@ if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 ORDER_TRANSITIONS = Counter(
-    "oms_order_transitions", "Order events committed, by event type (order.placed, order.shipped, ...).",
-    ["event"])
+    "oms_order_transitions", "Order events committed, by event type (order.placed, order.shipped, ...).", ["event"]
+)
 WEBHOOK_RECEIPTS = Counter(
-    "oms_webhook_receipts", "Inbound snapshot webhooks, by outcome (applied, duplicate, stale, or the refusal code).",
-    ["outcome"])
+    "oms_webhook_receipts",
+    "Inbound snapshot webhooks, by outcome (applied, duplicate, stale, or the refusal code).",
+    ["outcome"],
+)
 INTERNAL_ERRORS = Counter(
-    "oms_internal_errors", "Unexpected faults answered with code INTERNAL, by where they surfaced (graphql, http).",
-    ["source"])
+    "oms_internal_errors",
+    "Unexpected faults answered with code INTERNAL, by where they surfaced (graphql, http).",
+    ["source"],
+)
 STREAM_PUBLISHED = Counter(
-    "oms_stream_published", "Outbox events the event stream acknowledged (relay_events with OMS_EVENT_STREAM_URL).")
+    "oms_stream_published", "Outbox events the event stream acknowledged (relay_events with OMS_EVENT_STREAM_URL)."
+)
 WEBHOOK_DELIVERIES = Counter(
-    "oms_webhook_deliveries", "Outbound delivery attempts recorded by the relay, by outcome (delivered, retry, dead).",
-    ["outcome"])
+    "oms_webhook_deliveries",
+    "Outbound delivery attempts recorded by the relay, by outcome (delivered, retry, dead).",
+    ["outcome"],
+)
 
 
 REQUESTS = Counter(
-    "django_http_requests_total_by_view_transport_method", "Requests, by view, transport and method.",
-    ["view", "transport", "method"])
+    "django_http_requests_total_by_view_transport_method",
+    "Requests, by view, transport and method.",
+    ["view", "transport", "method"],
+)
 RESPONSES = Counter("django_http_responses_total_by_status", "Responses, by status code.", ["status"])
 LATENCY = Histogram(
-    "django_http_requests_latency_seconds_by_view_method", "Request latency in seconds, middleware included.",
-    ["view", "method"], buckets=(.005, .01, .025, .05, .075, .1, .25, .5, .75, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0))
-REPLICA_READS = Counter("oms_replica_reads", "Read-only requests, by the database that served them (docs/scaling.md).",
-                        ["database"])
-REPLICA_FALLBACKS = Counter("oms_replica_fallbacks",
-                            "Reads sent to the primary although replicas are configured, by reason (down, lag, behind).",
-                            ["reason"])
-REPLICA_LAG = Gauge("oms_replica_lag_seconds", "Each replica's replication lag at its last health check.", ["replica"],
-                    multiprocess_mode="max")
-STOCK_REFUSALS = Counter("oms_stock_refusals", "Order lines refused OUT_OF_STOCK when reserving (placement, amendment).")
-PERSISTED_QUERIES = Counter("oms_persisted_queries", "Requests naming a document by hash, by outcome: found, "
-                            "registered, not_found, refused (identity/domain/persisted_queries.py).", ["outcome"])
+    "django_http_requests_latency_seconds_by_view_method",
+    "Request latency in seconds, middleware included.",
+    ["view", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0),
+)
+REPLICA_READS = Counter(
+    "oms_replica_reads", "Read-only requests, by the database that served them (docs/scaling.md).", ["database"]
+)
+REPLICA_FALLBACKS = Counter(
+    "oms_replica_fallbacks",
+    "Reads sent to the primary although replicas are configured, by reason (down, lag, behind).",
+    ["reason"],
+)
+REPLICA_LAG = Gauge(
+    "oms_replica_lag_seconds",
+    "Each replica's replication lag at its last health check.",
+    ["replica"],
+    multiprocess_mode="max",
+)
+STOCK_REFUSALS = Counter(
+    "oms_stock_refusals", "Order lines refused OUT_OF_STOCK when reserving (placement, amendment)."
+)
+PERSISTED_QUERIES = Counter(
+    "oms_persisted_queries",
+    "Requests naming a document by hash, by outcome: found, "
+    "registered, not_found, refused (identity/domain/persisted_queries.py).",
+    ["outcome"],
+)
 ADMIN_LOGIN_FAILURES = Counter("oms_admin_login_failures", "Failed admin sign-ins (wrong password or locked out).")
-ADMIN_LOCKOUTS = Counter("oms_admin_lockouts", "Admin sign-ins refused because the username and address are locked out.")
-ADMISSION_REFUSED = Counter("oms_admission_refused", "Requests refused with 429 at admission, by tenant and reason "
-                            "(RATE_LIMITED, OVER_SHARE; oms_project/admission).", ["tenant", "reason"])
-ADMISSION_STORE_ERRORS = Counter("oms_admission_store_errors", "Admission steps whose store failed; the request "
-                                 "was admitted (fail open).")
+ADMIN_LOCKOUTS = Counter(
+    "oms_admin_lockouts", "Admin sign-ins refused because the username and address are locked out."
+)
+ADMISSION_REFUSED = Counter(
+    "oms_admission_refused",
+    "Requests refused with 429 at admission, by tenant and reason (RATE_LIMITED, OVER_SHARE; oms_project/admission).",
+    ["tenant", "reason"],
+)
+ADMISSION_STORE_ERRORS = Counter(
+    "oms_admission_store_errors", "Admission steps whose store failed; the request was admitted (fail open)."
+)
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 
@@ -112,8 +143,12 @@ def count_lockout(sender, request=None, username=None, ip_address=None, **kwargs
     """django-axes' `user_locked_out` receiver: counted, and logged with the address (never the
     password)."""
     ADMIN_LOCKOUTS.inc()
-    logging.getLogger("oms.admin").warning("admin sign-in locked out for %r from %s", username, ip_address,
-                                           extra={"username": username, "ip_address": ip_address})
+    logging.getLogger("oms.admin").warning(
+        "admin sign-in locked out for %r from %s",
+        username,
+        ip_address,
+        extra={"username": username, "ip_address": ip_address},
+    )
 
 
 def require_metrics_protection() -> None:
@@ -122,7 +157,8 @@ def require_metrics_protection() -> None:
     if not settings.DEBUG and not settings.OMS_METRICS_TOKEN and not settings.OMS_METRICS_PUBLIC:
         raise ImproperlyConfigured(
             "/metrics would be open: set OMS_METRICS_TOKEN (scrapers send it as a bearer token), "
-            "or OMS_METRICS_PUBLIC=1 if only a private network reaches this process")
+            "or OMS_METRICS_PUBLIC=1 if only a private network reaches this process"
+        )
 
 
 class RelayBacklogCollector:
@@ -132,31 +168,49 @@ class RelayBacklogCollector:
         from ordering.infrastructure.models import OutboxEvent
         from webhooks.infrastructure.models import WebhookDelivery
 
-        now = datetime.now(timezone.utc)
-        oldest_event = (OutboxEvent.objects.filter(dispatched_at__isnull=True)
-                        .order_by("position").values_list("occurred_at", flat=True).first())
-        oldest_due = (WebhookDelivery.objects.filter(status="PENDING", next_attempt_at__lte=now)
-                      .order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first())
-        lag = GaugeMetricFamily("oms_relay_lag_seconds",
-                                "Age of the oldest work the relay has not done yet, by stage.", labels=["stage"])
+        now = datetime.now(UTC)
+        oldest_event = (
+            OutboxEvent.objects.filter(dispatched_at__isnull=True)
+            .order_by("position")
+            .values_list("occurred_at", flat=True)
+            .first()
+        )
+        oldest_due = (
+            WebhookDelivery.objects.filter(status="PENDING", next_attempt_at__lte=now)
+            .order_by("next_attempt_at")
+            .values_list("next_attempt_at", flat=True)
+            .first()
+        )
+        lag = GaugeMetricFamily(
+            "oms_relay_lag_seconds", "Age of the oldest work the relay has not done yet, by stage.", labels=["stage"]
+        )
         lag.add_metric(["fan_out"], (now - oldest_event).total_seconds() if oldest_event else 0.0)
         lag.add_metric(["delivery"], (now - oldest_due).total_seconds() if oldest_due else 0.0)
         if settings.OMS_EVENT_STREAM_URL:
-            oldest_unpublished = (OutboxEvent.objects.filter(published_at__isnull=True).order_by("position")
-                                  .values_list("occurred_at", flat=True).first())
+            oldest_unpublished = (
+                OutboxEvent.objects.filter(published_at__isnull=True)
+                .order_by("position")
+                .values_list("occurred_at", flat=True)
+                .first()
+            )
             lag.add_metric(["stream"], (now - oldest_unpublished).total_seconds() if oldest_unpublished else 0.0)
         yield lag
         backlog = GaugeMetricFamily("oms_relay_backlog", "Deliveries waiting, by status.", labels=["status"])
         backlog.add_metric(["pending"], WebhookDelivery.objects.filter(status="PENDING").count())
         backlog.add_metric(["dead"], WebhookDelivery.objects.filter(status="DEAD").count())
         yield backlog
-        by_tenant = GaugeMetricFamily("oms_relay_backlog_by_tenant", "Work the relay has not done yet, per tenant: "
-                                      "events not fanned out, deliveries pending.", labels=["tenant", "stage"])
+        by_tenant = GaugeMetricFamily(
+            "oms_relay_backlog_by_tenant",
+            "Work the relay has not done yet, per tenant: events not fanned out, deliveries pending.",
+            labels=["tenant", "stage"],
+        )
         for stage, rows in (
-                ("fan_out", OutboxEvent.objects.filter(dispatched_at__isnull=True)),
-                ("delivery", WebhookDelivery.objects.filter(status="PENDING"))):
-            for tenant_id, count in rows.order_by().values("tenant_id").annotate(n=Count("pk")).values_list(
-                    "tenant_id", "n"):
+            ("fan_out", OutboxEvent.objects.filter(dispatched_at__isnull=True)),
+            ("delivery", WebhookDelivery.objects.filter(status="PENDING")),
+        ):
+            for tenant_id, count in (
+                rows.order_by().values("tenant_id").annotate(n=Count("pk")).values_list("tenant_id", "n")
+            ):
                 by_tenant.add_metric([tenant_id, stage], count)
         yield by_tenant
 
@@ -168,10 +222,10 @@ class AdmissionCollector:
     def collect(self):
         from oms_project.admission import lane
 
-        in_flight = GaugeMetricFamily("oms_admission_in_flight", "Requests in progress, per tenant.",
-                                      labels=["tenant"])
-        remaining = GaugeMetricFamily("oms_admission_budget_remaining",
-                                      "Points left in the tenant's rate-limit bucket.", labels=["tenant"])
+        in_flight = GaugeMetricFamily("oms_admission_in_flight", "Requests in progress, per tenant.", labels=["tenant"])
+        remaining = GaugeMetricFamily(
+            "oms_admission_budget_remaining", "Points left in the tenant's rate-limit bucket.", labels=["tenant"]
+        )
         admission = lane()
         for usage in admission.usage() if admission is not None else ():
             in_flight.add_metric([usage.tenant_id], usage.in_flight)
@@ -192,17 +246,27 @@ class StockCollector:
         from snapshots.infrastructure.models import ProductSnapshot
 
         left = F("available_quantity") - F("reserved_quantity")
-        rows = (ProductSnapshot.objects.filter(available_quantity__isnull=False).order_by()
-                .values("tenant_id")
-                .annotate(reserved=Sum("reserved_quantity"), sellable=Sum(Greatest(left, Value(0))),
-                          sold_out=Count("id", filter=Q(available_quantity__lte=F("reserved_quantity")))))
-        reserved = GaugeMetricFamily("oms_stock_reserved_units",
-                                     "Units placed orders hold that the inventory count does not include yet.",
-                                     labels=["tenant"])
-        sellable = GaugeMetricFamily("oms_stock_sellable_units", "Units left to sell, over products with a count.",
-                                     labels=["tenant"])
-        sold_out = GaugeMetricFamily("oms_products_sold_out", "Products with a count and nothing left to sell.",
-                                     labels=["tenant"])
+        rows = (
+            ProductSnapshot.objects.filter(available_quantity__isnull=False)
+            .order_by()
+            .values("tenant_id")
+            .annotate(
+                reserved=Sum("reserved_quantity"),
+                sellable=Sum(Greatest(left, Value(0))),
+                sold_out=Count("id", filter=Q(available_quantity__lte=F("reserved_quantity"))),
+            )
+        )
+        reserved = GaugeMetricFamily(
+            "oms_stock_reserved_units",
+            "Units placed orders hold that the inventory count does not include yet.",
+            labels=["tenant"],
+        )
+        sellable = GaugeMetricFamily(
+            "oms_stock_sellable_units", "Units left to sell, over products with a count.", labels=["tenant"]
+        )
+        sold_out = GaugeMetricFamily(
+            "oms_products_sold_out", "Products with a count and nothing left to sell.", labels=["tenant"]
+        )
         for row in rows:
             reserved.add_metric([row["tenant_id"]], row["reserved"] or 0)
             sellable.add_metric([row["tenant_id"]], row["sellable"] or 0)

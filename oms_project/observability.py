@@ -3,8 +3,9 @@
 `RequestContextMiddleware` gives every request an id (the caller's `X-Request-ID` when it is a
 sane token, else a new UUID), echoes it in the response, and writes one access line per request.
 Code that learns the tenant (the GraphQL view after authentication, the webhook view) calls
-`bind_tenant(...)`; the relay, outside any request, passes each delivery's tenant as `extra`. `ContextFilter` copies both onto every log record, so
-the JSON formatter prints them on every line, Django's own lines included.
+`bind_tenant(...)`; the relay, outside any request, passes each delivery's tenant as `extra`.
+`ContextFilter` copies both onto every log record, so the JSON formatter prints them on every
+line, Django's own lines included.
 """
 
 from __future__ import annotations
@@ -45,10 +46,12 @@ class ContextFilter(logging.Filter):
         # django.request writes its line after the middleware has finished: read the request.
         request = getattr(record, "request", None)
         principal = getattr(request, "oms_principal", None)
-        record.request_id = (getattr(record, "request_id", None) or request_id_var.get()
-                             or getattr(request, "request_id", None) or None)
-        record.tenant_id = (getattr(record, "tenant_id", None) or tenant_id_var.get()
-                            or getattr(principal, "tenant_id", None) or None)
+        record.request_id = (
+            getattr(record, "request_id", None) or request_id_var.get() or getattr(request, "request_id", None) or None
+        )
+        record.tenant_id = (
+            getattr(record, "tenant_id", None) or tenant_id_var.get() or getattr(principal, "tenant_id", None) or None
+        )
         return True
 
 
@@ -58,8 +61,7 @@ class OmsJsonFormatter(JsonFormatter):
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("rename_fields", {"asctime": "time", "levelname": "level", "name": "logger"})
         kwargs.setdefault("timestamp", False)
-        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(tenant_id)s",
-                         *args, **kwargs)
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(tenant_id)s", *args, **kwargs)
 
 
 class RequestContextMiddleware:
@@ -76,9 +78,17 @@ class RequestContextMiddleware:
             response["X-Request-ID"] = rid
             if request.path not in ("/metrics", "/healthz", "/readyz"):
                 access_logger.info(
-                    "%s %s %s", request.method, request.path, response.status_code,
-                    extra={"method": request.method, "path": request.path, "status": response.status_code,
-                           "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+                    "%s %s %s",
+                    request.method,
+                    request.path,
+                    response.status_code,
+                    extra={
+                        "method": request.method,
+                        "path": request.path,
+                        "status": response.status_code,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )
             return response
         finally:
             request_id_var.reset(rid_token)

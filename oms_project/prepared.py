@@ -88,8 +88,12 @@ def cursor():
     if db.queries_logged:
         return _DebugCursor(cursor_class(raw), db)
     kept = getattr(db, _KEPT, None)
-    if (kept is None or kept.wrapped.cursor.connection is not raw or kept.wrapped.cursor.closed
-            or type(kept.wrapped.cursor) is not cursor_class):
+    if (
+        kept is None
+        or kept.wrapped.cursor.connection is not raw
+        or kept.wrapped.cursor.closed
+        or type(kept.wrapped.cursor) is not cursor_class
+    ):
         kept = _Kept(CursorWrapper(cursor_class(raw), db))
         setattr(db, _KEPT, kept)
     return kept

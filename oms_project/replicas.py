@@ -48,7 +48,6 @@ HEADER = "X-Read-After"
 _LSN = re.compile(r"^[0-9A-F]{1,8}/[0-9A-F]{1,8}$")
 
 
-
 def replica_aliases() -> list[str]:
     return [alias for alias in settings.DATABASES if alias.startswith(PREFIX)]
 
@@ -84,7 +83,8 @@ def _check(alias: str, health: _Health, now: float) -> None:
         with connections[alias].cursor() as cursor:
             cursor.execute(
                 "SELECT pg_last_wal_replay_lsn()::text, CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() "
-                "THEN 0 ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END")
+                "THEN 0 ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END"
+            )
             replayed, lag = cursor.fetchone()
     except DatabaseError as error:
         logger.warning("replica %s did not answer its health check: %s", alias, error)

@@ -56,9 +56,7 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"
 
-ALLOWED_HOSTS = env_list(
-    "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else []
-)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else [])
 
 # Single-tenant mode: tokens need no `tenant_id` claim; every principal belongs to this tenant.
 OMS_SINGLE_TENANT_ID = os.environ.get("OMS_SINGLE_TENANT_ID", "").strip() or None
@@ -104,7 +102,8 @@ OMS_RELAY_METRICS_PORT = int(env_float("OMS_RELAY_METRICS_PORT", 0))
 # names, addresses or CIDR networks). Development allows http and this machine.
 OMS_WEBHOOK_ALLOW_HTTP = env_bool("OMS_WEBHOOK_ALLOW_HTTP", DEBUG)
 OMS_WEBHOOK_ALLOWED_DESTINATIONS = env_list(
-    "OMS_WEBHOOK_ALLOWED_DESTINATIONS", ["127.0.0.1", "::1", "localhost"] if DEBUG else [])
+    "OMS_WEBHOOK_ALLOWED_DESTINATIONS", ["127.0.0.1", "::1", "localhost"] if DEBUG else []
+)
 
 # /graphql/ guards (docs/errors.md): each refusal has its own code and nothing executes.
 OMS_GRAPHQL_MAX_BODY_BYTES = int(env_float("OMS_GRAPHQL_MAX_BODY_BYTES", 256 * 1024))
@@ -266,7 +265,8 @@ else:
     # this many uses; "off" for a pooler in transaction mode without prepared-statement support.
     _prepare = os.environ.get("DATABASE_PREPARE_THRESHOLD", "2").strip().lower()
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
-        None if _prepare in ("off", "none", "") else int(_prepare))
+        None if _prepare in ("off", "none", "") else int(_prepare)
+    )
 
 # Read replicas (docs/scaling.md): read-only requests may read from these (PostgreSQL streaming
 # replicas of DATABASE_URL); writes, webhooks and the relay always use the primary.

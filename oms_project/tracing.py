@@ -42,9 +42,18 @@ def _otel():
         from opentelemetry import context, propagate, trace
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
-        api = _state["api"] = SimpleNamespace(context=context, propagate=propagate, trace=trace, SpanKind=SpanKind,
-                                              Status=Status, StatusCode=StatusCode, tracer=trace.get_tracer("oms"))
+        api = _state["api"] = SimpleNamespace(
+            context=context,
+            propagate=propagate,
+            trace=trace,
+            SpanKind=SpanKind,
+            Status=Status,
+            StatusCode=StatusCode,
+            tracer=trace.get_tracer("oms"),
+        )
     return api
+
+
 # Attributes of the server span that may hold a query string (old and stable HTTP conventions).
 _URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.query")
 
@@ -55,13 +64,14 @@ def enabled() -> bool:
 
 def configure_from_environment() -> bool:
     """Start tracing when an OTLP endpoint is configured (wsgi.py, relay_events). Idempotent."""
-    if _state["on"] or not (os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-                            or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")):
+    if _state["on"] or not (
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    ):
         return _state["on"]
+    from opentelemetry import trace
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry import trace
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     provider = TracerProvider(resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "oms")}))
@@ -81,8 +91,9 @@ def instrument() -> None:
 
     if _state["on"]:
         return
-    DjangoInstrumentor().instrument(excluded_urls="healthz,readyz,metrics,static/", request_hook=_path_only,
-                                    response_hook=_path_only_after)
+    DjangoInstrumentor().instrument(
+        excluded_urls="healthz,readyz,metrics,static/", request_hook=_path_only, response_hook=_path_only_after
+    )
     _state["on"] = True
     connection_created.connect(_instrument_connection, dispatch_uid="oms-tracing")
     for wrapper in connections.all(initialized_only=True):
@@ -165,9 +176,14 @@ def operation(operation_type: str, name: str | None, tenant_id: str | None):
         return nullcontext()
     otel = _otel()
     return otel.tracer.start_as_current_span(
-        f"{operation_type} {name or 'anonymous'}", kind=otel.SpanKind.INTERNAL,
-        attributes={"graphql.operation.type": operation_type, "graphql.operation.name": name or "",
-                    "oms.tenant_id": tenant_id or ""})
+        f"{operation_type} {name or 'anonymous'}",
+        kind=otel.SpanKind.INTERNAL,
+        attributes={
+            "graphql.operation.type": operation_type,
+            "graphql.operation.name": name or "",
+            "oms.tenant_id": tenant_id or "",
+        },
+    )
 
 
 def span(name: str, attributes: Mapping[str, Any] | None = None, *, kind: str = INTERNAL):
@@ -186,8 +202,7 @@ def traceparent() -> str:
     return carrier.get("traceparent", "")
 
 
-def started(parent: str, name: str, headers: dict[str, str], *, kind: str,
-            attributes: Mapping[str, Any]) -> Any:
+def started(parent: str, name: str, headers: dict[str, str], *, kind: str, attributes: Mapping[str, Any]) -> Any:
     """A span continuing the trace of a stored `traceparent` (a new trace without one), started
     but not made current, its own context written into `headers` for the receiver. None when off;
     end it with `finished`."""
@@ -195,8 +210,9 @@ def started(parent: str, name: str, headers: dict[str, str], *, kind: str,
         return None
     otel = _otel()
     parent_context = otel.propagate.extract({"traceparent": parent}) if parent else otel.context.Context()
-    current = otel.tracer.start_span(name, context=parent_context, kind=otel.SpanKind[kind],
-                                     attributes=dict(attributes))
+    current = otel.tracer.start_span(
+        name, context=parent_context, kind=otel.SpanKind[kind], attributes=dict(attributes)
+    )
     otel.propagate.inject(headers, context=otel.trace.set_span_in_context(current))
     return current
 
@@ -209,8 +225,9 @@ def finished(current: Any, error: str | None = None) -> None:
 
 
 @contextmanager
-def continued(parent: str, name: str, attributes: Mapping[str, Any], headers: dict[str, str], *,
-              kind: str) -> Iterator[Any]:
+def continued(
+    parent: str, name: str, attributes: Mapping[str, Any], headers: dict[str, str], *, kind: str
+) -> Iterator[Any]:
     """`started` as a context manager, the span current inside it. Yields the span (None when off)."""
     current = started(parent, name, headers, kind=kind, attributes=attributes)
     if current is None:
@@ -224,4 +241,3 @@ def failed(current: Any, message: str) -> None:
     if current is not None:
         otel = _otel()
         current.set_status(otel.Status(otel.StatusCode.ERROR, message))
-

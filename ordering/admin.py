@@ -35,8 +35,9 @@ from .infrastructure.unit_of_work import DjangoUnitOfWork
 
 
 def admin_principal(request, order: Order) -> Principal:
-    return Principal(user_id=f"admin:{request.user.get_username()}", tenant_id=order.tenant_id,
-                     roles=frozenset({Role.STAFF}))
+    return Principal(
+        user_id=f"admin:{request.user.get_username()}", tenant_id=order.tenant_id, roles=frozenset({Role.STAFF})
+    )
 
 
 class ReadOnlyInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInline):
@@ -47,8 +48,17 @@ class ReadOnlyInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInline
 
 class LineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ["sku", "product_name", "vendor_id", "quantity", "unit_price_money", "subtotal_money", "discount_money",
-              "offer_id", "shipped_quantity"]
+    fields = [
+        "sku",
+        "product_name",
+        "vendor_id",
+        "quantity",
+        "unit_price_money",
+        "subtotal_money",
+        "discount_money",
+        "offer_id",
+        "shipped_quantity",
+    ]
     readonly_fields = ["unit_price_money", "subtotal_money", "discount_money"]
     unit_price_money = admin_money("unit_price", "order.currency")
     subtotal_money = admin_money("subtotal", "order.currency")
@@ -90,23 +100,40 @@ class HistoryInline(ReadOnlyInline):
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-                             help_text="Recorded on the order and sent with order.cancelled.")
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Recorded on the order and sent with order.cancelled.",
+    )
 
 
 class UnfulfillableForm(forms.Form):
-    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-                             help_text="Recorded on the order and sent with order.unfulfillable.")
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Recorded on the order and sent with order.unfulfillable.",
+    )
 
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
-    list_display = ["__str__", "status", "payment_status", "total_money", "customer_email", "created_at",
-                    "placed_at"]
-    list_filter = ["status", "payment_status", "channel", "hold_reason", "review_status",
-                   ("created_at", admin.DateFieldListFilter)]
-    search_fields = ["=number", "customer_email", "customer_last_name", "=customer_user_id", "=lines__sku",
-                     "=external_reference"]
+    list_display = ["__str__", "status", "payment_status", "total_money", "customer_email", "created_at", "placed_at"]
+    list_filter = [
+        "status",
+        "payment_status",
+        "channel",
+        "hold_reason",
+        "review_status",
+        ("created_at", admin.DateFieldListFilter),
+    ]
+    search_fields = [
+        "=number",
+        "customer_email",
+        "customer_last_name",
+        "=customer_user_id",
+        "=lines__sku",
+        "=external_reference",
+    ]
     list_select_related = ["tenant"]
     ordering = ["-created_at", "-id"]
     show_full_result_count = False  # no second COUNT over a tenant with a million orders
@@ -114,19 +141,81 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     inlines = [LineInline, ShippingInline, CouponInline, ShipmentInline, HistoryInline]
     actions = ["cancel_orders", "deliver_orders", "complete_orders", "mark_unfulfillable", "resume_orders"]
     fieldsets = [
-        (None, {"fields": ["id", "tenant", "number", "status", "payment_status", "version", "created_at",
-                           "placed_at", "updated_at", "channel", "external_reference"]}),
-        ("Customer", {"fields": ["customer_user_id", "customer_email", "customer_first_name", "customer_last_name",
-                                 "customer_phone"]}),
-        ("Shipping address", {"fields": ["shipping_line1", "shipping_line2", "shipping_city", "shipping_state",
-                                         "shipping_postal_code", "shipping_country"]}),
-        ("Totals", {"fields": ["currency", "subtotal_money", "discount_total_money", "shipping_total_money",
-                               "tax_total_money", "total_money"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "id",
+                    "tenant",
+                    "number",
+                    "status",
+                    "payment_status",
+                    "version",
+                    "created_at",
+                    "placed_at",
+                    "updated_at",
+                    "channel",
+                    "external_reference",
+                ]
+            },
+        ),
+        (
+            "Customer",
+            {
+                "fields": [
+                    "customer_user_id",
+                    "customer_email",
+                    "customer_first_name",
+                    "customer_last_name",
+                    "customer_phone",
+                ]
+            },
+        ),
+        (
+            "Shipping address",
+            {
+                "fields": [
+                    "shipping_line1",
+                    "shipping_line2",
+                    "shipping_city",
+                    "shipping_state",
+                    "shipping_postal_code",
+                    "shipping_country",
+                ]
+            },
+        ),
+        (
+            "Totals",
+            {
+                "fields": [
+                    "currency",
+                    "subtotal_money",
+                    "discount_total_money",
+                    "shipping_total_money",
+                    "tax_total_money",
+                    "total_money",
+                ]
+            },
+        ),
         ("Payment", {"fields": ["payment_method", "payment_reference", "payment_amount_money", "paid_at"]}),
         ("Cancellation", {"fields": ["unfulfillable_reason", "cancel_reason", "cancelled_by", "cancelled_at"]}),
-        ("Hold and review", {"fields": ["hold_reason", "hold_note", "held_by", "held_at", "review_status",
-                                        "review_level", "review_assignee", "reviewed_by", "reviewed_at",
-                                        "review_note"]}),
+        (
+            "Hold and review",
+            {
+                "fields": [
+                    "hold_reason",
+                    "hold_note",
+                    "held_by",
+                    "held_at",
+                    "review_status",
+                    "review_level",
+                    "review_assignee",
+                    "reviewed_by",
+                    "reviewed_at",
+                    "review_note",
+                ]
+            },
+        ),
         ("After sale", {"fields": ["revision", "payment_adjustment_money", "delivered_at", "returns", "refunds"]}),
     ]
     total_money = admin_money("total")
@@ -149,8 +238,11 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         done, refused = [], []
         for order in queryset.order_by("created_at"):
             try:
-                handler(admin_principal(request, order), command(str(order.id)),
-                        DjangoUnitOfWork(order.tenant_id, correlation_id=assign_request_id(request)))
+                handler(
+                    admin_principal(request, order),
+                    command(str(order.id)),
+                    DjangoUnitOfWork(order.tenant_id, correlation_id=assign_request_id(request)),
+                )
             except OrderingError as error:
                 refused.append(f"{order} ({error.code}: {error.message})")
             else:
@@ -160,8 +252,20 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         if refused:
             self.message_user(request, f"Not {verb}: {'; '.join(refused)}.", messages.ERROR)
 
-    def _with_reason(self, request, queryset, form_class, *, action: str, verb: str, title: str, intro: str,
-                     submit: str, handler, command):
+    def _with_reason(
+        self,
+        request,
+        queryset,
+        form_class,
+        *,
+        action: str,
+        verb: str,
+        title: str,
+        intro: str,
+        submit: str,
+        handler,
+        command,
+    ):
         """An action that asks for a reason first (the same page for every such action)."""
         form = form_class(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
@@ -184,35 +288,52 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     @admin.action(description="Cancel selected orders", permissions=["manage"])
     def cancel_orders(self, request, queryset):
         return self._with_reason(
-            request, queryset, CancelForm, action="cancel_orders", verb="cancelled", title="Cancel orders",
+            request,
+            queryset,
+            CancelForm,
+            action="cancel_orders",
+            verb="cancelled",
+            title="Cancel orders",
             intro="These orders will be cancelled, each on its own; an order that can no longer be cancelled is "
-                  "left as it is and reported.", submit="Cancel these orders", handler=handlers.cancel_order,
-            command=lambda order_id, reason: c.CancelOrder(order_id=order_id, reason=reason))
+            "left as it is and reported.",
+            submit="Cancel these orders",
+            handler=handlers.cancel_order,
+            command=lambda order_id, reason: c.CancelOrder(order_id=order_id, reason=reason),
+        )
 
     @admin.action(description="Mark selected orders unfulfillable", permissions=["manage"])
     def mark_unfulfillable(self, request, queryset):
         return self._with_reason(
-            request, queryset, UnfulfillableForm, action="mark_unfulfillable", verb="marked unfulfillable",
+            request,
+            queryset,
+            UnfulfillableForm,
+            action="mark_unfulfillable",
+            verb="marked unfulfillable",
             title="Mark orders unfulfillable",
             intro="These orders will be marked UNFULFILLABLE, each on its own (CONFIRMED or PARTIALLY_SHIPPED "
-                  "only); cancel or resume them afterwards.", submit="Mark these orders unfulfillable",
+            "only); cancel or resume them afterwards.",
+            submit="Mark these orders unfulfillable",
             handler=handlers.mark_unfulfillable,
-            command=lambda order_id, reason: c.MarkUnfulfillable(order_id=order_id, reason=reason))
+            command=lambda order_id, reason: c.MarkUnfulfillable(order_id=order_id, reason=reason),
+        )
 
     @admin.action(description="Resume selected unfulfillable orders", permissions=["manage"])
     def resume_orders(self, request, queryset):
-        self._run(request, queryset, "resumed", handlers.resume_order,
-                  lambda order_id: c.ResumeOrder(order_id=order_id))
+        self._run(
+            request, queryset, "resumed", handlers.resume_order, lambda order_id: c.ResumeOrder(order_id=order_id)
+        )
 
     @admin.action(description="Mark selected orders delivered", permissions=["manage"])
     def deliver_orders(self, request, queryset):
-        self._run(request, queryset, "delivered", handlers.deliver_order,
-                  lambda order_id: c.DeliverOrder(order_id=order_id))
+        self._run(
+            request, queryset, "delivered", handlers.deliver_order, lambda order_id: c.DeliverOrder(order_id=order_id)
+        )
 
     @admin.action(description="Complete selected orders", permissions=["manage"])
     def complete_orders(self, request, queryset):
-        self._run(request, queryset, "completed", handlers.complete_order,
-                  lambda order_id: c.CompleteOrder(order_id=order_id))
+        self._run(
+            request, queryset, "completed", handlers.complete_order, lambda order_id: c.CompleteOrder(order_id=order_id)
+        )
 
 
 @admin.register(SalesChannel)

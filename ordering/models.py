@@ -11,6 +11,13 @@ from ordering.infrastructure.models import (
 )
 
 __all__ = [
-    "CouponUsage", "IdempotencyKey", "Order", "OrderCoupon", "OrderHistoryEntry", "OrderLine",
-    "OrderNumberCounter", "OrderShipping", "Shipment",
+    "CouponUsage",
+    "IdempotencyKey",
+    "Order",
+    "OrderCoupon",
+    "OrderHistoryEntry",
+    "OrderLine",
+    "OrderNumberCounter",
+    "OrderShipping",
+    "Shipment",
 ]

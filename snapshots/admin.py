@@ -59,8 +59,18 @@ class ProductAdmin(ReadOnlySnapshotAdmin):
     """Stock columns (docs/inventory.md): the inventory system's count, what placed orders hold
     beyond it, and what is left to sell."""
 
-    list_display = ["product_id", "sku", "name", "vendor_id", "price", "active",
-                    "available_quantity", "reserved_quantity", "sellable_quantity", "counted_until"]
+    list_display = [
+        "product_id",
+        "sku",
+        "name",
+        "vendor_id",
+        "price",
+        "active",
+        "available_quantity",
+        "reserved_quantity",
+        "sellable_quantity",
+        "counted_until",
+    ]
     list_filter = ["vendor_id", "active"]
     search_fields = ["product_id", "sku", "name"]
 

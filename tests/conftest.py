@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import socket
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -47,7 +47,11 @@ class GraphQLClient:
         self._client = client
 
     def post(
-        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None,
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
         authorization: str | None = None,
     ):
         headers = {}
@@ -76,9 +80,7 @@ def gql(client) -> GraphQLClient:
     return GraphQLClient(client)
 
 
-requires_postgres = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL)"
-)
+requires_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL)")
 
 
 def free_port() -> int:
@@ -98,6 +100,7 @@ def database_url_for_subprocesses() -> str:
 
 # -- signed inbound webhooks (every package's tests post them) --------------------------------
 
+
 class Sender:
     """An upstream system: signs with standardwebhooks and posts over HTTP."""
 
@@ -107,14 +110,18 @@ class Sender:
     def post(self, event, *, msg_id=None, at=None, secret=None, body=None, headers=None, tenant_id=None):
         body = body if body is not None else json.dumps(event)
         msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
-        at = at or datetime.now(tz=timezone.utc)
+        at = at or datetime.now(tz=UTC)
         signature = Webhook(secret or self.secret).sign(msg_id, at, body)
-        sent = {"HTTP_WEBHOOK_ID": msg_id, "HTTP_WEBHOOK_TIMESTAMP": str(int(at.timestamp())),
-                "HTTP_WEBHOOK_SIGNATURE": signature}
+        sent = {
+            "HTTP_WEBHOOK_ID": msg_id,
+            "HTTP_WEBHOOK_TIMESTAMP": str(int(at.timestamp())),
+            "HTTP_WEBHOOK_SIGNATURE": signature,
+        }
         sent.update(headers or {})
         sent = {k: v for k, v in sent.items() if v is not None}
-        return self.client.post(f"/webhooks/{tenant_id or self.tenant_id}/", data=body,
-                                content_type="application/json", **sent)
+        return self.client.post(
+            f"/webhooks/{tenant_id or self.tenant_id}/", data=body, content_type="application/json", **sent
+        )
 
 
 @pytest.fixture

@@ -11,18 +11,30 @@ import jwt
 
 # The demo's lamp has no stock count: a load of checkouts never runs out (the mug's 500 units would).
 LAMP_CHECKOUT = (
-    "mutation($key: String!) { checkoutItems(items: [{productId: \"prod-lamp\", quantity: 1}], "
-    "shippingAddress: {line1: \"1 Main St\", city: \"Springfield\", postalCode: \"12345\", country: \"US\"}, "
-    "customer: {email: \"c@example.com\", firstName: \"C\", lastName: \"D\"}, "
-    "shippingOptions: [{vendorId: \"vendor-globex\", shippingOptionId: \"ship-globex-std\"}], "
-    "idempotencyKey: $key) { order { id status } errors { code message } } }")
+    'mutation($key: String!) { checkoutItems(items: [{productId: "prod-lamp", quantity: 1}], '
+    'shippingAddress: {line1: "1 Main St", city: "Springfield", postalCode: "12345", country: "US"}, '
+    'customer: {email: "c@example.com", firstName: "C", lastName: "D"}, '
+    'shippingOptions: [{vendorId: "vendor-globex", shippingOptionId: "ship-globex-std"}], '
+    "idempotencyKey: $key) { order { id status } errors { code message } } }"
+)
 
 
 def demo_token(secret: str, sub: str, roles: list[str]) -> str:
     """An HS256 token of the demo tenant, signed with the server's OMS_DEMO_HS256_SECRET."""
     now = int(time.time())
-    return jwt.encode({"sub": sub, "tenant_id": "demo", "roles": roles, "iat": now, "exp": now + 3600,
-                       "iss": "oms-demo", "aud": "oms"}, secret, algorithm="HS256")
+    return jwt.encode(
+        {
+            "sub": sub,
+            "tenant_id": "demo",
+            "roles": roles,
+            "iat": now,
+            "exp": now + 3600,
+            "iss": "oms-demo",
+            "aud": "oms",
+        },
+        secret,
+        algorithm="HS256",
+    )
 
 
 def stop_process(process: subprocess.Popen, *, group: bool = False) -> None:

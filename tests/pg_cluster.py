@@ -38,16 +38,19 @@ class PgCluster:
         self.log = os.path.join(self.dir, "server.log")
 
     def _as_postgres(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(["runuser", "-u", "postgres", "--", *args], check=check, capture_output=True,
-                              text=True, cwd=self.dir)
+        return subprocess.run(
+            ["runuser", "-u", "postgres", "--", *args], check=check, capture_output=True, text=True, cwd=self.dir
+        )
 
     def init(self) -> PgCluster:
         self._as_postgres(f"{self.bin}/initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync")
         return self
 
     def start(self) -> None:
-        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50 "
-                   f"{self.options}")
+        options = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50 "
+            f"{self.options}"
+        )
         self._as_postgres(f"{self.bin}/pg_ctl", "-D", self.data, "-o", options, "-l", self.log, "-w", "start")
 
     def stop(self, mode: str = "fast") -> None:
@@ -77,8 +80,21 @@ def streaming_pair() -> tuple[PgCluster, PgCluster]:
     primary = PgCluster(REPLICATION).init()
     primary.start()
     replica = PgCluster(REPLICATION)
-    replica._as_postgres(f"{replica.bin}/pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U",
-                         "postgres", "-D", replica.data, "-R", "-X", "stream", "--no-sync")
+    replica._as_postgres(
+        f"{replica.bin}/pg_basebackup",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(primary.port),
+        "-U",
+        "postgres",
+        "-D",
+        replica.data,
+        "-R",
+        "-X",
+        "stream",
+        "--no-sync",
+    )
     replica.start()
     return primary, replica
 

@@ -28,8 +28,16 @@ CHROMIUM = os.environ.get("OMS_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = Path(os.environ.get("OMS_SCREENSHOT_DIR") or ROOT / "var" / "screenshots")
 PASSWORD = "a-long-staff-password-1"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -58,8 +66,14 @@ def test_staff_work_the_admin_in_a_real_browser(live_server, orders):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("console", lambda m: problems.append(f"console: {m.text} ({m.location.get('url')})")
-                if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico") else None)
+        page.on(
+            "console",
+            lambda m: (
+                problems.append(f"console: {m.text} ({m.location.get('url')})")
+                if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
+                else None
+            ),
+        )
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
         try:
@@ -100,7 +114,11 @@ def test_staff_work_the_admin_in_a_real_browser(live_server, orders):
 
     assert problems == []
     row = Order.objects.get(id=to_cancel["id"])
-    assert (row.status, row.cancel_reason, row.cancelled_by) == ("CANCELLED", "customer called to cancel", "admin:staff")
+    assert (row.status, row.cancel_reason, row.cancelled_by) == (
+        "CANCELLED",
+        "customer called to cancel",
+        "admin:staff",
+    )
     assert WebhookDelivery.objects.filter(status="DELIVERED").count() == WEBHOOK_ROWS
     assert sorted(p.name for p in SHOTS.glob("*.png")) >= ["1-admin-home.png", "2-order-list.png"]
 
@@ -150,7 +168,8 @@ def test_tenant_staff_and_operators_see_what_they_should_in_a_real_browser(live_
                 page.screenshot(path=SHOTS / shot, full_page=True)
                 rows = page.locator("#result_list tbody tr")
                 seen[username] = {
-                    "rows": rows.count(), "text": page.locator("#result_list").inner_text(),
+                    "rows": rows.count(),
+                    "text": page.locator("#result_list").inner_text(),
                     "filters": page.locator("#changelist-filter").inner_text(),
                     "users_link": "/admin/auth/user/" in home,
                 }

@@ -22,8 +22,7 @@ def staff(django_user_model):
 
 
 def sign_in(client, password: str, address: str = "10.0.0.1"):
-    return client.post("/admin/login/?next=/admin/", {"username": "staff", "password": password},
-                       REMOTE_ADDR=address)
+    return client.post("/admin/login/?next=/admin/", {"username": "staff", "password": password}, REMOTE_ADDR=address)
 
 
 def test_five_wrong_passwords_lock_the_username_from_that_address(client, staff, settings, caplog):
@@ -67,8 +66,9 @@ def test_the_api_is_not_behind_the_lockout(client, staff, settings, gql, tenant)
 def start_wsgi(**env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OMS_METRICS") and k != "DEBUG"}
     clean.update(env, DJANGO_SETTINGS_MODULE="oms_project.settings", SECRET_KEY="k" * 50)
-    return subprocess.run([sys.executable, "-c", "import oms_project.wsgi"], cwd=ROOT, env=clean,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-c", "import oms_project.wsgi"], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
 
 
 def test_production_does_not_start_with_metrics_open_to_anyone():

@@ -36,12 +36,26 @@ from .webhooks.test_outbound_delivery import subscribe
 
 CSV_DIR = "docs/csv"
 # Tenant B's copy of the CSV templates: every identifying value changed, so B's values are B's own.
-B_WORDS = [("vendor-acme", "vendor-zorgcorp"), ("Acme Supplies", "Zorgcorp Goods"), ("ACME-MUG-1", "ZORG-RAY-1"),
-           ("prod-mug", "prod-zorgray"), ("prod-cup", "prod-zorgcup"), ("Enamel mug", "Zorgian ray"),
-           ("user-ada", "user-zedd"), ("ada@example.com", "zedd@zorgcorp.example"), ("Ada", "Zedd"),
-           ("Lovelace", "Quuxley"), ("addr-home", "addr-zorgbase"), ("St James's Square", "Zorgplatz"),
-           ("user-acme-sales", "user-zorg-sales"), ("offer-mugs", "offer-zorgrays"), ("pay-card", "pay-zorgcard"),
-           ("ship-std", "ship-zorgstd"), ("WELCOME10", "ZORGWELCOME"), ("London", "Zorgburg")]
+B_WORDS = [
+    ("vendor-acme", "vendor-zorgcorp"),
+    ("Acme Supplies", "Zorgcorp Goods"),
+    ("ACME-MUG-1", "ZORG-RAY-1"),
+    ("prod-mug", "prod-zorgray"),
+    ("prod-cup", "prod-zorgcup"),
+    ("Enamel mug", "Zorgian ray"),
+    ("user-ada", "user-zedd"),
+    ("ada@example.com", "zedd@zorgcorp.example"),
+    ("Ada", "Zedd"),
+    ("Lovelace", "Quuxley"),
+    ("addr-home", "addr-zorgbase"),
+    ("St James's Square", "Zorgplatz"),
+    ("user-acme-sales", "user-zorg-sales"),
+    ("offer-mugs", "offer-zorgrays"),
+    ("pay-card", "pay-zorgcard"),
+    ("ship-std", "ship-zorgstd"),
+    ("WELCOME10", "ZORGWELCOME"),
+    ("London", "Zorgburg"),
+]
 
 
 def import_templates(tenant_id: str, words=()) -> None:
@@ -67,7 +81,9 @@ def orders_of(gql, tenant, customer: dict) -> None:
 
 def webhooks_of(tenant_id: str, marker: str) -> None:
     call_command("webhook_secret", tenant_id, "generate", stdout=io.StringIO())
-    InboundWebhookReceipt.objects.create(tenant_id=tenant_id, webhook_id=f"msg_{marker}", event_type=f"product.{marker}")
+    InboundWebhookReceipt.objects.create(
+        tenant_id=tenant_id, webhook_id=f"msg_{marker}", event_type=f"product.{marker}"
+    )
     subscribe(tenant_id, f"http://127.0.0.1:9/{marker}-hooks")
 
 
@@ -105,7 +121,8 @@ def rows_of(tenant_id: str) -> dict:
             if field:
                 state[model._meta.label] = sorted(
                     (str(row.pk), repr(sorted(model_to_dict(row).items(), key=lambda kv: kv[0])))
-                    for row in model._default_manager.filter(tenant_id=tenant_id))
+                    for row in model._default_manager.filter(tenant_id=tenant_id)
+                )
     return state
 
 
@@ -134,8 +151,9 @@ def staff_of(tenant, *, permissions: str = "all") -> User:
     user = User.objects.create_user(f"staff-of-{tenant.id}", password="x", is_staff=True)
     TenantStaffMember.objects.create(user=user, tenant=tenant)
     if permissions == "all":  # every permission of the OMS apps: scoping must not rely on missing ones
-        user.user_permissions.set(Permission.objects.filter(
-            content_type__app_label__in=["identity", "snapshots", "ordering", "webhooks"]))
+        user.user_permissions.set(
+            Permission.objects.filter(content_type__app_label__in=["identity", "snapshots", "ordering", "webhooks"])
+        )
     else:
         user.groups.add(Group.objects.get(name=TENANT_STAFF))
     return user
@@ -154,8 +172,12 @@ def test_every_admin_of_a_tenant_owned_model_is_scoped():
     """A new admin class is scoped by default only if it derives from the mixin: this fails when one does not."""
     unscoped = [type(ma).__name__ for model, ma in tenant_owned_admins() if not isinstance(ma, TenantScopedAdmin)]
     assert unscoped == []
-    inlines = [inline.__name__ for _, ma in admin.site._registry.items() for inline in ma.inlines
-               if is_tenant_owned(inline.model) and not issubclass(inline, TenantScopedInline)]
+    inlines = [
+        inline.__name__
+        for _, ma in admin.site._registry.items()
+        for inline in ma.inlines
+        if is_tenant_owned(inline.model) and not issubclass(inline, TenantScopedInline)
+    ]
     assert inlines == []
     assert len(tenant_owned_admins()) >= 17
 
@@ -204,22 +226,38 @@ def test_tenant_staff_see_and_change_only_their_tenant_on_every_admin_page(clien
             for view in ("change", "history", "delete"):
                 url = reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=[row.pk])
                 assert client.get(url).status_code in (404, 403), (opts.label, view)
-            assert client.post(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.pk]),
-                               {}).status_code in (404, 403)
+            assert client.post(
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.pk]), {}
+            ).status_code in (404, 403)
         # Each action, on a selection that tries to include B's ids.
         a_row = model._default_manager.filter(tenant_id=tenant_a.id).first()
         selection = [str(r.pk) for r in b_rows] + ([str(a_row.pk)] if a_row else [])
         action_form = page.context["action_form"]
-        for action, _ in (action_form.fields["action"].choices if action_form else []):
+        for action, _ in action_form.fields["action"].choices if action_form else []:
             if action:
-                client.post(changelist, {"action": action, "_selected_action": selection, "apply": "1",
-                                         "reason": "tenant walk", "post": "yes"})
+                client.post(
+                    changelist,
+                    {
+                        "action": action,
+                        "_selected_action": selection,
+                        "apply": "1",
+                        "reason": "tenant walk",
+                        "post": "yes",
+                    },
+                )
         # An add form posted for tenant B.
         if model_admin.has_add_permission(page.wsgi_request):
             add = reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
             assert leaked(client.get(add), markers) == []
-            client.post(add, {"tenant": tenant_b.id, "url": "http://127.0.0.1:9/x", "return_window_days": "1",
-                              "review_min_total": "0"})
+            client.post(
+                add,
+                {
+                    "tenant": tenant_b.id,
+                    "url": "http://127.0.0.1:9/x",
+                    "return_window_days": "1",
+                    "review_min_total": "0",
+                },
+            )
     assert len(visited) >= 16
     assert rows_of(tenant_b.id) == before_b, "a tenant-A staff member changed tenant B's data"
 
@@ -241,8 +279,10 @@ def test_the_documented_group_works_the_admin_of_its_tenant(client, two_tenants)
     assert b'name="jwt_hs256_secret"' not in own.content  # read-only for them
     assert client.get(reverse("admin:identity_tenant_change", args=[tenant_b.id])).status_code == 404
     assert client.get(reverse("admin:auth_user_changelist")).status_code == 403
-    assert client.get(reverse("admin:auth_user_change", args=[User.objects.get(username="zorg-staff").pk])
-                      ).status_code == 403
+    assert (
+        client.get(reverse("admin:auth_user_change", args=[User.objects.get(username="zorg-staff").pk])).status_code
+        == 403
+    )
 
 
 def test_an_unbound_staff_user_sees_nothing_tenant_owned(client, two_tenants):
@@ -299,16 +339,26 @@ def test_the_tenants_hs_secret_is_never_shown_and_kept_unless_replaced(client, t
     page = client.get(url)
     assert tenant.jwt_hs256_secret.encode() not in page.content
     assert tenant.jwt_hs256_secret[:4].encode() + "…".encode() in page.content
-    form = {"name": "Renamed", "active": "on", "jwt_algorithms": '["HS256"]', "jwt_hs256_secret": "",
-            "jwt_jwks_url": "", "jwt_issuer": tenant.jwt_issuer, "jwt_audience": tenant.jwt_audience,
-            "roles_claim": "roles", "vendor_id_claim": "vendor_id", "channel_id_claim": "channel_id"}
+    form = {
+        "name": "Renamed",
+        "active": "on",
+        "jwt_algorithms": '["HS256"]',
+        "jwt_hs256_secret": "",
+        "jwt_jwks_url": "",
+        "jwt_issuer": tenant.jwt_issuer,
+        "jwt_audience": tenant.jwt_audience,
+        "roles_claim": "roles",
+        "vendor_id_claim": "vendor_id",
+        "channel_id_claim": "channel_id",
+    }
     assert client.post(url, form).status_code == 302
     kept = Tenant.objects.get(pk=tenant.pk)
     assert (kept.name, kept.jwt_hs256_secret) == ("Renamed", tenant.jwt_hs256_secret)
     assert client.post(url, {**form, "jwt_hs256_secret": "n" * 40}).status_code == 302
     assert Tenant.objects.get(pk=tenant.pk).jwt_hs256_secret == "n" * 40
-    moved = client.post(url, {**form, "remove_hs_secret": "on", "jwt_jwks_url": "https://idp.test/jwks",
-                              "jwt_algorithms": '["RS256"]'})
+    moved = client.post(
+        url, {**form, "remove_hs_secret": "on", "jwt_jwks_url": "https://idp.test/jwks", "jwt_algorithms": '["RS256"]'}
+    )
     assert moved.status_code == 302, moved.content
     assert Tenant.objects.get(pk=tenant.pk).jwt_hs256_secret == ""
 
@@ -316,7 +366,7 @@ def test_the_tenants_hs_secret_is_never_shown_and_kept_unless_replaced(client, t
 def test_secrets_are_rotated_by_actions_that_show_the_new_secret_once(client, two_tenants):
     from webhooks.infrastructure.models import InboundWebhookSecret
 
-    tenant_a, tenant_b = two_tenants
+    tenant_a, _tenant_b = two_tenants
     client.force_login(staff_of(tenant_a, permissions="group"))
     secrets = reverse("admin:webhooks_inboundwebhooksecret_changelist")
     listing = client.get(secrets)
@@ -397,13 +447,16 @@ def test_tenant_admin_command_adds_lists_and_removes(tenant, other_tenant, monke
     assert not ann.groups.filter(name=TENANT_STAFF).exists()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["nope", "add", "ann"], "unknown tenant 'nope'"),
-    (["nope", "list"], "unknown tenant 'nope'"),
-    (["tenant-a", "remove", "ghost"], "unknown user 'ghost'"),
-    (["tenant-a", "add"], "add needs a username"),
-    (["tenant-a", "add", "bad name!"], "invalid user"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["nope", "add", "ann"], "unknown tenant 'nope'"),
+        (["nope", "list"], "unknown tenant 'nope'"),
+        (["tenant-a", "remove", "ghost"], "unknown user 'ghost'"),
+        (["tenant-a", "add"], "add needs a username"),
+        (["tenant-a", "add", "bad name!"], "invalid user"),
+    ],
+)
 def test_tenant_admin_command_refuses_bad_input_and_changes_nothing(tenant, args, message):
     from django.core.management.base import CommandError
 
@@ -455,8 +508,10 @@ def test_tenant_staff_change_their_password_and_log_out(client, tenant):
     staff = staff_of(tenant, permissions="group")
     client.force_login(staff)
     assert client.get(reverse("admin:password_change")).status_code == 200
-    changed = client.post(reverse("admin:password_change"), {
-        "old_password": "x", "new_password1": "a-new-long-passphrase-9", "new_password2": "a-new-long-passphrase-9"})
+    changed = client.post(
+        reverse("admin:password_change"),
+        {"old_password": "x", "new_password1": "a-new-long-passphrase-9", "new_password2": "a-new-long-passphrase-9"},
+    )
     assert changed.status_code == 302, changed.content[:500]
     assert User.objects.get(pk=staff.pk).check_password("a-new-long-passphrase-9")
     assert client.post(reverse("admin:logout")).status_code == 200

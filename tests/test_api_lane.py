@@ -67,16 +67,19 @@ def test_a_host_outside_allowed_hosts_is_a_plain_400_on_the_api_lane_too(client,
     DEBUG off, `Host: evil.example` is refused with 400 and the header is not repeated."""
     settings.DEBUG = False
     settings.ALLOWED_HOSTS = ["api.example.com"]
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {hs_token(tenant, sub='u1', roles=['customer'])}"} \
-        if authorization == "bearer" else {}
+    headers = (
+        {"HTTP_AUTHORIZATION": f"Bearer {hs_token(tenant, sub='u1', roles=['customer'])}"}
+        if authorization == "bearer"
+        else {}
+    )
     body = '{"query": "{ me { userId } }"}'
-    refused = client.post("/graphql/", data=body, content_type="application/json", HTTP_HOST="evil.example",
-                          **headers)
+    refused = client.post("/graphql/", data=body, content_type="application/json", HTTP_HOST="evil.example", **headers)
     assert refused.status_code == 400
     assert b"evil.example" not in refused.content and b"userId" not in refused.content
     assert all("evil.example" not in value for value in refused.headers.values())
-    allowed = client.post("/graphql/", data=body, content_type="application/json", HTTP_HOST="api.example.com",
-                          **headers)
+    allowed = client.post(
+        "/graphql/", data=body, content_type="application/json", HTTP_HOST="api.example.com", **headers
+    )
     assert allowed.status_code == (200 if authorization == "bearer" else 401)
 
 
@@ -84,6 +87,7 @@ def test_a_host_outside_allowed_hosts_is_a_plain_400_on_the_api_lane_too(client,
 def test_the_webhook_doors_check_the_host_as_well(client, tenant, settings):
     settings.DEBUG = False
     settings.ALLOWED_HOSTS = ["api.example.com"]
-    refused = client.post(f"/webhooks/{tenant.id}/", data="{}", content_type="application/json",
-                          HTTP_HOST="evil.example")
+    refused = client.post(
+        f"/webhooks/{tenant.id}/", data="{}", content_type="application/json", HTTP_HOST="evil.example"
+    )
     assert refused.status_code == 400 and b"evil.example" not in refused.content

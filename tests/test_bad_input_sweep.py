@@ -33,13 +33,38 @@ from tests.test_bad_input import post_signed
 
 BAD_STRINGS = ["a\u0000b", "\u0007", "\ud800", "x" * 5000, "-0", "1e30", "NaN", "\u202e\u0301", ""]
 BAD_NUMBERS = [2**63, 10**30, 2**31, -(2**31) - 1, -1, 0, -0.0, 1.5]
-CUSTOMER_MUTATIONS = {"checkoutItems", "updateCheckoutItems", "changeDestination", "selectShippingOption",
-                      "applyCoupon", "removeCoupon", "placeOrder", "requestReturn", "syncUser"}
-KNOWN = {"productId": "mug", "vendorId": "acme", "shippingOptionId": "acme-std", "code": "WELCOME5",
-         "carrier": "UPS", "trackingNumber": "1Z", "email": "ada@example.com", "firstName": "Ada",
-         "lastName": "Lovelace", "country": "US", "line1": "1 Main St", "city": "Springfield",
-         "postalCode": "12345", "amount": "1.00", "method": "card", "reference": "ch_1", "reason": "because",
-         "reviewerId": "staff-2", "quantity": 1}
+CUSTOMER_MUTATIONS = {
+    "checkoutItems",
+    "updateCheckoutItems",
+    "changeDestination",
+    "selectShippingOption",
+    "applyCoupon",
+    "removeCoupon",
+    "placeOrder",
+    "requestReturn",
+    "syncUser",
+}
+KNOWN = {
+    "productId": "mug",
+    "vendorId": "acme",
+    "shippingOptionId": "acme-std",
+    "code": "WELCOME5",
+    "carrier": "UPS",
+    "trackingNumber": "1Z",
+    "email": "ada@example.com",
+    "firstName": "Ada",
+    "lastName": "Lovelace",
+    "country": "US",
+    "line1": "1 Main St",
+    "city": "Springfield",
+    "postalCode": "12345",
+    "amount": "1.00",
+    "method": "card",
+    "reference": "ch_1",
+    "reason": "because",
+    "reviewerId": "staff-2",
+    "quantity": 1,
+}
 
 
 def unwrap(type_):
@@ -144,8 +169,13 @@ def world(gql, tenant):
     seed_catalog(tenant.id)
     shop = Shop(gql, tenant)
     order = shop.confirmed()
-    context = {"orderId": order["id"], "lineId": order["lines"][0]["id"], "lineIds": order["lines"][0]["id"],
-               "shipmentId": str(uuid.uuid4()), "returnId": str(uuid.uuid4())}
+    context = {
+        "orderId": order["id"],
+        "lineId": order["lines"][0]["id"],
+        "lineIds": order["lines"][0]["id"],
+        "shipmentId": str(uuid.uuid4()),
+        "returnId": str(uuid.uuid4()),
+    }
     return shop, context
 
 
@@ -177,11 +207,14 @@ def test_every_bad_value_in_every_mutation_argument_gets_a_coded_answer(gql, wor
             send(gql, shop, context, name, path, value)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
-@given(target=st.sampled_from(TARGETS),
-       text=st.text(alphabet=st.characters(exclude_categories=()), max_size=300),
-       number=st.one_of(st.integers(min_value=-(10**40), max_value=10**40), st.floats(allow_nan=False)))
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    target=st.sampled_from(TARGETS),
+    text=st.text(alphabet=st.characters(exclude_categories=()), max_size=300),
+    number=st.one_of(st.integers(min_value=-(10**40), max_value=10**40), st.floats(allow_nan=False)),
+)
 def test_generated_values_in_mutation_arguments_get_a_coded_answer(gql, world, target, text, number):
     shop, context = world
     name, path, kind = target
@@ -190,25 +223,66 @@ def test_generated_values_in_mutation_arguments_get_a_coded_answer(gql, world, t
 
 # -- webhook snapshot types ---------------------------------------------------------------------------
 
+
 def _money(amount):
     return {"amount": amount, "currency": "USD"}
 
 
 SNAPSHOTS = {
     "vendor": {"vendor_id": "v-1", "name": "Acme", "active": True, "country": "US", "currency": "USD"},
-    "product": {"product_id": "p-1", "vendor_id": "v-1", "sku": "SKU-1", "name": "Mug", "price": _money("12.50"),
-                "active": True, "available_quantity": 5, "min_quantity": 1, "max_quantity": 9,
-                "attributes": {"colour": "blue"}},
-    "coupon": {"code": "SAVE10", "kind": "percent", "value": "10", "active": True, "usage_limit": 5,
-               "min_subtotal": _money("30"), "valid_from": "2026-01-01T00:00:00Z"},
-    "offer": {"offer_id": "o-1", "vendor_id": "v-1", "kind": "percent_off", "value": "15", "active": True,
-              "product_ids": ["p-1"], "min_quantity": 2, "priority": 1},
-    "shipping_option": {"option_id": "s-1", "vendor_id": "v-1", "name": "Std", "carrier": "DHL",
-                        "base_cost": _money("4.99"), "per_item_cost": _money("1"), "free_over": _money("75"),
-                        "countries": ["US"], "delivery_days": 3, "active": True},
+    "product": {
+        "product_id": "p-1",
+        "vendor_id": "v-1",
+        "sku": "SKU-1",
+        "name": "Mug",
+        "price": _money("12.50"),
+        "active": True,
+        "available_quantity": 5,
+        "min_quantity": 1,
+        "max_quantity": 9,
+        "attributes": {"colour": "blue"},
+    },
+    "coupon": {
+        "code": "SAVE10",
+        "kind": "percent",
+        "value": "10",
+        "active": True,
+        "usage_limit": 5,
+        "min_subtotal": _money("30"),
+        "valid_from": "2026-01-01T00:00:00Z",
+    },
+    "offer": {
+        "offer_id": "o-1",
+        "vendor_id": "v-1",
+        "kind": "percent_off",
+        "value": "15",
+        "active": True,
+        "product_ids": ["p-1"],
+        "min_quantity": 2,
+        "priority": 1,
+    },
+    "shipping_option": {
+        "option_id": "s-1",
+        "vendor_id": "v-1",
+        "name": "Std",
+        "carrier": "DHL",
+        "base_cost": _money("4.99"),
+        "per_item_cost": _money("1"),
+        "free_over": _money("75"),
+        "countries": ["US"],
+        "delivery_days": 3,
+        "active": True,
+    },
     "customer": {"user_id": "u-1", "email": "a@b.co", "first_name": "A", "last_name": "B", "phone": "+1 555"},
-    "customer_address": {"address_id": "a-1", "user_id": "u-1", "line1": "1 Main St", "city": "X",
-                         "postal_code": "1", "country": "US", "is_default": True},
+    "customer_address": {
+        "address_id": "a-1",
+        "user_id": "u-1",
+        "line1": "1 Main St",
+        "city": "X",
+        "postal_code": "1",
+        "country": "US",
+        "is_default": True,
+    },
     "user_authorization": {"user_id": "u-1", "roles": ["vendor"], "vendor_id": "v-1", "active": True},
     "tenant_workflow": {"review_required": True, "review_min_total": "100", "return_window_days": 30},
     "tax_option": {"vendor_id": "v-1", "country": "US", "rate": "10", "inclusive": False, "active": True},
@@ -235,11 +309,18 @@ def test_every_bad_value_in_every_snapshot_field_gets_a_coded_answer(client, ten
             post_snapshot(client, tenant.id, secret, kind, data)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
-@given(target=st.sampled_from(WEBHOOK_TARGETS),
-       value=st.one_of(st.text(max_size=300), st.integers(min_value=-(10**40), max_value=10**40),
-                       st.floats(allow_nan=False), st.lists(st.text(max_size=20), max_size=3)))
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    target=st.sampled_from(WEBHOOK_TARGETS),
+    value=st.one_of(
+        st.text(max_size=300),
+        st.integers(min_value=-(10**40), max_value=10**40),
+        st.floats(allow_nan=False),
+        st.lists(st.text(max_size=20), max_size=3),
+    ),
+)
 def test_generated_values_in_snapshot_fields_get_a_coded_answer(client, tenant, secret, target, value):
     kind, key = target
     post_snapshot(client, tenant.id, secret, kind, {**SNAPSHOTS[kind], "version": 2, key: value})

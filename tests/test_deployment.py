@@ -49,12 +49,26 @@ def test_the_image_is_multi_stage_and_runs_gunicorn_as_a_non_root_user():
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_with_its_config_serves_and_sums_every_workers_metrics(tmp_path):
     port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "oms_project.settings_test", "WEB_CONCURRENCY": "2",
-           "PORT": str(port), "GUNICORN_BIND": f"127.0.0.1:{port}", "ALLOWED_HOSTS": "127.0.0.1",
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"), "LOG_LEVEL": "WARNING",
-           "DATABASE_URL": database_url_for_subprocesses(), "OMS_METRICS_TOKEN": "scrape-token"}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "oms_project.wsgi:application"],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "oms_project.settings_test",
+        "WEB_CONCURRENCY": "2",
+        "PORT": str(port),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": database_url_for_subprocesses(),
+        "OMS_METRICS_TOKEN": "scrape-token",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "oms_project.wsgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -73,13 +87,18 @@ def test_gunicorn_with_its_config_serves_and_sums_every_workers_metrics(tmp_path
     finally:
         server.send_signal(signal.SIGTERM)
         server.communicate(timeout=30)
-    ok = [s.value for f in text_string_to_metric_families(body) for s in f.samples
-          if s.name == "django_http_responses_total_by_status_total" and s.labels == {"status": "200"}]
+    ok = [
+        s.value
+        for f in text_string_to_metric_families(body)
+        for s in f.samples
+        if s.name == "django_http_responses_total_by_status_total" and s.labels == {"status": "200"}
+    ]
     assert ok and ok[0] >= 21  # /readyz and 20 x /healthz, whichever worker answered them
     assert server.returncode == 0
 
 
 # -- the container files, linted and run without a container engine (issue 17, part 5) ---------
+
 
 def _tool(name: str) -> str:
     """A command-line tool installed next to this Python (requirements-dev.txt)."""
@@ -89,14 +108,22 @@ def _tool(name: str) -> str:
 
 
 def test_the_dockerfile_passes_hadolint():
-    result = subprocess.run([_tool("hadolint"), "--failure-threshold", "info", "--no-color", "Dockerfile"],
-                            cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [_tool("hadolint"), "--failure-threshold", "info", "--no-color", "Dockerfile"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_compose_file_validates_against_the_compose_specification():
-    result = subprocess.run([_tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec",
-                             "docker-compose.yml"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [_tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", "docker-compose.yml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -105,6 +132,7 @@ _INTERPOLATION = re.compile(r"\$\{(\w+)(?:(:?-)([^}]*)|:\?([^}]*))?\}")
 
 def interpolate(value: str, env: dict[str, str]) -> str:
     """Compose's `${NAME}`, `${NAME:-default}`, `${NAME-default}` and `${NAME:?error}`."""
+
     def one(match: re.Match) -> str:
         name, dash, default, error = match.groups()
         if error is not None:
@@ -115,6 +143,7 @@ def interpolate(value: str, env: dict[str, str]) -> str:
         if dash == "-":
             return env.get(name, default)
         return env.get(name, "")
+
     return _INTERPOLATION.sub(one, value)
 
 
@@ -146,15 +175,25 @@ def test_the_compose_commands_and_the_image_run_as_plain_processes(empty_databas
     HEALTHCHECK, each as the container would run it, against PostgreSQL instead of `db`."""
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     port = free_port()
-    given = {"SECRET_KEY": "compose-test-only", "OMS_METRICS_PUBLIC": "1", "OMS_EVENT_STREAM_URL": "",
-             "ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    given = {
+        "SECRET_KEY": "compose-test-only",
+        "OMS_METRICS_PUBLIC": "1",
+        "OMS_EVENT_STREAM_URL": "",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    }
 
     def environment(service: str) -> dict[str, str]:
         values = {k: interpolate(str(v), given) for k, v in compose["services"][service]["environment"].items()}
         values["DATABASE_URL"] = empty_database  # compose's `db` service
-        return {**os.environ, **image_environment(), **values, "GUNICORN_BIND": f"127.0.0.1:{port}",
-                "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / service), "WEB_CONCURRENCY": "1",
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        return {
+            **os.environ,
+            **image_environment(),
+            **values,
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / service),
+            "WEB_CONCURRENCY": "1",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
 
     def ready(process) -> None:
         for _ in range(600):
@@ -174,20 +213,32 @@ def test_the_compose_commands_and_the_image_run_as_plain_processes(empty_databas
     import shlex
 
     # A string command is split as a shell would, then run without one (Compose's rule).
-    app = subprocess.Popen(shlex.split(compose["services"]["app"]["command"]), cwd=ROOT, env=environment("app"),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    app = subprocess.Popen(
+        shlex.split(compose["services"]["app"]["command"]),
+        cwd=ROOT,
+        env=environment("app"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         ready(app)  # migrations ran first, on the empty database
-        healthcheck = re.search(r'HEALTHCHECK .*?CMD (\[[^\n]*\])', (ROOT / "Dockerfile").read_text(), re.S).group(1)
+        healthcheck = re.search(r"HEALTHCHECK .*?CMD (\[[^\n]*\])", (ROOT / "Dockerfile").read_text(), re.S).group(1)
         import json as _json
 
         # The container's port 8000 is a free port here.
         probe = [part.replace(":8000/", f":{port}/") for part in _json.loads(healthcheck)]
         assert subprocess.run(probe, env=environment("app"), timeout=30).returncode == 0
         metrics_port = free_port()  # the container's 9108
-        relay = subprocess.Popen(compose["services"]["relay"]["command"], cwd=ROOT,
-                                 env={**environment("relay"), "OMS_RELAY_METRICS_PORT": str(metrics_port)},
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        relay = subprocess.Popen(
+            compose["services"]["relay"]["command"],
+            cwd=ROOT,
+            env={**environment("relay"), "OMS_RELAY_METRICS_PORT": str(metrics_port)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert f"metrics on :{metrics_port}" in relay.stdout.readline()
             assert "delivering" in relay.stdout.readline()
@@ -197,9 +248,10 @@ def test_the_compose_commands_and_the_image_run_as_plain_processes(empty_databas
     finally:
         os.killpg(app.pid, signal.SIGTERM)
         app.communicate(timeout=30)
-    cmd = _json.loads(re.search(r'^CMD (\[.*\])$', (ROOT / "Dockerfile").read_text(), re.M).group(1))
-    image = subprocess.Popen(cmd, cwd=ROOT, env=environment("app"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
+    cmd = _json.loads(re.search(r"^CMD (\[.*\])$", (ROOT / "Dockerfile").read_text(), re.M).group(1))
+    image = subprocess.Popen(
+        cmd, cwd=ROOT, env=environment("app"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         ready(image)
     finally:

@@ -24,12 +24,14 @@ for token in json.loads(sys.argv[1]):
 
 def test_debug_configuration_serves_me_for_each_seeded_token(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DATABASE_URL"}}
-    env.update(DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'dev.sqlite3'}",
-               DJANGO_SETTINGS_MODULE="oms_project.settings")
+    env.update(
+        DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'dev.sqlite3'}", DJANGO_SETTINGS_MODULE="oms_project.settings"
+    )
 
     def manage(*args: str) -> str:
-        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
         assert result.returncode == 0, result.stderr
         return result.stdout
 
@@ -38,8 +40,14 @@ def test_debug_configuration_serves_me_for_each_seeded_token(tmp_path):
     tokens = [line.strip() for line in seeded.splitlines() if line.strip().startswith("eyJ")]
     assert len(tokens) == 3
 
-    result = subprocess.run([sys.executable, "-c", CLIENT, json.dumps(tokens)], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", CLIENT, json.dumps(tokens)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     answers = [line.split(" ", 1) for line in result.stdout.strip().splitlines()]
     assert [status for status, _ in answers] == ["200", "200", "200"], result.stdout

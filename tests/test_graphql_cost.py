@@ -123,6 +123,12 @@ def test_every_document_in_the_readme_and_the_docs_is_within_the_limits(settings
     assert len(documents) >= 7
     for document in documents:
         parsed = parse(document, max_tokens=settings.OMS_GRAPHQL_MAX_TOKENS)
-        assert cost_error(parsed, max_fields=settings.OMS_GRAPHQL_MAX_FIELDS,
-                          max_repeats=settings.OMS_GRAPHQL_MAX_FIELD_REPEATS,
-                          max_directives=settings.OMS_GRAPHQL_MAX_DIRECTIVES) is None, document
+        assert (
+            cost_error(
+                parsed,
+                max_fields=settings.OMS_GRAPHQL_MAX_FIELDS,
+                max_repeats=settings.OMS_GRAPHQL_MAX_FIELD_REPEATS,
+                max_directives=settings.OMS_GRAPHQL_MAX_DIRECTIVES,
+            )
+            is None
+        ), document

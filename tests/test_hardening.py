@@ -20,8 +20,13 @@ DEEP = "{ orders { edges { node { lines { unitPrice { amount } } } } } }"  # 6 l
 
 
 def post(client, query: str, token: str, **extra):
-    return client.post("/graphql/", data=json.dumps({"query": query}), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {token}", **extra)
+    return client.post(
+        "/graphql/",
+        data=json.dumps({"query": query}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+        **extra,
+    )
 
 
 def codes(response) -> list[str]:
@@ -63,8 +68,11 @@ def test_depth_counts_through_fragments(client, staff, settings):
 
 def checkouts(count: int) -> str:
     address = '{line1: "1 Main St", city: "Springfield", postalCode: "12345", country: "US"}'
-    fields = " ".join(f'c{i}: checkoutItems(items: [{{productId: "mug", quantity: 1}}], '
-                      f'shippingAddress: {address}) {{ order {{ id }} errors {{ code }} }}' for i in range(count))
+    fields = " ".join(
+        f'c{i}: checkoutItems(items: [{{productId: "mug", quantity: 1}}], '
+        f"shippingAddress: {address}) {{ order {{ id }} errors {{ code }} }}"
+        for i in range(count)
+    )
     return f"mutation {{ {fields} }}"
 
 
@@ -98,8 +106,9 @@ def test_a_query_document_over_the_size_limit_is_refused(client, staff, settings
 def test_a_body_over_the_limit_is_refused_unread(client, staff, settings):
     settings.OMS_GRAPHQL_MAX_BODY_BYTES = 1000
     body = json.dumps({"query": "{ me { userId } }", "variables": {"pad": "x" * 1000}})
-    response = client.post("/graphql/", data=body, content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Bearer {staff}")
+    response = client.post(
+        "/graphql/", data=body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {staff}"
+    )
     assert response.status_code == 413 and codes(response) == ["PAYLOAD_TOO_LARGE"]
 
 
@@ -118,6 +127,7 @@ def test_introspection_can_be_switched_off(client, staff, settings):
 
 def test_introspection_is_off_by_default_in_production():
     from oms_project import settings as production
+
     assert production.OMS_GRAPHQL_INTROSPECTION == production.DEBUG
 
 
@@ -129,8 +139,9 @@ def test_the_bearer_endpoint_needs_no_csrf_token_but_the_admin_does(db, staff, d
     assert refused.status_code == 403
     page = browser.get("/admin/login/")
     token = page.cookies["csrftoken"].value
-    accepted = browser.post("/admin/login/", {"username": "admin", "password": "pw-123-long-enough",
-                                              "csrfmiddlewaretoken": token})
+    accepted = browser.post(
+        "/admin/login/", {"username": "admin", "password": "pw-123-long-enough", "csrfmiddlewaretoken": token}
+    )
     assert accepted.status_code == 302
 
 
@@ -162,6 +173,9 @@ def test_a_document_is_parsed_and_validated_once_and_limits_still_apply(client, 
 
 
 def test_a_mutation_over_get_is_refused(client, staff):
-    response = client.get("/graphql/", {"query": "mutation { placeOrder(orderId: \"x\") { errors { code } } }"},
-                          HTTP_AUTHORIZATION=f"Bearer {staff}")
+    response = client.get(
+        "/graphql/",
+        {"query": 'mutation { placeOrder(orderId: "x") { errors { code } } }'},
+        HTTP_AUTHORIZATION=f"Bearer {staff}",
+    )
     assert response.status_code == 405

@@ -37,16 +37,21 @@ def hashed(document: str) -> dict:
 
 
 def post(client, token, *, query=None, extensions=None, variables=None):
-    body = {key: value for key, value in
-            {"query": query, "extensions": extensions, "variables": variables}.items() if value is not None}
-    return client.post("/graphql/", data=json.dumps(body), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {token}")
+    body = {
+        key: value
+        for key, value in {"query": query, "extensions": extensions, "variables": variables}.items()
+        if value is not None
+    }
+    return client.post(
+        "/graphql/", data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
 
 
 def get(client, token, **params):
     encoded = {key: json.dumps(value) if isinstance(value, dict) else value for key, value in params.items()}
-    return client.get(f"/graphql/?{urlencode(encoded)}", HTTP_AUTHORIZATION=f"Bearer {token}",
-                      HTTP_ACCEPT="application/json")
+    return client.get(
+        f"/graphql/?{urlencode(encoded)}", HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT="application/json"
+    )
 
 
 def code_of(response) -> str:
@@ -62,8 +67,9 @@ class TestAutomaticPersistedQueries:
     def test_a_new_hash_is_not_found_then_registered_with_its_document(self, client, token, tenant):
         first = post(client, token, extensions=hashed(ME))
         assert first.status_code == 200  # as Apollo expects: it then sends the document
-        assert first.json() == {"errors": [{"message": "PersistedQueryNotFound",
-                                            "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}]}
+        assert first.json() == {
+            "errors": [{"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}]
+        }
         second = post(client, token, query=ME, extensions=hashed(ME)).json()
         assert second["data"] == {"me": {"userId": "user-1", "tenantId": tenant.id}}
         assert set(second) == {"data", "extensions"} and set(second["extensions"]) == {"cost"}  # the tenant's budget
@@ -83,8 +89,11 @@ class TestAutomaticPersistedQueries:
     def test_a_get_saying_its_body_is_json_has_no_body(self, client, token):
         """Apollo's GETs carry `Content-Type: application/json`."""
         post(client, token, query=ME, extensions=hashed(ME))
-        response = client.get(f"/graphql/?{urlencode({'extensions': json.dumps(hashed(ME))})}",
-                              HTTP_AUTHORIZATION=f"Bearer {token}", CONTENT_TYPE="application/json")
+        response = client.get(
+            f"/graphql/?{urlencode({'extensions': json.dumps(hashed(ME))})}",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+            CONTENT_TYPE="application/json",
+        )
         assert response.json()["data"]["me"]["userId"] == "user-1"
 
     def test_the_store_is_shared_by_tenants(self, client, tenant, other_tenant):
@@ -92,14 +101,20 @@ class TestAutomaticPersistedQueries:
         answer = post(client, hs_token(other_tenant), extensions=hashed(ME)).json()
         assert answer["data"]["me"]["tenantId"] == other_tenant.id  # the document, run as the other tenant
 
-    @pytest.mark.parametrize("extensions, code", [
-        ({"persistedQuery": {"version": 2, "sha256Hash": sha(ME)}}, "PERSISTED_QUERY_NOT_SUPPORTED"),
-        ({"persistedQuery": {"version": 1, "sha256Hash": "abc"}}, "BAD_REQUEST"),
-        ({"persistedQuery": {"version": 1, "sha256Hash": sha(ME).upper()}}, "BAD_REQUEST"),
-        ({"persistedQuery": "yes"}, "BAD_REQUEST"),
-        (["persistedQuery"], "BAD_REQUEST"),
-        ({"persistedQuery": {"version": 1, "sha256Hash": sha("{ me { userId } }")}}, "PERSISTED_QUERY_HASH_MISMATCH"),
-    ])
+    @pytest.mark.parametrize(
+        "extensions, code",
+        [
+            ({"persistedQuery": {"version": 2, "sha256Hash": sha(ME)}}, "PERSISTED_QUERY_NOT_SUPPORTED"),
+            ({"persistedQuery": {"version": 1, "sha256Hash": "abc"}}, "BAD_REQUEST"),
+            ({"persistedQuery": {"version": 1, "sha256Hash": sha(ME).upper()}}, "BAD_REQUEST"),
+            ({"persistedQuery": "yes"}, "BAD_REQUEST"),
+            (["persistedQuery"], "BAD_REQUEST"),
+            (
+                {"persistedQuery": {"version": 1, "sha256Hash": sha("{ me { userId } }")}},
+                "PERSISTED_QUERY_HASH_MISMATCH",
+            ),
+        ],
+    )
     def test_bad_requests_are_refused_and_register_nothing(self, client, token, extensions, code):
         response = post(client, token, query=ME, extensions=extensions)
         assert (response.status_code, code_of(response)) == (400, code)
@@ -116,7 +131,9 @@ class TestAutomaticPersistedQueries:
         assert not PersistedQuery.objects.exists()
 
     def test_a_hash_without_a_token_is_unauthenticated(self, client):
-        response = client.post("/graphql/", data=json.dumps({"extensions": hashed(ME)}), content_type="application/json")
+        response = client.post(
+            "/graphql/", data=json.dumps({"extensions": hashed(ME)}), content_type="application/json"
+        )
         assert response.status_code == 401
 
     def test_the_store_keeps_the_newest_entries_up_to_its_bound(self, client, token, settings):
@@ -146,8 +163,11 @@ class TestAutomaticPersistedQueries:
 
 
 def manifest(*documents: str) -> dict:
-    return {"format": "apollo-persisted-query-manifest", "version": 1,
-            "operations": [{"id": sha(d), "name": d.split()[1], "type": d.split()[0], "body": d} for d in documents]}
+    return {
+        "format": "apollo-persisted-query-manifest",
+        "version": 1,
+        "operations": [{"id": sha(d), "name": d.split()[1], "type": d.split()[0], "body": d} for d in documents],
+    }
 
 
 def load(tmp_path, content, *args):
@@ -193,15 +213,18 @@ class TestPersistedOnlyMode:
         load(tmp_path, {sha(ME): ME})
         assert PersistedQuery.objects.get().listed
 
-    @pytest.mark.parametrize("content, says", [
-        ("{nope", "not JSON"),
-        ({"format": "apollo-persisted-query-manifest", "version": 2, "operations": []}, "version 1"),
-        ({"format": "something-else"}, "Apollo's persisted query manifest"),
-        ({sha(ME): SYNC}, "not the SHA-256 of its document"),
-        ({}, "lists no operations"),
-        ({sha("{ me { nope } }"): "{ me { nope } }"}, "Cannot query field 'nope'"),
-        ({sha("x" * 20000): "x" * 20000}, "exceeds"),
-    ])
+    @pytest.mark.parametrize(
+        "content, says",
+        [
+            ("{nope", "not JSON"),
+            ({"format": "apollo-persisted-query-manifest", "version": 2, "operations": []}, "version 1"),
+            ({"format": "something-else"}, "Apollo's persisted query manifest"),
+            ({sha(ME): SYNC}, "not the SHA-256 of its document"),
+            ({}, "lists no operations"),
+            ({sha("{ me { nope } }"): "{ me { nope } }"}, "Cannot query field 'nope'"),
+            ({sha("x" * 20000): "x" * 20000}, "exceeds"),
+        ],
+    )
     def test_a_bad_manifest_loads_nothing(self, tmp_path, content, says):
         with pytest.raises(CommandError, match="nothing loaded") as refused:
             load(tmp_path, content)
@@ -233,8 +256,9 @@ def _npm_ci() -> str | None:
         return "node and npm are needed for the Apollo client test"
     if (APOLLO / "node_modules" / "@apollo" / "client").exists():
         return None
-    done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=APOLLO,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=APOLLO, capture_output=True, text=True, timeout=300
+    )
     return None if done.returncode == 0 else f"npm ci failed: {done.stderr[-500:]}"
 
 
@@ -242,20 +266,33 @@ def test_a_real_apollo_client(live_server, tenant):
     problem = _npm_ci()
     if problem:
         pytest.skip(problem)
-    done = subprocess.run(["node", "apq.mjs", f"{live_server.url}/graphql/", hs_token(tenant)], cwd=APOLLO,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["node", "apq.mjs", f"{live_server.url}/graphql/", hs_token(tenant)],
+        cwd=APOLLO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     steps = json.loads(done.stdout)
     me = {"me": {"__typename": "Me", "userId": "user-1", "tenantId": tenant.id}}
     # The first time: the hash by GET, not found; then hash and document by POST, registered.
-    assert steps["firstQuery"] == {"data": me, "requests": [
-        {"method": "GET", "hash": True, "document": False, "status": 200},
-        {"method": "POST", "hash": True, "document": True, "status": 200}]}
+    assert steps["firstQuery"] == {
+        "data": me,
+        "requests": [
+            {"method": "GET", "hash": True, "document": False, "status": 200},
+            {"method": "POST", "hash": True, "document": True, "status": 200},
+        ],
+    }
     # Another client (another browser): one GET with the hash alone.
-    assert steps["sameQueryNewClient"] == {"data": me, "requests": [
-        {"method": "GET", "hash": True, "document": False, "status": 200}]}
+    assert steps["sameQueryNewClient"] == {
+        "data": me,
+        "requests": [{"method": "GET", "hash": True, "document": False, "status": 200}],
+    }
     # Mutations always POST.
     assert [r["method"] for r in steps["firstMutation"]["requests"]] == ["POST", "POST"]
-    assert steps["sameMutationNewClient"]["requests"] == [{"method": "POST", "hash": True, "document": False, "status": 200}]
+    assert steps["sameMutationNewClient"]["requests"] == [
+        {"method": "POST", "hash": True, "document": False, "status": 200}
+    ]
     assert steps["sameMutationNewClient"]["data"]["syncUser"]["errors"] == []
     assert PersistedQuery.objects.count() == 2

@@ -8,11 +8,18 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PROBE = "from django.conf import settings; print(settings.DEBUG, settings.DATABASES['default']['ENGINE'], settings.ALLOWED_HOSTS, settings.OMS_SINGLE_TENANT_ID, settings.LOG_LEVEL)"
+PROBE = (
+    "from django.conf import settings; print(settings.DEBUG, settings.DATABASES['default']['ENGINE'], "
+    "settings.ALLOWED_HOSTS, settings.OMS_SINGLE_TENANT_ID, settings.LOG_LEVEL)"
+)
 
 
 def load_settings(**env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "ALLOWED_HOSTS", "OMS_SINGLE_TENANT_ID", "LOG_LEVEL"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "ALLOWED_HOSTS", "OMS_SINGLE_TENANT_ID", "LOG_LEVEL"}
+    }
     clean.update(env, DJANGO_SETTINGS_MODULE="oms_project.settings")
     code = f"import django; django.setup(); {PROBE}"
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
@@ -51,19 +58,31 @@ def test_malformed_boolean_is_refused():
 
 
 def test_production_hardening_comes_from_the_environment():
-    probe = ("from django.conf import settings as s; print(s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT, "
-             "s.SECURE_PROXY_SSL_HEADER, s.SESSION_COOKIE_SECURE, s.OMS_GRAPHQL_INTROSPECTION, s.LOG_FORMAT)")
+    probe = (
+        "from django.conf import settings as s; print(s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT, "
+        "s.SECURE_PROXY_SSL_HEADER, s.SESSION_COOKIE_SECURE, s.OMS_GRAPHQL_INTROSPECTION, s.LOG_FORMAT)"
+    )
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SECURE_", "OMS_", "LOG_", "DEBUG"))}
     base = dict(clean, DJANGO_SETTINGS_MODULE="oms_project.settings", SECRET_KEY="k" * 50)
 
     def run(**env):
-        return subprocess.run([sys.executable, "-c", f"import django; django.setup(); {probe}"], cwd=ROOT,
-                              env={**base, **env}, capture_output=True, text=True)
+        return subprocess.run(
+            [sys.executable, "-c", f"import django; django.setup(); {probe}"],
+            cwd=ROOT,
+            env={**base, **env},
+            capture_output=True,
+            text=True,
+        )
 
     defaults = run()
     assert defaults.stdout.strip() == "0 False None True False json", defaults.stdout + defaults.stderr
-    tuned = run(SECURE_HSTS_SECONDS="31536000", SECURE_SSL_REDIRECT="1", OMS_TRUST_X_FORWARDED_PROTO="1",
-                OMS_GRAPHQL_INTROSPECTION="1", LOG_FORMAT="plain")
+    tuned = run(
+        SECURE_HSTS_SECONDS="31536000",
+        SECURE_SSL_REDIRECT="1",
+        OMS_TRUST_X_FORWARDED_PROTO="1",
+        OMS_GRAPHQL_INTROSPECTION="1",
+        LOG_FORMAT="plain",
+    )
     assert tuned.stdout.strip() == "31536000 True ('HTTP_X_FORWARDED_PROTO', 'https') True True plain", tuned.stderr
     bad = run(LOG_FORMAT="xml")
     assert bad.returncode != 0 and "LOG_FORMAT must be json or plain" in bad.stderr
@@ -71,8 +90,10 @@ def test_production_hardening_comes_from_the_environment():
 
 def test_postgresql_prepares_the_hot_statements_unless_turned_off():
     def threshold(**env: str) -> str:
-        code = ("import django; django.setup(); from django.conf import settings; "
-                "print(settings.DATABASES['default']['OPTIONS'].get('prepare_threshold', 'absent'))")
+        code = (
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.DATABASES['default']['OPTIONS'].get('prepare_threshold', 'absent'))"
+        )
         clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DATABASE_PREPARE_THRESHOLD"}}
         clean.update(env, DJANGO_SETTINGS_MODULE="oms_project.settings", DEBUG="1")
         result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)

@@ -109,12 +109,19 @@ def test_the_span_tree_of_a_place_order(spans, gql, tenant):
 
     server = by_name(finished, "POST graphql/")
     assert server.kind == SpanKind.SERVER and server.parent is None
-    assert server.attributes["http.response.status_code" if "http.response.status_code" in server.attributes
-                             else "http.status_code"] == 200
+    assert (
+        server.attributes[
+            "http.response.status_code" if "http.response.status_code" in server.attributes else "http.status_code"
+        ]
+        == 200
+    )
     operation = by_name(finished, "mutation PlaceOrder")
     assert operation.parent.span_id == server.context.span_id
-    assert dict(operation.attributes) == {"graphql.operation.type": "mutation", "graphql.operation.name": "PlaceOrder",
-                                          "oms.tenant_id": tenant.id}
+    assert dict(operation.attributes) == {
+        "graphql.operation.type": "mutation",
+        "graphql.operation.name": "PlaceOrder",
+        "oms.tenant_id": tenant.id,
+    }
     sql = [span for span in finished if span.kind == SpanKind.CLIENT and "db.system" in span.attributes]
     assert sql, [span.name for span in finished]
     assert {span.parent.span_id for span in sql} == {operation.context.span_id}
@@ -122,11 +129,14 @@ def test_the_span_tree_of_a_place_order(spans, gql, tenant):
     if connection.vendor == "postgresql":
         # The unit of work's statements, in order: its tenant scope, the order locked, its lines,
         # the snapshots priced, then one write batch (the reservation and the outbox included).
-        statements = [s.attributes["db.statement"] for s in sorted(sql, key=lambda s: s.start_time)
-                      if not s.attributes["db.statement"].startswith(("SAVEPOINT", "RELEASE"))]
+        statements = [
+            s.attributes["db.statement"]
+            for s in sorted(sql, key=lambda s: s.start_time)
+            if not s.attributes["db.statement"].startswith(("SAVEPOINT", "RELEASE"))
+        ]
         assert statements[0].startswith("SELECT set_config('role'")
         assert "FOR UPDATE OF o" in statements[1] and "snapshots_product" in statements[3]
-        assert "UPDATE snapshots_product" in statements[4] and "INSERT INTO \"ordering_outbox_event\"" in statements[4]
+        assert "UPDATE snapshots_product" in statements[4] and 'INSERT INTO "ordering_outbox_event"' in statements[4]
     # Never the token, the customer's details or a statement's parameters.
     everything = every_attribute(finished)
     for secret in (shop.customer, CUSTOMER["email"], CUSTOMER["lastName"], "cust-1", draft["id"]):
@@ -140,8 +150,10 @@ def test_the_span_tree_of_a_place_order(spans, gql, tenant):
 def test_a_query_string_is_never_recorded(spans, client, tenant):
     from .tokens import hs_token
 
-    response = client.get("/graphql/?query=query%20Me%20%7B%20me%20%7B%20userId%20%7D%20%7D&variables=%7B%22email%22%3A%22ada%40example.com%22%7D",
-                          HTTP_AUTHORIZATION=f"Bearer {hs_token(tenant)}")
+    response = client.get(
+        "/graphql/?query=query%20Me%20%7B%20me%20%7B%20userId%20%7D%20%7D&variables=%7B%22email%22%3A%22ada%40example.com%22%7D",
+        HTTP_AUTHORIZATION=f"Bearer {hs_token(tenant)}",
+    )
     assert response.status_code == 200
     finished = spans.get_finished_spans()
     assert by_name(finished, "query Me").parent is not None
@@ -230,10 +242,14 @@ class Collector:
         collector = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 export = ExportTraceServiceRequest.FromString(self.rfile.read(int(self.headers["Content-Length"])))
-                collector.names += [span.name for resource in export.resource_spans
-                                    for scope in resource.scope_spans for span in scope.spans]
+                collector.names += [
+                    span.name
+                    for resource in export.resource_spans
+                    for scope in resource.scope_spans
+                    for span in scope.spans
+                ]
                 self.send_response(200)
                 self.end_headers()
 
@@ -248,8 +264,10 @@ class Collector:
         self.server.shutdown()
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="runs in the SQLite pass of the suite (its server has a "
-                                                          "SQLite database of its own either way)")
+@pytest.mark.skipif(
+    connection.vendor != "sqlite",
+    reason="runs in the SQLite pass of the suite (its server has a SQLite database of its own either way)",
+)
 def test_the_app_exports_over_otlp_when_an_endpoint_is_set(tmp_path):
     """`make run`'s server with the standard OTel variables: its spans reach the collector."""
     import requests
@@ -257,22 +275,39 @@ def test_the_app_exports_over_otlp_when_an_endpoint_is_set(tmp_path):
     collector = Collector()
     port = free_port()
     secret = "s" * 40
-    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path}/oms.sqlite3", "LOG_FORMAT": "plain",
-           "OMS_DEMO_HS256_SECRET": secret, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
-           "OTEL_SERVICE_NAME": "oms-test", "OTEL_BSP_SCHEDULE_DELAY": "100"}
+    env = {
+        **os.environ,
+        "DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/oms.sqlite3",
+        "LOG_FORMAT": "plain",
+        "OMS_DEMO_HS256_SECRET": secret,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+        "OTEL_SERVICE_NAME": "oms-test",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+    }
     manage = [sys.executable, str(ROOT / "manage.py")]
     for command in (["migrate", "--noinput"], ["seed_demo"]):
         subprocess.run(manage + command, env=env, check=True, capture_output=True, timeout=300)
-    server = subprocess.Popen(manage + ["runserver", "--noreload", f"127.0.0.1:{port}"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         token = demo_token(secret, "demo-customer", ["customer"])
         answer = None
         for _ in range(100):
             try:
-                answer = requests.post(f"http://127.0.0.1:{port}/graphql/", json={
-                    "query": LAMP_CHECKOUT.replace("mutation(", "mutation Checkout("), "variables": {"key": "otel-1"}},
-                    headers={"Authorization": f"Bearer {token}"}, timeout=5)
+                answer = requests.post(
+                    f"http://127.0.0.1:{port}/graphql/",
+                    json={
+                        "query": LAMP_CHECKOUT.replace("mutation(", "mutation Checkout("),
+                        "variables": {"key": "otel-1"},
+                    },
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=5,
+                )
                 break
             except requests.ConnectionError:
                 threading.Event().wait(0.2)
@@ -285,5 +320,6 @@ def test_the_app_exports_over_otlp_when_an_endpoint_is_set(tmp_path):
         stop_process(server)
         collector.stop()
     assert {"POST graphql/", "mutation Checkout"} <= set(collector.names)
-    assert any(name in ("SELECT", "INSERT", "UPDATE") or name.startswith(("SELECT", "INSERT"))
-               for name in collector.names), collector.names
+    assert any(
+        name in ("SELECT", "INSERT", "UPDATE") or name.startswith(("SELECT", "INSERT")) for name in collector.names
+    ), collector.names

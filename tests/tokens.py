@@ -75,9 +75,7 @@ class RsaKey:
         return data
 
     def sign(self, payload: dict[str, Any], kid: str | None = None) -> str:
-        return jwt.encode(
-            payload, self.private_key, algorithm="RS256", headers={"kid": kid or self.kid}
-        )
+        return jwt.encode(payload, self.private_key, algorithm="RS256", headers={"kid": kid or self.kid})
 
 
 class JwksServer:
@@ -89,7 +87,7 @@ class JwksServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 server.fetches += 1
                 body = json.dumps({"keys": [k.jwk() for k in server.keys]}).encode()
                 self.send_response(200)

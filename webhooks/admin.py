@@ -45,15 +45,22 @@ class InboundWebhookSecretAdmin(TenantScopedAdmin):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         messages.success(request, f"{count} secret(s) revoked.")
 
-    @admin.action(description="Rotate: a new secret for the tenant(s) or sales channel(s) of the selected "
-                              "secrets (the current ones stay valid 24 hours)", permissions=["manage"])
+    @admin.action(
+        description="Rotate: a new secret for the tenant(s) or sales channel(s) of the selected "
+        "secrets (the current ones stay valid 24 hours)",
+        permissions=["manage"],
+    )
     def rotate(self, request, queryset):
         owners = sorted(set(queryset.values_list("tenant_id", "channel")))
-        created = [InboundWebhookSecret.rotate(tenant, self.rotation_grace, channel=channel)
-                   for tenant, channel in owners]
-        return show_new_secrets(self, request, "New inbound webhook secrets; the previous ones expire in 24 hours.",
-                                [(f"{s.tenant_id}{'/' + s.channel if s.channel else ''} (secret #{s.pk})", s.secret)
-                                 for s in created])
+        created = [
+            InboundWebhookSecret.rotate(tenant, self.rotation_grace, channel=channel) for tenant, channel in owners
+        ]
+        return show_new_secrets(
+            self,
+            request,
+            "New inbound webhook secrets; the previous ones expire in 24 hours.",
+            [(f"{s.tenant_id}{'/' + s.channel if s.channel else ''} (secret #{s.pk})", s.secret) for s in created],
+        )
 
 
 @admin.register(InboundWebhookReceipt)
@@ -71,18 +78,29 @@ class InboundWebhookReceiptAdmin(TenantScopedAdmin):
 
 # -- outbound ------------------------------------------------------------------------------------
 
+
 def show_new_secrets(model_admin, request, explanation: str, secrets: list[tuple[str, str]]):
     """A page that shows newly made secrets once (never stored anywhere else for display)."""
-    return TemplateResponse(request, "admin/webhooks/new_secrets.html", {
-        **model_admin.admin_site.each_context(request),
-        "title": "New secrets", "opts": model_admin.model._meta, "explanation": explanation, "secrets": secrets,
-    })
+    return TemplateResponse(
+        request,
+        "admin/webhooks/new_secrets.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": "New secrets",
+            "opts": model_admin.model._meta,
+            "explanation": explanation,
+            "secrets": secrets,
+        },
+    )
 
 
 class SubscriptionForm(forms.ModelForm):
-    event_types = forms.MultipleChoiceField(choices=[(t, t) for t in EVENT_TYPES], required=False,
-                                            widget=forms.CheckboxSelectMultiple,
-                                            help_text="None ticked: every event type.")
+    event_types = forms.MultipleChoiceField(
+        choices=[(t, t) for t in EVENT_TYPES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every event type.",
+    )
 
     class Meta:
         model = WebhookSubscription
@@ -115,8 +133,9 @@ class WebhookSubscriptionAdmin(TenantScopedAdmin):
     @admin.action(description="Rotate the signing secret of the selected subscriptions", permissions=["change"])
     def rotate_secret(self, request, queryset):
         rotated = [(str(sub), sub.rotate_secret()) for sub in queryset.order_by("created_at")]
-        return show_new_secrets(self, request, "New signing secrets; deliveries are signed with them from now on.",
-                                rotated)
+        return show_new_secrets(
+            self, request, "New signing secrets; deliveries are signed with them from now on.", rotated
+        )
 
 
 class AttemptInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInline):
@@ -127,17 +146,41 @@ class AttemptInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInline)
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
-    list_display = ["event_uuid", "event_type", "sequence", "aggregate_id", "subscription", "status", "attempts",
-                    "last_status_code", "next_attempt_at", "delivered_at"]
+    list_display = [
+        "event_uuid",
+        "event_type",
+        "sequence",
+        "aggregate_id",
+        "subscription",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "delivered_at",
+    ]
     list_filter = ["status", "event__type"]
     search_fields = ["=aggregate_id", "=event__event_id", "subscription__url"]
     list_select_related = ["event", "subscription"]
     show_full_result_count = False
     inlines = [AttemptInline]
     actions = ["redeliver"]
-    readonly_fields = ["tenant", "subscription", "event_uuid", "event_type", "aggregate_id", "sequence", "status",
-                       "attempts", "next_attempt_at", "lease_until", "last_status_code", "last_error",
-                       "delivered_at", "created_at", "payload"]
+    readonly_fields = [
+        "tenant",
+        "subscription",
+        "event_uuid",
+        "event_type",
+        "aggregate_id",
+        "sequence",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "lease_until",
+        "last_status_code",
+        "last_error",
+        "delivered_at",
+        "created_at",
+        "payload",
+    ]
     fields = readonly_fields
 
     @admin.display(description="event id")

@@ -6,5 +6,4 @@ from webhooks.infrastructure.models import (
     WebhookSubscription,
 )
 
-__all__ = ["DeliveryAttempt", "InboundWebhookReceipt", "InboundWebhookSecret", "WebhookDelivery",
-           "WebhookSubscription"]
+__all__ = ["DeliveryAttempt", "InboundWebhookReceipt", "InboundWebhookSecret", "WebhookDelivery", "WebhookSubscription"]

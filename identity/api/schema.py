@@ -5,6 +5,7 @@ from __future__ import annotations
 import graphene
 
 from identity.domain.principal import Role as RoleValue
+from identity.infrastructure.tenancy import tenant_reads
 from oms_project.graphql_common import UserError, user_error
 from snapshots.application.customers import (
     AddressData,
@@ -14,7 +15,6 @@ from snapshots.application.customers import (
     sync_user,
 )
 from snapshots.domain.errors import SnapshotInvalid
-from identity.infrastructure.tenancy import tenant_reads
 from snapshots.infrastructure.customer_store import OrmCustomerStore
 
 Role = graphene.Enum.from_enum(RoleValue, description="What a principal may do.")
@@ -84,7 +84,7 @@ def me_from_principal(principal) -> Me:
     return Me(
         user_id=principal.user_id,
         tenant_id=principal.tenant_id,
-        roles=sorted((role.value for role in principal.roles)),
+        roles=sorted(role.value for role in principal.roles),
         vendor_id=principal.vendor_id,
     )
 
@@ -148,9 +148,7 @@ class SyncUser(graphene.Mutation):
             profile = sync_user(principal, command, OrmCustomerStore())
         except SnapshotInvalid as exc:
             return SyncUser(me=None, customer=None, errors=[user_error(exc, {"address_id": "id"})])
-        return SyncUser(
-            me=me_from_principal(principal), customer=Customer.from_profile(profile), errors=[]
-        )
+        return SyncUser(me=me_from_principal(principal), customer=Customer.from_profile(profile), errors=[])
 
 
 class IdentityQuery(graphene.ObjectType):

@@ -24,8 +24,9 @@ class PersistedQueryStore(Protocol):
     def load_manifest(self, entries, *, replace: bool) -> tuple[int, int]: ...
 
 
-def document_to_run(sha256: str | None, query: str | None, store: PersistedQueryStore, *,
-                    only_listed: bool) -> tuple[str | None, str | None]:
+def document_to_run(
+    sha256: str | None, query: str | None, store: PersistedQueryStore, *, only_listed: bool
+) -> tuple[str | None, str | None]:
     """The document the request runs, and the hash to register once that document validates
     (None: nothing to register)."""
     if sha256 is None:
@@ -45,8 +46,9 @@ def document_to_run(sha256: str | None, query: str | None, store: PersistedQuery
     return query, sha256
 
 
-def load_manifest(text: str, store: PersistedQueryStore, problems_of: Callable[[str], list[str]], *,
-                  replace: bool) -> tuple[int, int]:
+def load_manifest(
+    text: str, store: PersistedQueryStore, problems_of: Callable[[str], list[str]], *, replace: bool
+) -> tuple[int, int]:
     """List every operation of a client's manifest, or none: each must hash to its id and parse
     and validate against the schema as it stands (`problems_of` names what is wrong)."""
     try:
@@ -54,8 +56,11 @@ def load_manifest(text: str, store: PersistedQueryStore, problems_of: Callable[[
     except ValueError as error:
         raise ValueError(f"the manifest is not JSON: {error}") from None
     entries = manifest_entries(manifest)
-    problems = [f"{entry.operation_name or entry.sha256}: {problem}"
-                for entry in entries for problem in problems_of(entry.document)]
+    problems = [
+        f"{entry.operation_name or entry.sha256}: {problem}"
+        for entry in entries
+        for problem in problems_of(entry.document)
+    ]
     if problems:
         raise ValueError("; ".join(problems))
     return store.load_manifest(entries, replace=replace)

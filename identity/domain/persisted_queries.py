@@ -38,8 +38,7 @@ def not_found() -> PersistedQueryRefused:
 
 
 def not_in_list() -> PersistedQueryRefused:
-    return PersistedQueryRefused("PERSISTED_QUERY_NOT_IN_LIST",
-                                 "only documents persisted at deploy time are run here")
+    return PersistedQueryRefused("PERSISTED_QUERY_NOT_IN_LIST", "only documents persisted at deploy time are run here")
 
 
 @dataclass(frozen=True)

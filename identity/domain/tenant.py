@@ -42,9 +42,7 @@ class TenantTokenPolicy:
     channel_id_claim: str = "channel_id"
 
     def __post_init__(self) -> None:
-        validate_token_policy(
-            algorithms=self.algorithms, hs_secret=self.hs_secret, jwks_url=self.jwks_url
-        )
+        validate_token_policy(algorithms=self.algorithms, hs_secret=self.hs_secret, jwks_url=self.jwks_url)
 
     @property
     def uses_jwks(self) -> bool:
@@ -53,9 +51,7 @@ class TenantTokenPolicy:
 
 def validate_token_policy(*, algorithms: tuple[str, ...] | list[str], hs_secret: str, jwks_url: str) -> None:
     if bool(hs_secret) == bool(jwks_url):
-        raise InvalidTenantSettings(
-            "jwt_hs256_secret", "set exactly one of an HS secret or a JWKS URL"
-        )
+        raise InvalidTenantSettings("jwt_hs256_secret", "set exactly one of an HS secret or a JWKS URL")
     if not algorithms:
         raise InvalidTenantSettings("jwt_algorithms", "at least one algorithm is required")
     allowed = SYMMETRIC_ALGORITHMS if hs_secret else ASYMMETRIC_ALGORITHMS

@@ -27,22 +27,36 @@ TENANT_STAFF = "tenant-staff"
 # platform's: tenants' token settings, other users, groups, bindings.
 TENANT_STAFF_PERMISSIONS = (
     "identity.view_tenant",
-    "ordering.view_order", "ordering.change_order",  # change: the cancel/deliver/complete actions
-    "ordering.view_orderline", "ordering.view_ordershipping", "ordering.view_ordercoupon",
-    "ordering.view_shipment", "ordering.view_orderhistoryentry",
-    "snapshots.view_customerdetailssnapshot", "snapshots.view_customeraddresssnapshot",
-    "snapshots.view_userauthorizationsnapshot", "snapshots.view_vendorsnapshot",
-    "snapshots.view_productsnapshot", "snapshots.view_couponsnapshot", "snapshots.view_offersnapshot",
-    "snapshots.view_shippingoptionsnapshot", "snapshots.view_taxoptionsnapshot",
+    "ordering.view_order",
+    "ordering.change_order",  # change: the cancel/deliver/complete actions
+    "ordering.view_orderline",
+    "ordering.view_ordershipping",
+    "ordering.view_ordercoupon",
+    "ordering.view_shipment",
+    "ordering.view_orderhistoryentry",
+    "snapshots.view_customerdetailssnapshot",
+    "snapshots.view_customeraddresssnapshot",
+    "snapshots.view_userauthorizationsnapshot",
+    "snapshots.view_vendorsnapshot",
+    "snapshots.view_productsnapshot",
+    "snapshots.view_couponsnapshot",
+    "snapshots.view_offersnapshot",
+    "snapshots.view_shippingoptionsnapshot",
+    "snapshots.view_taxoptionsnapshot",
     "snapshots.view_paymentoptionsnapshot",
-    "snapshots.view_tenantworkflowsnapshot", "snapshots.add_tenantworkflowsnapshot",
+    "snapshots.view_tenantworkflowsnapshot",
+    "snapshots.add_tenantworkflowsnapshot",
     "snapshots.change_tenantworkflowsnapshot",
-    "webhooks.view_inboundwebhooksecret", "webhooks.add_inboundwebhooksecret",
+    "webhooks.view_inboundwebhooksecret",
+    "webhooks.add_inboundwebhooksecret",
     "webhooks.change_inboundwebhooksecret",  # change: the revoke and rotate actions
     "webhooks.view_inboundwebhookreceipt",
-    "webhooks.view_webhooksubscription", "webhooks.add_webhooksubscription",
-    "webhooks.change_webhooksubscription", "webhooks.delete_webhooksubscription",
-    "webhooks.view_webhookdelivery", "webhooks.change_webhookdelivery",  # change: redeliver
+    "webhooks.view_webhooksubscription",
+    "webhooks.add_webhooksubscription",
+    "webhooks.change_webhooksubscription",
+    "webhooks.delete_webhooksubscription",
+    "webhooks.view_webhookdelivery",
+    "webhooks.change_webhookdelivery",  # change: redeliver
     "webhooks.view_deliveryattempt",
 )
 # Operators: everything of the OMS apps, and managing admin users.
@@ -108,10 +122,12 @@ def ensure_admin_groups() -> tuple[Group, Group]:
     staff, _ = Group.objects.get_or_create(name=TENANT_STAFF)
     staff.permissions.set(_permissions(TENANT_STAFF_PERMISSIONS))
     operators, _ = Group.objects.get_or_create(name=PLATFORM_OPERATORS)
-    operators.permissions.set([
-        *Permission.objects.filter(content_type__app_label__in=PLATFORM_APPS),
-        *_permissions(PLATFORM_EXTRA_PERMISSIONS),
-    ])
+    operators.permissions.set(
+        [
+            *Permission.objects.filter(content_type__app_label__in=PLATFORM_APPS),
+            *_permissions(PLATFORM_EXTRA_PERMISSIONS),
+        ]
+    )
     return staff, operators
 
 

@@ -84,8 +84,11 @@ def layout(cursor) -> Layout:
 
 
 def _joins_on_tenant(columns: list[str], target_columns: list[str]) -> bool:
-    return ("tenant_id" in columns and "tenant_id" in target_columns
-            and columns.index("tenant_id") == target_columns.index("tenant_id"))
+    return (
+        "tenant_id" in columns
+        and "tenant_id" in target_columns
+        and columns.index("tenant_id") == target_columns.index("tenant_id")
+    )
 
 
 def blockers(cursor) -> list[str]:
@@ -104,8 +107,10 @@ def blockers(cursor) -> list[str]:
     for table, constraint, target, columns, target_columns, _, _ in plan.foreign:
         if table in distributed and target in distributed:
             if not _joins_on_tenant(columns, target_columns):
-                found.append(f"{table}: foreign key {constraint} ({', '.join(columns)}) -> {target} "
-                             f"({', '.join(target_columns)}) does not join on tenant_id")
+                found.append(
+                    f"{table}: foreign key {constraint} ({', '.join(columns)}) -> {target} "
+                    f"({', '.join(target_columns)}) does not join on tenant_id"
+                )
         elif is_reference(table) and target in distributed:
             found.append(f"{table}: reference table with foreign key {constraint} to distributed {target}")
     return found
@@ -138,11 +143,13 @@ def make_distributable(schema_editor) -> None:
         key = "PRIMARY KEY" if kind == "p" else "UNIQUE"
         schema_editor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(constraint)} {key} ({keys})")
         if kind == "p" and table in LOOKUP_BY_OWN_KEY:
-            schema_editor.execute(f"CREATE INDEX {quote(table + '_own_key')} ON {quote(table)} "
-                                  f"({', '.join(quote(c) for c in columns)})")
+            schema_editor.execute(
+                f"CREATE INDEX {quote(table + '_own_key')} ON {quote(table)} ({', '.join(quote(c) for c in columns)})"
+            )
     for table, constraint, target, columns, target_columns, deferrable, deferred in remade:
         timing = (" DEFERRABLE INITIALLY DEFERRED" if deferred else " DEFERRABLE") if deferrable else ""
         schema_editor.execute(
             f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(constraint)} FOREIGN KEY "
             f"({', '.join(quote(c) for c in ['tenant_id', *columns])}) REFERENCES {quote(target)} "
-            f"({', '.join(quote(c) for c in ['tenant_id', *target_columns])}){timing}")
+            f"({', '.join(quote(c) for c in ['tenant_id', *target_columns])}){timing}"
+        )

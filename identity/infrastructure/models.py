@@ -43,23 +43,45 @@ class Tenant(models.Model):
         help_text="Claim name or dotted path of the roles list (e.g. realm_access.roles).",
     )
     vendor_id_claim = models.CharField(max_length=200, default="vendor_id")
-    channel_id_claim = models.CharField(max_length=200, default="channel_id",
-                                        help_text="Claim path of an integration token's sales channel.")
+    channel_id_claim = models.CharField(
+        max_length=200, default="channel_id", help_text="Claim path of an integration token's sales channel."
+    )
     # Fair share (oms_project/admission): empty fields take the platform's defaults.
     admission_share = models.FloatField(
-        "share of the serving capacity", null=True, blank=True,
+        "share of the serving capacity",
+        null=True,
+        blank=True,
         validators=[MinValueValidator(0.01), MaxValueValidator(1.0)],
-        help_text="At most this fraction of the requests served at once (0.01-1). Empty: the platform default.")
+        help_text="At most this fraction of the requests served at once (0.01-1). Empty: the platform default.",
+    )
     rate_limit = models.FloatField(
-        "rate (points/s)", null=True, blank=True, validators=[MinValueValidator(0.01)],
-        help_text="The tenant's bucket refills this many cost points a second. Empty: the platform default.")
-    rate_burst = models.FloatField("burst (points)", null=True, blank=True, validators=[MinValueValidator(1)],
-                                   help_text="The tenant's bucket size. Empty: the platform default.")
+        "rate (points/s)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.01)],
+        help_text="The tenant's bucket refills this many cost points a second. Empty: the platform default.",
+    )
+    rate_burst = models.FloatField(
+        "burst (points)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="The tenant's bucket size. Empty: the platform default.",
+    )
     token_rate_limit = models.FloatField(
-        "per-caller rate (points/s)", null=True, blank=True, validators=[MinValueValidator(0.01)],
-        help_text="Each token (sub), webhook door or admin user of the tenant. Empty: the platform default.")
-    token_burst = models.FloatField("per-caller burst (points)", null=True, blank=True,
-                                    validators=[MinValueValidator(1)], help_text="Empty: the platform default.")
+        "per-caller rate (points/s)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.01)],
+        help_text="Each token (sub), webhook door or admin user of the tenant. Empty: the platform default.",
+    )
+    token_burst = models.FloatField(
+        "per-caller burst (points)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Empty: the platform default.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -72,9 +94,7 @@ class Tenant(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if not isinstance(self.jwt_algorithms, list) or not all(
-            isinstance(name, str) for name in self.jwt_algorithms
-        ):
+        if not isinstance(self.jwt_algorithms, list) or not all(isinstance(name, str) for name in self.jwt_algorithms):
             raise ValidationError({"jwt_algorithms": "must be a list of algorithm names"})
         try:
             validate_token_policy(
@@ -122,8 +142,9 @@ class TenantStaffMember(models.Model):
     """Binds a Django admin user to exactly one tenant: that user's admin shows and changes that
     tenant's data only (docs/admin.md). Platform operators have no binding."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
-                                related_name="tenant_staff")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="tenant_staff"
+    )
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, db_column="tenant_id", related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

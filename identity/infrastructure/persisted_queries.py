@@ -41,7 +41,8 @@ class OrmPersistedQueries:
         limit = settings.OMS_PERSISTED_QUERIES_MAX_ENTRIES
         with transaction.atomic():
             _, created = PersistedQuery.objects.get_or_create(
-                sha256=sha256, defaults={"document": document, "operation_name": operation_name[:200]})
+                sha256=sha256, defaults={"document": document, "operation_name": operation_name[:200]}
+            )
             if created:
                 automatic = PersistedQuery.objects.filter(listed=False)
                 stale = list(automatic.order_by("-registered_at", "-sha256").values_list("sha256", flat=True)[limit:])
@@ -55,10 +56,14 @@ class OrmPersistedQueries:
             for entry in entries:
                 PersistedQuery.objects.update_or_create(
                     sha256=entry.sha256,
-                    defaults={"document": entry.document, "operation_name": entry.operation_name[:200], "listed": True})
+                    defaults={"document": entry.document, "operation_name": entry.operation_name[:200], "listed": True},
+                )
             unlisted = 0
             if replace:
-                unlisted = (PersistedQuery.objects.filter(listed=True)
-                            .exclude(sha256__in=[entry.sha256 for entry in entries]).update(listed=False))
+                unlisted = (
+                    PersistedQuery.objects.filter(listed=True)
+                    .exclude(sha256__in=[entry.sha256 for entry in entries])
+                    .update(listed=False)
+                )
         _FOUND.invalidate()
         return len(entries), unlisted

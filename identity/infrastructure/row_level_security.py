@@ -44,8 +44,9 @@ def ensure_tenant_role(schema_editor) -> None:
         cursor.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
 
 
-def enable_tenant_isolation(schema_editor, table: str, column: str = "tenant_id",
-                            privileges: str = "SELECT, INSERT, UPDATE, DELETE") -> None:
+def enable_tenant_isolation(
+    schema_editor, table: str, column: str = "tenant_id", privileges: str = "SELECT, INSERT, UPDATE, DELETE"
+) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     quote = schema_editor.quote_name
@@ -121,7 +122,8 @@ def enable_admin_tenant_scope(schema_editor) -> None:
             schema_editor.execute(f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY")
             schema_editor.execute(f"DROP POLICY IF EXISTS {POLICY} ON {name}")
             schema_editor.execute(
-                f"CREATE POLICY {POLICY} ON {name} TO {role} USING ({predicate}) WITH CHECK ({predicate})")
+                f"CREATE POLICY {POLICY} ON {name} TO {role} USING ({predicate}) WITH CHECK ({predicate})"
+            )
         schema_editor.execute(f"GRANT {privileges} ON {name} TO {role}")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from identity.domain.errors import InvalidTenantSettings
 from identity.domain.tenant import TenantTokenPolicy
-
 from oms_project.admission.rules import Limits
 from oms_project.local_cache import TtlCache
 
@@ -18,9 +17,17 @@ _NO_OVERRIDES = (None, None, None, None, None)
 def admission_limits(tenant_id: str, defaults: Limits) -> Limits:
     """The tenant's admission limits: its own settings over the platform's `defaults` (cached per
     process like the token policy; a saved tenant invalidates its entry)."""
-    return limits_in_force(ADMISSION_LIMITS.get_or_load(tenant_id, lambda: (
-        Tenant.objects.filter(pk=tenant_id).first() or Tenant()).admission_overrides() if tenant_id else _NO_OVERRIDES),
-        defaults)
+    return limits_in_force(
+        ADMISSION_LIMITS.get_or_load(
+            tenant_id,
+            lambda: (
+                (Tenant.objects.filter(pk=tenant_id).first() or Tenant()).admission_overrides()
+                if tenant_id
+                else _NO_OVERRIDES
+            ),
+        ),
+        defaults,
+    )
 
 
 def limits_in_force(overrides: tuple[float | None, ...], defaults: Limits) -> Limits:
@@ -28,8 +35,13 @@ def limits_in_force(overrides: tuple[float | None, ...], defaults: Limits) -> Li
     share, rate, burst, token_rate, token_burst = overrides
     if share is rate is burst is token_rate is token_burst is None:
         return defaults
-    return Limits(share=share or defaults.share, rate=rate or defaults.rate, burst=burst or defaults.burst,
-                  token_rate=token_rate or defaults.token_rate, token_burst=token_burst or defaults.token_burst)
+    return Limits(
+        share=share or defaults.share,
+        rate=rate or defaults.rate,
+        burst=burst or defaults.burst,
+        token_rate=token_rate or defaults.token_rate,
+        token_burst=token_burst or defaults.token_burst,
+    )
 
 
 class OrmTenantDirectory:

@@ -17,26 +17,42 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('admin', '0003_logentry_add_action_flag_choices'),
-        ('contenttypes', '0002_remove_content_type_name'),
-        ('identity', '0002_row_level_security'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("admin", "0003_logentry_add_action_flag_choices"),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("identity", "0002_row_level_security"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TenantStaffMember',
+            name="TenantStaffMember",
             fields=[
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='tenant_staff', serialize=False, to=settings.AUTH_USER_MODEL)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('tenant', models.ForeignKey(db_column='tenant_id', on_delete=django.db.models.deletion.CASCADE, related_name='+', to='identity.tenant')),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="tenant_staff",
+                        serialize=False,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_column="tenant_id",
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="identity.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tenant staff member',
-                'db_table': 'identity_tenant_staff',
-                'indexes': [models.Index(fields=['tenant'], name='tenant_staff_tenant')],
+                "verbose_name": "tenant staff member",
+                "db_table": "identity_tenant_staff",
+                "indexes": [models.Index(fields=["tenant"], name="tenant_staff_tenant")],
             },
         ),
         migrations.RunPython(forwards, backwards, elidable=False),

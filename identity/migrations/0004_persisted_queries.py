@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('identity', '0003_tenant_staff'),
+        ("identity", "0003_tenant_staff"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PersistedQuery',
+            name="PersistedQuery",
             fields=[
-                ('sha256', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('document', models.TextField()),
-                ('operation_name', models.CharField(blank=True, max_length=200)),
-                ('listed', models.BooleanField(default=False)),
-                ('registered_at', models.DateTimeField(auto_now_add=True)),
+                ("sha256", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("document", models.TextField()),
+                ("operation_name", models.CharField(blank=True, max_length=200)),
+                ("listed", models.BooleanField(default=False)),
+                ("registered_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name_plural': 'persisted queries',
-                'db_table': 'identity_persisted_query',
-                'indexes': [models.Index(fields=['listed', 'registered_at'], name='persisted_query_age')],
+                "verbose_name_plural": "persisted queries",
+                "db_table": "identity_persisted_query",
+                "indexes": [models.Index(fields=["listed", "registered_at"], name="persisted_query_age")],
             },
         ),
     ]

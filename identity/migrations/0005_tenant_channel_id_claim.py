@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('identity', '0004_persisted_queries'),
+        ("identity", "0004_persisted_queries"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='tenant',
-            name='channel_id_claim',
-            field=models.CharField(default='channel_id', help_text="Claim path of an integration token's sales channel.", max_length=200),
+            model_name="tenant",
+            name="channel_id_claim",
+            field=models.CharField(
+                default="channel_id", help_text="Claim path of an integration token's sales channel.", max_length=200
+            ),
         ),
     ]

@@ -5,35 +5,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('identity', '0005_tenant_channel_id_claim'),
+        ("identity", "0005_tenant_channel_id_claim"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='tenant',
-            name='admission_share',
-            field=models.FloatField(blank=True, help_text='At most this fraction of the requests served at once (0.01-1). Empty: the platform default.', null=True, validators=[django.core.validators.MinValueValidator(0.01), django.core.validators.MaxValueValidator(1.0)], verbose_name='share of the serving capacity'),
+            model_name="tenant",
+            name="admission_share",
+            field=models.FloatField(
+                blank=True,
+                help_text="At most this fraction of the requests served at once (0.01-1). Empty: the platform default.",
+                null=True,
+                validators=[
+                    django.core.validators.MinValueValidator(0.01),
+                    django.core.validators.MaxValueValidator(1.0),
+                ],
+                verbose_name="share of the serving capacity",
+            ),
         ),
         migrations.AddField(
-            model_name='tenant',
-            name='rate_burst',
-            field=models.FloatField(blank=True, help_text="The tenant's bucket size. Empty: the platform default.", null=True, validators=[django.core.validators.MinValueValidator(1)], verbose_name='burst (points)'),
+            model_name="tenant",
+            name="rate_burst",
+            field=models.FloatField(
+                blank=True,
+                help_text="The tenant's bucket size. Empty: the platform default.",
+                null=True,
+                validators=[django.core.validators.MinValueValidator(1)],
+                verbose_name="burst (points)",
+            ),
         ),
         migrations.AddField(
-            model_name='tenant',
-            name='rate_limit',
-            field=models.FloatField(blank=True, help_text="The tenant's bucket refills this many cost points a second. Empty: the platform default.", null=True, validators=[django.core.validators.MinValueValidator(0.01)], verbose_name='rate (points/s)'),
+            model_name="tenant",
+            name="rate_limit",
+            field=models.FloatField(
+                blank=True,
+                help_text="The tenant's bucket refills this many cost points a second. Empty: the platform default.",
+                null=True,
+                validators=[django.core.validators.MinValueValidator(0.01)],
+                verbose_name="rate (points/s)",
+            ),
         ),
         migrations.AddField(
-            model_name='tenant',
-            name='token_burst',
-            field=models.FloatField(blank=True, help_text='Empty: the platform default.', null=True, validators=[django.core.validators.MinValueValidator(1)], verbose_name='per-caller burst (points)'),
+            model_name="tenant",
+            name="token_burst",
+            field=models.FloatField(
+                blank=True,
+                help_text="Empty: the platform default.",
+                null=True,
+                validators=[django.core.validators.MinValueValidator(1)],
+                verbose_name="per-caller burst (points)",
+            ),
         ),
         migrations.AddField(
-            model_name='tenant',
-            name='token_rate_limit',
-            field=models.FloatField(blank=True, help_text='Each token (sub), webhook door or admin user of the tenant. Empty: the platform default.', null=True, validators=[django.core.validators.MinValueValidator(0.01)], verbose_name='per-caller rate (points/s)'),
+            model_name="tenant",
+            name="token_rate_limit",
+            field=models.FloatField(
+                blank=True,
+                help_text="Each token (sub), webhook door or admin user of the tenant. Empty: the platform default.",
+                null=True,
+                validators=[django.core.validators.MinValueValidator(0.01)],
+                verbose_name="per-caller rate (points/s)",
+            ),
         ),
     ]

@@ -36,8 +36,18 @@ from .stores import ACTIVE_WINDOW, AdmissionStore, LocalStore, MemoryStore, Redi
 
 logger = logging.getLogger("oms.admission")
 
-__all__ = ["Admission", "Ticket", "Limits", "lane", "refusal_response", "graphql_refusal", "refusal_headers",
-           "AdmissionMiddleware", "OVER_SHARE", "RATE_LIMITED"]
+__all__ = [
+    "OVER_SHARE",
+    "RATE_LIMITED",
+    "Admission",
+    "AdmissionMiddleware",
+    "Limits",
+    "Ticket",
+    "graphql_refusal",
+    "lane",
+    "refusal_headers",
+    "refusal_response",
+]
 
 MESSAGES = {
     OVER_SHARE: "the tenant already holds its share of the serving capacity; retry after the given seconds",
@@ -47,9 +57,13 @@ MESSAGES = {
 
 def default_limits() -> Limits:
     """The platform's defaults (OMS_ADMISSION_* and OMS_RATE_LIMIT_* settings)."""
-    return Limits(share=settings.OMS_ADMISSION_SHARE, rate=settings.OMS_RATE_LIMIT_RATE,
-                  burst=settings.OMS_RATE_LIMIT_BURST, token_rate=settings.OMS_RATE_LIMIT_TOKEN_RATE,
-                  token_burst=settings.OMS_RATE_LIMIT_TOKEN_BURST)
+    return Limits(
+        share=settings.OMS_ADMISSION_SHARE,
+        rate=settings.OMS_RATE_LIMIT_RATE,
+        burst=settings.OMS_RATE_LIMIT_BURST,
+        token_rate=settings.OMS_RATE_LIMIT_TOKEN_RATE,
+        token_burst=settings.OMS_RATE_LIMIT_TOKEN_BURST,
+    )
 
 
 class _Throttled:
@@ -103,14 +117,17 @@ class Ticket:
         self.requested_cost = int(cost)
         extra = cost - self.spent - self.owed
         if self.admission is None or extra <= 0:
-            return Verdict(True, tenant_remaining=self.verdict.tenant_remaining,
-                           caller_remaining=self.verdict.caller_remaining)
+            return Verdict(
+                True, tenant_remaining=self.verdict.tenant_remaining, caller_remaining=self.verdict.caller_remaining
+            )
         if extra <= min(self.verdict.tenant_remaining, self.verdict.caller_remaining):
             self.owed += extra
-            return Verdict(True, tenant_remaining=self.verdict.tenant_remaining - extra,
-                           caller_remaining=self.verdict.caller_remaining - extra)
-        verdict = self.admission._call(lambda store: store.spend(
-            self.tenant_id, self.caller, extra, self.limits))
+            return Verdict(
+                True,
+                tenant_remaining=self.verdict.tenant_remaining - extra,
+                caller_remaining=self.verdict.caller_remaining - extra,
+            )
+        verdict = self.admission._call(lambda store: store.spend(self.tenant_id, self.caller, extra, self.limits))
         if verdict is None:
             return Verdict(True)
         if verdict.admitted:
@@ -131,8 +148,9 @@ class Ticket:
         if self.admission is None:
             return
         final = actual_cost if actual_cost is not None else self.spent + self.owed
-        verdict = self.admission._call(lambda store: store.release(
-            self.tenant_id, self.caller, self.lease, self.spent - final, self.limits))
+        verdict = self.admission._call(
+            lambda store: store.release(self.tenant_id, self.caller, self.lease, self.spent - final, self.limits)
+        )
         if verdict is not None:
             self.verdict = verdict
 
@@ -149,9 +167,11 @@ class Ticket:
         return {
             "requestedQueryCost": self.requested_cost,
             "actualQueryCost": self.actual_cost if self.actual_cost is not None else self.requested_cost,
-            "throttleStatus": {"maximumAvailable": self.limits.burst,
-                               "currentlyAvailable": math.floor(self.verdict.tenant_remaining),
-                               "restoreRate": self.limits.rate},
+            "throttleStatus": {
+                "maximumAvailable": self.limits.burst,
+                "currentlyAvailable": math.floor(self.verdict.tenant_remaining),
+                "restoreRate": self.limits.rate,
+            },
         }
 
 
@@ -160,24 +180,33 @@ def rate_limit_headers(limits: Limits, verdict: Verdict, capacity: int | None) -
     the caller's buckets in cost points (`w`: seconds an empty bucket takes to fill), and the
     share of concurrent requests."""
     tenant, caller = Bucket(limits.rate, limits.burst), Bucket(limits.token_rate, limits.token_burst)
-    policy = [f'"tenant";q={math.floor(limits.burst)};w={tenant.window}',
-              f'"caller";q={math.floor(limits.token_burst)};w={caller.window}']
+    policy = [
+        f'"tenant";q={math.floor(limits.burst)};w={tenant.window}',
+        f'"caller";q={math.floor(limits.token_burst)};w={caller.window}',
+    ]
     if capacity is not None:
         policy.append(f'"share";q={limits.max_in_flight(capacity)};qu="concurrent-requests"')
     if verdict.reason == OVER_SHARE:  # refused before the buckets were asked: only the share is known
         current = [f'"share";r=0;t={verdict.retry_after_header}']
     else:
-        refill = lambda left, bucket: max(0, math.ceil((bucket.burst - left) / bucket.rate))  # noqa: E731
-        current = [f'"tenant";r={math.floor(verdict.tenant_remaining)};t={refill(verdict.tenant_remaining, tenant)}',
-                   f'"caller";r={math.floor(verdict.caller_remaining)};t={refill(verdict.caller_remaining, caller)}']
+        refill = lambda left, bucket: max(0, math.ceil((bucket.burst - left) / bucket.rate))
+        current = [
+            f'"tenant";r={math.floor(verdict.tenant_remaining)};t={refill(verdict.tenant_remaining, tenant)}',
+            f'"caller";r={math.floor(verdict.caller_remaining)};t={refill(verdict.caller_remaining, caller)}',
+        ]
     return {"RateLimit-Policy": ", ".join(policy), "RateLimit": ", ".join(current)}
 
 
 class Admission:
     """Admits requests against a store, per tenant and caller."""
 
-    def __init__(self, store: AdmissionStore, capacity: int, limits_of: Callable[[str], Limits],
-                 active_window: float = ACTIVE_WINDOW) -> None:
+    def __init__(
+        self,
+        store: AdmissionStore,
+        capacity: int,
+        limits_of: Callable[[str], Limits],
+        active_window: float = ACTIVE_WINDOW,
+    ) -> None:
         self.store = store
         self.capacity = capacity
         self.limits_of = limits_of
@@ -187,8 +216,9 @@ class Admission:
         """A ticket for the request; `ticket.admitted` is false when it is refused (nothing held)."""
         limits = self.limits_of(tenant_id)
         lease = uuid.uuid4().hex
-        verdict = self._call(lambda store: store.admit(tenant_id, caller, lease, limits, self.capacity,
-                                                       self.active_window))
+        verdict = self._call(
+            lambda store: store.admit(tenant_id, caller, lease, limits, self.capacity, self.active_window)
+        )
         if verdict is None:
             return Ticket(None, tenant_id, caller, limits)
         if not verdict.admitted:
@@ -211,8 +241,9 @@ class Admission:
         except Exception as error:  # fail open: admission must never be the outage
             ADMISSION_STORE_ERRORS.inc()
             if _STORE_ERROR_LOG.due("store"):
-                logger.warning("admission store unavailable, admitting without limits: %s: %s",
-                               type(error).__name__, error)
+                logger.warning(
+                    "admission store unavailable, admitting without limits: %s: %s", type(error).__name__, error
+                )
             return None
 
     def _refused(self, tenant_id: str, verdict: Verdict) -> None:
@@ -220,12 +251,20 @@ class Admission:
 
         ADMISSION_REFUSED.labels(tenant_id, verdict.reason).inc()
         if _REFUSAL_LOG.due(f"{tenant_id}\x1f{verdict.reason}"):
-            state = (f"{verdict.in_flight} requests in progress, its share" if verdict.reason == OVER_SHARE
-                     else f"{verdict.tenant_remaining:.0f} points left to the tenant, "
-                          f"{verdict.caller_remaining:.0f} to the caller")
-            logger.warning("tenant %s is being refused (%s): %s; retry after %.2f s (logged once a minute)",
-                           tenant_id, verdict.reason, state, verdict.retry_after,
-                           extra={"tenant_id": tenant_id, "reason": verdict.reason})
+            state = (
+                f"{verdict.in_flight} requests in progress, its share"
+                if verdict.reason == OVER_SHARE
+                else f"{verdict.tenant_remaining:.0f} points left to the tenant, "
+                f"{verdict.caller_remaining:.0f} to the caller"
+            )
+            logger.warning(
+                "tenant %s is being refused (%s): %s; retry after %.2f s (logged once a minute)",
+                tenant_id,
+                verdict.reason,
+                state,
+                verdict.retry_after,
+                extra={"tenant_id": tenant_id, "reason": verdict.reason},
+            )
 
     def usage(self) -> list[Usage]:
         """Each tenant's use now (empty when the store cannot say)."""
@@ -238,8 +277,10 @@ class Admission:
 def graphql_refusal(verdict: Verdict) -> dict:
     """A refusal as a GraphQL answer's body."""
     code = verdict.reason or RATE_LIMITED
-    return {"data": None, "errors": [{"message": MESSAGES[code], "extensions": {
-        "code": code, "retryAfter": verdict.retry_after_header}}]}
+    return {
+        "data": None,
+        "errors": [{"message": MESSAGES[code], "extensions": {"code": code, "retryAfter": verdict.retry_after_header}}],
+    }
 
 
 def refusal_headers(ticket: Ticket, verdict: Verdict) -> dict[str, str]:
@@ -254,8 +295,9 @@ def refusal_response(ticket: Ticket, *, graphql: bool) -> HttpResponse:
     verdict = ticket.verdict
     code = verdict.reason or RATE_LIMITED
     body = graphql_refusal(verdict) if graphql else {"code": code, "message": MESSAGES[code]}
-    response = HttpResponse(json.dumps(body), status=429, content_type="application/json",
-                            headers=refusal_headers(ticket, verdict))
+    response = HttpResponse(
+        json.dumps(body), status=429, content_type="application/json", headers=refusal_headers(ticket, verdict)
+    )
     response.oms_outcome = code.lower()  # the webhook receipts metric's label
     # Not one "Too Many Requests" warning per refusal from django.request: refusals are counted in
     # oms_admission_refused_total and logged once a minute per tenant (Admission._refused).
@@ -266,9 +308,18 @@ def refusal_response(ticket: Ticket, *, graphql: bool) -> HttpResponse:
 _UNSET = object()
 _LANE: object = _UNSET
 _LANE_LOCK = threading.Lock()
-_SETTINGS = ("OMS_ADMISSION", "OMS_RATE_LIMIT_REDIS_URL", "OMS_ADMISSION_STATE_FILE", "OMS_SERVING_CAPACITY",
-             "OMS_ADMISSION_LEASE_SECONDS", "OMS_ADMISSION_SHARE", "OMS_RATE_LIMIT_RATE", "OMS_RATE_LIMIT_BURST",
-             "OMS_RATE_LIMIT_TOKEN_RATE", "OMS_RATE_LIMIT_TOKEN_BURST")
+_SETTINGS = (
+    "OMS_ADMISSION",
+    "OMS_RATE_LIMIT_REDIS_URL",
+    "OMS_ADMISSION_STATE_FILE",
+    "OMS_SERVING_CAPACITY",
+    "OMS_ADMISSION_LEASE_SECONDS",
+    "OMS_ADMISSION_SHARE",
+    "OMS_RATE_LIMIT_RATE",
+    "OMS_RATE_LIMIT_BURST",
+    "OMS_RATE_LIMIT_TOKEN_RATE",
+    "OMS_RATE_LIMIT_TOKEN_BURST",
+)
 
 
 def lane() -> Admission | None:
@@ -326,7 +377,7 @@ PLATFORM = "*platform"  # the admission key of platform operators in the admin (
 def _webhook_tenant(path: str) -> str | None:
     from identity.domain.tenant import is_tenant_id
 
-    tenant_id = path[len(WEBHOOKS_PREFIX):].split("/", 1)[0]
+    tenant_id = path[len(WEBHOOKS_PREFIX) :].split("/", 1)[0]
     return tenant_id if is_tenant_id(tenant_id) else None
 
 
@@ -360,7 +411,7 @@ class AdmissionMiddleware:
             return self._admitted(request, principal.tenant_id, principal.user_id, 1, graphql=True)
         if path.startswith(WEBHOOKS_PREFIX) and request.method == "POST":
             tenant_id = _webhook_tenant(path)
-            door = path[len(WEBHOOKS_PREFIX):].split("/")[1:2]
+            door = path[len(WEBHOOKS_PREFIX) :].split("/")[1:2]
             caller = "webhook:" + (door[0] if door and door[0] else "snapshots")
             if tenant_id is not None:
                 return self._admitted(request, tenant_id, caller, settings.OMS_ADMISSION_MUTATION_COST)

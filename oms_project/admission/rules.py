@@ -88,8 +88,7 @@ def gcra(tat: float | None, now: float, cost: float, bucket: Bucket) -> BucketSt
     tolerance = bucket.burst / bucket.rate
     if new_tat - now <= tolerance + 1e-9:
         return BucketState(True, new_tat, max(0.0, (tolerance - (new_tat - now)) * bucket.rate), 0.0)
-    return BucketState(False, base, max(0.0, (tolerance - (base - now)) * bucket.rate),
-                       new_tat - now - tolerance)
+    return BucketState(False, base, max(0.0, (tolerance - (base - now)) * bucket.rate), new_tat - now - tolerance)
 
 
 def refund(tat: float | None, now: float, points: float, bucket: Bucket) -> float | None:

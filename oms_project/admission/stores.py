@@ -34,7 +34,6 @@ from typing import Protocol
 
 from .rules import OVER_SHARE, RATE_LIMITED, Bucket, Limits, Verdict, caller_key, gcra, refund
 
-
 ACTIVE_WINDOW = 2.0  # seconds: a tenant admitted this recently is being served
 
 
@@ -48,8 +47,9 @@ class Usage:
 
 
 class AdmissionStore(Protocol):
-    def admit(self, tenant_id: str, caller: str, lease: str, limits: Limits, capacity: int,
-              window: float = ACTIVE_WINDOW) -> Verdict: ...
+    def admit(
+        self, tenant_id: str, caller: str, lease: str, limits: Limits, capacity: int, window: float = ACTIVE_WINDOW
+    ) -> Verdict: ...
 
     def spend(self, tenant_id: str, caller: str, cost: float, limits: Limits) -> Verdict: ...
 
@@ -80,8 +80,7 @@ class LocalStore:
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None or self._pid != os.getpid():  # a forked worker opens its own
-            db = sqlite3.connect(self.path or ":memory:", timeout=1.0, isolation_level=None,
-                                 check_same_thread=False)
+            db = sqlite3.connect(self.path or ":memory:", timeout=1.0, isolation_level=None, check_same_thread=False)
             if self.path:
                 # Writers queue on a kernel lock, woken the moment it is free; SQLite's own lock
                 # is then never contended (its busy handler sleeps 1, 2, 5 ... 100 ms between tries,
@@ -132,31 +131,51 @@ class LocalStore:
         on_tenant = gcra(tenant_tat, now, cost, tenant_bucket)
         on_caller = gcra(caller_tat, now, cost, caller_bucket)
         if not (on_tenant.allowed and on_caller.allowed):
-            return Verdict(False, RATE_LIMITED, max(on_tenant.retry_after, on_caller.retry_after),
-                           on_tenant.remaining, on_caller.remaining, in_flight), []
-        rows = [(keys[0], tenant_id, on_tenant.tat, tenant_bucket.rate, tenant_bucket.burst),
-                (keys[1], tenant_id, on_caller.tat, caller_bucket.rate, caller_bucket.burst)]
-        return (Verdict(True, None, 0.0, on_tenant.remaining, on_caller.remaining, in_flight),
-                [("INSERT OR REPLACE INTO bucket (key, tenant, tat, rate, burst) VALUES (?, ?, ?, ?, ?)", rows)])
+            return Verdict(
+                False,
+                RATE_LIMITED,
+                max(on_tenant.retry_after, on_caller.retry_after),
+                on_tenant.remaining,
+                on_caller.remaining,
+                in_flight,
+            ), []
+        rows = [
+            (keys[0], tenant_id, on_tenant.tat, tenant_bucket.rate, tenant_bucket.burst),
+            (keys[1], tenant_id, on_caller.tat, caller_bucket.rate, caller_bucket.burst),
+        ]
+        return (
+            Verdict(True, None, 0.0, on_tenant.remaining, on_caller.remaining, in_flight),
+            [("INSERT OR REPLACE INTO bucket (key, tenant, tat, rate, burst) VALUES (?, ?, ?, ?, ?)", rows)],
+        )
 
-    def admit(self, tenant_id: str, caller: str, lease: str, limits: Limits, capacity: int,
-              window: float = ACTIVE_WINDOW) -> Verdict:
+    def admit(
+        self, tenant_id: str, caller: str, lease: str, limits: Limits, capacity: int, window: float = ACTIVE_WINDOW
+    ) -> Verdict:
         def step(db, now):
             self._admits += 1
             if self._admits % self.PRUNE_EVERY == 0:
                 db.execute("DELETE FROM lease WHERE expires <= ?", (now,))
                 db.execute("DELETE FROM bucket WHERE tat <= ?", (now,))
                 db.execute("DELETE FROM served WHERE at <= ?", (now - window,))
-            (held,) = db.execute("SELECT count(*) FROM lease WHERE tenant = ? AND expires > ?",
-                                 (tenant_id, now)).fetchone()
-            others = db.execute("SELECT 1 FROM served WHERE at > ? AND tenant != ? LIMIT 1",
-                                (now - window, tenant_id)).fetchone() is not None
+            (held,) = db.execute(
+                "SELECT count(*) FROM lease WHERE tenant = ? AND expires > ?", (tenant_id, now)
+            ).fetchone()
+            others = (
+                db.execute(
+                    "SELECT 1 FROM served WHERE at > ? AND tenant != ? LIMIT 1", (now - window, tenant_id)
+                ).fetchone()
+                is not None
+            )
             if held >= limits.in_flight_limit(capacity, others):
                 return Verdict(False, OVER_SHARE, 1.0, in_flight=held), []
             verdict, changes = self._spend(db, now, tenant_id, caller, 1, limits, held + 1)
             if verdict.admitted:
-                changes.append(("INSERT INTO lease (id, tenant, expires, pid) VALUES (?, ?, ?, ?)",
-                                [(lease, tenant_id, now + self.lease_seconds, os.getpid())]))
+                changes.append(
+                    (
+                        "INSERT INTO lease (id, tenant, expires, pid) VALUES (?, ?, ?, ?)",
+                        [(lease, tenant_id, now + self.lease_seconds, os.getpid())],
+                    )
+                )
                 changes.append(("INSERT OR REPLACE INTO served (tenant, at) VALUES (?, ?)", [(tenant_id, now)]))
             return verdict, changes
 
@@ -175,22 +194,34 @@ class LocalStore:
             tats = self._tats(db, keys)
             if adjust:
                 tats = (refund(tats[0], now, adjust, tenant_bucket), refund(tats[1], now, adjust, caller_bucket))
-                changes.append(("INSERT OR REPLACE INTO bucket (key, tenant, tat, rate, burst) VALUES (?, ?, ?, ?, ?)",
-                                [(key, tenant_id, tat, bucket.rate, bucket.burst)
-                                 for tat, key, bucket in zip(tats, keys, (tenant_bucket, caller_bucket))
-                                 if tat is not None]))
-            return Verdict(True, None, 0.0, _remaining(tats[0], now, tenant_bucket),
-                           _remaining(tats[1], now, caller_bucket)), changes
+                changes.append(
+                    (
+                        "INSERT OR REPLACE INTO bucket (key, tenant, tat, rate, burst) VALUES (?, ?, ?, ?, ?)",
+                        [
+                            (key, tenant_id, tat, bucket.rate, bucket.burst)
+                            for tat, key, bucket in zip(tats, keys, (tenant_bucket, caller_bucket))
+                            if tat is not None
+                        ],
+                    )
+                )
+            return Verdict(
+                True, None, 0.0, _remaining(tats[0], now, tenant_bucket), _remaining(tats[1], now, caller_bucket)
+            ), changes
 
         return self._transaction(step)
 
     def usage(self) -> list[Usage]:
         with self._lock:
             db, now = self._connection(), self.clock()
-            held = dict(db.execute("SELECT tenant, count(*) FROM lease WHERE expires > ? GROUP BY tenant",
-                                   (now,)).fetchall())
-            left = {tenant: _remaining(tat, now, Bucket(rate, burst)) for tenant, tat, rate, burst in db.execute(
-                "SELECT key, tat, rate, burst FROM bucket WHERE key = tenant AND tat > ?", (now,))}
+            held = dict(
+                db.execute("SELECT tenant, count(*) FROM lease WHERE expires > ? GROUP BY tenant", (now,)).fetchall()
+            )
+            left = {
+                tenant: _remaining(tat, now, Bucket(rate, burst))
+                for tenant, tat, rate, burst in db.execute(
+                    "SELECT key, tat, rate, burst FROM bucket WHERE key = tenant AND tat > ?", (now,)
+                )
+            }
         return [Usage(tenant, held.get(tenant, 0), left.get(tenant)) for tenant in sorted(set(held) | set(left))]
 
     def forget_process(self, pid: int) -> int:
@@ -227,8 +258,14 @@ class MemoryStore:
         buckets = _buckets(limits)
         states = [gcra(self._tat(key), now, cost, bucket) for key, bucket in zip(keys, buckets)]
         if not all(state.allowed for state in states):
-            return Verdict(False, RATE_LIMITED, max(state.retry_after for state in states), states[0].remaining,
-                           states[1].remaining, in_flight)
+            return Verdict(
+                False,
+                RATE_LIMITED,
+                max(state.retry_after for state in states),
+                states[0].remaining,
+                states[1].remaining,
+                in_flight,
+            )
         for key, bucket, state in zip(keys, buckets, states):
             self._tats[key] = (state.tat, bucket)
         return Verdict(True, None, 0.0, states[0].remaining, states[1].remaining, in_flight)
@@ -237,8 +274,9 @@ class MemoryStore:
         found = self._tats.get(key)
         return found[0] if found is not None else None
 
-    def admit(self, tenant_id: str, caller: str, lease: str, limits: Limits, capacity: int,
-              window: float = ACTIVE_WINDOW) -> Verdict:
+    def admit(
+        self, tenant_id: str, caller: str, lease: str, limits: Limits, capacity: int, window: float = ACTIVE_WINDOW
+    ) -> Verdict:
         with self._lock:
             now = self.clock()
             if len(self._tats) > 100_000:  # callers come and go: forget the full buckets
@@ -278,10 +316,15 @@ class MemoryStore:
         with self._lock:
             now = self.clock()
             held = {tenant: self._held(tenant, now) for tenant in list(self._leases)}
-            left = {key: _remaining(tat, now, bucket) for key, (tat, bucket) in self._tats.items()
-                    if "\x1f" not in key and tat > now}
-        return [Usage(tenant, held.get(tenant, 0), left.get(tenant))
-                for tenant in sorted({t for t, n in held.items() if n} | set(left))]
+            left = {
+                key: _remaining(tat, now, bucket)
+                for key, (tat, bucket) in self._tats.items()
+                if "\x1f" not in key and tat > now
+            }
+        return [
+            Usage(tenant, held.get(tenant, 0), left.get(tenant))
+            for tenant in sorted({t for t, n in held.items() if n} | set(left))
+        ]
 
     def clear(self) -> None:
         with self._lock:
@@ -320,7 +363,9 @@ local function spend(cost, rate, burst, crate, cburst)
   return true, left1, left2, 0
 end
 """
-ADMIT_LUA = _GCRA_LUA + """
+ADMIT_LUA = (
+    _GCRA_LUA
+    + """
 -- KEYS: in-flight set, tenant bucket, caller bucket, the tenants seen, the tenants served lately;
 -- ARGV: lease, lease seconds, share slots, rate, burst, caller rate, caller burst, tenant id,
 -- capacity, window seconds
@@ -340,13 +385,19 @@ redis.call('ZADD', KEYS[5], now, ARGV[8])
 if math.random(256) == 1 then redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - window) end
 return {'', '0', tostring(left1), tostring(left2), tostring(held + 1)}
 """
-SPEND_LUA = _GCRA_LUA + """
+)
+SPEND_LUA = (
+    _GCRA_LUA
+    + """
 -- KEYS: -, tenant bucket, caller bucket; ARGV: cost, rate, burst, caller rate, caller burst
 local ok, left1, left2, wait = spend(tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]),
                                      tonumber(ARGV[5]))
 return {ok and '' or 'RATE_LIMITED', tostring(wait), tostring(left1), tostring(left2), '0'}
 """
-RELEASE_LUA = _GCRA_LUA + """
+)
+RELEASE_LUA = (
+    _GCRA_LUA
+    + """
 -- KEYS: in-flight set, tenant bucket, caller bucket; ARGV: lease, adjust (> 0: points back, < 0:
 -- points charged), rate, burst, caller rate, caller burst
 redis.call('ZREM', KEYS[1], ARGV[1])
@@ -364,6 +415,7 @@ for i, key in ipairs({KEYS[2], KEYS[3]}) do
 end
 return {'', '0', lefts[1], lefts[2], '0'}
 """
+)
 USAGE_LUA = """
 -- KEYS: the tenants seen; returns tenant, in flight, points left, flat
 local t = redis.call('TIME'); local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -410,25 +462,49 @@ class RedisStore:
 
     @staticmethod
     def _verdict(answer) -> Verdict:
-        reason, wait, tenant_left, caller_left, held = (part.decode() if isinstance(part, bytes) else str(part)
-                                                         for part in answer)
+        reason, wait, tenant_left, caller_left, held = (
+            part.decode() if isinstance(part, bytes) else str(part) for part in answer
+        )
         return Verdict(not reason, reason or None, float(wait), float(tenant_left), float(caller_left), int(held))
 
-    def admit(self, tenant_id: str, caller: str, lease: str, limits: Limits, capacity: int,
-              window: float = ACTIVE_WINDOW) -> Verdict:
-        return self._verdict(self._admit(keys=self._keys(tenant_id, caller), args=[
-            lease, self.lease_seconds, limits.max_in_flight(capacity), limits.rate, limits.burst, limits.token_rate,
-            limits.token_burst, tenant_id, max(1, capacity), window]))
+    def admit(
+        self, tenant_id: str, caller: str, lease: str, limits: Limits, capacity: int, window: float = ACTIVE_WINDOW
+    ) -> Verdict:
+        return self._verdict(
+            self._admit(
+                keys=self._keys(tenant_id, caller),
+                args=[
+                    lease,
+                    self.lease_seconds,
+                    limits.max_in_flight(capacity),
+                    limits.rate,
+                    limits.burst,
+                    limits.token_rate,
+                    limits.token_burst,
+                    tenant_id,
+                    max(1, capacity),
+                    window,
+                ],
+            )
+        )
 
     def spend(self, tenant_id: str, caller: str, cost: float, limits: Limits) -> Verdict:
         if cost <= 0:
             return Verdict(True)
-        return self._verdict(self._spend(keys=self._keys(tenant_id, caller)[:3], args=[
-            cost, limits.rate, limits.burst, limits.token_rate, limits.token_burst]))
+        return self._verdict(
+            self._spend(
+                keys=self._keys(tenant_id, caller)[:3],
+                args=[cost, limits.rate, limits.burst, limits.token_rate, limits.token_burst],
+            )
+        )
 
     def release(self, tenant_id: str, caller: str, lease: str, adjust: float, limits: Limits) -> Verdict:
-        return self._verdict(self._release(keys=self._keys(tenant_id, caller)[:3], args=[
-            lease, adjust, limits.rate, limits.burst, limits.token_rate, limits.token_burst]))
+        return self._verdict(
+            self._release(
+                keys=self._keys(tenant_id, caller)[:3],
+                args=[lease, adjust, limits.rate, limits.burst, limits.token_rate, limits.token_burst],
+            )
+        )
 
     def usage(self) -> list[Usage]:
         answer = [part.decode() for part in self._usage(keys=[SEEN_KEY])]

@@ -29,8 +29,12 @@ def main() -> None:
     manifest = {}
     for package, source, name in FILES:
         shutil.copyfile(HERE / "node_modules" / package / source, TARGET / name)
-        manifest[name] = {"package": package, "version": lock[f"node_modules/{package}"]["version"],
-                          "source": source, "sha256": hashlib.sha256((TARGET / name).read_bytes()).hexdigest()}
+        manifest[name] = {
+            "package": package,
+            "version": lock[f"node_modules/{package}"]["version"],
+            "source": source,
+            "sha256": hashlib.sha256((TARGET / name).read_bytes()).hexdigest(),
+        }
     (TARGET / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"copied {len(manifest)} files into {TARGET}")
 

@@ -73,8 +73,11 @@ class OrderMutation(graphene.Mutation):
         principal = info.context.principal
         try:
             command = cls.command(**arguments)
-            order = cls.handler(principal, command, DjangoUnitOfWork(principal.tenant_id,
-                                                                  correlation_id=assign_request_id(info.context.request)))
+            order = cls.handler(
+                principal,
+                command,
+                DjangoUnitOfWork(principal.tenant_id, correlation_id=assign_request_id(info.context.request)),
+            )
         except Forbidden as error:
             raise forbidden(error) from error
         except OrderingError as error:  # one error per changed price, per short line
@@ -92,17 +95,28 @@ class CheckoutItems(OrderMutation):
         shipping_address = AddressInput(required=True)
         customer = CustomerInput(description="Defaults to the details synced with syncUser.")
         coupon_codes = graphene.List(graphene.NonNull(graphene.String))
-        shipping_options = graphene.List(graphene.NonNull(ShippingOptionSelectionInput),
-                                         description="One per vendor; placing the order needs all of them.")
+        shipping_options = graphene.List(
+            graphene.NonNull(ShippingOptionSelectionInput),
+            description="One per vendor; placing the order needs all of them.",
+        )
         idempotency_key = graphene.String(description="Same key and input: the first result, nothing new.")
-        payment_option_id = graphene.ID(description="Required when the tenant has payment options; every vendor "
-                                                    "of the cart must accept its method.")
+        payment_option_id = graphene.ID(
+            description="Required when the tenant has payment options; every vendor of the cart must accept its method."
+        )
 
     handler = staticmethod(handlers.checkout_items)
 
     @classmethod
-    def command(cls, items, shipping_address, customer=None, coupon_codes=None, shipping_options=None,
-                idempotency_key=None, payment_option_id=None):
+    def command(
+        cls,
+        items,
+        shipping_address,
+        customer=None,
+        coupon_codes=None,
+        shipping_options=None,
+        idempotency_key=None,
+        payment_option_id=None,
+    ):
         return c.CheckoutItems(
             items=_items(items),
             shipping_address=_address(shipping_address),
@@ -231,8 +245,9 @@ class ShipOrder(OrderMutation):
         order_id = graphene.ID(required=True)
         carrier = graphene.String(required=True)
         tracking_number = graphene.String(required=True)
-        lines = graphene.List(graphene.NonNull(ShipmentLineInput),
-                              description="Default: all of the caller's unshipped lines.")
+        lines = graphene.List(
+            graphene.NonNull(ShipmentLineInput), description="Default: all of the caller's unshipped lines."
+        )
         expected_version = graphene.Int()
 
     handler = staticmethod(handlers.ship_order)
@@ -332,8 +347,9 @@ class AddShipment(OrderMutation):
 
     class Arguments:
         order_id = graphene.ID(required=True)
-        lines = graphene.List(graphene.NonNull(ShipmentLineInput),
-                              description="Default: all of the caller's lines not yet in a shipment.")
+        lines = graphene.List(
+            graphene.NonNull(ShipmentLineInput), description="Default: all of the caller's lines not yet in a shipment."
+        )
         expected_version = graphene.Int()
 
     handler = staticmethod(fh.add_shipment)
@@ -577,13 +593,29 @@ class ImportOrder(OrderMutation):
     handler = staticmethod(ih.import_order)
 
     @classmethod
-    def command(cls, external_reference, currency, customer, shipping_address, lines, shipping=None, total=None,
-                paid_amount=None, payment_reference=None):
+    def command(
+        cls,
+        external_reference,
+        currency,
+        customer,
+        shipping_address,
+        lines,
+        shipping=None,
+        total=None,
+        paid_amount=None,
+        payment_reference=None,
+    ):
         return c.ImportOrder(
-            external_reference=external_reference, currency=currency, customer=dict(customer),
-            shipping_address=dict(shipping_address), lines=[dict(line) for line in lines],
-            shipping=[dict(charge) for charge in shipping or []], total=total, paid_amount=paid_amount,
-            payment_reference=payment_reference)
+            external_reference=external_reference,
+            currency=currency,
+            customer=dict(customer),
+            shipping_address=dict(shipping_address),
+            lines=[dict(line) for line in lines],
+            shipping=[dict(charge) for charge in shipping or []],
+            total=total,
+            paid_amount=paid_amount,
+            payment_reference=payment_reference,
+        )
 
 
 class OrderingMutation(graphene.ObjectType):

@@ -19,8 +19,11 @@ def _enum_values(values) -> tuple[str, ...]:
 
 
 class OrderingQuery(graphene.ObjectType):
-    order = graphene.Field(Order, id=graphene.ID(required=True),
-                           description="The order, or null if there is none you may see (any tenant).")
+    order = graphene.Field(
+        Order,
+        id=graphene.ID(required=True),
+        description="The order, or null if there is none you may see (any tenant).",
+    )
     orders = graphene.Field(
         OrderConnection,
         required=True,

@@ -15,9 +15,13 @@ from ordering.domain.values import display_amount
 OrderStatus = graphene.Enum.from_enum(OrderStatusValue, description="Where an order is in its lifecycle.")
 PaymentStatus = graphene.Enum.from_enum(PaymentStatusValue, description="Whether the order is paid or refunded.")
 OrderSort = graphene.Enum.from_enum(OrderSortValue, description="How `orders` is sorted (newest first by default).")
-ShipmentStatus = graphene.Enum.from_enum(fulfilment.ShipmentStatus, description=(
-    "PENDING: packed, not with a carrier; SHIPPED: handed over with a tracking reference; then the "
-    "carrier's IN_TRANSIT, DELIVERED or FAILED. CANCELLED: cancelled before it shipped."))
+ShipmentStatus = graphene.Enum.from_enum(
+    fulfilment.ShipmentStatus,
+    description=(
+        "PENDING: packed, not with a carrier; SHIPPED: handed over with a tracking reference; then the "
+        "carrier's IN_TRANSIT, DELIVERED or FAILED. CANCELLED: cancelled before it shipped."
+    ),
+)
 HoldReason = graphene.Enum.from_enum(fulfilment.HoldReason, description="Why staff hold an order.")
 ReviewStatus = graphene.Enum.from_enum(fulfilment.ReviewStatus, description="Where an order's review stands.")
 ReviewDecision = graphene.Enum.from_enum(fulfilment.ReviewDecision, description="APPROVE or REJECT (cancels).")
@@ -224,8 +228,9 @@ class Order(graphene.ObjectType):
     customer = graphene.Field(OrderCustomer, required=True)
     shipping_address = graphene.Field(Address, required=True)
     lines = graphene.List(graphene.NonNull(OrderLine), required=True)
-    shipping_options = graphene.List(graphene.NonNull(VendorShippingOption), required=True,
-                                     description="One per vendor of the order.")
+    shipping_options = graphene.List(
+        graphene.NonNull(VendorShippingOption), required=True, description="One per vendor of the order."
+    )
     coupons = graphene.List(graphene.NonNull(AppliedCoupon), required=True)
     subtotal = graphene.Field(Money, required=True)
     discount_total = graphene.Field(Money, required=True)
@@ -243,9 +248,13 @@ class Order(graphene.ObjectType):
     hold = graphene.Field(Hold, description="Set while the order is on hold: it cannot be confirmed or shipped.")
     review = graphene.Field(Review, description="The review the tenant's workflow asked for, if any.")
     revision = graphene.Int(required=True, description="How many amendments the order had after placing.")
-    payment_adjustment = graphene.Field(Money, description=(
-        "What amendments changed a paid total by, less what was refunded since: negative is owed to the "
-        "customer, positive by them. Null when nothing changed."))
+    payment_adjustment = graphene.Field(
+        Money,
+        description=(
+            "What amendments changed a paid total by, less what was refunded since: negative is owed to the "
+            "customer, positive by them. Null when nothing changed."
+        ),
+    )
     delivered_at = graphene.DateTime()
     returns = graphene.List(graphene.NonNull(ReturnRequest), required=True)
     refunds = graphene.List(graphene.NonNull(Refund), required=True)

@@ -132,6 +132,7 @@ class ResumeOrder:
 
 # -- issue 7 ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class AddShipment:
     order_id: str

@@ -41,37 +41,74 @@ def order_document(order: Order) -> dict[str, Any]:
         "status": order.status.value,
         "payment_status": order.payment_status.value,
         "currency": order.currency,
-        "customer": {"user_id": customer.user_id, "email": customer.email, "first_name": customer.first_name,
-                     "last_name": customer.last_name, "phone": customer.phone or None},
-        "shipping_address": {"line1": address.line1, "line2": address.line2 or None, "city": address.city,
-                             "state": address.state or None, "postal_code": address.postal_code,
-                             "country": address.country},
-        "lines": [{
-            "id": line.line_id, "product_id": line.product_id, "sku": line.sku, "product_name": line.product_name,
-            "vendor_id": line.vendor_id, "quantity": line.quantity, "unit_price": money(line.unit_price),
-            "discount": money(line.discount), "total": money(line.total), "shipped_quantity": line.shipped_quantity,
-            "tax_rate": format(line.tax_rate.normalize(), "f"), "tax_inclusive": line.tax_inclusive,
-            "tax": money(line.tax), "weight": None if line.weight is None else format(line.weight, "f"),
-        } for line in order.lines],
-        "shipping_options": [{
-            "vendor_id": s.vendor_id, "shipping_option_id": s.option_id, "name": s.name or None,
-            "carrier": s.carrier or None, "cost": money(s.cost), "waived_by": s.waived_by,
-        } for s in order.shipping],
-        "coupons": [{"code": c.code, "vendor_id": c.vendor_id or None, "discount": money(c.discount)}
-                    for c in order.coupons],
+        "customer": {
+            "user_id": customer.user_id,
+            "email": customer.email,
+            "first_name": customer.first_name,
+            "last_name": customer.last_name,
+            "phone": customer.phone or None,
+        },
+        "shipping_address": {
+            "line1": address.line1,
+            "line2": address.line2 or None,
+            "city": address.city,
+            "state": address.state or None,
+            "postal_code": address.postal_code,
+            "country": address.country,
+        },
+        "lines": [
+            {
+                "id": line.line_id,
+                "product_id": line.product_id,
+                "sku": line.sku,
+                "product_name": line.product_name,
+                "vendor_id": line.vendor_id,
+                "quantity": line.quantity,
+                "unit_price": money(line.unit_price),
+                "discount": money(line.discount),
+                "total": money(line.total),
+                "shipped_quantity": line.shipped_quantity,
+                "tax_rate": format(line.tax_rate.normalize(), "f"),
+                "tax_inclusive": line.tax_inclusive,
+                "tax": money(line.tax),
+                "weight": None if line.weight is None else format(line.weight, "f"),
+            }
+            for line in order.lines
+        ],
+        "shipping_options": [
+            {
+                "vendor_id": s.vendor_id,
+                "shipping_option_id": s.option_id,
+                "name": s.name or None,
+                "carrier": s.carrier or None,
+                "cost": money(s.cost),
+                "waived_by": s.waived_by,
+            }
+            for s in order.shipping
+        ],
+        "coupons": [
+            {"code": c.code, "vendor_id": c.vendor_id or None, "discount": money(c.discount)} for c in order.coupons
+        ],
         "subtotal": money(order.subtotal),
         "discount_total": money(order.discount_total),
         "shipping_total": money(order.shipping_total),
         "tax_total": money(order.tax_total or Money.zero(order.currency)),
         "total": money(order.total),
-        "payment_option": None if order.payment_option is None else {
-            "id": order.payment_option.option_id, "method": order.payment_option.method},
-        "payment": None if order.payment is None else {
-            "method": order.payment.method, "reference": order.payment.reference,
-            "amount": money(order.payment.amount), "paid_at": _at(order.payment.paid_at)},
+        "payment_option": None
+        if order.payment_option is None
+        else {"id": order.payment_option.option_id, "method": order.payment_option.method},
+        "payment": None
+        if order.payment is None
+        else {
+            "method": order.payment.method,
+            "reference": order.payment.reference,
+            "amount": money(order.payment.amount),
+            "paid_at": _at(order.payment.paid_at),
+        },
         "shipments": [shipment_data(s) for s in order.shipments],
-        "cancellation": None if order.cancellation is None else {
-            "reason": order.cancellation.reason, "by": order.cancellation.by, "at": _at(order.cancellation.at)},
+        "cancellation": None
+        if order.cancellation is None
+        else {"reason": order.cancellation.reason, "by": order.cancellation.by, "at": _at(order.cancellation.at)},
         "unfulfillable_reason": order.unfulfillable_reason or None,
         "channel": order.channel or None,
         "external_reference": order.external_reference or None,
@@ -95,8 +132,17 @@ def event_data(event: OrderEvent, order: Order, *, document: dict[str, Any] | No
     return {"order": order_document(order) if document is None else document, **event.data}
 
 
-def envelope(*, event_id: str, event_type: str, occurred_at: datetime, tenant_id: str, aggregate_id: str,
-             sequence: int, correlation_id: str, data: dict[str, Any]) -> dict[str, Any]:
+def envelope(
+    *,
+    event_id: str,
+    event_type: str,
+    occurred_at: datetime,
+    tenant_id: str,
+    aggregate_id: str,
+    sequence: int,
+    correlation_id: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:
     return {
         "id": event_id,
         "type": event_type,

@@ -24,8 +24,14 @@ from .ports import UnitOfWork
 MAX_TRACKING_DETAIL = 300
 
 
-def _act(principal: Principal, order_id: str, expected_version: int | None, uow: UnitOfWork,
-         allowed: Callable[[Order], None], change: Callable[[Order], None]) -> Order:
+def _act(
+    principal: Principal,
+    order_id: str,
+    expected_version: int | None,
+    uow: UnitOfWork,
+    allowed: Callable[[Order], None],
+    change: Callable[[Order], None],
+) -> Order:
     with uow:
         order = _load(uow, principal, order_id)
         allowed(order)
@@ -38,6 +44,7 @@ def _act(principal: Principal, order_id: str, expected_version: int | None, uow:
 
 # -- shipments --------------------------------------------------------------------------------
 
+
 def _shipper(principal: Principal) -> None:
     if not (principal.is_staff or principal.is_vendor):
         raise Forbidden("only the order's vendors and staff can ship it")
@@ -45,34 +52,63 @@ def _shipper(principal: Principal) -> None:
 
 def add_shipment(principal: Principal, command: c.AddShipment, uow: UnitOfWork) -> Order:
     _shipper(principal)
-    return _act(principal, command.order_id, command.expected_version, uow,
-                lambda order: access.shipping_scope(order, principal),
-                lambda order: order.add_shipment(
-                    lines=None if command.lines is None else list(command.lines),
-                    vendor_scope=access.shipping_scope(order, principal), actor=principal.user_id, now=uow.now()))
+    return _act(
+        principal,
+        command.order_id,
+        command.expected_version,
+        uow,
+        lambda order: access.shipping_scope(order, principal),
+        lambda order: order.add_shipment(
+            lines=None if command.lines is None else list(command.lines),
+            vendor_scope=access.shipping_scope(order, principal),
+            actor=principal.user_id,
+            now=uow.now(),
+        ),
+    )
 
 
-def add_shipping_tracking_reference(principal: Principal, command: c.AddShippingTrackingReference,
-                                    uow: UnitOfWork) -> Order:
+def add_shipping_tracking_reference(
+    principal: Principal, command: c.AddShippingTrackingReference, uow: UnitOfWork
+) -> Order:
     _shipper(principal)
-    return _act(principal, command.order_id, command.expected_version, uow,
-                lambda order: access.shipping_scope(order, principal),
-                lambda order: order.add_tracking_reference(
-                    command.shipment_id, carrier=command.carrier, tracking_number=command.tracking_number,
-                    vendor_scope=access.shipping_scope(order, principal), actor=principal.user_id, now=uow.now()))
+    return _act(
+        principal,
+        command.order_id,
+        command.expected_version,
+        uow,
+        lambda order: access.shipping_scope(order, principal),
+        lambda order: order.add_tracking_reference(
+            command.shipment_id,
+            carrier=command.carrier,
+            tracking_number=command.tracking_number,
+            vendor_scope=access.shipping_scope(order, principal),
+            actor=principal.user_id,
+            now=uow.now(),
+        ),
+    )
 
 
 def cancel_shipment(principal: Principal, command: c.CancelShipment, uow: UnitOfWork) -> Order:
     _shipper(principal)
-    return _act(principal, command.order_id, command.expected_version, uow,
-                lambda order: access.shipping_scope(order, principal),
-                lambda order: order.cancel_shipment(
-                    command.shipment_id, reason=command.reason, vendor_scope=access.shipping_scope(order, principal),
-                    actor=principal.user_id, now=uow.now()))
+    return _act(
+        principal,
+        command.order_id,
+        command.expected_version,
+        uow,
+        lambda order: access.shipping_scope(order, principal),
+        lambda order: order.cancel_shipment(
+            command.shipment_id,
+            reason=command.reason,
+            vendor_scope=access.shipping_scope(order, principal),
+            actor=principal.user_id,
+            now=uow.now(),
+        ),
+    )
 
 
 def parse_tracking_update(data: dict) -> c.TrackingUpdate:
     """The `data` of a `shipment.tracking_updated` webhook, validated before anything is read."""
+
     def text(name: str, required: bool, max_length: int) -> str:
         value = data.get(name)
         if value is None and not required:
@@ -95,8 +131,7 @@ def parse_tracking_update(data: dict) -> c.TrackingUpdate:
         raise Invalid("must be an ISO 8601 date-time", field="occurred_at") from None
     if occurred_at.tzinfo is None:
         raise Invalid("must carry a time zone (for example Z)", field="occurred_at")
-    return c.TrackingUpdate(tracking_number, status, occurred_at, carrier,
-                            text("detail", False, MAX_TRACKING_DETAIL))
+    return c.TrackingUpdate(tracking_number, status, occurred_at, carrier, text("detail", False, MAX_TRACKING_DETAIL))
 
 
 def apply_tracking_update(update: c.TrackingUpdate, uow: UnitOfWork) -> bool:
@@ -112,8 +147,14 @@ def apply_tracking_update(update: c.TrackingUpdate, uow: UnitOfWork) -> bool:
             order = uow.orders.get(order_id, lock=True)
             if order is None:
                 continue
-            changed = order.track(shipment_id, status=ShipmentStatus(update.status), at=update.occurred_at,
-                                  detail=update.detail, actor=actor, now=uow.now())
+            changed = order.track(
+                shipment_id,
+                status=ShipmentStatus(update.status),
+                at=update.occurred_at,
+                detail=update.detail,
+                actor=actor,
+                now=uow.now(),
+            )
             if changed:
                 uow.orders.save(order)
                 applied = True
@@ -123,39 +164,69 @@ def apply_tracking_update(update: c.TrackingUpdate, uow: UnitOfWork) -> bool:
 
 # -- holds and review -------------------------------------------------------------------------
 
+
 def place_on_hold(principal: Principal, command: c.PlaceOnHold, uow: UnitOfWork) -> Order:
     access.require_staff(principal, "hold")
-    return _act(principal, command.order_id, command.expected_version, uow, lambda order: None,
-                lambda order: order.place_on_hold(reason=command.reason, note=command.note,
-                                                  actor=principal.user_id, now=uow.now()))
+    return _act(
+        principal,
+        command.order_id,
+        command.expected_version,
+        uow,
+        lambda order: None,
+        lambda order: order.place_on_hold(
+            reason=command.reason, note=command.note, actor=principal.user_id, now=uow.now()
+        ),
+    )
 
 
 def release_hold(principal: Principal, command: c.ReleaseHold, uow: UnitOfWork) -> Order:
     access.require_staff(principal, "release")
-    return _act(principal, command.order_id, command.expected_version, uow, lambda order: None,
-                lambda order: order.release_hold(note=command.note, actor=principal.user_id, now=uow.now()))
+    return _act(
+        principal,
+        command.order_id,
+        command.expected_version,
+        uow,
+        lambda order: None,
+        lambda order: order.release_hold(note=command.note, actor=principal.user_id, now=uow.now()),
+    )
 
 
 def review_order(principal: Principal, command: c.ReviewOrder, uow: UnitOfWork) -> Order:
     access.require_staff(principal, "review")
-    return _act(principal, command.order_id, command.expected_version, uow, lambda order: None,
-                lambda order: order.decide_review(decision=command.decision, note=command.note,
-                                                  actor=principal.user_id, now=uow.now()))
+    return _act(
+        principal,
+        command.order_id,
+        command.expected_version,
+        uow,
+        lambda order: None,
+        lambda order: order.decide_review(
+            decision=command.decision, note=command.note, actor=principal.user_id, now=uow.now()
+        ),
+    )
 
 
 def escalate_reviewer(principal: Principal, command: c.EscalateReviewer, uow: UnitOfWork) -> Order:
     access.require_staff(principal, "escalate the review of")
-    return _act(principal, command.order_id, command.expected_version, uow, lambda order: None,
-                lambda order: order.escalate_review(assignee=command.reviewer_id, note=command.note,
-                                                    actor=principal.user_id, now=uow.now()))
+    return _act(
+        principal,
+        command.order_id,
+        command.expected_version,
+        uow,
+        lambda order: None,
+        lambda order: order.escalate_review(
+            assignee=command.reviewer_id, note=command.note, actor=principal.user_id, now=uow.now()
+        ),
+    )
 
 
 # -- amendments -------------------------------------------------------------------------------
+
 
 def _amender(principal: Principal) -> Callable[[Order], None]:
     def check(order: Order) -> None:
         if not (principal.is_staff or access.owns(order, principal)):
             raise Forbidden("only the customer who placed this order, or staff, can amend it")
+
     return check
 
 
@@ -172,8 +243,9 @@ def change_destination_or_amend(principal: Principal, command: c.ChangeDestinati
 
     def change(order: Order) -> None:
         if order.status is OrderStatus.DRAFT:
-            _reprice(uow, order, address=address, note=f"destination changed to {address.country}",
-                     actor=principal.user_id)
+            _reprice(
+                uow, order, address=address, note=f"destination changed to {address.country}", actor=principal.user_id
+            )
         else:
             order.amend_destination(address, actor=principal.user_id, now=uow.now())
 
@@ -184,15 +256,18 @@ def change_order_quantity(principal: Principal, command: c.ChangeOrderQuantity, 
     """Lower or raise a placed line's quantity. A raise needs the product on sale still (its
     per-order limit applies) and enough left to sell: the difference is reserved when the order
     is saved, else OUT_OF_STOCK on `quantity`."""
+
     def change(order: Order) -> None:
         line = next((line for line in order.lines if line.line_id == command.line_id), None)
         limit = None
         if line is not None and isinstance(command.quantity, int) and command.quantity > line.quantity:
             product = uow.catalog.load(product_ids=[line.product_id], coupon_codes=[], option_ids=[]).products.get(
-                line.product_id)
+                line.product_id
+            )
             if product is None or not product.active:
-                raise ProductUnavailable(f"{line.sku} is not on sale any more; its quantity can only go down",
-                                         field="quantity")
+                raise ProductUnavailable(
+                    f"{line.sku} is not on sale any more; its quantity can only go down", field="quantity"
+                )
             limit = product.max_quantity
         order.change_quantity(command.line_id, command.quantity, actor=principal.user_id, now=uow.now(), limit=limit)
 
@@ -203,20 +278,33 @@ def change_order_quantity(principal: Principal, command: c.ChangeOrderQuantity, 
 
 
 def remove_line_items(principal: Principal, command: c.RemoveLineItems, uow: UnitOfWork) -> Order:
-    return _act(principal, command.order_id, command.expected_version, uow, _amender(principal),
-                lambda order: order.remove_lines(list(command.line_ids), actor=principal.user_id, now=uow.now()))
+    return _act(
+        principal,
+        command.order_id,
+        command.expected_version,
+        uow,
+        _amender(principal),
+        lambda order: order.remove_lines(list(command.line_ids), actor=principal.user_id, now=uow.now()),
+    )
 
 
 # -- returns and refunds ----------------------------------------------------------------------
+
 
 def request_return(principal: Principal, command: c.RequestReturn, uow: UnitOfWork) -> Order:
     if not principal.is_customer:
         raise Forbidden("only the customer who placed the order can ask to return it")
     window = uow.workflow.get().return_window_days
-    return _act(principal, command.order_id, command.expected_version, uow,
-                lambda order: access.require_owner(order, principal, "return"),
-                lambda order: order.request_return(lines=list(command.lines), reason=command.reason,
-                                                   window_days=window, actor=principal.user_id, now=uow.now()))
+    return _act(
+        principal,
+        command.order_id,
+        command.expected_version,
+        uow,
+        lambda order: access.require_owner(order, principal, "return"),
+        lambda order: order.request_return(
+            lines=list(command.lines), reason=command.reason, window_days=window, actor=principal.user_id, now=uow.now()
+        ),
+    )
 
 
 def _return_handler(principal: Principal, return_id: str) -> Callable[[Order], None]:
@@ -226,24 +314,36 @@ def _return_handler(principal: Principal, return_id: str) -> Callable[[Order], N
         request = order.find_return(return_id)
         if not (access.sells_in(order, principal) and principal.vendor_id == request.vendor_id):
             raise Forbidden("only staff, or the vendor whose lines are returned, can handle this return")
+
     return check
 
 
 def decide_return(principal: Principal, command: c.DecideReturn, uow: UnitOfWork) -> Order:
     if not (principal.is_staff or principal.is_vendor):
         raise Forbidden("only staff, or the vendor whose lines are returned, can handle a return")
-    return _act(principal, command.order_id, command.expected_version, uow,
-                _return_handler(principal, command.return_id),
-                lambda order: order.decide_return(command.return_id, approve=command.approve, note=command.note,
-                                                  actor=principal.user_id, now=uow.now()))
+    return _act(
+        principal,
+        command.order_id,
+        command.expected_version,
+        uow,
+        _return_handler(principal, command.return_id),
+        lambda order: order.decide_return(
+            command.return_id, approve=command.approve, note=command.note, actor=principal.user_id, now=uow.now()
+        ),
+    )
 
 
 def receive_return(principal: Principal, command: c.ReceiveReturn, uow: UnitOfWork) -> Order:
     if not (principal.is_staff or principal.is_vendor):
         raise Forbidden("only staff, or the vendor whose lines are returned, can handle a return")
-    return _act(principal, command.order_id, command.expected_version, uow,
-                _return_handler(principal, command.return_id),
-                lambda order: order.receive_return(command.return_id, actor=principal.user_id, now=uow.now()))
+    return _act(
+        principal,
+        command.order_id,
+        command.expected_version,
+        uow,
+        _return_handler(principal, command.return_id),
+        lambda order: order.receive_return(command.return_id, actor=principal.user_id, now=uow.now()),
+    )
 
 
 def process_refund(principal: Principal, command: c.ProcessRefund, uow: UnitOfWork) -> Order:
@@ -251,7 +351,8 @@ def process_refund(principal: Principal, command: c.ProcessRefund, uow: UnitOfWo
 
     def refund(order: Order) -> None:
         amount = parse_amount(command.amount, order.currency, field="amount")
-        order.refund(amount=amount, reason=command.reason, return_id=command.return_id, actor=principal.user_id,
-                     now=uow.now())
+        order.refund(
+            amount=amount, reason=command.reason, return_id=command.return_id, actor=principal.user_id, now=uow.now()
+        )
 
     return _act(principal, command.order_id, command.expected_version, uow, lambda order: None, refund)

@@ -69,13 +69,25 @@ def _load(uow: UnitOfWork, principal: Principal, order_id: str) -> Order:
 
 
 def _catalog_for(uow: UnitOfWork, order_items, coupon_codes, option_ids, *, payment_options: bool = False) -> Catalog:
-    return uow.catalog.load(product_ids=[i.product_id for i in order_items], coupon_codes=list(coupon_codes),
-                            payment_options=payment_options,
-                            option_ids=sorted(set(option_ids)))
+    return uow.catalog.load(
+        product_ids=[i.product_id for i in order_items],
+        coupon_codes=list(coupon_codes),
+        payment_options=payment_options,
+        option_ids=sorted(set(option_ids)),
+    )
 
 
-def _reprice(uow: UnitOfWork, order: Order, *, items=None, coupon_codes=None, selections=None,
-             address: Address | None = None, note: str, actor: str) -> None:
+def _reprice(
+    uow: UnitOfWork,
+    order: Order,
+    *,
+    items=None,
+    coupon_codes=None,
+    selections=None,
+    address: Address | None = None,
+    note: str,
+    actor: str,
+) -> None:
     items = order.items if items is None else items
     coupon_codes = order.coupon_codes if coupon_codes is None else coupon_codes
     selections = order.selections if selections is None else selections
@@ -83,12 +95,19 @@ def _reprice(uow: UnitOfWork, order: Order, *, items=None, coupon_codes=None, se
     catalog = _catalog_for(uow, items, coupon_codes, selections.values())
     if address is not None:
         selections = selections_shipping_to(selections, catalog, destination.country)
-    priced = price_cart(items, catalog, coupon_codes=coupon_codes, selections=selections,
-                        destination_country=destination.country, now=uow.now())
+    priced = price_cart(
+        items,
+        catalog,
+        coupon_codes=coupon_codes,
+        selections=selections,
+        destination_country=destination.country,
+        now=uow.now(),
+    )
     order.revise_draft(priced, actor=actor, now=uow.now(), note=note, shipping_address=address)
 
 
 # -- checkout and the draft -------------------------------------------------------------------
+
 
 def _shipping_choices(choices: list[c.ShippingChoice]) -> dict[str, str]:
     selections: dict[str, str] = {}
@@ -133,13 +152,26 @@ def checkout_items(principal: Principal, command: c.CheckoutItems, uow: UnitOfWo
                     return access.view_of(_load(uow, principal, first), principal)
             customer = _customer_info(principal, command.customer, uow)
             catalog = _catalog_for(uow, items, coupon_codes, selections.values(), payment_options=True)
-            priced = price_cart(items, catalog, coupon_codes=coupon_codes, selections=selections,
-                                destination_country=address.country, now=uow.now())
-            option = check_payment_option(command.payment_option_id,
-                                          {line.product.vendor_id for line in priced.lines}, catalog)
-            order = Order.checkout(tenant_id=principal.tenant_id, customer=customer, shipping_address=address,
-                                   priced=priced, actor=principal.user_id, now=uow.now(),
-                                   payment_option=_chosen(option))
+            priced = price_cart(
+                items,
+                catalog,
+                coupon_codes=coupon_codes,
+                selections=selections,
+                destination_country=address.country,
+                now=uow.now(),
+            )
+            option = check_payment_option(
+                command.payment_option_id, {line.product.vendor_id for line in priced.lines}, catalog
+            )
+            order = Order.checkout(
+                tenant_id=principal.tenant_id,
+                customer=customer,
+                shipping_address=address,
+                priced=priced,
+                actor=principal.user_id,
+                now=uow.now(),
+                payment_option=_chosen(option),
+            )
             uow.orders.add(order)
             if key is not None:
                 uow.idempotency.settle(principal.user_id, "checkoutItems", key, order.order_id)
@@ -149,8 +181,9 @@ def checkout_items(principal: Principal, command: c.CheckoutItems, uow: UnitOfWo
     return _retrying(run, RetryUseCase)
 
 
-def _draft_change(principal: Principal, order_id: str, expected_version: int | None, uow: UnitOfWork,
-                  change: Callable[[Order], None]) -> Order:
+def _draft_change(
+    principal: Principal, order_id: str, expected_version: int | None, uow: UnitOfWork, change: Callable[[Order], None]
+) -> Order:
     with uow:
         order = _load(uow, principal, order_id)
         access.require_owner(order, principal, "change")
@@ -164,18 +197,29 @@ def _draft_change(principal: Principal, order_id: str, expected_version: int | N
 
 def update_checkout_items(principal: Principal, command: c.UpdateCheckoutItems, uow: UnitOfWork) -> Order:
     items = check_items(list(command.items))
-    return _draft_change(principal, command.order_id, command.expected_version, uow, lambda order: _reprice(
-        uow, order, items=items, note="items updated", actor=principal.user_id))
+    return _draft_change(
+        principal,
+        command.order_id,
+        command.expected_version,
+        uow,
+        lambda order: _reprice(uow, order, items=items, note="items updated", actor=principal.user_id),
+    )
 
 
 def select_shipping_option(principal: Principal, command: c.SelectShippingOption, uow: UnitOfWork) -> Order:
     def change(order: Order) -> None:
         catalog = uow.catalog.load(product_ids=[], coupon_codes=[], option_ids=[command.shipping_option_id])
-        check_selection(order.vendor_ids, command.vendor_id, command.shipping_option_id, catalog,
-                        order.shipping_address.country)
+        check_selection(
+            order.vendor_ids, command.vendor_id, command.shipping_option_id, catalog, order.shipping_address.country
+        )
         selections = {**order.selections, command.vendor_id: command.shipping_option_id}
-        _reprice(uow, order, selections=selections, actor=principal.user_id,
-                 note=f"shipping for {command.vendor_id}: {command.shipping_option_id}")
+        _reprice(
+            uow,
+            order,
+            selections=selections,
+            actor=principal.user_id,
+            note=f"shipping for {command.vendor_id}: {command.shipping_option_id}",
+        )
 
     return _draft_change(principal, command.order_id, command.expected_version, uow, change)
 
@@ -196,8 +240,13 @@ def apply_coupon(principal: Principal, command: c.ApplyCoupon, uow: UnitOfWork) 
         catalog = uow.catalog.load(product_ids=[], coupon_codes=[code], option_ids=[])
         check_coupon(code, catalog, field_name="code")
         try:
-            _reprice(uow, order, coupon_codes=[*order.coupon_codes, code], actor=principal.user_id,
-                     note=f"coupon {code} applied")
+            _reprice(
+                uow,
+                order,
+                coupon_codes=[*order.coupon_codes, code],
+                actor=principal.user_id,
+                note=f"coupon {code} applied",
+            )
         except (CouponInvalid, CouponExhausted) as error:
             if error.field and error.field.startswith("coupon_codes"):
                 error.field = "code"
@@ -212,13 +261,19 @@ def remove_coupon(principal: Principal, command: c.RemoveCoupon, uow: UnitOfWork
     def change(order: Order) -> None:
         if code not in order.coupon_codes:
             raise NotFound(f"coupon {code} is not applied to this order", field="code")
-        _reprice(uow, order, coupon_codes=[c for c in order.coupon_codes if c != code], actor=principal.user_id,
-                 note=f"coupon {code} removed")
+        _reprice(
+            uow,
+            order,
+            coupon_codes=[c for c in order.coupon_codes if c != code],
+            actor=principal.user_id,
+            note=f"coupon {code} removed",
+        )
 
     return _draft_change(principal, command.order_id, command.expected_version, uow, change)
 
 
 # -- the lifecycle ----------------------------------------------------------------------------
+
 
 def place_order(principal: Principal, command: c.PlaceOrder, uow: UnitOfWork) -> Order:
     """DRAFT -> PENDING, after re-checking the draft against today's snapshots (a frozen amount
@@ -238,11 +293,18 @@ def place_order(principal: Principal, command: c.PlaceOrder, uow: UnitOfWork) ->
             access.require_owner(order, principal, "place")
             order.check_version(command.expected_version)
             require("place", order.status)
-            catalog = _catalog_for(uow, order.items, order.coupon_codes, order.selections.values(),
-                                   payment_options=True)
-            today = price_cart(order.items, catalog, coupon_codes=order.coupon_codes, selections=order.selections,
-                               destination_country=order.shipping_address.country, now=uow.now(),
-                               check_stock=False)  # the reservation decides, when the order is saved
+            catalog = _catalog_for(
+                uow, order.items, order.coupon_codes, order.selections.values(), payment_options=True
+            )
+            today = price_cart(
+                order.items,
+                catalog,
+                coupon_codes=order.coupon_codes,
+                selections=order.selections,
+                destination_country=order.shipping_address.country,
+                now=uow.now(),
+                check_stock=False,
+            )  # the reservation decides, when the order is saved
             changes = price_changes(order, today)
             if changes:
                 raise PriceChanged(changes)
@@ -251,8 +313,13 @@ def place_order(principal: Principal, command: c.PlaceOrder, uow: UnitOfWork) ->
             for index, code in enumerate(order.coupon_codes):
                 uow.coupons.redeem(code, catalog.coupons[code].usage_limit, field=f"coupon_codes[{index}]")
             review = uow.workflow.get().reviews(order.total.amount)
-            order.place(number=uow.numbers.next_number(), actor=principal.user_id, now=uow.now(), review=review,
-                        payment_option=payment_option)
+            order.place(
+                number=uow.numbers.next_number(),
+                actor=principal.user_id,
+                now=uow.now(),
+                review=review,
+                payment_option=payment_option,
+            )
             uow.orders.save(order)
             if key is not None:
                 uow.idempotency.settle(principal.user_id, "placeOrder", key, order.order_id)
@@ -269,8 +336,9 @@ def confirm_order(principal: Principal, command: c.ConfirmOrder, uow: UnitOfWork
         order.check_version(command.expected_version)
         require("confirm", order.status)
         amount = parse_amount(command.amount, order.currency, field="payment.amount")
-        order.confirm(method=command.method, reference=command.reference, amount=amount, actor=principal.user_id,
-                      now=uow.now())
+        order.confirm(
+            method=command.method, reference=command.reference, amount=amount, actor=principal.user_id, now=uow.now()
+        )
         uow.orders.save(order)
         uow.commit()
     return order
@@ -283,9 +351,14 @@ def ship_order(principal: Principal, command: c.ShipOrder, uow: UnitOfWork) -> O
         order = _load(uow, principal, command.order_id)
         scope = access.shipping_scope(order, principal)
         order.check_version(command.expected_version)
-        order.ship(carrier=command.carrier, tracking_number=command.tracking_number,
-                   lines=None if command.lines is None else list(command.lines), vendor_scope=scope,
-                   actor=principal.user_id, now=uow.now())
+        order.ship(
+            carrier=command.carrier,
+            tracking_number=command.tracking_number,
+            lines=None if command.lines is None else list(command.lines),
+            vendor_scope=scope,
+            actor=principal.user_id,
+            now=uow.now(),
+        )
         uow.orders.save(order)
         uow.commit()
     return access.view_of(order, principal)
@@ -315,8 +388,9 @@ def complete_order(principal: Principal, command: c.CompleteOrder, uow: UnitOfWo
     return order
 
 
-def _as_staff_or_sole_vendor(principal: Principal, order_id: str, expected_version: int | None, uow: UnitOfWork,
-                             change: Callable[[Order], None]) -> Order:
+def _as_staff_or_sole_vendor(
+    principal: Principal, order_id: str, expected_version: int | None, uow: UnitOfWork, change: Callable[[Order], None]
+) -> Order:
     """Marking an order UNFULFILLABLE and resuming it: staff, or the vendor of every line."""
     if not (principal.is_staff or principal.is_vendor):
         raise Forbidden("only staff, or the vendor of every line, can mark an order unfulfillable or resume it")
@@ -333,15 +407,24 @@ def _as_staff_or_sole_vendor(principal: Principal, order_id: str, expected_versi
 def mark_unfulfillable(principal: Principal, command: c.MarkUnfulfillable, uow: UnitOfWork) -> Order:
     """CONFIRMED or PARTIALLY_SHIPPED -> UNFULFILLABLE, with a reason. Its stock stays reserved
     until it is cancelled or resumed."""
-    return _as_staff_or_sole_vendor(principal, command.order_id, command.expected_version, uow, lambda order:
-                                    order.mark_unfulfillable(reason=command.reason, actor=principal.user_id,
-                                                             now=uow.now()))
+    return _as_staff_or_sole_vendor(
+        principal,
+        command.order_id,
+        command.expected_version,
+        uow,
+        lambda order: order.mark_unfulfillable(reason=command.reason, actor=principal.user_id, now=uow.now()),
+    )
 
 
 def resume_order(principal: Principal, command: c.ResumeOrder, uow: UnitOfWork) -> Order:
     """UNFULFILLABLE -> CONFIRMED, or PARTIALLY_SHIPPED when part of it had shipped."""
-    return _as_staff_or_sole_vendor(principal, command.order_id, command.expected_version, uow,
-                                    lambda order: order.resume(actor=principal.user_id, now=uow.now()))
+    return _as_staff_or_sole_vendor(
+        principal,
+        command.order_id,
+        command.expected_version,
+        uow,
+        lambda order: order.resume(actor=principal.user_id, now=uow.now()),
+    )
 
 
 def cancel_order(principal: Principal, command: c.CancelOrder, uow: UnitOfWork) -> Order:
@@ -356,7 +439,19 @@ def cancel_order(principal: Principal, command: c.CancelOrder, uow: UnitOfWork) 
 
 
 __all__ = [
-    "OrderingError", "RetryUseCase", "apply_coupon", "cancel_order", "checkout_items",
-    "complete_order", "confirm_order", "deliver_order", "mark_unfulfillable", "place_order", "resume_order", "remove_coupon", "select_shipping_option",
-    "ship_order", "update_checkout_items",
+    "OrderingError",
+    "RetryUseCase",
+    "apply_coupon",
+    "cancel_order",
+    "checkout_items",
+    "complete_order",
+    "confirm_order",
+    "deliver_order",
+    "mark_unfulfillable",
+    "place_order",
+    "remove_coupon",
+    "resume_order",
+    "select_shipping_option",
+    "ship_order",
+    "update_checkout_items",
 ]

@@ -21,8 +21,9 @@ OPERATION = "importOrder"
 
 def channel_principal(tenant_id: str, channel_id: str) -> Principal:
     """Who a channel's signed webhook acts as: an integration of that channel."""
-    return Principal(user_id=f"channel:{channel_id}", tenant_id=tenant_id, roles=frozenset({Role.INTEGRATION}),
-                     channel_id=channel_id)
+    return Principal(
+        user_id=f"channel:{channel_id}", tenant_id=tenant_id, roles=frozenset({Role.INTEGRATION}), channel_id=channel_id
+    )
 
 
 def _active_channel(principal: Principal, uow: UnitOfWork) -> SalesChannel:
@@ -36,10 +37,17 @@ def _active_channel(principal: Principal, uow: UnitOfWork) -> SalesChannel:
 
 def _checked(principal: Principal, command: c.ImportOrder) -> ChannelOrder:
     return check_channel_order(
-        channel=principal.channel_id or "", external_reference=command.external_reference, currency=command.currency,
-        customer=command.customer, shipping_address=command.shipping_address, lines=command.lines,
-        shipping=command.shipping, total=command.total, paid_amount=command.paid_amount,
-        payment_reference=command.payment_reference)
+        channel=principal.channel_id or "",
+        external_reference=command.external_reference,
+        currency=command.currency,
+        customer=command.customer,
+        shipping_address=command.shipping_address,
+        lines=command.lines,
+        shipping=command.shipping,
+        total=command.total,
+        paid_amount=command.paid_amount,
+        payment_reference=command.payment_reference,
+    )
 
 
 def import_order(principal: Principal, command: c.ImportOrder, uow: UnitOfWork) -> Order:
@@ -57,15 +65,21 @@ def import_order(principal: Principal, command: c.ImportOrder, uow: UnitOfWork) 
             try:
                 first = uow.idempotency.claim(scope, OPERATION, checked.external_reference, request)
             except IdempotencyKeyReused:
-                raise IdempotencyKeyReused("this external reference was taken in with a different order",
-                                           field="external_reference") from None
+                raise IdempotencyKeyReused(
+                    "this external reference was taken in with a different order", field="external_reference"
+                ) from None
             if first is not None:
                 return uow.orders.get(first, lock=False)
-            check_vendors(checked, uow.channels.known_vendors(checked.vendor_ids),
-                          accept_any=channel.accept_any_vendor)
+            check_vendors(checked, uow.channels.known_vendors(checked.vendor_ids), accept_any=channel.accept_any_vendor)
             products = uow.channels.products({(line.vendor_id, line.sku) for line in checked.lines})
-            order = take_in(checked, tenant_id=principal.tenant_id, number=uow.numbers.next_number(),
-                            products=products, actor=principal.user_id, now=uow.now())
+            order = take_in(
+                checked,
+                tenant_id=principal.tenant_id,
+                number=uow.numbers.next_number(),
+                products=products,
+                actor=principal.user_id,
+                now=uow.now(),
+            )
             uow.orders.add(order)
             uow.idempotency.settle(scope, OPERATION, checked.external_reference, order.order_id)
             uow.commit()
@@ -95,8 +109,7 @@ def cancel_imported_order(principal: Principal, command: c.CancelImportedOrder, 
     return order
 
 
-def change_imported_destination(principal: Principal, command: c.ChangeImportedDestination,
-                                uow: UnitOfWork) -> Order:
+def change_imported_destination(principal: Principal, command: c.ChangeImportedDestination, uow: UnitOfWork) -> Order:
     """The channel's customer moved the order before anything shipped (the rules of changeDestination)."""
     address = Address.create(command.shipping_address if isinstance(command.shipping_address, dict) else {})
     with uow:

@@ -30,8 +30,9 @@ class OrderRepository(Protocol):
 
 
 class CatalogReader(Protocol):
-    def load(self, *, product_ids: list[str], coupon_codes: list[str], option_ids: list[str],
-             payment_options: bool = False) -> Catalog:
+    def load(
+        self, *, product_ids: list[str], coupon_codes: list[str], option_ids: list[str], payment_options: bool = False
+    ) -> Catalog:
         """The snapshots a cart refers to; the tenant's payment options only when asked for."""
 
 

@@ -74,7 +74,11 @@ def list_orders(principal: Principal, query: ListOrders, reader: OrderReader) ->
         raise Invalid("search is at most 200 characters", field="search")
     criteria = OrderCriteria(principal, query.first, query.after, query.filter, query.sort, search or None)
     page = reader.page(criteria)
-    visible = [(access.view_of(order, principal), cursor) for order, cursor in zip(page.orders, page.cursors, strict=True)
-               if access.can_see(order, principal)]
-    return OrderPage([order for order, _ in visible], page.total_count, page.has_next_page,
-                     [cursor for _, cursor in visible])
+    visible = [
+        (access.view_of(order, principal), cursor)
+        for order, cursor in zip(page.orders, page.cursors, strict=True)
+        if access.can_see(order, principal)
+    ]
+    return OrderPage(
+        [order for order, _ in visible], page.total_count, page.has_next_page, [cursor for _, cursor in visible]
+    )

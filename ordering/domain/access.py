@@ -34,8 +34,11 @@ def from_channel(order: Order, principal: Principal) -> bool:
 
 def sells_in(order: Order, principal: Principal) -> bool:
     """The caller is a vendor with lines in this order, and the order is no longer a cart."""
-    return (principal.is_vendor and order.status is not S.DRAFT
-            and any(line.vendor_id == principal.vendor_id for line in order.lines))
+    return (
+        principal.is_vendor
+        and order.status is not S.DRAFT
+        and any(line.vendor_id == principal.vendor_id for line in order.lines)
+    )
 
 
 def sells_all_of(order: Order, principal: Principal) -> bool:
@@ -43,9 +46,9 @@ def sells_all_of(order: Order, principal: Principal) -> bool:
 
 
 def can_see(order: Order, principal: Principal) -> bool:
-    return (order.tenant_id == principal.tenant_id
-            and (principal.is_staff or owns(order, principal) or sells_in(order, principal)
-                 or from_channel(order, principal)))
+    return order.tenant_id == principal.tenant_id and (
+        principal.is_staff or owns(order, principal) or sells_in(order, principal) or from_channel(order, principal)
+    )
 
 
 def require_visible(order: Order | None, principal: Principal) -> Order:

@@ -93,8 +93,9 @@ def _check_product(index: int, item: CartItem, catalog: Catalog, check_stock: bo
     if vendor is None or not vendor.active:
         raise VendorUnavailable(f"the vendor of {product.sku} is not selling now", field=f"{where}.product_id")
     if item.quantity < product.min_quantity:
-        raise QuantityLimit(f"{product.sku} is sold in quantities of at least {product.min_quantity}",
-                            field=f"{where}.quantity")
+        raise QuantityLimit(
+            f"{product.sku} is sold in quantities of at least {product.min_quantity}", field=f"{where}.quantity"
+        )
     if product.max_quantity is not None and item.quantity > product.max_quantity:
         raise QuantityLimit(f"at most {product.max_quantity} of {product.sku} per order", field=f"{where}.quantity")
     sellable = product.sellable_quantity
@@ -128,31 +129,42 @@ def price_cart(
     products = [(_check_product(i, item, catalog, check_stock), item.quantity) for i, item in enumerate(items)]
     vendors = {product.vendor_id for product, _ in products}
     coupons = [check_coupon(code, catalog, field_name=f"coupon_codes[{i}]") for i, code in enumerate(coupon_codes)]
-    shipping: dict[str, ShippingOption | None] = {vendor: None for vendor in vendors}
+    shipping: dict[str, ShippingOption | None] = dict.fromkeys(vendors)
     for vendor_id, option_id in sorted(selections.items()):
         if vendor_id not in vendors:
             continue  # the vendor's lines left the cart: its selection goes with them
         option = catalog.shipping_options.get(option_id)
         if option is None or option.vendor_id != vendor_id or not option.active:
-            raise ShippingOptionUnavailable(f"{option_id} is not a shipping option of vendor {vendor_id}",
-                                            field="shipping_options")
+            raise ShippingOptionUnavailable(
+                f"{option_id} is not a shipping option of vendor {vendor_id}", field="shipping_options"
+            )
         shipping[vendor_id] = option
-    return price_order(products, offers=catalog.offers, coupons=coupons, shipping=shipping,
-                       destination_country=destination_country, now=now, taxes=catalog.tax_options)
+    return price_order(
+        products,
+        offers=catalog.offers,
+        coupons=coupons,
+        shipping=shipping,
+        destination_country=destination_country,
+        now=now,
+        taxes=catalog.tax_options,
+    )
 
 
-def check_selection(vendor_ids: set[str], vendor_id: str, option_id: str, catalog: Catalog,
-                    destination_country: str) -> None:
+def check_selection(
+    vendor_ids: set[str], vendor_id: str, option_id: str, catalog: Catalog, destination_country: str
+) -> None:
     """A new shipping choice: a vendor of this order, an active option of it that ships there."""
     if vendor_id not in vendor_ids:
         raise Invalid(f"the order has no lines of vendor {vendor_id}", field="vendor_id")
     option = catalog.shipping_options.get(option_id)
     if option is None or option.vendor_id != vendor_id or not option.active:
-        raise ShippingOptionUnavailable(f"{option_id} is not a shipping option of vendor {vendor_id}",
-                                        field="shipping_option_id")
+        raise ShippingOptionUnavailable(
+            f"{option_id} is not a shipping option of vendor {vendor_id}", field="shipping_option_id"
+        )
     if destination_country not in option.countries:
-        raise ShippingOptionUnavailable(f"{option.name} does not ship to {destination_country}",
-                                        field="shipping_option_id")
+        raise ShippingOptionUnavailable(
+            f"{option.name} does not ship to {destination_country}", field="shipping_option_id"
+        )
 
 
 def selections_shipping_to(selections: dict[str, str], catalog: Catalog, country: str) -> dict[str, str]:
@@ -176,8 +188,11 @@ def check_payment_option(option_id: str | None, vendor_ids: set[str], catalog: C
     if option is None or not option.active:
         raise PaymentOptionUnavailable(f"{option_id} is not an active payment option", field="payment_option_id")
     for vendor_id in sorted(vendor_ids):
-        if not any(o.active and o.method == option.method and o.vendor_id in ("", vendor_id)
-                   for o in catalog.payment_options.values()):
-            raise PaymentOptionUnavailable(f"vendor {vendor_id} does not accept {option.method}",
-                                           field="payment_option_id")
+        if not any(
+            o.active and o.method == option.method and o.vendor_id in ("", vendor_id)
+            for o in catalog.payment_options.values()
+        ):
+            raise PaymentOptionUnavailable(
+                f"vendor {vendor_id} does not accept {option.method}", field="payment_option_id"
+            )
     return option

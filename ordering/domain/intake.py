@@ -122,10 +122,20 @@ def _amount(value: Any, currency: str, field: str, *, default_zero: bool = False
     return parse_amount(value, currency, field=field).rounded()  # "9.9" and "9.90" are one amount
 
 
-def check_channel_order(*, channel: str, external_reference: Any, currency: Any, customer: Any,
-                        shipping_address: Any, lines: Any, shipping: Any = None, total: Any = None,
-                        paid_amount: Any = None, payment_reference: Any = None,
-                        customer_user_id: str = "") -> ChannelOrder:
+def check_channel_order(
+    *,
+    channel: str,
+    external_reference: Any,
+    currency: Any,
+    customer: Any,
+    shipping_address: Any,
+    lines: Any,
+    shipping: Any = None,
+    total: Any = None,
+    paid_amount: Any = None,
+    payment_reference: Any = None,
+    customer_user_id: str = "",
+) -> ChannelOrder:
     """A channel's order as sent (snake_case fields, amounts as decimal strings), checked."""
     reference = _text(external_reference, "external_reference", 255)
     code = _currency(currency)
@@ -147,11 +157,18 @@ def check_channel_order(*, channel: str, external_reference: Any, currency: Any,
         subtotal = unit_price.times(quantity)
         if discount.amount > subtotal.amount:
             raise Invalid("cannot be more than the line's subtotal", field=f"{f}.discount")
-        checked.append(ImportLine(
-            sku=_text(raw.get("sku"), f"{f}.sku", 100), product_name=_text(raw.get("product_name"), f"{f}.product_name", 300),
-            vendor_id=_text(raw.get("vendor_id"), f"{f}.vendor_id", 255), quantity=quantity, unit_price=unit_price,
-            discount=discount, tax=_amount(raw.get("tax_amount"), code, f"{f}.tax_amount", default_zero=True),
-            weight=_weight(raw.get("weight"), f"{f}.weight")))
+        checked.append(
+            ImportLine(
+                sku=_text(raw.get("sku"), f"{f}.sku", 100),
+                product_name=_text(raw.get("product_name"), f"{f}.product_name", 300),
+                vendor_id=_text(raw.get("vendor_id"), f"{f}.vendor_id", 255),
+                quantity=quantity,
+                unit_price=unit_price,
+                discount=discount,
+                tax=_amount(raw.get("tax_amount"), code, f"{f}.tax_amount", default_zero=True),
+                weight=_weight(raw.get("weight"), f"{f}.weight"),
+            )
+        )
     vendors = {line.vendor_id for line in checked}
     charges: list[ImportShipping] = []
     for index, raw in enumerate(shipping or []):
@@ -162,9 +179,14 @@ def check_channel_order(*, channel: str, external_reference: Any, currency: Any,
             raise Invalid("names a vendor with no line in this order", field=f"{f}.vendor_id")
         if any(charge.vendor_id == vendor for charge in charges):
             raise Invalid("each vendor has one shipping entry", field=f"{f}.vendor_id")
-        charges.append(ImportShipping(vendor, _text(raw.get("carrier"), f"{f}.carrier", 100),
-                                      _text(raw.get("service"), f"{f}.service", 200),
-                                      _amount(raw.get("price"), code, f"{f}.price")))
+        charges.append(
+            ImportShipping(
+                vendor,
+                _text(raw.get("carrier"), f"{f}.carrier", 100),
+                _text(raw.get("service"), f"{f}.service", 200),
+                _amount(raw.get("price"), code, f"{f}.price"),
+            )
+        )
     zero = Money.zero(code)
     subtotal = sum((line.unit_price.times(line.quantity) for line in checked), zero)
     discount_total = sum((line.discount for line in checked), zero)
@@ -174,16 +196,31 @@ def check_channel_order(*, channel: str, external_reference: Any, currency: Any,
     if total is not None:
         stated = _amount(total, code, "total")
         if stated.amount != computed.amount:
-            raise TotalMismatch(f"the lines, shipping, discounts and taxes add up to {computed}, not {stated}",
-                                field="total")
+            raise TotalMismatch(
+                f"the lines, shipping, discounts and taxes add up to {computed}, not {stated}", field="total"
+            )
     paid = None
     reference_of_payment = _text(payment_reference, "payment_reference", 200, required=False)
     if paid_amount is not None:
         paid = _amount(paid_amount, code, "paid_amount")
         if paid.amount != computed.amount:
             raise PaymentMismatch(f"a channel's payment is the whole total, {computed}", field="paid_amount")
-    return ChannelOrder(channel, reference, code, buyer, address, tuple(checked), tuple(charges), subtotal,
-                        discount_total, shipping_total, tax_total, computed, paid, reference_of_payment)
+    return ChannelOrder(
+        channel,
+        reference,
+        code,
+        buyer,
+        address,
+        tuple(checked),
+        tuple(charges),
+        subtotal,
+        discount_total,
+        shipping_total,
+        tax_total,
+        computed,
+        paid,
+        reference_of_payment,
+    )
 
 
 def check_vendors(order: ChannelOrder, known: set[str] | None, *, accept_any: bool) -> None:
@@ -192,39 +229,72 @@ def check_vendors(order: ChannelOrder, known: set[str] | None, *, accept_any: bo
         return
     for index, line in enumerate(order.lines):
         if line.vendor_id not in known:
-            raise VendorUnavailable(f"vendor {line.vendor_id} is not one of this tenant's vendors",
-                                    field=f"lines[{index}].vendor_id")
+            raise VendorUnavailable(
+                f"vendor {line.vendor_id} is not one of this tenant's vendors", field=f"lines[{index}].vendor_id"
+            )
 
 
-def take_in(order: ChannelOrder, *, tenant_id: str, number: str, products: dict[tuple[str, str], str],
-            actor: str, now: datetime) -> Order:
+def take_in(
+    order: ChannelOrder, *, tenant_id: str, number: str, products: dict[tuple[str, str], str], actor: str, now: datetime
+) -> Order:
     """The order, placed (PENDING) or, paid by the channel, CONFIRMED: `order.created`, then the
     usual transition events. `products` maps (vendor id, SKU) to the product snapshot a line is
     of, where the tenant has one: those lines hold stock like any placed order's."""
     code = order.currency
     zero = Money.zero(code)
     taken = Order(
-        order_id=new_id(), tenant_id=tenant_id, status=OrderStatus.DRAFT, payment_status=PaymentStatus.UNPAID,
-        currency=code, customer=order.customer, shipping_address=order.shipping_address, created_at=now,
-        updated_at=now, channel=order.channel, external_reference=order.external_reference,
-        lines=[OrderLine(line_id=new_id(), product_id=products.get((line.vendor_id, line.sku), ""),
-                         vendor_id=line.vendor_id, sku=line.sku, product_name=line.product_name,
-                         quantity=line.quantity, unit_price=line.unit_price,
-                         subtotal=line.unit_price.times(line.quantity), discount=line.discount,
-                         fixed_tax=line.tax, weight=line.weight)
-               for line in order.lines],
-        shipping=[VendorShipping(charge.vendor_id, CHANNEL_SHIPPING, charge.service, charge.carrier, charge.price)
-                  for charge in order.shipping]
-        + [VendorShipping(vendor, CHANNEL_SHIPPING, "", "", zero)
-           for vendor in sorted(order.vendor_ids - {charge.vendor_id for charge in order.shipping})],
-        subtotal=order.subtotal, discount_total=order.discount_total, shipping_total=order.shipping_total,
-        tax_total=order.tax_total, total=order.total,
+        order_id=new_id(),
+        tenant_id=tenant_id,
+        status=OrderStatus.DRAFT,
+        payment_status=PaymentStatus.UNPAID,
+        currency=code,
+        customer=order.customer,
+        shipping_address=order.shipping_address,
+        created_at=now,
+        updated_at=now,
+        channel=order.channel,
+        external_reference=order.external_reference,
+        lines=[
+            OrderLine(
+                line_id=new_id(),
+                product_id=products.get((line.vendor_id, line.sku), ""),
+                vendor_id=line.vendor_id,
+                sku=line.sku,
+                product_name=line.product_name,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                subtotal=line.unit_price.times(line.quantity),
+                discount=line.discount,
+                fixed_tax=line.tax,
+                weight=line.weight,
+            )
+            for line in order.lines
+        ],
+        shipping=[
+            VendorShipping(charge.vendor_id, CHANNEL_SHIPPING, charge.service, charge.carrier, charge.price)
+            for charge in order.shipping
+        ]
+        + [
+            VendorShipping(vendor, CHANNEL_SHIPPING, "", "", zero)
+            for vendor in sorted(order.vendor_ids - {charge.vendor_id for charge in order.shipping})
+        ],
+        subtotal=order.subtotal,
+        discount_total=order.discount_total,
+        shipping_total=order.shipping_total,
+        tax_total=order.tax_total,
+        total=order.total,
     )
-    taken.history.append(HistoryEntry(now, actor, None, OrderStatus.DRAFT,
-                                      f"imported from {order.channel} ({order.external_reference})"))
+    taken.history.append(
+        HistoryEntry(now, actor, None, OrderStatus.DRAFT, f"imported from {order.channel} ({order.external_reference})")
+    )
     taken._raise(ev.ORDER_CREATED, actor, now)
     taken.place(number=number, actor=actor, now=now)
     if order.paid_amount is not None:
-        taken.confirm(method=order.channel, reference=order.payment_reference or order.external_reference,
-                      amount=order.paid_amount, actor=actor, now=now)
+        taken.confirm(
+            method=order.channel,
+            reference=order.payment_reference or order.external_reference,
+            amount=order.paid_amount,
+            actor=actor,
+            now=now,
+        )
     return taken

@@ -65,4 +65,3 @@ def next_status(action: str, status: OrderStatus) -> OrderStatus:
     if target is None:
         raise ValueError(f"where {action} leads is decided by the order's shipments")
     return target
-

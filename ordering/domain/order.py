@@ -2,7 +2,8 @@
 
 Every change goes through a method of `Order`: the draft, the lifecycle, holds and review here;
 its shipments, amendments, and returns and refunds in `order_shipments.py`,
-`order_amendments.py` and `order_returns.py`, which `Order` inherits. Each one checks the transition table, bumps `version`,
+`order_amendments.py` and `order_returns.py`, which `Order` inherits. Each one checks the transition
+table, bumps `version`,
 appends a history entry (who, when, from, to, why) and raises the domain events of product.md.
 Who may call which method is decided in `access.py`; what things cost in `pricing.py`.
 """
@@ -64,9 +65,27 @@ from .pricing import PricedOrder, line_tax
 from .values import Address, CustomerInfo, Money
 
 # Re-exported: the order's parts and its event data are imported from here.
-__all__ = ["Hold", "HoldReason", "PaymentStatus", "Refund", "ReturnRequest", "ReturnStatus", "Review",
-           "ReviewDecision", "ReviewStatus", "Shipment", "ShipmentLine", "ShipmentStatus", "hold_data", "money_data",
-           "new_id", "refund_data", "return_data", "review_data", "shipment_data"]
+__all__ = [
+    "Hold",
+    "HoldReason",
+    "PaymentStatus",
+    "Refund",
+    "ReturnRequest",
+    "ReturnStatus",
+    "Review",
+    "ReviewDecision",
+    "ReviewStatus",
+    "Shipment",
+    "ShipmentLine",
+    "ShipmentStatus",
+    "hold_data",
+    "money_data",
+    "new_id",
+    "refund_data",
+    "return_data",
+    "review_data",
+    "shipment_data",
+]
 
 
 @dataclass
@@ -202,13 +221,28 @@ class Order(OrderShipments, OrderAmendments, OrderReturns):
 
     @classmethod
     def checkout(
-        cls, *, tenant_id: str, customer: CustomerInfo, shipping_address: Address, priced: PricedOrder,
-        actor: str, now: datetime, order_id: str | None = None, payment_option: ChosenPayment | None = None,
+        cls,
+        *,
+        tenant_id: str,
+        customer: CustomerInfo,
+        shipping_address: Address,
+        priced: PricedOrder,
+        actor: str,
+        now: datetime,
+        order_id: str | None = None,
+        payment_option: ChosenPayment | None = None,
     ) -> Order:
         order = cls(
-            order_id=order_id or new_id(), tenant_id=tenant_id, status=OrderStatus.DRAFT,
-            payment_status=PaymentStatus.UNPAID, currency=priced.currency, customer=customer,
-            shipping_address=shipping_address, created_at=now, updated_at=now, payment_option=payment_option,
+            order_id=order_id or new_id(),
+            tenant_id=tenant_id,
+            status=OrderStatus.DRAFT,
+            payment_status=PaymentStatus.UNPAID,
+            currency=priced.currency,
+            customer=customer,
+            shipping_address=shipping_address,
+            created_at=now,
+            updated_at=now,
+            payment_option=payment_option,
         )
         order._apply_pricing(priced)
         order.history.append(HistoryEntry(now, actor, None, OrderStatus.DRAFT, "checked out"))
@@ -233,11 +267,13 @@ class Order(OrderShipments, OrderAmendments, OrderReturns):
 
     def check_version(self, expected: int | None) -> None:
         if expected is not None and expected != self.version:
-            raise Conflict(f"the order is at version {self.version}, not {expected}; reload it",
-                           field="expected_version")
+            raise Conflict(
+                f"the order is at version {self.version}, not {expected}; reload it", field="expected_version"
+            )
 
-    def revise_draft(self, priced: PricedOrder, *, actor: str, now: datetime, note: str,
-                     shipping_address: Address | None = None) -> None:
+    def revise_draft(
+        self, priced: PricedOrder, *, actor: str, now: datetime, note: str, shipping_address: Address | None = None
+    ) -> None:
         """Re-price a DRAFT (new items, destination, shipping choice or coupons)."""
         self.require_draft()
         if shipping_address is not None:
@@ -281,10 +317,11 @@ class Order(OrderShipments, OrderAmendments, OrderReturns):
             )
             for s in priced.shipping
         ]
-        vendor_of = {code: "" for code in priced.coupon_discounts}
+        vendor_of = dict.fromkeys(priced.coupon_discounts, "")
         vendor_of.update(priced.coupon_vendors)
-        self.coupons = [AppliedCoupon(code, vendor_of[code], discount)
-                        for code, discount in priced.coupon_discounts.items()]
+        self.coupons = [
+            AppliedCoupon(code, vendor_of[code], discount) for code, discount in priced.coupon_discounts.items()
+        ]
         self.subtotal = priced.subtotal
         self.discount_total = priced.discount_total
         self.shipping_total = priced.shipping_total
@@ -293,8 +330,15 @@ class Order(OrderShipments, OrderAmendments, OrderReturns):
 
     # -- the lifecycle ------------------------------------------------------------------------
 
-    def place(self, *, number: str, actor: str, now: datetime, review: bool = False,
-              payment_option: ChosenPayment | None = None) -> None:
+    def place(
+        self,
+        *,
+        number: str,
+        actor: str,
+        now: datetime,
+        review: bool = False,
+        payment_option: ChosenPayment | None = None,
+    ) -> None:
         """DRAFT -> PENDING. `review`: the tenant's workflow wants a review before confirmation;
         `payment_option`: the way it will be paid, when the tenant offers a choice."""
         lifecycle.require("place", self.status)
@@ -302,7 +346,8 @@ class Order(OrderShipments, OrderAmendments, OrderReturns):
             if selection.option_id is None:
                 raise ShippingOptionUnavailable(
                     f"choose a shipping option for vendor {selection.vendor_id} before placing the order",
-                    field="shipping_options")
+                    field="shipping_options",
+                )
         self.number = number
         self.placed_at = now
         if payment_option is not None:
@@ -319,8 +364,9 @@ class Order(OrderShipments, OrderAmendments, OrderReturns):
         method = required_text(method, "payment.method", 40)
         reference = required_text(reference, "payment.reference", 200)
         if self.payment_option is not None and method != self.payment_option.method:
-            raise PaymentMismatch(f"the order was placed to be paid by {self.payment_option.method}",
-                                  field="payment.method")
+            raise PaymentMismatch(
+                f"the order was placed to be paid by {self.payment_option.method}", field="payment.method"
+            )
         if amount.currency != self.currency or amount.amount != self.total.amount:
             raise PaymentMismatch(f"the payment must be {self.total}, the order's total", field="payment.amount")
         self.payment = Payment(method, reference, amount, now)
@@ -332,7 +378,8 @@ class Order(OrderShipments, OrderAmendments, OrderReturns):
         target = lifecycle.next_status("deliver", self.status)
         self.shipments = [
             dataclasses.replace(s, status=ShipmentStatus.DELIVERED, updated_at=now)
-            if s.status in (ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT) else s
+            if s.status in (ShipmentStatus.SHIPPED, ShipmentStatus.IN_TRANSIT)
+            else s
             for s in self.shipments
         ]
         self.delivered_at = now
@@ -351,10 +398,13 @@ class Order(OrderShipments, OrderAmendments, OrderReturns):
         if self.payment_status is PaymentStatus.PAID:
             self.payment_status = PaymentStatus.REFUND_PENDING
         self.hold = None
-        self.shipments = [dataclasses.replace(s, status=ShipmentStatus.CANCELLED, updated_at=now)
-                          if s.status is ShipmentStatus.PENDING else s for s in self.shipments]
-        self._transition("cancel", target, actor, now, reason,
-                         data={"reason": reason, "cancelled_by": actor})
+        self.shipments = [
+            dataclasses.replace(s, status=ShipmentStatus.CANCELLED, updated_at=now)
+            if s.status is ShipmentStatus.PENDING
+            else s
+            for s in self.shipments
+        ]
+        self._transition("cancel", target, actor, now, reason, data={"reason": reason, "cancelled_by": actor})
 
     # -- unfulfillable ------------------------------------------------------------------------
 
@@ -386,16 +436,20 @@ class Order(OrderShipments, OrderAmendments, OrderReturns):
             raise InvalidTransition(f"the order is already on hold ({self.hold.reason.value})")
         hold = Hold(choice(HoldReason, reason, "reason"), optional_text(note, "note", MAX_NOTE), actor, now)
         self.hold = hold
-        self._change(ev.ORDER_PLACED_ON_HOLD, actor, now, f"on hold: {hold.reason.value}",
-                     {"hold": hold_data(hold)})
+        self._change(ev.ORDER_PLACED_ON_HOLD, actor, now, f"on hold: {hold.reason.value}", {"hold": hold_data(hold)})
 
     def release_hold(self, *, note: str | None, actor: str, now: datetime) -> None:
         if self.hold is None:
             raise InvalidTransition("the order is not on hold")
         note = optional_text(note, "note", MAX_NOTE)
         released, self.hold = self.hold, None
-        self._change(ev.ORDER_HOLD_RELEASED, actor, now, f"hold released ({released.reason.value})",
-                     {"hold": hold_data(released), "note": note or None})
+        self._change(
+            ev.ORDER_HOLD_RELEASED,
+            actor,
+            now,
+            f"hold released ({released.reason.value})",
+            {"hold": hold_data(released), "note": note or None},
+        )
 
     def _pending_review(self) -> Review:
         lifecycle.require("review", self.status)
@@ -412,8 +466,13 @@ class Order(OrderShipments, OrderAmendments, OrderReturns):
             raise Forbidden(f"this review was escalated to {review.assignee}; only they can decide it")
         status = ReviewStatus.APPROVED if decision is ReviewDecision.APPROVE else ReviewStatus.REJECTED
         self.review = dataclasses.replace(review, status=status, decided_by=actor, decided_at=now, note=note)
-        self._change(ev.ORDER_REVIEWED, actor, now, f"review {status.value.lower()}" + (f": {note}" if note else ""),
-                     {"decision": decision.value, "note": note or None, "review": review_data(self.review)})
+        self._change(
+            ev.ORDER_REVIEWED,
+            actor,
+            now,
+            f"review {status.value.lower()}" + (f": {note}" if note else ""),
+            {"decision": decision.value, "note": note or None, "review": review_data(self.review)},
+        )
         if decision is ReviewDecision.REJECT:
             self.cancel(reason=f"rejected in review: {note}" if note else "rejected in review", actor=actor, now=now)
 
@@ -426,8 +485,13 @@ class Order(OrderShipments, OrderAmendments, OrderReturns):
         if assignee == review.assignee:
             raise Invalid("the review is already assigned to this reviewer", field="reviewer_id")
         self.review = dataclasses.replace(review, level=review.level + 1, assignee=assignee, note=note)
-        self._change(ev.ORDER_REVIEW_ESCALATED, actor, now, f"review escalated to {assignee}",
-                     {"review": review_data(self.review), "note": note or None})
+        self._change(
+            ev.ORDER_REVIEW_ESCALATED,
+            actor,
+            now,
+            f"review escalated to {assignee}",
+            {"review": review_data(self.review), "note": note or None},
+        )
 
     # -- history and events -------------------------------------------------------------------
 
@@ -442,20 +506,25 @@ class Order(OrderShipments, OrderAmendments, OrderReturns):
         self._record(actor, now, self.status, note)
         self._raise(event_type, actor, now, data)
 
-    def _transition(self, action: str, target: OrderStatus, actor: str, now: datetime, note: str,
-                    data: dict[str, Any] | None = None) -> None:
+    def _transition(
+        self, action: str, target: OrderStatus, actor: str, now: datetime, note: str, data: dict[str, Any] | None = None
+    ) -> None:
         source = self.status
         self._record(actor, now, target, note)
-        self._raise(ev.TRANSITION_EVENTS[action], actor, now,
-                    {"from_status": source.value, "to_status": target.value, **(data or {})})
+        self._raise(
+            ev.TRANSITION_EVENTS[action],
+            actor,
+            now,
+            {"from_status": source.value, "to_status": target.value, **(data or {})},
+        )
         if source is not target:
-            self._raise(ev.ORDER_STATUS_CHANGED, actor, now,
-                        {"from_status": source.value, "to_status": target.value})
+            self._raise(ev.ORDER_STATUS_CHANGED, actor, now, {"from_status": source.value, "to_status": target.value})
 
     def _raise(self, event_type: str, actor: str, now: datetime, data: dict[str, Any] | None = None) -> None:
         self.event_sequence += 1
-        self.events.append(ev.OrderEvent(event_type, self.tenant_id, self.order_id, self.event_sequence, now,
-                                         actor, data or {}))
+        self.events.append(
+            ev.OrderEvent(event_type, self.tenant_id, self.order_id, self.event_sequence, now, actor, data or {})
+        )
 
     def pull_events(self) -> list[ev.OrderEvent]:
         raised, self.events = self.events, []
@@ -476,13 +545,20 @@ class Order(OrderShipments, OrderAmendments, OrderReturns):
         shipping_total = sum((s.cost for s in shipping), zero)
         added_tax = sum((line.added_tax for line in lines), zero)
         return dataclasses.replace(
-            self, lines=lines, shipping=shipping, coupons=coupons,
+            self,
+            lines=lines,
+            shipping=shipping,
+            coupons=coupons,
             tax_total=sum((line.tax for line in lines), zero),
             shipments=[s for s in self.shipments if s.vendor_id == vendor_id],
             returns=[r for r in self.returns if r.vendor_id == vendor_id],
-            subtotal=subtotal, discount_total=discount, shipping_total=shipping_total,
-            total=subtotal - discount + shipping_total + added_tax, payment=None, events=[],
-            refunds=[], review=None, payment_adjustment=None,
+            subtotal=subtotal,
+            discount_total=discount,
+            shipping_total=shipping_total,
+            total=subtotal - discount + shipping_total + added_tax,
+            payment=None,
+            events=[],
+            refunds=[],
+            review=None,
+            payment_adjustment=None,
         )
-
-

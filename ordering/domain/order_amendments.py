@@ -33,15 +33,19 @@ class OrderAmendments:
         stay as placed)."""
         self._require_amendable()
         if address.country != self.shipping_address.country:
-            raise Invalid(f"a placed order can only move within {self.shipping_address.country}; cancel it and "
-                          "order again to ship to another country", field="shipping_address.country")
+            raise Invalid(
+                f"a placed order can only move within {self.shipping_address.country}; cancel it and "
+                "order again to ship to another country",
+                field="shipping_address.country",
+            )
         if address == self.shipping_address:
             raise Invalid("this is the order's address already", field="shipping_address")
         self.shipping_address = address
         self._amended(["shipping_address"], self.total, actor, now, f"destination changed ({address.city})")
 
-    def change_quantity(self, line_id: str, quantity: Any, *, actor: str, now: datetime,
-                        limit: int | None = None) -> None:
+    def change_quantity(
+        self, line_id: str, quantity: Any, *, actor: str, now: datetime, limit: int | None = None
+    ) -> None:
         """Lower or raise a line's quantity at the prices frozen at checkout. A raise stays within
         `limit` (the product's most per order, if any) and MAX_QUANTITY; saving the order then
         reserves the difference (a lowered quantity releases it)."""
@@ -93,10 +97,18 @@ class OrderAmendments:
                 continue
             if quantity != line.quantity:
                 discount = Money(line.discount.amount * quantity / line.quantity, self.currency).rounded()
-                fixed_tax = None if line.fixed_tax is None else Money(
-                    line.fixed_tax.amount * quantity / line.quantity, self.currency).rounded()
-                line = dataclasses.replace(line, quantity=quantity, subtotal=line.unit_price.times(quantity).rounded(),
-                                           discount=discount, fixed_tax=fixed_tax)
+                fixed_tax = (
+                    None
+                    if line.fixed_tax is None
+                    else Money(line.fixed_tax.amount * quantity / line.quantity, self.currency).rounded()
+                )
+                line = dataclasses.replace(
+                    line,
+                    quantity=quantity,
+                    subtotal=line.unit_price.times(quantity).rounded(),
+                    discount=discount,
+                    fixed_tax=fixed_tax,
+                )
             kept.append(line)
         vendors = {line.vendor_id for line in kept}
         coupons = []
@@ -106,8 +118,11 @@ class OrderAmendments:
             scope = coupon.vendor_id or None
             old, new = goods(before, scope), goods(kept, scope)
             # Pro-rated down with what it applied to; a raise keeps it (a fixed coupon stays fixed).
-            discount = coupon.discount if old.amount == 0 or new.amount >= old.amount else Money(
-                coupon.discount.amount * new.amount / old.amount, self.currency).rounded()
+            discount = (
+                coupon.discount
+                if old.amount == 0 or new.amount >= old.amount
+                else Money(coupon.discount.amount * new.amount / old.amount, self.currency).rounded()
+            )
             coupons.append(dataclasses.replace(coupon, discount=discount.min(new)))
         self.lines = kept
         self.coupons = coupons
@@ -116,18 +131,25 @@ class OrderAmendments:
         self.discount_total = sum((line.discount for line in kept), zero) + sum((c.discount for c in coupons), zero)
         self.shipping_total = sum((s.cost for s in self.shipping), zero)
         self.tax_total = sum((line.tax for line in kept), zero)
-        self.total = (self.subtotal - self.discount_total + self.shipping_total
-                      + sum((line.added_tax for line in kept), zero))
+        self.total = (
+            self.subtotal - self.discount_total + self.shipping_total + sum((line.added_tax for line in kept), zero)
+        )
 
     def _amended(self, changed: list[str], previous_total: Money, actor: str, now: datetime, note: str) -> None:
         self.revision += 1
         difference = self.total - previous_total
         if self.payment is not None and difference.amount != 0:
             self.payment_adjustment = (self.payment_adjustment or Money.zero(self.currency)) + difference
-        self._change(ev.ORDER_AMENDED, actor, now, f"amendment {self.revision}: {note}", {
-            "revision": self.revision,
-            "changed_fields": changed,
-            "previous_total": money_data(previous_total),
-            "new_total": money_data(self.total),
-            "payment_adjustment": money_data(self.payment_adjustment),
-        })
+        self._change(
+            ev.ORDER_AMENDED,
+            actor,
+            now,
+            f"amendment {self.revision}: {note}",
+            {
+                "revision": self.revision,
+                "changed_fields": changed,
+                "previous_total": money_data(previous_total),
+                "new_total": money_data(self.total),
+                "payment_adjustment": money_data(self.payment_adjustment),
+            },
+        )

@@ -88,20 +88,39 @@ def hold_data(hold: Hold) -> dict[str, Any]:
 
 
 def review_data(review: Review) -> dict[str, Any]:
-    return {"status": review.status.value, "level": review.level, "assignee": review.assignee,
-            "requested_at": _at(review.requested_at), "decided_by": review.decided_by,
-            "decided_at": _at(review.decided_at), "note": review.note or None}
+    return {
+        "status": review.status.value,
+        "level": review.level,
+        "assignee": review.assignee,
+        "requested_at": _at(review.requested_at),
+        "decided_by": review.decided_by,
+        "decided_at": _at(review.decided_at),
+        "note": review.note or None,
+    }
 
 
 def return_data(request: ReturnRequest) -> dict[str, Any]:
-    return {"id": request.return_id, "vendor_id": request.vendor_id, "status": request.status.value,
-            "lines": [{"line_id": item.line_id, "quantity": item.quantity} for item in request.lines],
-            "reason": request.reason, "requested_by": request.requested_by,
-            "requested_at": _at(request.requested_at), "decided_by": request.decided_by,
-            "decided_at": _at(request.decided_at), "note": request.note or None,
-            "received_at": _at(request.received_at)}
+    return {
+        "id": request.return_id,
+        "vendor_id": request.vendor_id,
+        "status": request.status.value,
+        "lines": [{"line_id": item.line_id, "quantity": item.quantity} for item in request.lines],
+        "reason": request.reason,
+        "requested_by": request.requested_by,
+        "requested_at": _at(request.requested_at),
+        "decided_by": request.decided_by,
+        "decided_at": _at(request.decided_at),
+        "note": request.note or None,
+        "received_at": _at(request.received_at),
+    }
 
 
 def refund_data(refund: Refund) -> dict[str, Any]:
-    return {"id": refund.refund_id, "amount": money_data(refund.amount), "reason": refund.reason,
-            "return_id": refund.return_id, "by": refund.by, "at": _at(refund.at)}
+    return {
+        "id": refund.refund_id,
+        "amount": money_data(refund.amount),
+        "reason": refund.reason,
+        "return_id": refund.return_id,
+        "by": refund.by,
+        "at": _at(refund.at),
+    }

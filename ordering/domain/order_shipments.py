@@ -39,8 +39,15 @@ class OrderShipments:
     """Methods of `Order` (ordering/domain/order.py), kept here by subject."""
 
     def ship(
-        self, *, carrier: str, tracking_number: str, lines: list[ShipmentLine] | None, vendor_scope: str | None,
-        actor: str, now: datetime, shipment_id: str | None = None,
+        self,
+        *,
+        carrier: str,
+        tracking_number: str,
+        lines: list[ShipmentLine] | None,
+        vendor_scope: str | None,
+        actor: str,
+        now: datetime,
+        shipment_id: str | None = None,
     ) -> Shipment:
         """Pack and hand lines to a carrier in one step (`shipOrder`). `vendor_scope` limits what
         the caller may ship to one vendor's lines."""
@@ -48,52 +55,96 @@ class OrderShipments:
         self._require_not_held("ship")
         carrier = required_text(carrier, "carrier", MAX_CARRIER)
         tracking_number = required_text(tracking_number, "tracking_number", MAX_TRACKING)
-        shipment = self._new_shipment(lines, vendor_scope, now, shipment_id, ShipmentStatus.SHIPPED,
-                                      carrier, tracking_number)
-        self._shipments_changed(ev.ORDER_SHIPPED, actor, now, f"shipped by {carrier}, tracking {tracking_number}",
-                                {"shipment": shipment_data(shipment)})
+        shipment = self._new_shipment(
+            lines, vendor_scope, now, shipment_id, ShipmentStatus.SHIPPED, carrier, tracking_number
+        )
+        self._shipments_changed(
+            ev.ORDER_SHIPPED,
+            actor,
+            now,
+            f"shipped by {carrier}, tracking {tracking_number}",
+            {"shipment": shipment_data(shipment)},
+        )
         return shipment
 
-    def add_shipment(self, *, lines: list[ShipmentLine] | None, vendor_scope: str | None, actor: str, now: datetime,
-                     shipment_id: str | None = None) -> Shipment:
+    def add_shipment(
+        self,
+        *,
+        lines: list[ShipmentLine] | None,
+        vendor_scope: str | None,
+        actor: str,
+        now: datetime,
+        shipment_id: str | None = None,
+    ) -> Shipment:
         """A PENDING shipment: its quantities are taken, nothing is with a carrier yet."""
         lifecycle.require("add_shipment", self.status)
         self._require_not_held("add a shipment to")
         shipment = self._new_shipment(lines, vendor_scope, now, shipment_id, ShipmentStatus.PENDING, "", "")
-        self._shipments_changed(ev.ORDER_SHIPMENT_ADDED, actor, now, f"shipment {shipment.shipment_id} packed",
-                                {"shipment": shipment_data(shipment)})
+        self._shipments_changed(
+            ev.ORDER_SHIPMENT_ADDED,
+            actor,
+            now,
+            f"shipment {shipment.shipment_id} packed",
+            {"shipment": shipment_data(shipment)},
+        )
         return shipment
 
-    def add_tracking_reference(self, shipment_id: str, *, carrier: str, tracking_number: str,
-                               vendor_scope: str | None, actor: str, now: datetime) -> Shipment:
+    def add_tracking_reference(
+        self,
+        shipment_id: str,
+        *,
+        carrier: str,
+        tracking_number: str,
+        vendor_scope: str | None,
+        actor: str,
+        now: datetime,
+    ) -> Shipment:
         """Hand a PENDING shipment to its carrier: PENDING -> SHIPPED."""
         shipment = self._shipment(shipment_id, vendor_scope)
         self._require_not_held("ship")
         carrier = required_text(carrier, "carrier", MAX_CARRIER)
         tracking_number = required_text(tracking_number, "tracking_number", MAX_TRACKING)
         require_shipment_transition(shipment.status, ShipmentStatus.SHIPPED)
-        shipped = self._replace_shipment(shipment, status=ShipmentStatus.SHIPPED, carrier=carrier,
-                                         tracking_number=tracking_number, shipped_at=now, updated_at=now)
-        self._shipments_changed(ev.ORDER_SHIPPED, actor, now, f"shipped by {carrier}, tracking {tracking_number}",
-                                {"shipment": shipment_data(shipped)})
+        shipped = self._replace_shipment(
+            shipment,
+            status=ShipmentStatus.SHIPPED,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            shipped_at=now,
+            updated_at=now,
+        )
+        self._shipments_changed(
+            ev.ORDER_SHIPPED,
+            actor,
+            now,
+            f"shipped by {carrier}, tracking {tracking_number}",
+            {"shipment": shipment_data(shipped)},
+        )
         return shipped
 
-    def cancel_shipment(self, shipment_id: str, *, reason: str, vendor_scope: str | None, actor: str,
-                        now: datetime) -> Shipment:
+    def cancel_shipment(
+        self, shipment_id: str, *, reason: str, vendor_scope: str | None, actor: str, now: datetime
+    ) -> Shipment:
         """Cancel a shipment that has not shipped: its quantities can ship again."""
         shipment = self._shipment(shipment_id, vendor_scope)
         reason = required_text(reason, "reason", MAX_REASON)
         if shipment.status is not ShipmentStatus.PENDING:
-            raise InvalidTransition(f"only a PENDING shipment can be cancelled; this one is {shipment.status.value}",
-                                    field="shipment_id")
+            raise InvalidTransition(
+                f"only a PENDING shipment can be cancelled; this one is {shipment.status.value}", field="shipment_id"
+            )
         cancelled = self._replace_shipment(shipment, status=ShipmentStatus.CANCELLED, updated_at=now)
-        self._shipments_changed(ev.ORDER_SHIPMENT_CANCELLED, actor, now,
-                                f"shipment {shipment_id} cancelled: {reason}",
-                                {"shipment": shipment_data(cancelled), "reason": reason})
+        self._shipments_changed(
+            ev.ORDER_SHIPMENT_CANCELLED,
+            actor,
+            now,
+            f"shipment {shipment_id} cancelled: {reason}",
+            {"shipment": shipment_data(cancelled), "reason": reason},
+        )
         return cancelled
 
-    def track(self, shipment_id: str, *, status: ShipmentStatus, at: datetime, detail: str, actor: str,
-              now: datetime) -> bool:
+    def track(
+        self, shipment_id: str, *, status: ShipmentStatus, at: datetime, detail: str, actor: str, now: datetime
+    ) -> bool:
         """A carrier's tracking update. False (nothing changes) when it is not newer than the last
         one the shipment has; a move its state does not allow is refused."""
         shipment = self._shipment(shipment_id, None)
@@ -104,8 +155,9 @@ class OrderShipments:
         note = f"carrier {shipment.carrier}: {status.value} ({shipment.tracking_number})"
         if detail:
             note = f"{note}: {detail}"[:MAX_NOTE]
-        self._shipments_changed(ev.ORDER_SHIPMENT_UPDATED, actor, now, note,
-                                {"shipment": shipment_data(updated), "detail": detail or None})
+        self._shipments_changed(
+            ev.ORDER_SHIPMENT_UPDATED, actor, now, note, {"shipment": shipment_data(updated), "detail": detail or None}
+        )
         return True
 
     def _shipment(self, shipment_id: str, vendor_scope: str | None) -> Shipment:
@@ -119,17 +171,25 @@ class OrderShipments:
         self.shipments = [updated if s.shipment_id == shipment.shipment_id else s for s in self.shipments]
         return updated
 
-    def _new_shipment(self, lines: list[ShipmentLine] | None, vendor_scope: str | None, now: datetime,
-                      shipment_id: str | None, status: ShipmentStatus, carrier: str, tracking: str) -> Shipment:
+    def _new_shipment(
+        self,
+        lines: list[ShipmentLine] | None,
+        vendor_scope: str | None,
+        now: datetime,
+        shipment_id: str | None,
+        status: ShipmentStatus,
+        carrier: str,
+        tracking: str,
+    ) -> Shipment:
         chosen = self._shipment_lines(lines, vendor_scope)
         by_id = {line.line_id: line for line in self.lines}
         vendors = {by_id[item.line_id].vendor_id for item in chosen}
         if len(vendors) > 1:
-            raise Invalid("a shipment carries one vendor's lines; ship each vendor's lines separately",
-                          field="lines")
+            raise Invalid("a shipment carries one vendor's lines; ship each vendor's lines separately", field="lines")
         shipped_at = now if status is ShipmentStatus.SHIPPED else None
-        shipment = Shipment(shipment_id or new_id(), vendors.pop(), carrier, tracking, tuple(chosen), shipped_at,
-                            status, now, now)
+        shipment = Shipment(
+            shipment_id or new_id(), vendors.pop(), carrier, tracking, tuple(chosen), shipped_at, status, now, now
+        )
         self.shipments.append(shipment)
         return shipment
 

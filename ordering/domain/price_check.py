@@ -51,22 +51,33 @@ def price_changes(order: Order, today: PricedOrder) -> list[PriceChange]:
             continue  # pricing refused the product already (not sellable any more)
         where = f"lines[{index}]"
         if now.product.price != line.unit_price:
-            changes.append(PriceChange(f"{where}.unit_price", line.unit_price, now.product.price,
-                                       f"the unit price of {line.sku}"))
+            changes.append(
+                PriceChange(f"{where}.unit_price", line.unit_price, now.product.price, f"the unit price of {line.sku}")
+            )
         if now.discount != line.discount:
-            changes.append(PriceChange(f"{where}.discount", line.discount, now.discount,
-                                       f"the offer discount on {line.sku}"))
+            changes.append(
+                PriceChange(f"{where}.discount", line.discount, now.discount, f"the offer discount on {line.sku}")
+            )
         if now.tax != line.tax or now.tax_inclusive != line.tax_inclusive:
             changes.append(PriceChange(f"{where}.tax", line.tax, now.tax, f"the tax on {line.sku}"))
     costs = {shipping.vendor_id: shipping.cost for shipping in today.shipping}
     for shipping in order.shipping:
         now_cost = costs.get(shipping.vendor_id)
         if now_cost is not None and now_cost != shipping.cost:
-            changes.append(PriceChange(f"shipping_options[{shipping.vendor_id}]", shipping.cost, now_cost,
-                                       f"shipping from vendor {shipping.vendor_id}"))
+            changes.append(
+                PriceChange(
+                    f"shipping_options[{shipping.vendor_id}]",
+                    shipping.cost,
+                    now_cost,
+                    f"shipping from vendor {shipping.vendor_id}",
+                )
+            )
     for index, coupon in enumerate(order.coupons):
         now_discount = today.coupon_discounts.get(coupon.code)
         if now_discount is not None and now_discount != coupon.discount:
-            changes.append(PriceChange(f"coupon_codes[{index}]", coupon.discount, now_discount,
-                                       f"the discount of coupon {coupon.code}"))
+            changes.append(
+                PriceChange(
+                    f"coupon_codes[{index}]", coupon.discount, now_discount, f"the discount of coupon {coupon.code}"
+                )
+            )
     return changes

@@ -119,9 +119,14 @@ def _in_window(start: datetime | None, end: datetime | None, now: datetime) -> b
 
 
 def _offer_discount(offer: Offer, product: Product, quantity: int, subtotal: Money, now: datetime) -> Money | None:
-    if (not offer.active or offer.vendor_id != product.vendor_id or offer.kind == "free_shipping"
-            or quantity < offer.min_quantity or not _in_window(offer.valid_from, offer.valid_until, now)
-            or (offer.product_ids and product.product_id not in offer.product_ids)):
+    if (
+        not offer.active
+        or offer.vendor_id != product.vendor_id
+        or offer.kind == "free_shipping"
+        or quantity < offer.min_quantity
+        or not _in_window(offer.valid_from, offer.valid_until, now)
+        or (offer.product_ids and product.product_id not in offer.product_ids)
+    ):
         return None
     if offer.kind == "percent_off":
         return subtotal.percent(offer.value).min(subtotal)
@@ -146,8 +151,7 @@ def _taxed(line: PricedLine, taxes: dict[str, TaxOption], country: str) -> Price
     tax = taxes.get(tax_key(line.product.vendor_id, country))
     if tax is None or not tax.active:
         return line
-    return PricedLine(line.product, line.quantity, line.subtotal, line.discount, line.offer_id, tax.rate,
-                      tax.inclusive)
+    return PricedLine(line.product, line.quantity, line.subtotal, line.discount, line.offer_id, tax.rate, tax.inclusive)
 
 
 def _coupon_discount(coupon: Coupon, base: Money, now: datetime) -> Money:
@@ -181,13 +185,17 @@ def price_order(
     for product, _ in items:
         if product.price.currency != currency:
             raise CurrencyMismatch(f"{product.sku} is priced in {product.price.currency}, the order in {currency}")
-    lines = [_taxed(_price_line(product, quantity, offers, now), taxes or {}, destination_country)
-             for product, quantity in items]
+    lines = [
+        _taxed(_price_line(product, quantity, offers, now), taxes or {}, destination_country)
+        for product, quantity in items
+    ]
 
     by_vendor: dict[str, list[PricedLine]] = defaultdict(list)
     for line in lines:
         by_vendor[line.product.vendor_id].append(line)
-    after_offers = {vendor: _sum((l.total for l in vendor_lines), currency) for vendor, vendor_lines in by_vendor.items()}
+    after_offers = {
+        vendor: _sum((line.total for line in vendor_lines), currency) for vendor, vendor_lines in by_vendor.items()
+    }
 
     coupon_discounts: dict[str, Money] = {}
     coupon_vendors: dict[str, str] = {}
@@ -212,25 +220,41 @@ def price_order(
     return PricedOrder(currency, lines, priced_shipping, coupon_discounts, coupon_vendors)
 
 
-def _price_shipping(vendor: str, lines: list[PricedLine], option: ShippingOption | None, vendor_value: Money,
-                    offers: list[Offer], country: str, now: datetime) -> PricedShipping:
+def _price_shipping(
+    vendor: str,
+    lines: list[PricedLine],
+    option: ShippingOption | None,
+    vendor_value: Money,
+    offers: list[Offer],
+    country: str,
+    now: datetime,
+) -> PricedShipping:
     if option is None:
         return PricedShipping(vendor, None, Money.zero(vendor_value.currency), None)
     if not option.active or option.vendor_id != vendor:
-        raise ShippingOptionUnavailable(f"choose an active shipping option of vendor {vendor}", field="shipping_options")
+        raise ShippingOptionUnavailable(
+            f"choose an active shipping option of vendor {vendor}", field="shipping_options"
+        )
     if country not in option.countries:
         raise ShippingOptionUnavailable(f"{option.name} does not ship to {country}", field="shipping_address.country")
     if option.base_cost.currency != vendor_value.currency:
         raise CurrencyMismatch(f"shipping option {option.option_id} is priced in {option.base_cost.currency}")
     for offer in offers:
-        if (offer.kind == "free_shipping" and offer.active and offer.vendor_id == vendor
-                and _in_window(offer.valid_from, offer.valid_until, now)
-                and any((not offer.product_ids or l.product.product_id in offer.product_ids)
-                        and l.quantity >= offer.min_quantity for l in lines)):
+        if (
+            offer.kind == "free_shipping"
+            and offer.active
+            and offer.vendor_id == vendor
+            and _in_window(offer.valid_from, offer.valid_until, now)
+            and any(
+                (not offer.product_ids or line.product.product_id in offer.product_ids)
+                and line.quantity >= offer.min_quantity
+                for line in lines
+            )
+        ):
             return PricedShipping(vendor, option, Money.zero(vendor_value.currency), offer.offer_id)
     if option.free_over is not None and vendor_value >= option.free_over:
         return PricedShipping(vendor, option, Money.zero(vendor_value.currency), "free_over")
-    items = sum(l.quantity for l in lines)
+    items = sum(line.quantity for line in lines)
     cost = option.base_cost
     if option.per_item_cost is not None and items > 1:
         cost = cost + option.per_item_cost.times(items - 1)

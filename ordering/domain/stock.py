@@ -61,8 +61,9 @@ def held_stock(order) -> dict[str, Held]:
             continue
         quantity = line.shipped_quantity if cancelled else line.quantity
         known = held.get(line.product_id)
-        held[line.product_id] = Held(quantity + (known.quantity if known else 0), line.sku,
-                                     known.line if known else index)
+        held[line.product_id] = Held(
+            quantity + (known.quantity if known else 0), line.sku, known.line if known else index
+        )
     return {product: h for product, h in held.items() if h.quantity}
 
 

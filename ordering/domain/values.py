@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from snapshots.domain import fields
@@ -92,11 +92,11 @@ class CustomerInfo:
 def parse_amount(value: Any, currency: str, *, field: str) -> Money:
     """A client-sent decimal string in `currency`: finite, not negative, within its minor units."""
     if isinstance(value, (float, bool)) or value is None:
-        raise Invalid("must be a decimal string such as \"29.99\"", field=field)
+        raise Invalid('must be a decimal string such as "29.99"', field=field)
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
-        raise Invalid("must be a decimal string such as \"29.99\"", field=field) from None
+        raise Invalid('must be a decimal string such as "29.99"', field=field) from None
     if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
         raise Invalid("must be a non-negative decimal amount", field=field)
     if amount != amount.quantize(Decimal(1).scaleb(-minor_units(currency))):

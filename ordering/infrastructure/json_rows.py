@@ -20,17 +20,28 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from django.db import models
 
 _TEXT_LIKE = {"CharField", "TextField", "SlugField", "EmailField", "URLField", "GenericIPAddressField"}
-_NATIVE = _TEXT_LIKE | {"IntegerField", "PositiveIntegerField", "PositiveSmallIntegerField", "SmallIntegerField",
-                        "BigIntegerField", "PositiveBigIntegerField", "AutoField", "BigAutoField", "SmallAutoField",
-                        "BooleanField", "JSONField"}
+_NATIVE = _TEXT_LIKE | {
+    "IntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "SmallIntegerField",
+    "BigIntegerField",
+    "PositiveBigIntegerField",
+    "AutoField",
+    "BigAutoField",
+    "SmallAutoField",
+    "BooleanField",
+    "JSONField",
+}
 
 
 def _decimal(value):
@@ -49,8 +60,12 @@ def _date(value):
     return value if value is None else date.fromisoformat(value)
 
 
-_READERS: dict[str, Callable[[Any], Any]] = {"UUIDField": _uuid, "DecimalField": _decimal,
-                                             "DateTimeField": _datetime, "DateField": _date}
+_READERS: dict[str, Callable[[Any], Any]] = {
+    "UUIDField": _uuid,
+    "DecimalField": _decimal,
+    "DateTimeField": _datetime,
+    "DateField": _date,
+}
 
 
 def _kind(field: models.Field) -> str:
@@ -78,10 +93,14 @@ class TableSpec:
             if unknown:
                 raise TypeError(f"{model.__name__}: no JSON conversion for fields {unknown}")
             spec = _SPECS[model] = TableSpec(
-                model, model._meta.db_table, fields,
+                model,
+                model._meta.db_table,
+                fields,
                 tuple((f.attname, f.column, _READERS.get(_kind(f))) for f in model._meta.concrete_fields),
-                frozenset(f.attname for f in fields if getattr(f, "auto_now", False)
-                          or getattr(f, "auto_now_add", False)))
+                frozenset(
+                    f.attname for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+                ),
+            )
         return spec
 
     def column(self, name: str) -> str:
@@ -116,8 +135,12 @@ class Children(list):
 def row(model: type[models.Model], data: dict) -> Row:
     """A model's row as `to_jsonb` gave it (parsed with `parse_float=Decimal`), each column
     converted as the field's own `from_db` would."""
-    return Row({attname: data[column] if convert is None else convert(data[column])
-                for attname, column, convert in TableSpec.of(model).readers})
+    return Row(
+        {
+            attname: data[column] if convert is None else convert(data[column])
+            for attname, column, convert in TableSpec.of(model).readers
+        }
+    )
 
 
 def loads(text: str):

@@ -25,8 +25,7 @@ def amount_field(**kwargs) -> models.DecimalField:
 def tenant_field() -> models.ForeignKey:
     """The owning tenant. No index of its own: every table's indexes and unique constraints lead
     with it, so a single-column index would only cost writes and tempt the planner."""
-    return models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+",
-                             db_index=False)
+    return models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+", db_index=False)
 
 
 class Order(models.Model):
@@ -64,20 +63,30 @@ class Order(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
 
     unfulfillable_reason = models.CharField(max_length=500, blank=True, help_text="Set while UNFULFILLABLE.")
-    channel = models.CharField(max_length=63, blank=True, help_text="The sales channel it was imported from; empty: our checkout.")
+    channel = models.CharField(
+        max_length=63, blank=True, help_text="The sales channel it was imported from; empty: our checkout."
+    )
     external_reference = models.CharField(max_length=255, blank=True, help_text="The channel's own reference.")
     cancel_reason = models.CharField(max_length=500, blank=True)
     cancelled_by = models.CharField(max_length=255, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
-    hold_reason = models.CharField(max_length=30, blank=True, choices=[(r.value, r.value) for r in HoldReason],
-                                   help_text="Set while the order is on hold.")
+    hold_reason = models.CharField(
+        max_length=30,
+        blank=True,
+        choices=[(r.value, r.value) for r in HoldReason],
+        help_text="Set while the order is on hold.",
+    )
     hold_note = models.CharField(max_length=500, blank=True)
     held_by = models.CharField(max_length=255, blank=True)
     held_at = models.DateTimeField(null=True, blank=True)
 
-    review_status = models.CharField(max_length=20, blank=True, choices=[(r.value, r.value) for r in ReviewStatus],
-                                     help_text="Empty: the tenant's workflow did not ask for a review.")
+    review_status = models.CharField(
+        max_length=20,
+        blank=True,
+        choices=[(r.value, r.value) for r in ReviewStatus],
+        help_text="Empty: the tenant's workflow did not ask for a review.",
+    )
     review_level = models.PositiveSmallIntegerField(default=0)
     review_assignee = models.CharField(max_length=255, blank=True)
     review_requested_at = models.DateTimeField(null=True, blank=True)
@@ -86,8 +95,9 @@ class Order(models.Model):
     review_note = models.CharField(max_length=500, blank=True)
 
     revision = models.PositiveIntegerField(default=0, help_text="Amendments after placing.")
-    payment_adjustment = amount_field(null=True, blank=True,
-                                      help_text="What amendments changed a paid total by: + owed, - to refund.")
+    payment_adjustment = amount_field(
+        null=True, blank=True, help_text="What amendments changed a paid total by: + owed, - to refund."
+    )
     delivered_at = models.DateTimeField(null=True, blank=True)
     returns = models.JSONField(default=list, blank=True, help_text="Return requests, oldest first.")
     refunds = models.JSONField(default=list, blank=True, help_text="Refunds, oldest first.")
@@ -102,10 +112,14 @@ class Order(models.Model):
     class Meta:
         db_table = "ordering_order"
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "number"], condition=Q(number__isnull=False),
-                                    name="order_number_per_tenant"),
-            models.UniqueConstraint(fields=["tenant", "channel", "external_reference"], condition=~Q(channel=""),
-                                    name="order_external_reference"),
+            models.UniqueConstraint(
+                fields=["tenant", "number"], condition=Q(number__isnull=False), name="order_number_per_tenant"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "channel", "external_reference"],
+                condition=~Q(channel=""),
+                name="order_external_reference",
+            ),
         ]
         # How the repository finds an order: by tenant and id, the primary key on PostgreSQL
         # (webhooks migration 0005, docs/scaling.md). Ids alone stay indexed for the admin.
@@ -140,8 +154,13 @@ class OrderLine(models.Model):
     tax_rate = models.DecimalField(max_digits=7, decimal_places=4, default=0, help_text="Percent, frozen.")
     tax_inclusive = models.BooleanField(default=False)
     tax_amount = amount_field(null=True, blank=True, help_text="The tax a sales channel charged (imported orders).")
-    weight = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True,
-                                 help_text="Kilograms, as the sales channel sent it (imported orders).")
+    weight = models.DecimalField(
+        max_digits=12,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="Kilograms, as the sales channel sent it (imported orders).",
+    )
 
     class Meta:
         db_table = "ordering_order_line"
@@ -198,8 +217,9 @@ class Shipment(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
     vendor_id = models.CharField(max_length=255)
     position = models.PositiveSmallIntegerField(default=0)
-    status = models.CharField(max_length=20, choices=[(s.value, s.value) for s in ShipmentStatus],
-                              default=ShipmentStatus.SHIPPED.value)
+    status = models.CharField(
+        max_length=20, choices=[(s.value, s.value) for s in ShipmentStatus], default=ShipmentStatus.SHIPPED.value
+    )
     carrier = models.CharField(max_length=100, blank=True)
     tracking_number = models.CharField(max_length=100, blank=True)
     lines = models.JSONField(help_text='[{"line_id": ..., "quantity": ...}]')
@@ -210,8 +230,10 @@ class Shipment(models.Model):
     class Meta:
         db_table = "ordering_shipment"
         ordering = ["position", "id"]
-        indexes = [models.Index(fields=["tenant", "tracking_number"], name="shipment_tracking"),
-                   models.Index(fields=["tenant", "order", "position"], name="shipment_order")]
+        indexes = [
+            models.Index(fields=["tenant", "tracking_number"], name="shipment_tracking"),
+            models.Index(fields=["tenant", "order", "position"], name="shipment_order"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}"
@@ -240,8 +262,9 @@ class OrderHistoryEntry(models.Model):
 class OrderNumberCounter(models.Model):
     """The last order number given in a tenant; incremented in the placing transaction."""
 
-    tenant = models.OneToOneField(Tenant, on_delete=models.PROTECT, primary_key=True, db_column="tenant_id",
-                                  related_name="+")
+    tenant = models.OneToOneField(
+        Tenant, on_delete=models.PROTECT, primary_key=True, db_column="tenant_id", related_name="+"
+    )
     last_number = models.PositiveBigIntegerField(default=0)
 
     class Meta:
@@ -262,8 +285,9 @@ class OrderStatusCount(models.Model):
 
     class Meta:
         db_table = "ordering_order_status_count"
-        constraints = [models.UniqueConstraint(fields=["tenant", "scope", "status", "slot"],
-                                               name="order_status_count_slot")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "scope", "status", "slot"], name="order_status_count_slot")
+        ]
 
 
 class CouponUsage(models.Model):
@@ -293,7 +317,8 @@ class SalesChannel(models.Model):
     channel_id = models.CharField(max_length=63, validators=[validate_slug])
     kind = models.CharField(max_length=20, choices=CHANNEL_KINDS, default="generic")
     accept_any_vendor = models.BooleanField(
-        default=False, help_text="Take lines of vendors the tenant's vendor snapshots do not know.")
+        default=False, help_text="Take lines of vendors the tenant's vendor snapshots do not know."
+    )
     active = models.BooleanField(default=True, help_text="Off once revoked: neither door takes its orders.")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -336,24 +361,31 @@ class OutboxEvent(models.Model):
     data = models.JSONField()
     occurred_at = models.DateTimeField()
     correlation_id = models.CharField(max_length=100, blank=True)
-    trace_parent = models.CharField(max_length=55, blank=True, default="",
-                                    help_text="W3C traceparent of the operation that raised it (tracing on).")
+    trace_parent = models.CharField(
+        max_length=55, blank=True, default="", help_text="W3C traceparent of the operation that raised it (tracing on)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     dispatched_at = models.DateTimeField(null=True, blank=True, help_text="When the relay fanned it out.")
-    published_at = models.DateTimeField(null=True, blank=True,
-                                        help_text="When the event stream acknowledged it (OMS_EVENT_STREAM_URL).")
+    published_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the event stream acknowledged it (OMS_EVENT_STREAM_URL)."
+    )
 
     class Meta:
         db_table = "ordering_outbox_event"
-        constraints = [models.UniqueConstraint(fields=["tenant", "aggregate_id", "sequence"],
-                                               name="outbox_event_sequence")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "aggregate_id", "sequence"], name="outbox_event_sequence")
+        ]
         # The relay takes waiting events tenant by tenant, round-robin (webhooks/infrastructure/
         # outbound.py and stream.py): these find the tenants with events waiting and each one's oldest.
-        indexes = [models.Index(fields=["tenant", "position"], condition=Q(dispatched_at__isnull=True),
-                                name="outbox_undispatched"),
-                   models.Index(fields=["tenant", "position"], condition=Q(published_at__isnull=True),
-                                name="outbox_unpublished"),
-                   models.Index(fields=["created_at"], name="outbox_created")]
+        indexes = [
+            models.Index(
+                fields=["tenant", "position"], condition=Q(dispatched_at__isnull=True), name="outbox_undispatched"
+            ),
+            models.Index(
+                fields=["tenant", "position"], condition=Q(published_at__isnull=True), name="outbox_unpublished"
+            ),
+            models.Index(fields=["created_at"], name="outbox_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} #{self.sequence} of {self.aggregate_id}"

@@ -54,8 +54,9 @@ def record_change(tenant_id: str, before: tuple[str, frozenset[str]] | None, aft
             cursor.execute(*change)
 
 
-def change_sql(tenant_id: str, before: tuple[str, frozenset[str]] | None,
-               after: tuple[str, frozenset[str]]) -> tuple[str, list] | None:
+def change_sql(
+    tenant_id: str, before: tuple[str, frozenset[str]] | None, after: tuple[str, frozenset[str]]
+) -> tuple[str, list] | None:
     """The counter upsert `record_change` sends, as (sql, params); None when nothing changes."""
     deltas: Counter[tuple[str, str]] = Counter()
     if before is not None:
@@ -86,8 +87,13 @@ def count(tenant_id: str, scope: str = "", statuses: Iterable[str] | None = None
 
 def count_expression(tenant_id: str, scope: str = "", statuses: Iterable[str] | None = None) -> Subquery:
     """The same count as a scalar subquery, to ride along with another query (the orders page)."""
-    total = (_counters(tenant_id, scope, statuses).order_by().values("tenant_id")
-             .annotate(total=Sum("count")).values("total"))
+    total = (
+        _counters(tenant_id, scope, statuses)
+        .order_by()
+        .values("tenant_id")
+        .annotate(total=Sum("count"))
+        .values("total")
+    )
     return Coalesce(Subquery(total, output_field=BigIntegerField()), 0)
 
 

@@ -37,8 +37,9 @@ _SORT = {
 
 
 def _has_lines_of(vendor_id: str) -> Exists:
-    return Exists(models.OrderLine.objects.filter(
-        tenant_id=OuterRef("tenant_id"), order_id=OuterRef("id"), vendor_id=vendor_id))
+    return Exists(
+        models.OrderLine.objects.filter(tenant_id=OuterRef("tenant_id"), order_id=OuterRef("id"), vendor_id=vendor_id)
+    )
 
 
 def visible_to(principal: Principal) -> Q:
@@ -78,10 +79,16 @@ def matching(principal: Principal, search: str) -> Q:
         found |= Q(channel=principal.channel_id) & ~Q(channel="") & whole_order
     if principal.is_vendor:
         own_lines = models.OrderLine.objects.filter(
-            tenant_id=OuterRef("tenant_id"), order_id=OuterRef("id"), vendor_id=principal.vendor_id,
+            tenant_id=OuterRef("tenant_id"),
+            order_id=OuterRef("id"),
+            vendor_id=principal.vendor_id,
         ).filter(Q(sku__icontains=search) | Q(product_name__icontains=search))
-        found |= (Q(number__icontains=search) | Q(customer_email__icontains=search)
-                  | Q(customer_full_name__icontains=search) | Q(Exists(own_lines)))
+        found |= (
+            Q(number__icontains=search)
+            | Q(customer_email__icontains=search)
+            | Q(customer_full_name__icontains=search)
+            | Q(Exists(own_lines))
+        )
     return found
 
 
@@ -127,8 +134,13 @@ def counted_scope(criteria: OrderCriteria) -> tuple[str, frozenset[str]] | None:
         return None
     if viewer.is_customer and not viewer.is_vendor and not f.vendor_id and not f.customer_id:
         return order_counts.customer_scope(viewer.user_id), wanted
-    if (viewer.is_vendor and not viewer.is_customer and viewer.vendor_id and not f.customer_id
-            and f.vendor_id in (None, "", viewer.vendor_id)):
+    if (
+        viewer.is_vendor
+        and not viewer.is_customer
+        and viewer.vendor_id
+        and not f.customer_id
+        and f.vendor_id in (None, "", viewer.vendor_id)
+    ):
         return order_counts.vendor_scope(viewer.vendor_id), wanted & PLACED_STATUSES
     return None
 
@@ -162,8 +174,11 @@ class OrmOrderReader:
             rows = rows.filter(channel=f.channel)
         if criteria.search:
             if viewer.is_vendor and not viewer.is_staff:
-                rows = rows.annotate(customer_full_name=Concat(
-                    "customer_first_name", Value(" "), "customer_last_name", output_field=CharField()))
+                rows = rows.annotate(
+                    customer_full_name=Concat(
+                        "customer_first_name", Value(" "), "customer_last_name", output_field=CharField()
+                    )
+                )
             rows = rows.filter(matching(viewer, criteria.search))
         return rows
 
@@ -191,8 +206,9 @@ class OrmOrderReader:
             else:
                 page_rows = rows.filter(Q(**{f"{column}__gt": value}) | Q(**{column: value, "id__gt": row_id}))
         if counted is not None:
-            page_rows = page_rows.annotate(counted_total=order_counts.count_expression(
-                criteria.viewer.tenant_id, *counted))
+            page_rows = page_rows.annotate(
+                counted_total=order_counts.count_expression(criteria.viewer.tenant_id, *counted)
+            )
         order_by = [f"-{column}", "-id"] if descending else [column, "id"]
         page = list(page_rows.order_by(*order_by)[: criteria.first + 1])
         if counted is not None and page:
@@ -201,5 +217,6 @@ class OrmOrderReader:
             total_count = self._count(criteria, rows)
         has_next = len(page) > criteria.first
         page = with_children(page[: criteria.first])
-        return OrderPage([to_domain(row) for row in page], total_count, has_next,
-                         [encode_cursor(criteria.sort, row) for row in page])
+        return OrderPage(
+            [to_domain(row) for row in page], total_count, has_next, [encode_cursor(criteria.sort, row) for row in page]
+        )

@@ -33,8 +33,16 @@ class OrmOutbox:
             document = documents.get(id(order))
             if document is None:
                 document = documents[id(order)] = order_document(order)
-            rows.append(dict(tenant_id=self.tenant_id, type=event.type, aggregate_id=event.order_id,
-                             sequence=event.sequence, data=event_data(event, order, document=document),
-                             occurred_at=event.occurred_at, correlation_id=self.correlation_id,
-                             trace_parent=trace_parent))
+            rows.append(
+                dict(
+                    tenant_id=self.tenant_id,
+                    type=event.type,
+                    aggregate_id=event.order_id,
+                    sequence=event.sequence,
+                    data=event_data(event, order, document=document),
+                    occurred_at=event.occurred_at,
+                    correlation_id=self.correlation_id,
+                    trace_parent=trace_parent,
+                )
+            )
         self.writes.insert(models.OutboxEvent, rows)

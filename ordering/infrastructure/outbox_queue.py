@@ -35,8 +35,12 @@ def tenants_waiting(stage: str, after: str, limit: int) -> list[str]:
         with connection.cursor() as cursor:
             cursor.execute(_WAITING_SQL.format(column=column), {"after": after, "tenants": limit})
             return [row[0] for row in cursor.fetchall()]
-    return list(OutboxEvent.objects.filter(**{f"{column}__isnull": True, "tenant_id__gt": after})
-                .order_by("tenant_id").values_list("tenant_id", flat=True).distinct()[:limit])
+    return list(
+        OutboxEvent.objects.filter(**{f"{column}__isnull": True, "tenant_id__gt": after})
+        .order_by("tenant_id")
+        .values_list("tenant_id", flat=True)
+        .distinct()[:limit]
+    )
 
 
 class RoundRobin:
@@ -51,8 +55,11 @@ class RoundRobin:
     def next_tenants(self) -> list[str]:
         tenants = tenants_waiting(self.stage, self.last, self.limit)
         if len(tenants) < self.limit and self.last:
-            tenants += [t for t in tenants_waiting(self.stage, "", self.limit - len(tenants))
-                        if t <= self.last and t not in tenants]
+            tenants += [
+                t
+                for t in tenants_waiting(self.stage, "", self.limit - len(tenants))
+                if t <= self.last and t not in tenants
+            ]
         if tenants:
             self.last = tenants[-1]
         return tenants

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import F, Prefetch, prefetch_related_objects
 
+from oms_project import prepared
 from ordering.application.ports import RetryUseCase
 from ordering.domain.checkout import Catalog
 from ordering.domain.errors import CouponExhausted, IdempotencyKeyReused
@@ -28,7 +29,6 @@ from ordering.domain.fulfilment import (
     ShipmentStatus,
 )
 from ordering.domain.lifecycle import OrderStatus
-from ordering.domain.stock import Held, held_stock, stock_changes
 from ordering.domain.order import (
     AppliedCoupon,
     Cancellation,
@@ -40,6 +40,7 @@ from ordering.domain.order import (
     PaymentStatus,
     VendorShipping,
 )
+from ordering.domain.stock import Held, held_stock, stock_changes
 from ordering.domain.values import Address, CustomerInfo, Money
 from snapshots.domain.catalog import PaymentOption, TaxOption
 from snapshots.domain.workflow import TenantWorkflow
@@ -51,8 +52,6 @@ from snapshots.infrastructure.catalog_reader import (
     shipping_option_from_row,
     vendor_from_row,
 )
-
-from oms_project import prepared
 
 from . import json_rows, models, order_counts
 from .stock_reservations import OrmStockReservations
@@ -76,7 +75,8 @@ def _children_sql(orders: str) -> str:
     return "SELECT " + ",\n       ".join(
         f"(SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.order_id, c.{ordering}), '[]'::jsonb)::text "
         f"FROM {model._meta.db_table} AS c WHERE c.tenant_id = %(tenant)s AND c.order_id {orders})"
-        for _, model, ordering in CHILDREN)
+        for _, model, ordering in CHILDREN
+    )
 
 
 # A page of orders, and one order (plain equality: the plan cannot depend on statistics).
@@ -92,8 +92,16 @@ def with_children(rows: list) -> list:
     if not rows:
         return rows
     if not prepared.on_postgresql():
-        prefetch_related_objects(rows, *(Prefetch(name, queryset=model.objects.order_by(
-            *[part.strip().removeprefix("c.") for part in ordering.split(",")])) for name, model, ordering in CHILDREN))
+        prefetch_related_objects(
+            rows,
+            *(
+                Prefetch(
+                    name,
+                    queryset=model.objects.order_by(*[part.strip().removeprefix("c.") for part in ordering.split(",")]),
+                )
+                for name, model, ordering in CHILDREN
+            ),
+        )
         return rows
     with prepared.cursor() as cursor:
         if len(rows) == 1:
@@ -131,8 +139,12 @@ def _counted(order: Order) -> tuple[str, frozenset[str]]:
 def _children(order: Order) -> tuple:
     """A comparable copy of the children `save` may have to rewrite. Lines are the one mutable
     child: each is copied as the tuple of its field values (all of them immutable values)."""
-    return (tuple(tuple(vars(line).values()) for line in order.lines), tuple(order.shipping),
-            tuple(order.coupons), tuple(order.shipments))
+    return (
+        tuple(tuple(vars(line).values()) for line in order.lines),
+        tuple(order.shipping),
+        tuple(order.coupons),
+        tuple(order.shipments),
+    )
 
 
 def _lines(items) -> tuple[ShipmentLine, ...]:
@@ -152,27 +164,62 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def returns_from_json(items: list[dict]) -> list[ReturnRequest]:
-    return [ReturnRequest(r["id"], r["vendor_id"], _lines(r["lines"]), r["reason"], ReturnStatus(r["status"]),
-                          r["requested_by"], _when(r["requested_at"]), r.get("decided_by"),
-                          _when(r.get("decided_at")), r.get("note", ""), _when(r.get("received_at")))
-            for r in items or []]
+    return [
+        ReturnRequest(
+            r["id"],
+            r["vendor_id"],
+            _lines(r["lines"]),
+            r["reason"],
+            ReturnStatus(r["status"]),
+            r["requested_by"],
+            _when(r["requested_at"]),
+            r.get("decided_by"),
+            _when(r.get("decided_at")),
+            r.get("note", ""),
+            _when(r.get("received_at")),
+        )
+        for r in items or []
+    ]
 
 
 def returns_to_json(returns: list[ReturnRequest]) -> list[dict]:
-    return [{"id": r.return_id, "vendor_id": r.vendor_id, "lines": _line_items(r.lines), "reason": r.reason,
-             "status": r.status.value, "requested_by": r.requested_by, "requested_at": _iso(r.requested_at),
-             "decided_by": r.decided_by, "decided_at": _iso(r.decided_at), "note": r.note,
-             "received_at": _iso(r.received_at)} for r in returns]
+    return [
+        {
+            "id": r.return_id,
+            "vendor_id": r.vendor_id,
+            "lines": _line_items(r.lines),
+            "reason": r.reason,
+            "status": r.status.value,
+            "requested_by": r.requested_by,
+            "requested_at": _iso(r.requested_at),
+            "decided_by": r.decided_by,
+            "decided_at": _iso(r.decided_at),
+            "note": r.note,
+            "received_at": _iso(r.received_at),
+        }
+        for r in returns
+    ]
 
 
 def refunds_from_json(items: list[dict], currency: str) -> list[Refund]:
-    return [Refund(r["id"], Money(Decimal(r["amount"]), currency), r["reason"], r["by"], _when(r["at"]),
-                   r.get("return_id")) for r in items or []]
+    return [
+        Refund(r["id"], Money(Decimal(r["amount"]), currency), r["reason"], r["by"], _when(r["at"]), r.get("return_id"))
+        for r in items or []
+    ]
 
 
 def refunds_to_json(refunds: list[Refund]) -> list[dict]:
-    return [{"id": r.refund_id, "amount": str(r.amount.amount), "reason": r.reason, "by": r.by, "at": _iso(r.at),
-             "return_id": r.return_id} for r in refunds]
+    return [
+        {
+            "id": r.refund_id,
+            "amount": str(r.amount.amount),
+            "reason": r.reason,
+            "by": r.by,
+            "at": _iso(r.at),
+            "return_id": r.return_id,
+        }
+        for r in refunds
+    ]
 
 
 def to_domain(row: models.Order) -> Order:
@@ -192,29 +239,62 @@ def to_domain(row: models.Order) -> Order:
         hold = Hold(HoldReason(row.hold_reason), row.hold_note, row.held_by, row.held_at)
     review = None
     if row.review_status:
-        review = Review(ReviewStatus(row.review_status), row.review_requested_at, row.review_level,
-                        row.review_assignee or None, row.reviewed_by or None, row.reviewed_at, row.review_note)
+        review = Review(
+            ReviewStatus(row.review_status),
+            row.review_requested_at,
+            row.review_level,
+            row.review_assignee or None,
+            row.reviewed_by or None,
+            row.reviewed_at,
+            row.review_note,
+        )
     return Order(
         order_id=str(row.id),
         tenant_id=row.tenant_id,
         status=OrderStatus(row.status),
         payment_status=PaymentStatus(row.payment_status),
         currency=currency,
-        customer=CustomerInfo(row.customer_user_id, row.customer_email, row.customer_first_name,
-                              row.customer_last_name, row.customer_phone),
-        shipping_address=Address(row.shipping_line1, row.shipping_city, row.shipping_postal_code,
-                                 row.shipping_country, row.shipping_line2, row.shipping_state),
+        customer=CustomerInfo(
+            row.customer_user_id,
+            row.customer_email,
+            row.customer_first_name,
+            row.customer_last_name,
+            row.customer_phone,
+        ),
+        shipping_address=Address(
+            row.shipping_line1,
+            row.shipping_city,
+            row.shipping_postal_code,
+            row.shipping_country,
+            row.shipping_line2,
+            row.shipping_state,
+        ),
         created_at=row.created_at,
         updated_at=row.updated_at,
         lines=[
-            OrderLine(str(line.id), line.product_id, line.vendor_id, line.sku, line.product_name, line.quantity,
-                      money(line.unit_price), money(line.subtotal), money(line.discount), line.offer_id or None,
-                      line.shipped_quantity, line.tax_rate, line.tax_inclusive, money(line.tax_amount), line.weight)
+            OrderLine(
+                str(line.id),
+                line.product_id,
+                line.vendor_id,
+                line.sku,
+                line.product_name,
+                line.quantity,
+                money(line.unit_price),
+                money(line.subtotal),
+                money(line.discount),
+                line.offer_id or None,
+                line.shipped_quantity,
+                line.tax_rate,
+                line.tax_inclusive,
+                money(line.tax_amount),
+                line.weight,
+            )
             for line in row.lines.all()
         ],
         shipping=[
-            VendorShipping(s.vendor_id, s.option_id or None, s.name, s.carrier, money(s.cost), s.waived_by or None,
-                           s.delivery_days)
+            VendorShipping(
+                s.vendor_id, s.option_id or None, s.name, s.carrier, money(s.cost), s.waived_by or None, s.delivery_days
+            )
             for s in row.shipping.all()
         ],
         coupons=[AppliedCoupon(c.code, c.vendor_id, money(c.discount)) for c in row.coupons.all()],
@@ -223,14 +303,24 @@ def to_domain(row: models.Order) -> Order:
         shipping_total=money(row.shipping_total),
         total=money(row.total),
         tax_total=money(row.tax_total),
-        payment_option=ChosenPayment(row.payment_option_id, row.payment_option_method) if row.payment_option_id
+        payment_option=ChosenPayment(row.payment_option_id, row.payment_option_method)
+        if row.payment_option_id
         else None,
         number=row.number,
         placed_at=row.placed_at,
         payment=payment,
         shipments=[
-            Shipment(str(s.id), s.vendor_id, s.carrier, s.tracking_number, _lines(s.lines), s.shipped_at,
-                     ShipmentStatus(s.status), s.created_at, s.updated_at)
+            Shipment(
+                str(s.id),
+                s.vendor_id,
+                s.carrier,
+                s.tracking_number,
+                _lines(s.lines),
+                s.shipped_at,
+                ShipmentStatus(s.status),
+                s.created_at,
+                s.updated_at,
+            )
             for s in row.shipments.all()
         ],
         cancellation=cancellation,
@@ -245,8 +335,9 @@ def to_domain(row: models.Order) -> Order:
         returns=returns_from_json(row.returns),
         refunds=refunds_from_json(row.refunds, currency),
         history=[
-            HistoryEntry(h.at, h.actor, OrderStatus(h.from_status) if h.from_status else None,
-                         OrderStatus(h.to_status), h.note)
+            HistoryEntry(
+                h.at, h.actor, OrderStatus(h.from_status) if h.from_status else None, OrderStatus(h.to_status), h.note
+            )
             for h in row.history.all()
         ],
         version=row.version,
@@ -255,8 +346,13 @@ def to_domain(row: models.Order) -> Order:
 
 
 def _search_text(order: Order) -> str:
-    parts = [order.number or "", order.customer.email, order.customer.first_name, order.customer.last_name,
-             order.external_reference]
+    parts = [
+        order.number or "",
+        order.customer.email,
+        order.customer.first_name,
+        order.customer.last_name,
+        order.external_reference,
+    ]
     for line in order.lines:
         parts += [line.sku, line.product_name]
     return " ".join(part.lower() for part in parts if part)
@@ -326,8 +422,7 @@ def _order_values(order: Order) -> dict:
 
 
 # The order row, locked (PostgreSQL): as JSON, read back by the model's own field types.
-ORDER_SQL = (f"SELECT to_jsonb(o)::text FROM {models.Order._meta.db_table} AS o "
-             "WHERE o.tenant_id = %s AND o.id = %s")
+ORDER_SQL = f"SELECT to_jsonb(o)::text FROM {models.Order._meta.db_table} AS o WHERE o.tenant_id = %s AND o.id = %s"
 
 
 def _order_row(tenant_id: str, order_id: uuid.UUID, lock: bool):
@@ -402,19 +497,33 @@ class OrmOrderRepository:
 
     def save(self, order: Order) -> None:
         loaded_version, history, counted = self._loaded[order.order_id]
-        self.writes.update(models.Order, {"tenant_id": self.tenant_id, "id": order.order_id, "version": loaded_version},
-                           _order_values(order), expect_one=f"order {order.order_id} changed since it was loaded")
+        self.writes.update(
+            models.Order,
+            {"tenant_id": self.tenant_id, "id": order.order_id, "version": loaded_version},
+            _order_values(order),
+            expect_one=f"order {order.order_id} changed since it was loaded",
+        )
         row = uuid.UUID(order.order_id)
         before_lines, before_shipping, before_coupons, before_shipments = self._children[order.order_id]
         after_lines, after_shipping, after_coupons, after_shipments = _children(order)
         # Lines and shipments have ids of their own: only the rows that changed are written, all
         # in the batch. Shipping and coupons are rewritten whole when they changed (amendments).
-        self._sync(models.OrderLine, {t[0]: (i, t) for i, t in enumerate(before_lines)},
-                   {t[0]: (i, t) for i, t in enumerate(after_lines)}, self._line_rows(order, row))
-        self._sync(models.Shipment, {s.shipment_id: (i, s) for i, s in enumerate(before_shipments)},
-                   {s.shipment_id: (i, s) for i, s in enumerate(after_shipments)}, self._shipment_rows(order, row))
-        for table, before, after, rows in ((models.OrderShipping, before_shipping, after_shipping, self._shipping_rows),
-                                           (models.OrderCoupon, before_coupons, after_coupons, self._coupon_rows)):
+        self._sync(
+            models.OrderLine,
+            {t[0]: (i, t) for i, t in enumerate(before_lines)},
+            {t[0]: (i, t) for i, t in enumerate(after_lines)},
+            self._line_rows(order, row),
+        )
+        self._sync(
+            models.Shipment,
+            {s.shipment_id: (i, s) for i, s in enumerate(before_shipments)},
+            {s.shipment_id: (i, s) for i, s in enumerate(after_shipments)},
+            self._shipment_rows(order, row),
+        )
+        for table, before, after, rows in (
+            (models.OrderShipping, before_shipping, after_shipping, self._shipping_rows),
+            (models.OrderCoupon, before_coupons, after_coupons, self._coupon_rows),
+        ):
             if before != after:
                 table.objects.filter(tenant_id=self.tenant_id, order_id=row).delete()
                 self.writes.insert(table, rows(order, row))
@@ -434,8 +543,9 @@ class OrmOrderRepository:
             if key in before and before[key] != after[key]:
                 values = dict(by_id[key])
                 # Keyed by the order too, so the (tenant, order, position) index finds the row.
-                self.writes.update(model, {"tenant_id": self.tenant_id, "order_id": values["order_id"],
-                                           "id": values.pop("id")}, values)
+                self.writes.update(
+                    model, {"tenant_id": self.tenant_id, "order_id": values["order_id"], "id": values.pop("id")}, values
+                )
 
     def _count(self, before, order: Order) -> None:
         change = order_counts.change_sql(self.tenant_id, before, _counted(order))
@@ -454,12 +564,24 @@ class OrmOrderRepository:
     def _line_rows(self, order: Order, row: uuid.UUID) -> list[dict]:
         return [
             dict(
-                id=uuid.UUID(line.line_id), tenant_id=self.tenant_id, order_id=row, position=index,
-                product_id=line.product_id, vendor_id=line.vendor_id, sku=line.sku, product_name=line.product_name,
-                quantity=line.quantity, unit_price=line.unit_price.amount, subtotal=line.subtotal.amount,
-                discount=line.discount.amount, offer_id=line.offer_id or "", shipped_quantity=line.shipped_quantity,
-                tax_rate=line.tax_rate, tax_inclusive=line.tax_inclusive,
-                tax_amount=None if line.fixed_tax is None else line.fixed_tax.amount, weight=line.weight,
+                id=uuid.UUID(line.line_id),
+                tenant_id=self.tenant_id,
+                order_id=row,
+                position=index,
+                product_id=line.product_id,
+                vendor_id=line.vendor_id,
+                sku=line.sku,
+                product_name=line.product_name,
+                quantity=line.quantity,
+                unit_price=line.unit_price.amount,
+                subtotal=line.subtotal.amount,
+                discount=line.discount.amount,
+                offer_id=line.offer_id or "",
+                shipped_quantity=line.shipped_quantity,
+                tax_rate=line.tax_rate,
+                tax_inclusive=line.tax_inclusive,
+                tax_amount=None if line.fixed_tax is None else line.fixed_tax.amount,
+                weight=line.weight,
             )
             for index, line in enumerate(order.lines)
         ]
@@ -467,23 +589,40 @@ class OrmOrderRepository:
     def _shipping_rows(self, order: Order, row: uuid.UUID) -> list[dict]:
         return [
             dict(
-                tenant_id=self.tenant_id, order_id=row, vendor_id=s.vendor_id, option_id=s.option_id or "",
-                name=s.name, carrier=s.carrier, cost=s.cost.amount, waived_by=s.waived_by or "",
+                tenant_id=self.tenant_id,
+                order_id=row,
+                vendor_id=s.vendor_id,
+                option_id=s.option_id or "",
+                name=s.name,
+                carrier=s.carrier,
+                cost=s.cost.amount,
+                waived_by=s.waived_by or "",
                 delivery_days=s.delivery_days,
             )
             for s in order.shipping
         ]
 
     def _coupon_rows(self, order: Order, row: uuid.UUID) -> list[dict]:
-        return [dict(tenant_id=self.tenant_id, order_id=row, code=c.code, vendor_id=c.vendor_id,
-                     discount=c.discount.amount) for c in order.coupons]
+        return [
+            dict(tenant_id=self.tenant_id, order_id=row, code=c.code, vendor_id=c.vendor_id, discount=c.discount.amount)
+            for c in order.coupons
+        ]
 
     def _shipment_rows(self, order: Order, row: uuid.UUID) -> list[dict]:
         return [
             dict(
-                id=uuid.UUID(s.shipment_id), tenant_id=self.tenant_id, order_id=row, position=index,
-                vendor_id=s.vendor_id, status=s.status.value, carrier=s.carrier, tracking_number=s.tracking_number,
-                shipped_at=s.shipped_at, created_at=s.created_at, updated_at=s.updated_at, lines=_line_items(s.lines),
+                id=uuid.UUID(s.shipment_id),
+                tenant_id=self.tenant_id,
+                order_id=row,
+                position=index,
+                vendor_id=s.vendor_id,
+                status=s.status.value,
+                carrier=s.carrier,
+                tracking_number=s.tracking_number,
+                shipped_at=s.shipped_at,
+                created_at=s.created_at,
+                updated_at=s.updated_at,
+                lines=_line_items(s.lines),
             )
             for index, s in enumerate(order.shipments)
         ]
@@ -491,8 +630,14 @@ class OrmOrderRepository:
     def _history_rows(self, order: Order, row: uuid.UUID, start: int) -> list[dict]:
         return [
             dict(
-                tenant_id=self.tenant_id, order_id=row, position=position, at=h.at, actor=h.actor,
-                from_status=h.from_status.value if h.from_status else "", to_status=h.to_status.value, note=h.note,
+                tenant_id=self.tenant_id,
+                order_id=row,
+                position=position,
+                at=h.at,
+                actor=h.actor,
+                from_status=h.from_status.value if h.from_status else "",
+                to_status=h.to_status.value,
+                note=h.note,
             )
             for position, h in enumerate(order.history[start:], start=start)
         ]
@@ -501,26 +646,32 @@ class OrmOrderRepository:
 def _catalog_sql(payment_options: bool) -> str:
     """Everything one cart refers to, in one statement (PostgreSQL): one JSON array per table, and
     the tenant's workflow (placement reads it next)."""
+
     def rows(model, where: str) -> str:
-        return (f"(SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]'::jsonb)::text FROM {model._meta.db_table} AS r "
-                f"WHERE r.tenant_id = %(tenant)s AND {where})")
+        return (
+            f"(SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]'::jsonb)::text FROM {model._meta.db_table} AS r "
+            f"WHERE r.tenant_id = %(tenant)s AND {where})"
+        )
 
     vendors = "r.vendor_id IN (SELECT vendor_id FROM products)"
     product = snapshot_models.ProductSnapshot._meta.db_table
     return (
         f"WITH products AS (SELECT * FROM {product} WHERE tenant_id = %(tenant)s AND product_id = ANY(%(products)s))\n"
         "SELECT (SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]'::jsonb)::text FROM products AS r),\n       "
-        + ",\n       ".join([
-            rows(snapshot_models.VendorSnapshot, vendors),
-            rows(snapshot_models.OfferSnapshot, f"{vendors} AND r.active"),
-            rows(snapshot_models.CouponSnapshot, "r.code = ANY(%(coupons)s)"),
-            rows(models.CouponUsage, "r.code = ANY(%(coupons)s)"),
-            rows(snapshot_models.ShippingOptionSnapshot, "r.option_id = ANY(%(options)s)"),
-            rows(snapshot_models.TaxOptionSnapshot, f"{vendors} AND r.active"),
-            rows(snapshot_models.PaymentOptionSnapshot, "r.active") if payment_options else "'[]'",
-            f"(SELECT to_jsonb(r)::text FROM {snapshot_models.TenantWorkflowSnapshot._meta.db_table} AS r "
-            "WHERE r.tenant_id = %(tenant)s LIMIT 1)",
-        ]))
+        + ",\n       ".join(
+            [
+                rows(snapshot_models.VendorSnapshot, vendors),
+                rows(snapshot_models.OfferSnapshot, f"{vendors} AND r.active"),
+                rows(snapshot_models.CouponSnapshot, "r.code = ANY(%(coupons)s)"),
+                rows(models.CouponUsage, "r.code = ANY(%(coupons)s)"),
+                rows(snapshot_models.ShippingOptionSnapshot, "r.option_id = ANY(%(options)s)"),
+                rows(snapshot_models.TaxOptionSnapshot, f"{vendors} AND r.active"),
+                rows(snapshot_models.PaymentOptionSnapshot, "r.active") if payment_options else "'[]'",
+                f"(SELECT to_jsonb(r)::text FROM {snapshot_models.TenantWorkflowSnapshot._meta.db_table} AS r "
+                "WHERE r.tenant_id = %(tenant)s LIMIT 1)",
+            ]
+        )
+    )
 
 
 CATALOG_SQL = {wanted: _catalog_sql(wanted) for wanted in (False, True)}  # with or without payment options
@@ -534,8 +685,9 @@ class OrmCatalogReader:
         self.tenant_id = tenant_id
         self.workflow: TenantWorkflow | None = None  # set by a PostgreSQL load
 
-    def load(self, *, product_ids: list[str], coupon_codes: list[str], option_ids: list[str],
-             payment_options: bool = False) -> Catalog:
+    def load(
+        self, *, product_ids: list[str], coupon_codes: list[str], option_ids: list[str], payment_options: bool = False
+    ) -> Catalog:
         if prepared.on_postgresql():
             rows = self._load_sql(product_ids, coupon_codes, option_ids, payment_options)
         else:
@@ -549,26 +701,41 @@ class OrmCatalogReader:
             coupons={c.code: c for c in map(coupon_from_row, coupons)},
             coupon_uses={row.code: row.used for row in uses},
             shipping_options={o.option_id: o for o in map(shipping_option_from_row, options)},
-            tax_options={r.tax_key: TaxOption(r.tax_key, r.vendor_id, r.country, r.rate, r.inclusive, r.active,
-                                              r.version) for r in taxes},
-            payment_options={r.option_id: PaymentOption(r.option_id, r.vendor_id, r.method, r.name, r.active,
-                                                        r.version) for r in payments},
+            tax_options={
+                r.tax_key: TaxOption(r.tax_key, r.vendor_id, r.country, r.rate, r.inclusive, r.active, r.version)
+                for r in taxes
+            },
+            payment_options={
+                r.option_id: PaymentOption(r.option_id, r.vendor_id, r.method, r.name, r.active, r.version)
+                for r in payments
+            },
         )
 
     def _load_sql(self, product_ids, coupon_codes, option_ids, payment_options) -> list[list]:
         with prepared.cursor() as cursor:
-            cursor.execute(CATALOG_SQL[bool(payment_options)], {
-                "tenant": self.tenant_id, "products": list(product_ids), "coupons": list(coupon_codes),
-                "options": list(option_ids)})
+            cursor.execute(
+                CATALOG_SQL[bool(payment_options)],
+                {
+                    "tenant": self.tenant_id,
+                    "products": list(product_ids),
+                    "coupons": list(coupon_codes),
+                    "options": list(option_ids),
+                },
+            )
             *arrays, workflow = cursor.fetchone()
-        kinds = (snapshot_models.ProductSnapshot, snapshot_models.VendorSnapshot, snapshot_models.OfferSnapshot,
-                 snapshot_models.CouponSnapshot, models.CouponUsage, snapshot_models.ShippingOptionSnapshot,
-                 snapshot_models.TaxOptionSnapshot, snapshot_models.PaymentOptionSnapshot)
-        row = json_rows.row(snapshot_models.TenantWorkflowSnapshot, json_rows.loads(workflow)) \
-            if workflow else None
+        kinds = (
+            snapshot_models.ProductSnapshot,
+            snapshot_models.VendorSnapshot,
+            snapshot_models.OfferSnapshot,
+            snapshot_models.CouponSnapshot,
+            models.CouponUsage,
+            snapshot_models.ShippingOptionSnapshot,
+            snapshot_models.TaxOptionSnapshot,
+            snapshot_models.PaymentOptionSnapshot,
+        )
+        row = json_rows.row(snapshot_models.TenantWorkflowSnapshot, json_rows.loads(workflow)) if workflow else None
         self.workflow = workflow_from_row(row)
-        return [[json_rows.row(model, data) for data in json_rows.loads(text)]
-                for model, text in zip(kinds, arrays)]
+        return [[json_rows.row(model, data) for data in json_rows.loads(text)] for model, text in zip(kinds, arrays)]
 
     def _load_orm(self, product_ids, coupon_codes, option_ids, payment_options) -> list[list]:
         tenant = self.tenant_id
@@ -579,14 +746,22 @@ class OrmCatalogReader:
             list(snapshot_models.VendorSnapshot.objects.filter(tenant_id=tenant, vendor_id__in=vendor_ids)),
             list(snapshot_models.OfferSnapshot.objects.filter(tenant_id=tenant, vendor_id__in=vendor_ids, active=True)),
             list(snapshot_models.CouponSnapshot.objects.filter(tenant_id=tenant, code__in=coupon_codes))
-            if coupon_codes else [],
+            if coupon_codes
+            else [],
             list(models.CouponUsage.objects.filter(tenant_id=tenant, code__in=coupon_codes)) if coupon_codes else [],
             list(snapshot_models.ShippingOptionSnapshot.objects.filter(tenant_id=tenant, option_id__in=option_ids))
-            if option_ids else [],
-            list(snapshot_models.TaxOptionSnapshot.objects.filter(tenant_id=tenant, vendor_id__in=vendor_ids,
-                                                                  active=True)) if vendor_ids else [],
+            if option_ids
+            else [],
+            list(
+                snapshot_models.TaxOptionSnapshot.objects.filter(
+                    tenant_id=tenant, vendor_id__in=vendor_ids, active=True
+                )
+            )
+            if vendor_ids
+            else [],
             list(snapshot_models.PaymentOptionSnapshot.objects.filter(tenant_id=tenant, active=True))
-            if payment_options else [],
+            if payment_options
+            else [],
         ]
 
 
@@ -604,8 +779,9 @@ class OrmCouponUsage:
         """Count one use; refuse if that would pass `limit`. One conditional UPDATE, so two
         concurrent placements cannot both take the last use (the second waits on the row lock,
         then re-reads `used`)."""
-        models.CouponUsage.objects.bulk_create([models.CouponUsage(tenant_id=self.tenant_id, code=code, used=0)],
-                                               ignore_conflicts=True)
+        models.CouponUsage.objects.bulk_create(
+            [models.CouponUsage(tenant_id=self.tenant_id, code=code, used=0)], ignore_conflicts=True
+        )
         rows = models.CouponUsage.objects.filter(tenant_id=self.tenant_id, code=code)
         if limit is not None:
             rows = rows.filter(used__lt=limit)
@@ -617,7 +793,8 @@ class OrmCouponUsage:
 NEXT_NUMBER_SQL = (
     "INSERT INTO ordering_number_counter (tenant_id, last_number) VALUES (%s, 1) "
     "ON CONFLICT (tenant_id) DO UPDATE SET last_number = ordering_number_counter.last_number + 1 "
-    "RETURNING CAST(1000 + last_number AS TEXT) AS value")
+    "RETURNING CAST(1000 + last_number AS TEXT) AS value"
+)
 
 
 class OrmOrderNumbers:
@@ -650,24 +827,32 @@ class OrmIdempotencyKeys:
         """None if this call is the key's first use (the key is now taken), else the order the
         first use made. A different request under a used key is refused."""
         existing = models.IdempotencyKey.objects.filter(
-            tenant_id=self.tenant_id, user_id=user_id, operation=operation, key=key).first()
+            tenant_id=self.tenant_id, user_id=user_id, operation=operation, key=key
+        ).first()
         if existing is None:
             try:
                 with transaction.atomic():
-                    models.IdempotencyKey.objects.create(tenant_id=self.tenant_id, user_id=user_id,
-                                                         operation=operation, key=key, request_hash=request_hash)
+                    models.IdempotencyKey.objects.create(
+                        tenant_id=self.tenant_id,
+                        user_id=user_id,
+                        operation=operation,
+                        key=key,
+                        request_hash=request_hash,
+                    )
             except IntegrityError:
                 # A concurrent first use committed while we waited on the unique index.
                 raise RetryUseCase(key) from None
             return None
         if existing.request_hash != request_hash:
-            raise IdempotencyKeyReused("this idempotency key was used with a different request",
-                                       field="idempotency_key")
+            raise IdempotencyKeyReused(
+                "this idempotency key was used with a different request", field="idempotency_key"
+            )
         return str(existing.order_id)
 
     def settle(self, user_id: str, operation: str, key: str, order_id: str) -> None:
         models.IdempotencyKey.objects.filter(
-            tenant_id=self.tenant_id, user_id=user_id, operation=operation, key=key).update(order_id=order_id)
+            tenant_id=self.tenant_id, user_id=user_id, operation=operation, key=key
+        ).update(order_id=order_id)
 
 
 class OrmWorkflowReader:

@@ -32,10 +32,16 @@ class OrmSalesChannels:
         for vendor_id, sku in keys:
             wanted |= Q(vendor_id=vendor_id, sku=sku)
         rows = ProductSnapshot.objects.filter(wanted, tenant_id=self.tenant_id).values_list(
-            "vendor_id", "sku", "product_id")
+            "vendor_id", "sku", "product_id"
+        )
         return {(vendor_id, sku): product_id for vendor_id, sku, product_id in rows}
 
     def order_of(self, channel_id: str, external_reference: str) -> str | None:
-        found = models.Order.objects.filter(tenant_id=self.tenant_id, channel=channel_id,
-                                            external_reference=external_reference).values_list("id", flat=True).first()
+        found = (
+            models.Order.objects.filter(
+                tenant_id=self.tenant_id, channel=channel_id, external_reference=external_reference
+            )
+            .values_list("id", flat=True)
+            .first()
+        )
         return None if found is None else str(found)

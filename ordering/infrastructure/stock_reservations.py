@@ -32,9 +32,19 @@ class OrmStockReservations:
         sql, params = stock.reserve_sql(self.tenant_id, {c.product_id: c.quantity for c in changes})
         self.writes.returning(sql, params, lambda made: self._check(changes, set(made)))
         order = uuid.UUID(order_id)
-        self.writes.insert(StockReservation, [
-            {"tenant_id": self.tenant_id, "product_id": c.product_id, "order_id": order, "quantity": c.quantity,
-             "at": at} for c in changes])
+        self.writes.insert(
+            StockReservation,
+            [
+                {
+                    "tenant_id": self.tenant_id,
+                    "product_id": c.product_id,
+                    "order_id": order,
+                    "quantity": c.quantity,
+                    "at": at,
+                }
+                for c in changes
+            ],
+        )
 
     def _check(self, changes: list[StockChange], made: set[str]) -> None:
         short = [c for c in changes if c.quantity > 0 and c.product_id not in made]
@@ -42,5 +52,6 @@ class OrmStockReservations:
             return
         left = stock.sellable(self.tenant_id, [c.product_id for c in short])
         STOCK_REFUSALS.inc(len(short))
-        raise StockShortage([Shortage(c.product_id, c.sku, c.quantity, left.get(c.product_id, 0), c.field)
-                             for c in short])
+        raise StockShortage(
+            [Shortage(c.product_id, c.sku, c.quantity, left.get(c.product_id, 0), c.field) for c in short]
+        )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.db import transaction
 
@@ -21,9 +21,6 @@ from ordering.domain.events import OrderEvent
 from snapshots.infrastructure.customer_store import OrmCustomerStore
 
 from .outbox import OrmOutbox
-from .sales_channels import OrmSalesChannels
-from .stock_reservations import OrmStockReservations
-from .write_batch import WriteBatch
 from .repositories import (
     OrmCatalogReader,
     OrmCouponUsage,
@@ -33,10 +30,13 @@ from .repositories import (
     OrmShipmentFinder,
     OrmWorkflowReader,
 )
+from .sales_channels import OrmSalesChannels
+from .stock_reservations import OrmStockReservations
+from .write_batch import WriteBatch
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def no_sink(events: list[OrderEvent]) -> None:
@@ -44,8 +44,14 @@ def no_sink(events: list[OrderEvent]) -> None:
 
 
 class DjangoUnitOfWork:
-    def __init__(self, tenant_id: str, *, clock: Callable[[], datetime] = utc_now,
-                 event_sink: Callable[[list[OrderEvent]], None] = no_sink, correlation_id: str = "") -> None:
+    def __init__(
+        self,
+        tenant_id: str,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        event_sink: Callable[[list[OrderEvent]], None] = no_sink,
+        correlation_id: str = "",
+    ) -> None:
         if not tenant_id:
             raise ValueError("a unit of work needs a tenant")
         self.tenant_id = tenant_id

@@ -22,13 +22,12 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import AutoField, Model, QuerySet
-from django.utils import timezone
 from django.db.models.sql.subqueries import DeleteQuery, InsertQuery, UpdateQuery
+from django.utils import timezone
 
 from oms_project import prepared
 
 from .json_rows import TableSpec, dumps
-
 
 _MISSING = object()
 
@@ -72,7 +71,8 @@ def _insert_sql(spec: TableSpec, columns: tuple[str, ...]) -> str:
         names = ", ".join(map(_quoted, columns))
         sql = _INSERT_SQL[(spec.table, columns)] = (
             f"INSERT INTO {_quoted(spec.table)} ({names}) SELECT {names} "
-            f"FROM jsonb_populate_recordset(NULL::{_quoted(spec.table)}, %s::jsonb)")
+            f"FROM jsonb_populate_recordset(NULL::{_quoted(spec.table)}, %s::jsonb)"
+        )
     return sql
 
 
@@ -83,7 +83,8 @@ def _update_sql(spec: TableSpec, columns: tuple[str, ...], keys: tuple[str, ...]
         where = " AND ".join(f"t.{_quoted(k)} = %s" for k in keys)
         sql = _UPDATE_SQL[(spec.table, columns, keys)] = (
             f"UPDATE {_quoted(spec.table)} AS t SET {sets} "
-            f"FROM jsonb_populate_record(NULL::{_quoted(spec.table)}, %s::jsonb) AS r WHERE {where}")
+            f"FROM jsonb_populate_record(NULL::{_quoted(spec.table)}, %s::jsonb) AS r WHERE {where}"
+        )
     return sql
 
 
@@ -206,5 +207,5 @@ class WriteBatch:
                 raise WriteConflict(writes[i].expect_one)
         if late is not None:
             self.drawn[late.token] = results[-1]
-        for i, values in zip(returning, results[len(checked):]):
+        for i, values in zip(returning, results[len(checked) :]):
             writes[i].check(list(values))

@@ -24,26 +24,37 @@ def unisolate(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('identity', '0002_row_level_security'),
-        ('ordering', '0002_outbox'),
+        ("identity", "0002_row_level_security"),
+        ("ordering", "0002_outbox"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OrderStatusCount',
+            name="OrderStatusCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(blank=True, default='', max_length=300)),
-                ('status', models.CharField(max_length=20)),
-                ('slot', models.PositiveSmallIntegerField()),
-                ('count', models.BigIntegerField(default=0)),
-                ('tenant', models.ForeignKey(db_column='tenant_id', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("scope", models.CharField(blank=True, default="", max_length=300)),
+                ("status", models.CharField(max_length=20)),
+                ("slot", models.PositiveSmallIntegerField()),
+                ("count", models.BigIntegerField(default=0)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_column="tenant_id",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="identity.tenant",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'ordering_order_status_count',
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'scope', 'status', 'slot'), name='order_status_count_slot')],
+                "db_table": "ordering_order_status_count",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("tenant", "scope", "status", "slot"), name="order_status_count_slot"
+                    )
+                ],
             },
         ),
         migrations.RunPython(count_existing_orders, migrations.RunPython.noop),

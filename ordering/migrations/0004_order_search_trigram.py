@@ -13,8 +13,9 @@ def forwards(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    schema_editor.execute("CREATE INDEX IF NOT EXISTS order_search_trgm ON ordering_order "
-                          "USING gin (search_text gin_trgm_ops)")
+    schema_editor.execute(
+        "CREATE INDEX IF NOT EXISTS order_search_trgm ON ordering_order USING gin (search_text gin_trgm_ops)"
+    )
 
 
 def backwards(apps, schema_editor):

@@ -4,35 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ordering', '0006_fulfilment'),
+        ("ordering", "0006_fulfilment"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='order',
-            name='payment_option_id',
-            field=models.CharField(blank=True, help_text='Chosen at checkout, if any.', max_length=255),
+            model_name="order",
+            name="payment_option_id",
+            field=models.CharField(blank=True, help_text="Chosen at checkout, if any.", max_length=255),
         ),
         migrations.AddField(
-            model_name='order',
-            name='payment_option_method',
+            model_name="order",
+            name="payment_option_method",
             field=models.CharField(blank=True, max_length=40),
         ),
         migrations.AddField(
-            model_name='order',
-            name='tax_total',
+            model_name="order",
+            name="tax_total",
             field=models.DecimalField(decimal_places=4, default=0, max_digits=14),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='tax_inclusive',
+            model_name="orderline",
+            name="tax_inclusive",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='tax_rate',
-            field=models.DecimalField(decimal_places=4, default=0, help_text='Percent, frozen.', max_digits=7),
+            model_name="orderline",
+            name="tax_rate",
+            field=models.DecimalField(decimal_places=4, default=0, help_text="Percent, frozen.", max_digits=7),
         ),
     ]

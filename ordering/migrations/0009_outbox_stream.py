@@ -4,24 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('identity', '0003_tenant_staff'),
-        ('ordering', '0008_outbox_notify'),
+        ("identity", "0003_tenant_staff"),
+        ("ordering", "0008_outbox_notify"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboxevent',
-            name='published_at',
-            field=models.DateTimeField(blank=True, help_text='When the event stream acknowledged it (OMS_EVENT_STREAM_URL).', null=True),
+            model_name="outboxevent",
+            name="published_at",
+            field=models.DateTimeField(
+                blank=True, help_text="When the event stream acknowledged it (OMS_EVENT_STREAM_URL).", null=True
+            ),
         ),
         migrations.AddIndex(
-            model_name='outboxevent',
-            index=models.Index(condition=models.Q(('published_at__isnull', True)), fields=['position'], name='outbox_unpublished'),
+            model_name="outboxevent",
+            index=models.Index(
+                condition=models.Q(("published_at__isnull", True)), fields=["position"], name="outbox_unpublished"
+            ),
         ),
         migrations.AddIndex(
-            model_name='outboxevent',
-            index=models.Index(fields=['created_at'], name='outbox_created'),
+            model_name="outboxevent",
+            index=models.Index(fields=["created_at"], name="outbox_created"),
         ),
     ]

@@ -4,19 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('identity', '0003_tenant_staff'),
-        ('ordering', '0011_outbox_lz4'),
+        ("identity", "0003_tenant_staff"),
+        ("ordering", "0011_outbox_lz4"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='order',
-            name='order_tenant_id',
+            model_name="order",
+            name="order_tenant_id",
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['id'], name='order_id_lookup'),
+            model_name="order",
+            index=models.Index(fields=["id"], name="order_id_lookup"),
         ),
     ]

@@ -4,20 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ordering', '0012_order_key_by_tenant'),
+        ("ordering", "0012_order_key_by_tenant"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='order',
-            name='unfulfillable_reason',
-            field=models.CharField(blank=True, help_text='Set while UNFULFILLABLE.', max_length=500),
+            model_name="order",
+            name="unfulfillable_reason",
+            field=models.CharField(blank=True, help_text="Set while UNFULFILLABLE.", max_length=500),
         ),
         migrations.AlterField(
-            model_name='order',
-            name='status',
-            field=models.CharField(choices=[('DRAFT', 'DRAFT'), ('PENDING', 'PENDING'), ('CONFIRMED', 'CONFIRMED'), ('PARTIALLY_SHIPPED', 'PARTIALLY_SHIPPED'), ('SHIPPED', 'SHIPPED'), ('DELIVERED', 'DELIVERED'), ('COMPLETED', 'COMPLETED'), ('CANCELLED', 'CANCELLED'), ('UNFULFILLABLE', 'UNFULFILLABLE')], max_length=20),
+            model_name="order",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("DRAFT", "DRAFT"),
+                    ("PENDING", "PENDING"),
+                    ("CONFIRMED", "CONFIRMED"),
+                    ("PARTIALLY_SHIPPED", "PARTIALLY_SHIPPED"),
+                    ("SHIPPED", "SHIPPED"),
+                    ("DELIVERED", "DELIVERED"),
+                    ("COMPLETED", "COMPLETED"),
+                    ("CANCELLED", "CANCELLED"),
+                    ("UNFULFILLABLE", "UNFULFILLABLE"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ordering', '0013_unfulfillable'),
+        ("ordering", "0013_unfulfillable"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboxevent',
-            name='trace_parent',
-            field=models.CharField(blank=True, default='', help_text='W3C traceparent of the operation that raised it (tracing on).', max_length=55),
+            model_name="outboxevent",
+            name="trace_parent",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="W3C traceparent of the operation that raised it (tracing on).",
+                max_length=55,
+            ),
         ),
     ]

@@ -4,27 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('identity', '0006_tenant_admission_limits'),
-        ('ordering', '0015_sales_channels'),
+        ("identity", "0006_tenant_admission_limits"),
+        ("ordering", "0015_sales_channels"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='outboxevent',
-            name='outbox_undispatched',
+            model_name="outboxevent",
+            name="outbox_undispatched",
         ),
         migrations.RemoveIndex(
-            model_name='outboxevent',
-            name='outbox_unpublished',
+            model_name="outboxevent",
+            name="outbox_unpublished",
         ),
         migrations.AddIndex(
-            model_name='outboxevent',
-            index=models.Index(condition=models.Q(('dispatched_at__isnull', True)), fields=['tenant', 'position'], name='outbox_undispatched'),
+            model_name="outboxevent",
+            index=models.Index(
+                condition=models.Q(("dispatched_at__isnull", True)),
+                fields=["tenant", "position"],
+                name="outbox_undispatched",
+            ),
         ),
         migrations.AddIndex(
-            model_name='outboxevent',
-            index=models.Index(condition=models.Q(('published_at__isnull', True)), fields=['tenant', 'position'], name='outbox_unpublished'),
+            model_name="outboxevent",
+            index=models.Index(
+                condition=models.Q(("published_at__isnull", True)),
+                fields=["tenant", "position"],
+                name="outbox_unpublished",
+            ),
         ),
     ]

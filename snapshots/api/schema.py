@@ -16,18 +16,22 @@ class ProductStock(graphene.ObjectType):
     sku = graphene.String(required=True)
     vendor_id = graphene.ID(required=True)
     available_quantity = graphene.Int(description="The inventory system's count; null: unlimited.")
-    reserved_quantity = graphene.Int(required=True,
-                                     description="Held by placed orders and not in the count yet (negative: "
-                                                 "released since the count).")
+    reserved_quantity = graphene.Int(
+        required=True,
+        description="Held by placed orders and not in the count yet (negative: released since the count).",
+    )
     sellable_quantity = graphene.Int(description="What customers can still buy; null: unlimited.")
     as_of = graphene.DateTime(description="When the inventory system counted, if it said.")
     counted_until = graphene.DateTime(description="The count includes the reservations made up to this time.")
 
 
 class SnapshotsQuery(graphene.ObjectType):
-    product_stock = graphene.Field(ProductStock, product_id=graphene.ID(required=True),
-                                   description="Staff: any product's stock; vendors: their own products'. "
-                                               "Null if there is no such product you may see.")
+    product_stock = graphene.Field(
+        ProductStock,
+        product_id=graphene.ID(required=True),
+        description="Staff: any product's stock; vendors: their own products'. "
+        "Null if there is no such product you may see.",
+    )
 
     def resolve_product_stock(root, info, product_id):
         try:

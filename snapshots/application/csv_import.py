@@ -15,17 +15,72 @@ from .changes import KINDS
 # "name:list" (values separated by |), "name:money" (two columns: name_amount, name_currency).
 SPECS: dict[str, list[str]] = {
     "vendor": ["vendor_id", "name", "active:bool", "country", "currency", "version:int"],
-    "product": ["product_id", "vendor_id", "sku", "name", "price:money", "active:bool",
-                "available_quantity:int", "min_quantity:int", "max_quantity:int", "attributes:json", "version:int", "as_of"],
-    "coupon": ["code", "vendor_id", "kind", "value", "currency", "min_subtotal:money", "valid_from",
-               "valid_until", "usage_limit:int", "active:bool", "version:int"],
-    "offer": ["offer_id", "vendor_id", "kind", "value", "product_ids:list", "min_quantity:int", "valid_from",
-              "valid_until", "priority:int", "active:bool", "version:int"],
-    "shipping_option": ["option_id", "vendor_id", "name", "carrier", "base_cost:money", "per_item_cost:money",
-                        "free_over:money", "countries:list", "delivery_days:int", "active:bool", "version:int"],
+    "product": [
+        "product_id",
+        "vendor_id",
+        "sku",
+        "name",
+        "price:money",
+        "active:bool",
+        "available_quantity:int",
+        "min_quantity:int",
+        "max_quantity:int",
+        "attributes:json",
+        "version:int",
+        "as_of",
+    ],
+    "coupon": [
+        "code",
+        "vendor_id",
+        "kind",
+        "value",
+        "currency",
+        "min_subtotal:money",
+        "valid_from",
+        "valid_until",
+        "usage_limit:int",
+        "active:bool",
+        "version:int",
+    ],
+    "offer": [
+        "offer_id",
+        "vendor_id",
+        "kind",
+        "value",
+        "product_ids:list",
+        "min_quantity:int",
+        "valid_from",
+        "valid_until",
+        "priority:int",
+        "active:bool",
+        "version:int",
+    ],
+    "shipping_option": [
+        "option_id",
+        "vendor_id",
+        "name",
+        "carrier",
+        "base_cost:money",
+        "per_item_cost:money",
+        "free_over:money",
+        "countries:list",
+        "delivery_days:int",
+        "active:bool",
+        "version:int",
+    ],
     "customer": ["user_id", "email", "first_name", "last_name", "phone", "version:int"],
-    "customer_address": ["address_id", "user_id", "line1", "line2", "city", "state", "postal_code", "country",
-                         "is_default:bool", "version:int"],
+    "customer_address": [
+        "address_id",
+        "user_id",
+        "line1",
+        "line2",
+        "city",
+        "state",
+        "postal_code",
+        "country",
+        "is_default:bool",
+        "version:int",
+    ],
     "user_authorization": ["user_id", "roles:list", "vendor_id", "active:bool", "version:int"],
     "tax_option": ["vendor_id", "country", "rate", "inclusive:bool", "active:bool", "version:int"],
     "payment_option": ["option_id", "vendor_id", "method", "name", "active:bool", "version:int"],
@@ -96,7 +151,8 @@ def _row_data(kind: str, row: dict[str, str]) -> dict[str, Any]:
         if raw.strip() == "":
             continue  # absent: the domain's default, or its "is required"
         converters: dict[str, Callable[[str, str], Any]] = {
-            "bool": _bool, "int": _int,
+            "bool": _bool,
+            "int": _int,
             "list": lambda c, r: [item.strip() for item in r.split("|") if item.strip()],
         }
         if kind_of == "json":
@@ -111,7 +167,7 @@ def _row_data(kind: str, row: dict[str, str]) -> dict[str, Any]:
 
 def _column_of(field_path: str) -> str:
     """Domain field path to CSV column: `price.amount` -> `price_amount`, `countries[1]` -> `countries`."""
-    return field_path.split("[")[0].replace(".", "_")
+    return field_path.split("[", maxsplit=1)[0].replace(".", "_")
 
 
 def validate_rows(kind: str, rows: Iterable[tuple[int, dict[str, str]]], report: ImportReport) -> Iterator[Any]:
@@ -160,7 +216,7 @@ def import_snapshots(
     snapshots = list(latest.values())
     with writer.atomic(tenant_id):
         for start in range(0, len(snapshots), batch_size):
-            written, stale = writer.bulk_upsert(tenant_id, kind, snapshots[start:start + batch_size])
+            written, stale = writer.bulk_upsert(tenant_id, kind, snapshots[start : start + batch_size])
             report.written += written
             report.stale += stale
     return report

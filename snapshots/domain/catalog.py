@@ -30,11 +30,11 @@ def decimal(field: str, value: Any, *, required: bool = True, positive: bool = F
             raise SnapshotInvalid(field, "is required")
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise SnapshotInvalid(field, "must be a decimal string such as \"12.50\"")
+        raise SnapshotInvalid(field, 'must be a decimal string such as "12.50"')
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation as exc:
-        raise SnapshotInvalid(field, "must be a decimal string such as \"12.50\"") from exc
+        raise SnapshotInvalid(field, 'must be a decimal string such as "12.50"') from exc
     if not number.is_finite() or number.as_tuple().exponent < -4 or number > MAX_AMOUNT:
         raise SnapshotInvalid(field, "must be a finite amount with at most 4 decimal places")
     if number < 0 or (positive and number == 0):
@@ -278,9 +278,7 @@ class ShippingOption:
         raw_countries = data.get("countries")
         if not isinstance(raw_countries, list) or not raw_countries:
             raise SnapshotInvalid("countries", "must be a non-empty list of country codes")
-        countries = tuple(
-            dict.fromkeys(fields.country(f"countries[{i}]", c) for i, c in enumerate(raw_countries))
-        )
+        countries = tuple(dict.fromkeys(fields.country(f"countries[{i}]", c) for i, c in enumerate(raw_countries)))
         return cls(
             option_id=fields.required_text("option_id", data.get("option_id"), max_length=255),
             vendor_id=fields.required_text("vendor_id", data.get("vendor_id"), max_length=255),
@@ -336,8 +334,10 @@ class TaxOption:
 
     @staticmethod
     def key_of(data: dict[str, Any]) -> str:
-        return tax_key(fields.required_text("vendor_id", data.get("vendor_id"), max_length=200),
-                       fields.country("country", data.get("country")))
+        return tax_key(
+            fields.required_text("vendor_id", data.get("vendor_id"), max_length=200),
+            fields.country("country", data.get("country")),
+        )
 
 
 @dataclass(frozen=True)

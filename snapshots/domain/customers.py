@@ -82,9 +82,7 @@ class CustomerAddress:
         postal = fields.required_text(name("postal_code"), postal_code, max_length=20)
         country_code = fields.country(name("country"), country)
         if address_id is None or address_id == "":
-            address_key = derived_address_id(
-                user, line1_text, line2_text, city_text, state_text, postal, country_code
-            )
+            address_key = derived_address_id(user, line1_text, line2_text, city_text, state_text, postal, country_code)
         else:
             address_key = fields.required_text(name("address_id"), address_id, max_length=255)
         return cls(
@@ -117,9 +115,7 @@ def normalise_address_book(addresses: list[CustomerAddress]) -> list[CustomerAdd
     if not addresses:
         return []
     default_index = next((i for i, a in enumerate(addresses) if a.is_default), 0)
-    return [
-        _with_default(address, index == default_index) for index, address in enumerate(addresses)
-    ]
+    return [_with_default(address, index == default_index) for index, address in enumerate(addresses)]
 
 
 def _with_default(address: CustomerAddress, is_default: bool) -> CustomerAddress:

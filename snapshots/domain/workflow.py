@@ -27,8 +27,9 @@ class TenantWorkflow:
 
     @classmethod
     def create(cls, data: dict[str, Any]) -> TenantWorkflow:
-        window = quantity("return_window_days", data.get("return_window_days"),
-                          default=DEFAULT_RETURN_WINDOW_DAYS, minimum=0)
+        window = quantity(
+            "return_window_days", data.get("return_window_days"), default=DEFAULT_RETURN_WINDOW_DAYS, minimum=0
+        )
         if window > MAX_RETURN_WINDOW_DAYS:
             raise SnapshotInvalid("return_window_days", f"must be at most {MAX_RETURN_WINDOW_DAYS}")
         return cls(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from django.db import models
@@ -14,7 +14,7 @@ from snapshots.domain.money import Money
 from .snapshot_writer import MONEY_FIELDS
 
 
-@lru_cache(maxsize=None)
+@cache
 def _field_names(cls: type) -> tuple[tuple[str, bool], ...]:
     """(name, is money) of each field of a catalog dataclass."""
     money_fields = MONEY_FIELDS.get(cls.__name__, ())

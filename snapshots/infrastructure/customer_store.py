@@ -12,7 +12,6 @@ from snapshots.domain.customers import (
     UserAuthorization,
 )
 
-
 from .models import (
     CustomerAddressSnapshot,
     CustomerDetailsSnapshot,
@@ -21,7 +20,15 @@ from .models import (
 
 _CUSTOMER_FIELDS = ["email", "first_name", "last_name", "phone", "version"]
 _ADDRESS_FIELDS = [
-    "user_id", "line1", "line2", "city", "state", "postal_code", "country", "is_default", "version",
+    "user_id",
+    "line1",
+    "line2",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "is_default",
+    "version",
 ]
 _AUTHORIZATION_FIELDS = ["roles", "vendor_id", "active", "version"]
 

@@ -31,9 +31,7 @@ class CustomerDetailsSnapshot(SnapshotModel):
         db_table = "snapshots_customer"
         verbose_name = "customer details"
         verbose_name_plural = "customer details"
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "user_id"], name="snapshot_customer_key")
-        ]
+        constraints = [models.UniqueConstraint(fields=["tenant", "user_id"], name="snapshot_customer_key")]
         indexes = [models.Index(fields=["tenant", "email"], name="snapshot_customer_email")]
 
     def __str__(self) -> str:
@@ -54,9 +52,7 @@ class CustomerAddressSnapshot(SnapshotModel):
     class Meta:
         db_table = "snapshots_customer_address"
         verbose_name = "customer address"
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "address_id"], name="snapshot_address_key")
-        ]
+        constraints = [models.UniqueConstraint(fields=["tenant", "address_id"], name="snapshot_address_key")]
         indexes = [models.Index(fields=["tenant", "user_id"], name="snapshot_address_user")]
 
     def __str__(self) -> str:
@@ -72,9 +68,7 @@ class UserAuthorizationSnapshot(SnapshotModel):
     class Meta:
         db_table = "snapshots_user_authorization"
         verbose_name = "user authorization"
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "user_id"], name="snapshot_authorization_key")
-        ]
+        constraints = [models.UniqueConstraint(fields=["tenant", "user_id"], name="snapshot_authorization_key")]
 
     def __str__(self) -> str:
         return f"{self.user_id}: {', '.join(self.roles)}"
@@ -109,12 +103,15 @@ class ProductSnapshot(SnapshotModel):
     price_currency = models.CharField(max_length=3)
     active = models.BooleanField()
     available_quantity = models.IntegerField(
-        null=True, blank=True, help_text="Sellable units as the inventory system counted them; empty: unlimited.")
+        null=True, blank=True, help_text="Sellable units as the inventory system counted them; empty: unlimited."
+    )
     as_of = models.DateTimeField(null=True, blank=True, help_text="When the inventory system counted them.")
     reserved_quantity = models.IntegerField(
-        default=0, help_text="Units placed orders hold that the count does not include yet (docs/inventory.md).")
+        default=0, help_text="Units placed orders hold that the count does not include yet (docs/inventory.md)."
+    )
     counted_until = models.DateTimeField(
-        null=True, blank=True, help_text="The count includes the reservations made up to this time.")
+        null=True, blank=True, help_text="The count includes the reservations made up to this time."
+    )
     min_quantity = models.IntegerField(default=1)
     max_quantity = models.IntegerField(null=True, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
@@ -206,8 +203,13 @@ class TenantWorkflowSnapshot(SnapshotModel):
 
     workflow_key = models.CharField(max_length=20, default="default", editable=False)
     review_required = models.BooleanField(default=False, help_text="Placed orders wait for reviewOrder.")
-    review_min_total = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True,
-                                           help_text="Review only orders with at least this total; empty: all.")
+    review_min_total = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Review only orders with at least this total; empty: all.",
+    )
     return_window_days = models.PositiveIntegerField(default=30, help_text="Days after delivery to ask for a return.")
 
     class Meta:
@@ -264,8 +266,9 @@ class StockReservation(models.Model):
     the sum of those after it."""
 
     id = models.BigAutoField(primary_key=True)
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+",
-                               db_index=False)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+", db_index=False
+    )
     product_id = models.CharField(max_length=255)
     order_id = models.UUIDField()
     quantity = models.IntegerField()

@@ -112,8 +112,11 @@ class OrmSnapshotWriter:
             update_fields=[name for name in rows[0] if name != key_field] + ["updated_at"],
         )
         if kind == "product":
-            stock.recount(tenant_id, [snapshot.product_id for snapshot in snapshots],
-                          min(values["counted_until"] for values in rows))
+            stock.recount(
+                tenant_id,
+                [snapshot.product_id for snapshot in snapshots],
+                min(values["counted_until"] for values in rows),
+            )
         _invalidate(tenant_id, kind, [getattr(snapshot, key_field) for snapshot in snapshots])
 
     def delete(self, tenant_id: str, kind: str, key: str) -> None:

@@ -41,7 +41,8 @@ _RESERVE_POSTGRESQL = (
     "WHERE p.tenant_id = %s AND p.product_id = ANY(%s) AND p.product_id = r.product_id "
     "AND (r.quantity < 0 OR p.available_quantity IS NULL "
     "OR p.available_quantity - p.reserved_quantity >= r.quantity) "
-    "RETURNING p.product_id")
+    "RETURNING p.product_id"
+)
 _RESERVE_SQLITE = (
     f"UPDATE {_PRODUCT} SET reserved_quantity = reserved_quantity + r.quantity "
     "FROM (SELECT json_extract(value, '$.product_id') AS product_id, json_extract(value, '$.quantity') AS quantity "
@@ -49,7 +50,8 @@ _RESERVE_SQLITE = (
     f"WHERE {_PRODUCT}.tenant_id = %s AND {_PRODUCT}.product_id = r.product_id "
     f"AND (r.quantity < 0 OR {_PRODUCT}.available_quantity IS NULL "
     f"OR {_PRODUCT}.available_quantity - {_PRODUCT}.reserved_quantity >= r.quantity) "
-    f"RETURNING {_PRODUCT}.product_id")
+    f"RETURNING {_PRODUCT}.product_id"
+)
 
 
 def reserve_sql(tenant_id: str, changes: dict[str, int]) -> tuple[str, tuple]:
@@ -64,7 +66,8 @@ def reserve_sql(tenant_id: str, changes: dict[str, int]) -> tuple[str, tuple]:
 def sellable(tenant_id: str, product_ids: list[str]) -> dict[str, int]:
     """What is left to sell of each product now (0 for one that is gone); unlimited ones are left out."""
     rows = ProductSnapshot.objects.filter(tenant_id=tenant_id, product_id__in=product_ids).values_list(
-        "product_id", "available_quantity", "reserved_quantity")
+        "product_id", "available_quantity", "reserved_quantity"
+    )
     found = {product: sellable_quantity(available, reserved) for product, available, reserved in rows}
     return {product: found.get(product, 0) for product in product_ids if found.get(product, 0) is not None}
 
@@ -90,15 +93,24 @@ def recount(tenant_id: str, product_ids: list[str], oldest: datetime) -> None:
     A separate statement, so it sees every placement that committed before the lock was taken;
     the ones queued behind the lock add theirs to the new figure. `oldest` is the earliest
     `counted_until` written; changes older than it by more than `LEDGER_KEEP` are dropped."""
-    recent = (StockReservation.objects.filter(tenant_id=tenant_id, product_id__in=product_ids, at__gt=oldest)
-              .values("product_id"))
-    after = (StockReservation.objects
-             .filter(tenant_id=tenant_id, product_id=OuterRef("product_id"), at__gt=OuterRef("counted_until"))
-             .order_by().values("product_id").annotate(total=Sum("quantity")).values("total"))
+    recent = StockReservation.objects.filter(tenant_id=tenant_id, product_id__in=product_ids, at__gt=oldest).values(
+        "product_id"
+    )
+    after = (
+        StockReservation.objects.filter(
+            tenant_id=tenant_id, product_id=OuterRef("product_id"), at__gt=OuterRef("counted_until")
+        )
+        .order_by()
+        .values("product_id")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
     ProductSnapshot.objects.filter(tenant_id=tenant_id, product_id__in=recent).update(
-        reserved_quantity=Coalesce(Subquery(after, output_field=IntegerField()), Value(0)))
-    StockReservation.objects.filter(tenant_id=tenant_id, product_id__in=product_ids,
-                                    at__lt=oldest - LEDGER_KEEP).delete()
+        reserved_quantity=Coalesce(Subquery(after, output_field=IntegerField()), Value(0))
+    )
+    StockReservation.objects.filter(
+        tenant_id=tenant_id, product_id__in=product_ids, at__lt=oldest - LEDGER_KEEP
+    ).delete()
 
 
 @dataclass(frozen=True)
@@ -117,7 +129,11 @@ class Stock:
 
 
 def stock_of(tenant_id: str, product_id: str) -> Stock | None:
-    row = (ProductSnapshot.objects.filter(tenant_id=tenant_id, product_id=product_id)
-           .values_list("product_id", "sku", "vendor_id", "available_quantity", "reserved_quantity", "as_of",
-                        "counted_until").first())
+    row = (
+        ProductSnapshot.objects.filter(tenant_id=tenant_id, product_id=product_id)
+        .values_list(
+            "product_id", "sku", "vendor_id", "available_quantity", "reserved_quantity", "as_of", "counted_until"
+        )
+        .first()
+    )
     return None if row is None else Stock(*row)

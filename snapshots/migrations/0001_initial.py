@@ -5,75 +5,100 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('identity', '0001_initial'),
+        ("identity", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CustomerAddressSnapshot',
+            name="CustomerAddressSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.BigIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('address_id', models.CharField(max_length=255)),
-                ('user_id', models.CharField(max_length=255)),
-                ('line1', models.CharField(max_length=200)),
-                ('line2', models.CharField(blank=True, max_length=200)),
-                ('city', models.CharField(max_length=120)),
-                ('state', models.CharField(blank=True, max_length=120)),
-                ('postal_code', models.CharField(max_length=20)),
-                ('country', models.CharField(max_length=2)),
-                ('is_default', models.BooleanField(default=False)),
-                ('tenant', models.ForeignKey(db_column='tenant_id', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.BigIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("address_id", models.CharField(max_length=255)),
+                ("user_id", models.CharField(max_length=255)),
+                ("line1", models.CharField(max_length=200)),
+                ("line2", models.CharField(blank=True, max_length=200)),
+                ("city", models.CharField(max_length=120)),
+                ("state", models.CharField(blank=True, max_length=120)),
+                ("postal_code", models.CharField(max_length=20)),
+                ("country", models.CharField(max_length=2)),
+                ("is_default", models.BooleanField(default=False)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_column="tenant_id",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="identity.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'customer address',
-                'db_table': 'snapshots_customer_address',
-                'indexes': [models.Index(fields=['tenant', 'user_id'], name='snapshot_address_user')],
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'address_id'), name='snapshot_address_key')],
+                "verbose_name": "customer address",
+                "db_table": "snapshots_customer_address",
+                "indexes": [models.Index(fields=["tenant", "user_id"], name="snapshot_address_user")],
+                "constraints": [models.UniqueConstraint(fields=("tenant", "address_id"), name="snapshot_address_key")],
             },
         ),
         migrations.CreateModel(
-            name='CustomerDetailsSnapshot',
+            name="CustomerDetailsSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.BigIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user_id', models.CharField(max_length=255)),
-                ('email', models.CharField(max_length=254)),
-                ('first_name', models.CharField(max_length=150)),
-                ('last_name', models.CharField(max_length=150)),
-                ('phone', models.CharField(blank=True, max_length=40)),
-                ('tenant', models.ForeignKey(db_column='tenant_id', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.BigIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("user_id", models.CharField(max_length=255)),
+                ("email", models.CharField(max_length=254)),
+                ("first_name", models.CharField(max_length=150)),
+                ("last_name", models.CharField(max_length=150)),
+                ("phone", models.CharField(blank=True, max_length=40)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_column="tenant_id",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="identity.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'customer details',
-                'verbose_name_plural': 'customer details',
-                'db_table': 'snapshots_customer',
-                'indexes': [models.Index(fields=['tenant', 'email'], name='snapshot_customer_email')],
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'user_id'), name='snapshot_customer_key')],
+                "verbose_name": "customer details",
+                "verbose_name_plural": "customer details",
+                "db_table": "snapshots_customer",
+                "indexes": [models.Index(fields=["tenant", "email"], name="snapshot_customer_email")],
+                "constraints": [models.UniqueConstraint(fields=("tenant", "user_id"), name="snapshot_customer_key")],
             },
         ),
         migrations.CreateModel(
-            name='UserAuthorizationSnapshot',
+            name="UserAuthorizationSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.BigIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user_id', models.CharField(max_length=255)),
-                ('roles', models.JSONField(default=list)),
-                ('vendor_id', models.CharField(blank=True, max_length=255)),
-                ('active', models.BooleanField(default=True)),
-                ('tenant', models.ForeignKey(db_column='tenant_id', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.BigIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("user_id", models.CharField(max_length=255)),
+                ("roles", models.JSONField(default=list)),
+                ("vendor_id", models.CharField(blank=True, max_length=255)),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_column="tenant_id",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="identity.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'user authorization',
-                'db_table': 'snapshots_user_authorization',
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'user_id'), name='snapshot_authorization_key')],
+                "verbose_name": "user authorization",
+                "db_table": "snapshots_user_authorization",
+                "constraints": [
+                    models.UniqueConstraint(fields=("tenant", "user_id"), name="snapshot_authorization_key")
+                ],
             },
         ),
     ]

@@ -15,30 +15,54 @@ def unisolate(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('identity', '0002_row_level_security'),
-        ('identity', '0002_row_level_security'),
-        ('snapshots', '0002_catalog_snapshots'),
+        ("identity", "0002_row_level_security"),
+        ("identity", "0002_row_level_security"),
+        ("snapshots", "0002_catalog_snapshots"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TenantWorkflowSnapshot',
+            name="TenantWorkflowSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.BigIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('workflow_key', models.CharField(default='default', editable=False, max_length=20)),
-                ('review_required', models.BooleanField(default=False, help_text='Placed orders wait for reviewOrder.')),
-                ('review_min_total', models.DecimalField(blank=True, decimal_places=4, help_text='Review only orders with at least this total; empty: all.', max_digits=14, null=True)),
-                ('return_window_days', models.PositiveIntegerField(default=30, help_text='Days after delivery to ask for a return.')),
-                ('tenant', models.ForeignKey(db_column='tenant_id', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.BigIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("workflow_key", models.CharField(default="default", editable=False, max_length=20)),
+                (
+                    "review_required",
+                    models.BooleanField(default=False, help_text="Placed orders wait for reviewOrder."),
+                ),
+                (
+                    "review_min_total",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        help_text="Review only orders with at least this total; empty: all.",
+                        max_digits=14,
+                        null=True,
+                    ),
+                ),
+                (
+                    "return_window_days",
+                    models.PositiveIntegerField(default=30, help_text="Days after delivery to ask for a return."),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_column="tenant_id",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="identity.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tenant workflow',
-                'db_table': 'snapshots_tenant_workflow',
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'workflow_key'), name='snapshot_workflow_key')],
+                "verbose_name": "tenant workflow",
+                "db_table": "snapshots_tenant_workflow",
+                "constraints": [
+                    models.UniqueConstraint(fields=("tenant", "workflow_key"), name="snapshot_workflow_key")
+                ],
             },
         ),
         migrations.RunPython(isolate, unisolate),

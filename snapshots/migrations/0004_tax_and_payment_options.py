@@ -19,51 +19,68 @@ def unisolate(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('identity', '0002_row_level_security'),
-        ('snapshots', '0003_tenant_workflow'),
+        ("identity", "0002_row_level_security"),
+        ("snapshots", "0003_tenant_workflow"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PaymentOptionSnapshot',
+            name="PaymentOptionSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.BigIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('option_id', models.CharField(max_length=255)),
-                ('vendor_id', models.CharField(blank=True, max_length=255)),
-                ('method', models.CharField(max_length=40)),
-                ('name', models.CharField(max_length=200)),
-                ('active', models.BooleanField(default=True)),
-                ('tenant', models.ForeignKey(db_column='tenant_id', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.BigIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("option_id", models.CharField(max_length=255)),
+                ("vendor_id", models.CharField(blank=True, max_length=255)),
+                ("method", models.CharField(max_length=40)),
+                ("name", models.CharField(max_length=200)),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_column="tenant_id",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="identity.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'payment option',
-                'db_table': 'snapshots_payment_option',
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'option_id'), name='snapshot_payment_option_key')],
+                "verbose_name": "payment option",
+                "db_table": "snapshots_payment_option",
+                "constraints": [
+                    models.UniqueConstraint(fields=("tenant", "option_id"), name="snapshot_payment_option_key")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TaxOptionSnapshot',
+            name="TaxOptionSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.BigIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('tax_key', models.CharField(max_length=210)),
-                ('vendor_id', models.CharField(max_length=200)),
-                ('country', models.CharField(max_length=2)),
-                ('rate', models.DecimalField(decimal_places=4, help_text='Percent.', max_digits=7)),
-                ('inclusive', models.BooleanField(help_text="Included in the vendor's prices, or added on top.")),
-                ('active', models.BooleanField(default=True)),
-                ('tenant', models.ForeignKey(db_column='tenant_id', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.BigIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("tax_key", models.CharField(max_length=210)),
+                ("vendor_id", models.CharField(max_length=200)),
+                ("country", models.CharField(max_length=2)),
+                ("rate", models.DecimalField(decimal_places=4, help_text="Percent.", max_digits=7)),
+                ("inclusive", models.BooleanField(help_text="Included in the vendor's prices, or added on top.")),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_column="tenant_id",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="identity.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tax option',
-                'db_table': 'snapshots_tax_option',
-                'indexes': [models.Index(fields=['tenant', 'vendor_id'], name='snapshot_tax_option_vendor')],
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'tax_key'), name='snapshot_tax_option_key')],
+                "verbose_name": "tax option",
+                "db_table": "snapshots_tax_option",
+                "indexes": [models.Index(fields=["tenant", "vendor_id"], name="snapshot_tax_option_vendor")],
+                "constraints": [models.UniqueConstraint(fields=("tenant", "tax_key"), name="snapshot_tax_option_key")],
             },
         ),
         migrations.RunPython(isolate, unisolate),

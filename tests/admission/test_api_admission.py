@@ -48,16 +48,20 @@ def test_an_answer_carries_the_budget_and_the_cost_of_its_document(gql, tenant):
     token = hs_token(tenant, sub="alice", roles=["customer"])
     response = gql.post(ME, token=token)
     assert response.status_code == 200
-    assert response.headers["RateLimit-Policy"] == ('"tenant";q=40000;w=2, "caller";q=20000;w=2, '
-                                                    '"share";q=3;qu="concurrent-requests"')
+    assert response.headers["RateLimit-Policy"] == (
+        '"tenant";q=40000;w=2, "caller";q=20000;w=2, "share";q=3;qu="concurrent-requests"'
+    )
     configure(tenant, rate_limit=0.5, rate_burst=100, token_rate_limit=0.25, token_burst=50)  # slow to refill
     response = gql.post(ME, token=token)
-    assert response.headers["RateLimit-Policy"] == ('"tenant";q=100;w=200, "caller";q=50;w=200, '
-                                                    '"share";q=3;qu="concurrent-requests"')
+    assert response.headers["RateLimit-Policy"] == (
+        '"tenant";q=100;w=200, "caller";q=50;w=200, "share";q=3;qu="concurrent-requests"'
+    )
     assert response.headers["RateLimit"] == '"tenant";r=99;t=2, "caller";r=49;t=4'
     assert response.json()["extensions"]["cost"] == {
-        "requestedQueryCost": 1, "actualQueryCost": 1,
-        "throttleStatus": {"maximumAvailable": 100, "currentlyAvailable": 99, "restoreRate": 0.5}}
+        "requestedQueryCost": 1,
+        "actualQueryCost": 1,
+        "throttleStatus": {"maximumAvailable": 100, "currentlyAvailable": 99, "restoreRate": 0.5},
+    }
 
 
 @pytest.mark.django_db
@@ -71,8 +75,7 @@ def test_a_connection_costs_its_page_and_what_the_answer_did_not_hold_is_given_b
 
 
 @pytest.mark.django_db
-def test_a_tenant_over_its_share_is_told_429_over_share_and_the_others_are_served(gql, tenant, other_tenant,
-                                                                                   caplog):
+def test_a_tenant_over_its_share_is_told_429_over_share_and_the_others_are_served(gql, tenant, other_tenant, caplog):
     configure(tenant, admission_share=0.25)  # 2 of the 8 slots
     hold(tenant.id, 2)
     before = refused(tenant.id, "OVER_SHARE")
@@ -93,8 +96,7 @@ def test_a_tenant_over_its_share_is_told_429_over_share_and_the_others_are_serve
 
 
 @pytest.mark.django_db
-def test_a_tenant_alone_may_use_the_whole_capacity_and_its_share_once_another_is_served(gql, tenant,
-                                                                                         other_tenant):
+def test_a_tenant_alone_may_use_the_whole_capacity_and_its_share_once_another_is_served(gql, tenant, other_tenant):
     """Work-conserving: the share holds only while other tenants are being served."""
     configure(tenant, admission_share=0.25)  # 2 of the 8 slots
     hold(tenant.id, 7, others_served=False)
@@ -121,13 +123,16 @@ def test_each_token_has_its_own_bucket_inside_the_tenants(gql, tenant):
 
 
 @pytest.mark.django_db
-def test_a_mutation_weighs_more_and_one_the_budget_cannot_pay_for_writes_nothing(gql, shop):  # noqa: F811
+def test_a_mutation_weighs_more_and_one_the_budget_cannot_pay_for_writes_nothing(gql, shop):
     configure(shop.tenant, token_rate_limit=0.001, token_burst=12)
     assert gql.post(ME, token=shop.customer).status_code == 200
-    answer = gql.post("mutation($items: [CheckoutItemInput!]!, $address: AddressInput!) { checkoutItems("
-                      "items: $items, shippingAddress: $address) { order { id lines { id } total { amount } } "
-                      "errors { code } } }",
-                      {"items": [{"productId": "mug", "quantity": 1}], "address": US_ADDRESS}, token=shop.customer)
+    answer = gql.post(
+        "mutation($items: [CheckoutItemInput!]!, $address: AddressInput!) { checkoutItems("
+        "items: $items, shippingAddress: $address) { order { id lines { id } total { amount } } "
+        "errors { code } } }",
+        {"items": [{"productId": "mug", "quantity": 1}], "address": US_ADDRESS},
+        token=shop.customer,
+    )
     assert answer.status_code == 429
     body = answer.json()
     assert body["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
@@ -153,8 +158,10 @@ def test_the_webhook_doors_are_admitted_by_the_tenant_in_their_url(client, tenan
     configure(tenant, admission_share=0.1)
     hold(tenant.id, 1)
     before = InboundWebhookReceipt.objects.count()
-    event = {"type": "vendor.upserted", "data": {"vendor_id": "v1", "name": "V", "active": True, "country": "US",
-                                                 "currency": "USD", "version": 1}}
+    event = {
+        "type": "vendor.upserted",
+        "data": {"vendor_id": "v1", "name": "V", "active": True, "country": "US", "currency": "USD", "version": 1},
+    }
     answer = sender.post(event)
     assert answer.status_code == 429 and answer.headers["Retry-After"] == "1"
     assert answer.json() == {"code": "OVER_SHARE", "message": admission.MESSAGES["OVER_SHARE"]}
@@ -188,11 +195,28 @@ def test_operators_set_a_tenants_limits_in_the_admin_and_staff_only_see_them(cli
     client.force_login(admin_user)
     url = reverse("admin:identity_tenant_change", args=[tenant.pk])
     page = client.get(url).content.decode()
-    assert "Fair share" in page and "0 requests in progress; while other tenants are served at most 3" in page and "[default]" in page
-    form = {"name": tenant.name, "active": "on", "jwt_algorithms": '["HS256"]', "jwt_hs256_secret": "",
-            "jwt_jwks_url": "", "jwt_issuer": "", "jwt_audience": "", "roles_claim": "roles",
-            "vendor_id_claim": "vendor_id", "channel_id_claim": "channel_id", "admission_share": "0.5",
-            "rate_limit": "200", "rate_burst": "400", "token_rate_limit": "", "token_burst": ""}
+    assert (
+        "Fair share" in page
+        and "0 requests in progress; while other tenants are served at most 3" in page
+        and "[default]" in page
+    )
+    form = {
+        "name": tenant.name,
+        "active": "on",
+        "jwt_algorithms": '["HS256"]',
+        "jwt_hs256_secret": "",
+        "jwt_jwks_url": "",
+        "jwt_issuer": "",
+        "jwt_audience": "",
+        "roles_claim": "roles",
+        "vendor_id_claim": "vendor_id",
+        "channel_id_claim": "channel_id",
+        "admission_share": "0.5",
+        "rate_limit": "200",
+        "rate_burst": "400",
+        "token_rate_limit": "",
+        "token_burst": "",
+    }
     assert client.post(url, {**form, "admission_share": "1.5"}).status_code == 200  # refused: over 1
     assert Tenant.objects.get(pk=tenant.pk).admission_share is None
     assert client.post(url, form).status_code == 302
@@ -208,8 +232,7 @@ def test_operators_set_a_tenants_limits_in_the_admin_and_staff_only_see_them(cli
 
 @pytest.mark.django_db
 def test_create_tenant_sets_and_clears_the_limits(tenant, capsys):
-    call_command("create_tenant", id=tenant.id, share="0.3", rate="50", burst="100", token_rate="5",
-                 token_burst="10")
+    call_command("create_tenant", id=tenant.id, share="0.3", rate="50", burst="100", token_rate="5", token_burst="10")
     assert Tenant.objects.get(pk=tenant.pk).admission_overrides() == (0.3, 50, 100, 5, 10)
     assert "fair share share 0.3, rate 50, burst 100, token rate 5, token burst 10" in capsys.readouterr().out
     call_command("create_tenant", "--id", tenant.id, "--share", "", "--rate", "")
@@ -217,9 +240,15 @@ def test_create_tenant_sets_and_clears_the_limits(tenant, capsys):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("args", "message"), [
-    (["--share", "2"], "admission_share"), (["--share", "0"], "admission_share"), (["--rate", "-1"], "rate_limit"),
-    (["--burst", "lots"], "not a number")])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--share", "2"], "admission_share"),
+        (["--share", "0"], "admission_share"),
+        (["--rate", "-1"], "rate_limit"),
+        (["--burst", "lots"], "not a number"),
+    ],
+)
 def test_create_tenant_refuses_bad_limits_and_changes_nothing(tenant, args, message):
     with pytest.raises((CommandError, SystemExit)) as raised:
         call_command("create_tenant", "--id", tenant.id, *args)

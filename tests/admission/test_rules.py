@@ -11,14 +11,17 @@ from oms_project.admission.rules import Bucket, Limits, Verdict, gcra, refund
 LIMITS = dict(rate=10, burst=100, token_rate=5, token_burst=20)
 
 
-@pytest.mark.parametrize(("share", "capacity", "slots"), [
-    (0.6, 5, 3), (0.5, 5, 2), (1.0, 5, 5), (0.01, 5, 1), (0.6, 1, 1), (0.25, 40, 10), (0.3, 10, 3)])
+@pytest.mark.parametrize(
+    ("share", "capacity", "slots"),
+    [(0.6, 5, 3), (0.5, 5, 2), (1.0, 5, 5), (0.01, 5, 1), (0.6, 1, 1), (0.25, 40, 10), (0.3, 10, 3)],
+)
 def test_a_share_is_a_whole_number_of_slots_and_never_none(share, capacity, slots):
     assert Limits(share=share, **LIMITS).max_in_flight(capacity) == slots
 
 
-@pytest.mark.parametrize("bad", [dict(share=0), dict(share=1.5), dict(rate=0), dict(burst=-1), dict(token_rate=0),
-                                 dict(token_burst=0)])
+@pytest.mark.parametrize(
+    "bad", [dict(share=0), dict(share=1.5), dict(rate=0), dict(burst=-1), dict(token_rate=0), dict(token_burst=0)]
+)
 def test_limits_refuse_impossible_settings(bad):
     with pytest.raises(ValueError):
         Limits(**{"share": 0.5, **LIMITS, **bad})
@@ -57,8 +60,10 @@ def test_refund_gives_points_back_up_to_a_full_bucket():
     assert refund(None, 0.0, 5, bucket) is None
 
 
-@given(costs=st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=60),
-       gaps=st.lists(st.floats(min_value=0, max_value=3), min_size=60, max_size=60))
+@given(
+    costs=st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=60),
+    gaps=st.lists(st.floats(min_value=0, max_value=3), min_size=60, max_size=60),
+)
 def test_over_any_run_a_bucket_never_pays_more_than_its_burst_plus_what_it_refilled(costs, gaps):
     bucket, now, tat, paid = Bucket(rate=7, burst=40), 0.0, None, 0
     for cost, gap in zip(costs, gaps):

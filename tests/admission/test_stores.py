@@ -138,8 +138,10 @@ def _hold_in_another_process(store_expression: str, slots: int) -> None:
 @pytest.mark.parametrize("kind", ["file", "redis"])
 def test_two_processes_share_one_budget(kind, tmp_path, request):
     if kind == "file":
-        expression, store = (f"LocalStore({str(tmp_path / 'shared.sqlite3')!r})",
-                             LocalStore(str(tmp_path / "shared.sqlite3")))
+        expression, store = (
+            f"LocalStore({str(tmp_path / 'shared.sqlite3')!r})",
+            LocalStore(str(tmp_path / "shared.sqlite3")),
+        )
     else:
         url = request.getfixturevalue("redis_store_url")
         expression, store = f"RedisStore({url!r})", RedisStore(url)
@@ -170,9 +172,19 @@ def test_local_and_redis_give_the_same_answers(redis_store_url, kind):
     """One sequence of steps through both stores: the same admissions and refusals."""
     local, remote = kind(), RedisStore(redis_store_url)
     limits = Limits(share=0.5, rate=1, burst=30, token_rate=1, token_burst=12)
-    steps = [("admit", "t1", "a", "l1"), ("spend", "t1", "a", 8), ("spend", "t1", "a", 8), ("admit", "t1", "b", "l2"),
-             ("admit", "t1", "c", "l3"), ("release", "t1", "a", "l1", 4), ("admit", "t1", "c", "l3"),
-             ("spend", "t1", "b", 11), ("spend", "t1", "c", 11), ("spend", "t1", "c", 4), ("admit", "t2", "a", "l4")]
+    steps = [
+        ("admit", "t1", "a", "l1"),
+        ("spend", "t1", "a", 8),
+        ("spend", "t1", "a", 8),
+        ("admit", "t1", "b", "l2"),
+        ("admit", "t1", "c", "l3"),
+        ("release", "t1", "a", "l1", 4),
+        ("admit", "t1", "c", "l3"),
+        ("spend", "t1", "b", 11),
+        ("spend", "t1", "c", 11),
+        ("spend", "t1", "c", 4),
+        ("admit", "t2", "a", "l4"),
+    ]
 
     def run(store):
         answers = []

@@ -9,8 +9,9 @@ from django.db import InterfaceError, OperationalError, connection
 
 from oms_project.internal_errors import database_unavailable
 
-pytestmark = pytest.mark.skipif(connection.vendor != "postgresql",
-                                reason="SQLite has no server to lose: nothing is DATABASE_UNAVAILABLE there")
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite has no server to lose: nothing is DATABASE_UNAVAILABLE there"
+)
 
 
 def wrapped(cause: Exception) -> OperationalError:
@@ -19,9 +20,17 @@ def wrapped(cause: Exception) -> OperationalError:
     return error
 
 
-@pytest.mark.parametrize("cause", [pg.OperationalError("connection refused"), pg.AdminShutdown("shutting down"),
-                                   pg.CrashShutdown("crash"), pg.CannotConnectNow("starting up"),
-                                   pg.ConnectionFailure("lost")], ids=type)
+@pytest.mark.parametrize(
+    "cause",
+    [
+        pg.OperationalError("connection refused"),
+        pg.AdminShutdown("shutting down"),
+        pg.CrashShutdown("crash"),
+        pg.CannotConnectNow("starting up"),
+        pg.ConnectionFailure("lost"),
+    ],
+    ids=type,
+)
 def test_a_lost_or_refused_connection_is_unavailability(cause):
     assert database_unavailable(wrapped(cause))
 
@@ -30,8 +39,16 @@ def test_a_closed_connection_is_unavailability():
     assert database_unavailable(InterfaceError("connection already closed"))
 
 
-@pytest.mark.parametrize("cause", [pg.LockNotAvailable("lock"), pg.SerializationFailure("retry"),
-                                   pg.QueryCanceled("statement timeout"), pg.DeadlockDetected("deadlock")], ids=type)
+@pytest.mark.parametrize(
+    "cause",
+    [
+        pg.LockNotAvailable("lock"),
+        pg.SerializationFailure("retry"),
+        pg.QueryCanceled("statement timeout"),
+        pg.DeadlockDetected("deadlock"),
+    ],
+    ids=type,
+)
 def test_a_query_of_its_own_failing_is_not(cause):
     assert not database_unavailable(wrapped(cause))
 

@@ -38,8 +38,10 @@ pytestmark = [
 ]
 
 CHECKOUT = LAMP_CHECKOUT
-PLACE = ("mutation($id: ID!, $key: String!) { placeOrder(orderId: $id, idempotencyKey: $key) "
-         "{ order { id number status } errors { code message } } }")
+PLACE = (
+    "mutation($id: ID!, $key: String!) { placeOrder(orderId: $id, idempotencyKey: $key) "
+    "{ order { id number status } errors { code message } } }"
+)
 
 
 def token(sub: str, roles: list[str]) -> str:
@@ -47,16 +49,29 @@ def token(sub: str, roles: list[str]) -> str:
 
 
 def environment(url: str, **extra: str) -> dict[str, str]:
-    return {**os.environ, "DJANGO_SETTINGS_MODULE": "oms_project.settings", "DATABASE_URL": url,
-            "SECRET_KEY": "restart-test-only", "ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "0", "LOG_LEVEL": "WARNING",
-            "OMS_DEMO_HS256_SECRET": SECRET, "OMS_METRICS_PUBLIC": "1", "OMS_WEBHOOK_ALLOW_HTTP": "1",
-            "OMS_WEBHOOK_ALLOWED_DESTINATIONS": "127.0.0.1", "OMS_RELAY_BACKOFF_BASE_SECONDS": "0.2",
-            "OMS_RELAY_BACKOFF_CAP_SECONDS": "1", "OMS_EVENT_STREAM_URL": "", **extra}
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "oms_project.settings",
+        "DATABASE_URL": url,
+        "SECRET_KEY": "restart-test-only",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "OMS_DEMO_HS256_SECRET": SECRET,
+        "OMS_METRICS_PUBLIC": "1",
+        "OMS_WEBHOOK_ALLOW_HTTP": "1",
+        "OMS_WEBHOOK_ALLOWED_DESTINATIONS": "127.0.0.1",
+        "OMS_RELAY_BACKOFF_BASE_SECONDS": "0.2",
+        "OMS_RELAY_BACKOFF_CAP_SECONDS": "1",
+        "OMS_EVENT_STREAM_URL": "",
+        **extra,
+    }
 
 
 def manage(env: dict, *args: str) -> str:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
 
 
 class Stack:
@@ -75,12 +90,27 @@ class Stack:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "oms_project.wsgi:application"], cwd=ROOT,
-            env={**self.env, "WEB_CONCURRENCY": "2", "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-                 "PROMETHEUS_MULTIPROC_DIR": os.path.join(self.cluster.dir, "prom")},
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-        self.relay = subprocess.Popen([sys.executable, "manage.py", "relay_events", "--poll-seconds", "0.5"], cwd=ROOT,
-                                      env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "oms_project.wsgi:application"],
+            cwd=ROOT,
+            env={
+                **self.env,
+                "WEB_CONCURRENCY": "2",
+                "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+                "PROMETHEUS_MULTIPROC_DIR": os.path.join(self.cluster.dir, "prom"),
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.relay = subprocess.Popen(
+            [sys.executable, "manage.py", "relay_events", "--poll-seconds", "0.5"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(150):
             if self.get("/readyz")[0] == 200:
                 break
@@ -98,8 +128,11 @@ class Stack:
             return 0, {}
 
     def post(self, query: str, variables: dict, bearer: str) -> tuple[int, dict, float]:
-        request = urllib.request.Request(self.base + "/graphql/", json.dumps({"query": query, "variables": variables}).encode(),
-                                         {"Content-Type": "application/json", "Authorization": f"Bearer {bearer}"})
+        request = urllib.request.Request(
+            self.base + "/graphql/",
+            json.dumps({"query": query, "variables": variables}).encode(),
+            {"Content-Type": "application/json", "Authorization": f"Bearer {bearer}"},
+        )
         started = time.perf_counter()
         try:
             with urllib.request.urlopen(request, timeout=20) as response:
@@ -111,8 +144,11 @@ class Stack:
 
     def webhook(self) -> tuple[int, dict]:
         """A snapshot webhook (the tenant and its secrets are looked up before the signature)."""
-        request = urllib.request.Request(self.base + "/webhooks/demo/", b'{"type": "vendor.upserted", "data": {}}',
-                                         {"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.base + "/webhooks/demo/",
+            b'{"type": "vendor.upserted", "data": {}}',
+            {"Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=5) as response:
                 return response.status, json.loads(response.read())
@@ -208,14 +244,21 @@ def test_orders_survive_postgresql_restarts_mid_load(stack):
     numbers = [order["number"] for order in placed.values()]
     assert len(set(numbers)) == len(numbers)
     with psycopg.connect(stack.url) as conn:
-        orders = conn.execute("SELECT count(*), count(DISTINCT number), count(number) FROM ordering_order "
-                              "WHERE customer_user_id LIKE 'shopper-%'").fetchone()
-        events = {str(row[0]) for row in conn.execute(
-            "SELECT event_id FROM ordering_outbox_event e JOIN ordering_order o ON o.id = e.aggregate_id "
-            "WHERE o.customer_user_id LIKE 'shopper-%'")}
+        orders = conn.execute(
+            "SELECT count(*), count(DISTINCT number), count(number) FROM ordering_order "
+            "WHERE customer_user_id LIKE 'shopper-%'"
+        ).fetchone()
+        events = {
+            str(row[0])
+            for row in conn.execute(
+                "SELECT event_id FROM ordering_outbox_event e JOIN ordering_order o ON o.id = e.aggregate_id "
+                "WHERE o.customer_user_id LIKE 'shopper-%'"
+            )
+        }
         placed_events = conn.execute(
             "SELECT count(*) FROM ordering_outbox_event WHERE type = 'order.placed' AND aggregate_id IN "
-            "(SELECT id FROM ordering_order WHERE customer_user_id LIKE 'shopper-%')").fetchone()[0]
+            "(SELECT id FROM ordering_order WHERE customer_user_id LIKE 'shopper-%')"
+        ).fetchone()[0]
     # One order per key (a retried checkout or placement found the first), one number each.
     assert orders == (len(placed), len(placed), len(placed))
     assert placed_events == len(placed)

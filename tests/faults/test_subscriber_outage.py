@@ -4,7 +4,7 @@ attempt limit is dead, shown in the admin and redeliverable."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -28,13 +28,15 @@ def test_a_long_outage_loses_nothing_and_keeps_each_orders_order(shop, admin_cli
     settings.OMS_RELAY_BACKOFF_CAP_SECONDS = 2
     receiver = Receiver(subscribe(shop.tenant.id, "http://127.0.0.1:9/"), status=503)
     WebhookSubscription.objects.update(url=receiver.url)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     clock = [now]
     work = relay(clock=lambda: clock[0])
     try:
         orders = [shop.placed(items=(("kettle", 1),)) for _ in range(4)]
-        events = {str(e.event_id): (str(e.aggregate_id), e.sequence)
-                  for e in OutboxEvent.objects.filter(aggregate_id__in=[o["id"] for o in orders])}
+        events = {
+            str(e.event_id): (str(e.aggregate_id), e.sequence)
+            for e in OutboxEvent.objects.filter(aggregate_id__in=[o["id"] for o in orders])
+        }
         # The outage: a relay pass every 3 s of simulated time, 8 passes (24 s); every attempt is 503.
         for _ in range(8):
             work.run_once()
@@ -58,8 +60,9 @@ def test_a_long_outage_loses_nothing_and_keeps_each_orders_order(shop, admin_cli
         for _ in range(20):
             clock[0] += timedelta(seconds=3)
             work.run_once()
-        admin_client.post(reverse("admin:webhooks_webhookdelivery_changelist"),
-                          {"action": "redeliver", "_selected_action": dead_ids})
+        admin_client.post(
+            reverse("admin:webhooks_webhookdelivery_changelist"), {"action": "redeliver", "_selected_action": dead_ids}
+        )
         for _ in range(20):
             clock[0] += timedelta(seconds=3)
             work.run_once()

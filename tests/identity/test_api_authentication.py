@@ -54,9 +54,7 @@ def jwks():
 
 @pytest.fixture
 def jwks_tenant(db, jwks):
-    return TenantFactory(
-        id="tenant-rsa", jwt_algorithms=["RS256"], jwt_hs256_secret="", jwt_jwks_url=jwks.url
-    )
+    return TenantFactory(id="tenant-rsa", jwt_algorithms=["RS256"], jwt_hs256_secret="", jwt_jwks_url=jwks.url)
 
 
 def now() -> int:
@@ -273,9 +271,7 @@ def test_vendor_id_from_claim(gql, tenant):
 
 
 def test_vendor_id_falls_back_to_authorization_snapshot(gql, tenant):
-    UserAuthorizationSnapshot.objects.create(
-        tenant=tenant, user_id="user-1", roles=["vendor"], vendor_id="v-snap"
-    )
+    UserAuthorizationSnapshot.objects.create(tenant=tenant, user_id="user-1", roles=["vendor"], vendor_id="v-snap")
     token = hs_token(tenant, roles=["vendor"])
     assert gql.execute(ME, token=token)["me"]["vendorId"] == "v-snap"
 
@@ -302,4 +298,3 @@ class TestSingleTenantMode:
     def test_token_naming_another_tenant_is_refused(self, gql, tenant, other_tenant):
         response = gql.post(ME, token=hs_token(tenant, tenant_id=other_tenant.id))
         assert response.status_code == 401
-

@@ -25,13 +25,26 @@ mutation Sync($email: String!, $first: String!, $last: String!, $phone: String,
 ME = "{ me { userId customer { email firstName addresses { id country isDefault } } } }"
 
 HOME = {"line1": "1 Main St", "city": "Springfield", "postalCode": "12345", "country": "us"}
-WORK = {"id": "work", "line1": "2 Office Rd", "line2": "Floor 3", "city": "Shelbyville",
-        "state": "IL", "postalCode": "54321", "country": "US", "isDefault": True}
+WORK = {
+    "id": "work",
+    "line1": "2 Office Rd",
+    "line2": "Floor 3",
+    "city": "Shelbyville",
+    "state": "IL",
+    "postalCode": "54321",
+    "country": "US",
+    "isDefault": True,
+}
 
 
 def sync_vars(**overrides):
-    values = {"email": "Ada@Example.com", "first": "Ada", "last": "Lovelace", "phone": "+44 20 7946 0000",
-              "addresses": [HOME, WORK]}
+    values = {
+        "email": "Ada@Example.com",
+        "first": "Ada",
+        "last": "Lovelace",
+        "phone": "+44 20 7946 0000",
+        "addresses": [HOME, WORK],
+    }
     values.update(overrides)
     return values
 
@@ -45,8 +58,8 @@ def test_sync_user_creates_customer_addresses_and_authorization(gql, tenant):
     customer = payload["customer"]
     assert customer["email"] == "ada@example.com"
     assert customer["phone"] == "+44 20 7946 0000"
-    assert [a["id"] for a in customer["addresses"]][0] == "work"  # the default comes first
-    home = [a for a in customer["addresses"] if a["id"] != "work"][0]
+    assert next(a["id"] for a in customer["addresses"]) == "work"  # the default comes first
+    home = next(a for a in customer["addresses"] if a["id"] != "work")
     assert home["id"].startswith("addr_") and home["country"] == "US" and not home["isDefault"]
 
     row = CustomerDetailsSnapshot.objects.get(tenant=tenant, user_id="cust-1")
@@ -133,8 +146,9 @@ def test_invalid_resync_keeps_the_previous_data(gql, tenant):
 
 
 def test_missing_required_argument_is_a_graphql_validation_error(gql, tenant):
-    response = gql.post('mutation { syncUser(email: "a@b.co", firstName: "A") { errors { code } } }',
-                        token=hs_token(tenant))
+    response = gql.post(
+        'mutation { syncUser(email: "a@b.co", firstName: "A") { errors { code } } }', token=hs_token(tenant)
+    )
     assert response.status_code == 400
     assert CustomerDetailsSnapshot.objects.count() == 0
 
@@ -142,11 +156,14 @@ def test_missing_required_argument_is_a_graphql_validation_error(gql, tenant):
 def test_an_address_id_of_another_customer_cannot_be_taken_over(gql, tenant):
     gql.execute(SYNC, sync_vars(), token=hs_token(tenant, sub="victim"))
 
-    payload = gql.execute(SYNC, sync_vars(addresses=[{**WORK, "line1": "Attacker St"}]),
-                          token=hs_token(tenant, sub="attacker"))["syncUser"]
+    payload = gql.execute(
+        SYNC, sync_vars(addresses=[{**WORK, "line1": "Attacker St"}]), token=hs_token(tenant, sub="attacker")
+    )["syncUser"]
 
     assert payload["errors"][0] == {
-        "field": "addresses[0].id", "code": "INVALID", "message": "this address id is not available"
+        "field": "addresses[0].id",
+        "code": "INVALID",
+        "message": "this address id is not available",
     }
     work = CustomerAddressSnapshot.objects.get(tenant=tenant, address_id="work")
     assert (work.user_id, work.line1) == ("victim", "2 Office Rd")
@@ -161,8 +178,11 @@ def test_sync_in_tenant_a_never_touches_tenant_b(gql, tenant, other_tenant):
         for model in (CustomerDetailsSnapshot, CustomerAddressSnapshot, UserAuthorizationSnapshot)
     }
 
-    gql.execute(SYNC, sync_vars(email="a@example.com", first="Ann", addresses=[WORK]),
-                token=hs_token(tenant, sub="same-user", roles=["staff"]))
+    gql.execute(
+        SYNC,
+        sync_vars(email="a@example.com", first="Ann", addresses=[WORK]),
+        token=hs_token(tenant, sub="same-user", roles=["staff"]),
+    )
 
     for model, rows in before.items():
         assert list(model.objects.filter(tenant=other_tenant).order_by("pk").values()) == rows
@@ -188,7 +208,9 @@ def test_the_customer_in_a_mutation_payload_is_read_in_the_tenants_scope(gql, te
 
     monkeypatch.setattr(schema, "customer_profile", spy)
     token = hs_token(tenant, sub="cust-1", roles=["customer"])
-    query = ('mutation { syncUser(email: "ada@example.com", firstName: "Ada", lastName: "Lovelace") '
-             "{ me { customer { email } } errors { code } } }")
+    query = (
+        'mutation { syncUser(email: "ada@example.com", firstName: "Ada", lastName: "Lovelace") '
+        "{ me { customer { email } } errors { code } } }"
+    )
     payload = gql.execute(query, token=token)["syncUser"]
     assert payload["me"]["customer"]["email"] == "ada@example.com" and scopes == [tenant.id]

@@ -28,8 +28,12 @@ def status(gql, token) -> int:
 def test_a_revocation_elsewhere_takes_effect_within_the_cache_lifetime(gql, tenant, settings, clock, sender):
     settings.OMS_AUTH_CACHE_SECONDS = 5
     token = hs_token(tenant, sub="u1", roles=["customer"])
-    sender.post({"type": "user_authorization.upserted",
-                 "data": {"user_id": "u1", "roles": ["customer"], "active": True, "version": 1}})
+    sender.post(
+        {
+            "type": "user_authorization.upserted",
+            "data": {"user_id": "u1", "roles": ["customer"], "active": True, "version": 1},
+        }
+    )
     assert status(gql, token) == 200
     # Another process revokes (this one's cache is not told): still served until the entry expires.
     UserAuthorizationSnapshot.objects.filter(user_id="u1").update(active=False)
@@ -43,8 +47,12 @@ def test_a_revocation_received_here_takes_effect_at_once(gql, tenant, settings, 
     settings.OMS_AUTH_CACHE_SECONDS = 60
     token = hs_token(tenant, sub="u2", roles=["customer"])
     assert status(gql, token) == 200
-    response = sender.post({"type": "user_authorization.upserted",
-                            "data": {"user_id": "u2", "roles": ["customer"], "active": False, "version": 1}})
+    response = sender.post(
+        {
+            "type": "user_authorization.upserted",
+            "data": {"user_id": "u2", "roles": ["customer"], "active": False, "version": 1},
+        }
+    )
     assert response.status_code == 204
     assert status(gql, token) == 403
 
@@ -62,8 +70,12 @@ def test_no_cache_when_the_lifetime_is_zero(gql, tenant, settings, sender):
     settings.OMS_AUTH_CACHE_SECONDS = 0
     token = hs_token(tenant, sub="u4", roles=["customer"])
     assert status(gql, token) == 200
-    sender.post({"type": "user_authorization.upserted",
-                 "data": {"user_id": "u4", "roles": ["customer"], "active": True, "version": 1}})
+    sender.post(
+        {
+            "type": "user_authorization.upserted",
+            "data": {"user_id": "u4", "roles": ["customer"], "active": True, "version": 1},
+        }
+    )
     UserAuthorizationSnapshot.objects.filter(user_id="u4").update(active=False)
     assert status(gql, token) == 403
 
@@ -86,7 +98,8 @@ def test_a_bearer_token_request_gets_no_cookie(gql, tenant):
 
 
 def test_a_token_is_verified_once_per_cache_lifetime_and_its_expiry_checked_on_every_use(
-        gql, tenant, settings, clock, monkeypatch):
+    gql, tenant, settings, clock, monkeypatch
+):
     import time as real_time
 
     import jwt as pyjwt

@@ -27,14 +27,33 @@ def run(*args) -> str:
 
 
 def test_create_tenant_then_update_it(db):
-    output = run("create_tenant", "--id", "acme", "--name", "Acme", "--hs256-secret", SECRET,
-                 "--issuer", "https://idp/", "--audience", "oms")
+    output = run(
+        "create_tenant",
+        "--id",
+        "acme",
+        "--name",
+        "Acme",
+        "--hs256-secret",
+        SECRET,
+        "--issuer",
+        "https://idp/",
+        "--audience",
+        "oms",
+    )
     assert "created" in output
     tenant = Tenant.objects.get(pk="acme")
     assert (tenant.jwt_algorithms, tenant.jwt_issuer, tenant.active) == (["HS256"], "https://idp/", True)
 
-    output = run("create_tenant", "--id", "acme", "--jwks-url", "http://keycloak:8080/certs",
-                 "--roles-claim", "realm_access.roles", "--inactive")
+    output = run(
+        "create_tenant",
+        "--id",
+        "acme",
+        "--jwks-url",
+        "http://keycloak:8080/certs",
+        "--roles-claim",
+        "realm_access.roles",
+        "--inactive",
+    )
     assert "updated" in output
     tenant.refresh_from_db()
     assert (tenant.jwt_hs256_secret, tenant.jwt_jwks_url) == ("", "http://keycloak:8080/certs")

@@ -45,7 +45,9 @@ class TestPrincipalFromClaims:
     def test_builds_principal(self):
         principal = principal_from_claims(
             {"sub": "u1", "roles": ["vendor"], "vendor_id": 7},
-            tenant_id="t", roles_claim="roles", vendor_id_claim="vendor_id",
+            tenant_id="t",
+            roles_claim="roles",
+            vendor_id_claim="vendor_id",
         )
         assert principal == Principal("u1", "t", frozenset({Role.VENDOR}), "7")
         assert principal.is_vendor and not principal.is_staff and not principal.is_customer
@@ -151,8 +153,13 @@ class TestAuthenticate:
 
     @pytest.mark.parametrize(
         "claims",
-        [{"sub": "u"}, {"sub": "u", "tenant_id": ""}, {"sub": "u", "tenant_id": 3},
-         {"sub": "u", "tenant_id": "nope"}, {"sub": "u", "tenant_id": "off"}],
+        [
+            {"sub": "u"},
+            {"sub": "u", "tenant_id": ""},
+            {"sub": "u", "tenant_id": 3},
+            {"sub": "u", "tenant_id": "nope"},
+            {"sub": "u", "tenant_id": "off"},
+        ],
     )
     def test_refused_tenants(self, claims):
         with pytest.raises(AuthenticationFailed):

@@ -44,70 +44,118 @@ US_ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postalCode": "12345"
 CUSTOMER = {"email": "ada@example.com", "firstName": "Ada", "lastName": "Lovelace"}
 
 MUTATIONS = {
-    "checkoutItems": ("$items: [CheckoutItemInput!]!, $shippingAddress: AddressInput!, $customer: CustomerInput, "
-                      "$couponCodes: [String!], $shippingOptions: [ShippingOptionSelectionInput!], "
-                      "$idempotencyKey: String, $paymentOptionId: ID",
-                      "items: $items, shippingAddress: $shippingAddress, customer: $customer, "
-                      "couponCodes: $couponCodes, shippingOptions: $shippingOptions, idempotencyKey: $idempotencyKey, "
-                      "paymentOptionId: $paymentOptionId"),
-    "updateCheckoutItems": ("$orderId: ID!, $items: [CheckoutItemInput!]!, $expectedVersion: Int",
-                            "orderId: $orderId, items: $items, expectedVersion: $expectedVersion"),
-    "changeDestination": ("$orderId: ID!, $shippingAddress: AddressInput!, $expectedVersion: Int",
-                          "orderId: $orderId, shippingAddress: $shippingAddress, expectedVersion: $expectedVersion"),
-    "selectShippingOption": ("$orderId: ID!, $vendorId: ID!, $shippingOptionId: ID!, $expectedVersion: Int",
-                             "orderId: $orderId, vendorId: $vendorId, shippingOptionId: $shippingOptionId, "
-                             "expectedVersion: $expectedVersion"),
-    "applyCoupon": ("$orderId: ID!, $code: String!, $expectedVersion: Int",
-                    "orderId: $orderId, code: $code, expectedVersion: $expectedVersion"),
-    "removeCoupon": ("$orderId: ID!, $code: String!, $expectedVersion: Int",
-                     "orderId: $orderId, code: $code, expectedVersion: $expectedVersion"),
-    "placeOrder": ("$orderId: ID!, $expectedVersion: Int, $idempotencyKey: String, $paymentOptionId: ID",
-                   "orderId: $orderId, expectedVersion: $expectedVersion, idempotencyKey: $idempotencyKey, "
-                   "paymentOptionId: $paymentOptionId"),
-    "confirmOrder": ("$orderId: ID!, $payment: PaymentInput!, $expectedVersion: Int",
-                     "orderId: $orderId, payment: $payment, expectedVersion: $expectedVersion"),
-    "shipOrder": ("$orderId: ID!, $carrier: String!, $trackingNumber: String!, $lines: [ShipmentLineInput!], "
-                  "$expectedVersion: Int",
-                  "orderId: $orderId, carrier: $carrier, trackingNumber: $trackingNumber, lines: $lines, "
-                  "expectedVersion: $expectedVersion"),
+    "checkoutItems": (
+        "$items: [CheckoutItemInput!]!, $shippingAddress: AddressInput!, $customer: CustomerInput, "
+        "$couponCodes: [String!], $shippingOptions: [ShippingOptionSelectionInput!], "
+        "$idempotencyKey: String, $paymentOptionId: ID",
+        "items: $items, shippingAddress: $shippingAddress, customer: $customer, "
+        "couponCodes: $couponCodes, shippingOptions: $shippingOptions, idempotencyKey: $idempotencyKey, "
+        "paymentOptionId: $paymentOptionId",
+    ),
+    "updateCheckoutItems": (
+        "$orderId: ID!, $items: [CheckoutItemInput!]!, $expectedVersion: Int",
+        "orderId: $orderId, items: $items, expectedVersion: $expectedVersion",
+    ),
+    "changeDestination": (
+        "$orderId: ID!, $shippingAddress: AddressInput!, $expectedVersion: Int",
+        "orderId: $orderId, shippingAddress: $shippingAddress, expectedVersion: $expectedVersion",
+    ),
+    "selectShippingOption": (
+        "$orderId: ID!, $vendorId: ID!, $shippingOptionId: ID!, $expectedVersion: Int",
+        "orderId: $orderId, vendorId: $vendorId, shippingOptionId: $shippingOptionId, "
+        "expectedVersion: $expectedVersion",
+    ),
+    "applyCoupon": (
+        "$orderId: ID!, $code: String!, $expectedVersion: Int",
+        "orderId: $orderId, code: $code, expectedVersion: $expectedVersion",
+    ),
+    "removeCoupon": (
+        "$orderId: ID!, $code: String!, $expectedVersion: Int",
+        "orderId: $orderId, code: $code, expectedVersion: $expectedVersion",
+    ),
+    "placeOrder": (
+        "$orderId: ID!, $expectedVersion: Int, $idempotencyKey: String, $paymentOptionId: ID",
+        "orderId: $orderId, expectedVersion: $expectedVersion, idempotencyKey: $idempotencyKey, "
+        "paymentOptionId: $paymentOptionId",
+    ),
+    "confirmOrder": (
+        "$orderId: ID!, $payment: PaymentInput!, $expectedVersion: Int",
+        "orderId: $orderId, payment: $payment, expectedVersion: $expectedVersion",
+    ),
+    "shipOrder": (
+        "$orderId: ID!, $carrier: String!, $trackingNumber: String!, $lines: [ShipmentLineInput!], "
+        "$expectedVersion: Int",
+        "orderId: $orderId, carrier: $carrier, trackingNumber: $trackingNumber, lines: $lines, "
+        "expectedVersion: $expectedVersion",
+    ),
     "deliverOrder": ("$orderId: ID!, $expectedVersion: Int", "orderId: $orderId, expectedVersion: $expectedVersion"),
     "completeOrder": ("$orderId: ID!, $expectedVersion: Int", "orderId: $orderId, expectedVersion: $expectedVersion"),
-    "markUnfulfillable": ("$orderId: ID!, $reason: String!, $expectedVersion: Int",
-                          "orderId: $orderId, reason: $reason, expectedVersion: $expectedVersion"),
+    "markUnfulfillable": (
+        "$orderId: ID!, $reason: String!, $expectedVersion: Int",
+        "orderId: $orderId, reason: $reason, expectedVersion: $expectedVersion",
+    ),
     "resumeOrder": ("$orderId: ID!, $expectedVersion: Int", "orderId: $orderId, expectedVersion: $expectedVersion"),
-    "cancelOrder": ("$orderId: ID!, $reason: String!, $expectedVersion: Int",
-                    "orderId: $orderId, reason: $reason, expectedVersion: $expectedVersion"),
-    "addShipment": ("$orderId: ID!, $lines: [ShipmentLineInput!], $expectedVersion: Int",
-                    "orderId: $orderId, lines: $lines, expectedVersion: $expectedVersion"),
+    "cancelOrder": (
+        "$orderId: ID!, $reason: String!, $expectedVersion: Int",
+        "orderId: $orderId, reason: $reason, expectedVersion: $expectedVersion",
+    ),
+    "addShipment": (
+        "$orderId: ID!, $lines: [ShipmentLineInput!], $expectedVersion: Int",
+        "orderId: $orderId, lines: $lines, expectedVersion: $expectedVersion",
+    ),
     "addShippingTrackingReference": (
         "$orderId: ID!, $shipmentId: ID!, $carrier: String!, $trackingNumber: String!, $expectedVersion: Int",
         "orderId: $orderId, shipmentId: $shipmentId, carrier: $carrier, trackingNumber: $trackingNumber, "
-        "expectedVersion: $expectedVersion"),
-    "cancelShipment": ("$orderId: ID!, $shipmentId: ID!, $reason: String!, $expectedVersion: Int",
-                       "orderId: $orderId, shipmentId: $shipmentId, reason: $reason, expectedVersion: $expectedVersion"),
-    "placeOnHold": ("$orderId: ID!, $reason: HoldReason!, $note: String, $expectedVersion: Int",
-                    "orderId: $orderId, reason: $reason, note: $note, expectedVersion: $expectedVersion"),
-    "releaseHold": ("$orderId: ID!, $note: String, $expectedVersion: Int",
-                    "orderId: $orderId, note: $note, expectedVersion: $expectedVersion"),
-    "reviewOrder": ("$orderId: ID!, $decision: ReviewDecision!, $note: String, $expectedVersion: Int",
-                    "orderId: $orderId, decision: $decision, note: $note, expectedVersion: $expectedVersion"),
-    "escalateReviewer": ("$orderId: ID!, $reviewerId: ID!, $note: String, $expectedVersion: Int",
-                         "orderId: $orderId, reviewerId: $reviewerId, note: $note, expectedVersion: $expectedVersion"),
-    "changeOrderQuantity": ("$orderId: ID!, $lineId: ID!, $quantity: Int!, $expectedVersion: Int",
-                            "orderId: $orderId, lineId: $lineId, quantity: $quantity, expectedVersion: $expectedVersion"),
-    "removeLineItems": ("$orderId: ID!, $lineIds: [ID!]!, $expectedVersion: Int",
-                        "orderId: $orderId, lineIds: $lineIds, expectedVersion: $expectedVersion"),
-    "requestReturn": ("$orderId: ID!, $lines: [ReturnLineInput!]!, $reason: String!, $expectedVersion: Int",
-                      "orderId: $orderId, lines: $lines, reason: $reason, expectedVersion: $expectedVersion"),
-    "approveReturn": ("$orderId: ID!, $returnId: ID!, $note: String, $expectedVersion: Int",
-                      "orderId: $orderId, returnId: $returnId, note: $note, expectedVersion: $expectedVersion"),
-    "rejectReturn": ("$orderId: ID!, $returnId: ID!, $reason: String!, $expectedVersion: Int",
-                     "orderId: $orderId, returnId: $returnId, reason: $reason, expectedVersion: $expectedVersion"),
-    "receiveReturn": ("$orderId: ID!, $returnId: ID!, $expectedVersion: Int",
-                      "orderId: $orderId, returnId: $returnId, expectedVersion: $expectedVersion"),
-    "processRefund": ("$orderId: ID!, $amount: String!, $reason: String!, $returnId: ID, $expectedVersion: Int",
-                      "orderId: $orderId, amount: $amount, reason: $reason, returnId: $returnId, "
-                      "expectedVersion: $expectedVersion"),
+        "expectedVersion: $expectedVersion",
+    ),
+    "cancelShipment": (
+        "$orderId: ID!, $shipmentId: ID!, $reason: String!, $expectedVersion: Int",
+        "orderId: $orderId, shipmentId: $shipmentId, reason: $reason, expectedVersion: $expectedVersion",
+    ),
+    "placeOnHold": (
+        "$orderId: ID!, $reason: HoldReason!, $note: String, $expectedVersion: Int",
+        "orderId: $orderId, reason: $reason, note: $note, expectedVersion: $expectedVersion",
+    ),
+    "releaseHold": (
+        "$orderId: ID!, $note: String, $expectedVersion: Int",
+        "orderId: $orderId, note: $note, expectedVersion: $expectedVersion",
+    ),
+    "reviewOrder": (
+        "$orderId: ID!, $decision: ReviewDecision!, $note: String, $expectedVersion: Int",
+        "orderId: $orderId, decision: $decision, note: $note, expectedVersion: $expectedVersion",
+    ),
+    "escalateReviewer": (
+        "$orderId: ID!, $reviewerId: ID!, $note: String, $expectedVersion: Int",
+        "orderId: $orderId, reviewerId: $reviewerId, note: $note, expectedVersion: $expectedVersion",
+    ),
+    "changeOrderQuantity": (
+        "$orderId: ID!, $lineId: ID!, $quantity: Int!, $expectedVersion: Int",
+        "orderId: $orderId, lineId: $lineId, quantity: $quantity, expectedVersion: $expectedVersion",
+    ),
+    "removeLineItems": (
+        "$orderId: ID!, $lineIds: [ID!]!, $expectedVersion: Int",
+        "orderId: $orderId, lineIds: $lineIds, expectedVersion: $expectedVersion",
+    ),
+    "requestReturn": (
+        "$orderId: ID!, $lines: [ReturnLineInput!]!, $reason: String!, $expectedVersion: Int",
+        "orderId: $orderId, lines: $lines, reason: $reason, expectedVersion: $expectedVersion",
+    ),
+    "approveReturn": (
+        "$orderId: ID!, $returnId: ID!, $note: String, $expectedVersion: Int",
+        "orderId: $orderId, returnId: $returnId, note: $note, expectedVersion: $expectedVersion",
+    ),
+    "rejectReturn": (
+        "$orderId: ID!, $returnId: ID!, $reason: String!, $expectedVersion: Int",
+        "orderId: $orderId, returnId: $returnId, reason: $reason, expectedVersion: $expectedVersion",
+    ),
+    "receiveReturn": (
+        "$orderId: ID!, $returnId: ID!, $expectedVersion: Int",
+        "orderId: $orderId, returnId: $returnId, expectedVersion: $expectedVersion",
+    ),
+    "processRefund": (
+        "$orderId: ID!, $amount: String!, $reason: String!, $returnId: ID, $expectedVersion: Int",
+        "orderId: $orderId, amount: $amount, reason: $reason, returnId: $returnId, expectedVersion: $expectedVersion",
+    ),
 }
 
 ORDER_QUERY = f"query($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}"
@@ -120,39 +168,165 @@ def mutation(name: str) -> str:
 
 def seed_catalog(tenant_id: str) -> None:
     writer = OrmSnapshotWriter()
-    usd = lambda amount: {"amount": amount, "currency": "USD"}  # noqa: E731
+    usd = lambda amount: {"amount": amount, "currency": "USD"}
     rows = [
-        ("vendor", Vendor.create({"vendor_id": "acme", "name": "Acme", "active": True, "country": "US",
-                                  "currency": "USD", "version": 1})),
-        ("vendor", Vendor.create({"vendor_id": "globex", "name": "Globex", "active": True, "country": "US",
-                                  "currency": "USD", "version": 1})),
-        ("product", Product.create({"product_id": "mug", "vendor_id": "acme", "sku": "ACME-MUG", "name": "Blue mug",
-                                    "price": usd("12.50"), "active": True, "available_quantity": 100_000,
-                                    "max_quantity": 20, "version": 1})),
-        ("product", Product.create({"product_id": "kettle", "vendor_id": "acme", "sku": "ACME-KETTLE",
-                                    "name": "Steel kettle", "price": usd("39.00"), "active": True, "version": 1})),
-        ("product", Product.create({"product_id": "lamp", "vendor_id": "globex", "sku": "GLX-LAMP",
-                                    "name": "Desk lamp", "price": usd("54.90"), "active": True, "version": 1})),
-        ("shipping_option", ShippingOption.create({
-            "option_id": "acme-std", "vendor_id": "acme", "name": "Acme standard", "carrier": "UPS",
-            "base_cost": usd("5.00"), "per_item_cost": usd("1.00"), "free_over": usd("75.00"),
-            "countries": ["US", "CA", "GB"], "active": True, "version": 1})),
-        ("shipping_option", ShippingOption.create({
-            "option_id": "acme-us-only", "vendor_id": "acme", "name": "Acme local", "carrier": "USPS",
-            "base_cost": usd("3.00"), "countries": ["US"], "active": True, "version": 1})),
-        ("shipping_option", ShippingOption.create({
-            "option_id": "globex-std", "vendor_id": "globex", "name": "Globex standard", "carrier": "FedEx",
-            "base_cost": usd("7.50"), "countries": ["US", "GB"], "active": True, "version": 1})),
-        ("coupon", Coupon.create({"code": "WELCOME5", "kind": "fixed", "value": "5", "currency": "USD",
-                                  "min_subtotal": usd("30.00"), "active": True, "version": 1})),
-        ("coupon", Coupon.create({"code": "ACME10", "vendor_id": "acme", "kind": "percent", "value": "10",
-                                  "active": True, "version": 1})),
-        ("coupon", Coupon.create({"code": "ONCE", "kind": "percent", "value": "5", "usage_limit": 1,
-                                  "active": True, "version": 1})),
-        ("offer", Offer.create({"offer_id": "mugs-2", "vendor_id": "acme", "kind": "percent_off", "value": "10",
-                                "product_ids": ["mug"], "min_quantity": 2, "active": True, "version": 1})),
-        ("customer", CustomerDetails.create(user_id="cust-1", email="ada@example.com", first_name="Ada",
-                                            last_name="Lovelace", version=1)),
+        (
+            "vendor",
+            Vendor.create(
+                {"vendor_id": "acme", "name": "Acme", "active": True, "country": "US", "currency": "USD", "version": 1}
+            ),
+        ),
+        (
+            "vendor",
+            Vendor.create(
+                {
+                    "vendor_id": "globex",
+                    "name": "Globex",
+                    "active": True,
+                    "country": "US",
+                    "currency": "USD",
+                    "version": 1,
+                }
+            ),
+        ),
+        (
+            "product",
+            Product.create(
+                {
+                    "product_id": "mug",
+                    "vendor_id": "acme",
+                    "sku": "ACME-MUG",
+                    "name": "Blue mug",
+                    "price": usd("12.50"),
+                    "active": True,
+                    "available_quantity": 100_000,
+                    "max_quantity": 20,
+                    "version": 1,
+                }
+            ),
+        ),
+        (
+            "product",
+            Product.create(
+                {
+                    "product_id": "kettle",
+                    "vendor_id": "acme",
+                    "sku": "ACME-KETTLE",
+                    "name": "Steel kettle",
+                    "price": usd("39.00"),
+                    "active": True,
+                    "version": 1,
+                }
+            ),
+        ),
+        (
+            "product",
+            Product.create(
+                {
+                    "product_id": "lamp",
+                    "vendor_id": "globex",
+                    "sku": "GLX-LAMP",
+                    "name": "Desk lamp",
+                    "price": usd("54.90"),
+                    "active": True,
+                    "version": 1,
+                }
+            ),
+        ),
+        (
+            "shipping_option",
+            ShippingOption.create(
+                {
+                    "option_id": "acme-std",
+                    "vendor_id": "acme",
+                    "name": "Acme standard",
+                    "carrier": "UPS",
+                    "base_cost": usd("5.00"),
+                    "per_item_cost": usd("1.00"),
+                    "free_over": usd("75.00"),
+                    "countries": ["US", "CA", "GB"],
+                    "active": True,
+                    "version": 1,
+                }
+            ),
+        ),
+        (
+            "shipping_option",
+            ShippingOption.create(
+                {
+                    "option_id": "acme-us-only",
+                    "vendor_id": "acme",
+                    "name": "Acme local",
+                    "carrier": "USPS",
+                    "base_cost": usd("3.00"),
+                    "countries": ["US"],
+                    "active": True,
+                    "version": 1,
+                }
+            ),
+        ),
+        (
+            "shipping_option",
+            ShippingOption.create(
+                {
+                    "option_id": "globex-std",
+                    "vendor_id": "globex",
+                    "name": "Globex standard",
+                    "carrier": "FedEx",
+                    "base_cost": usd("7.50"),
+                    "countries": ["US", "GB"],
+                    "active": True,
+                    "version": 1,
+                }
+            ),
+        ),
+        (
+            "coupon",
+            Coupon.create(
+                {
+                    "code": "WELCOME5",
+                    "kind": "fixed",
+                    "value": "5",
+                    "currency": "USD",
+                    "min_subtotal": usd("30.00"),
+                    "active": True,
+                    "version": 1,
+                }
+            ),
+        ),
+        (
+            "coupon",
+            Coupon.create(
+                {"code": "ACME10", "vendor_id": "acme", "kind": "percent", "value": "10", "active": True, "version": 1}
+            ),
+        ),
+        (
+            "coupon",
+            Coupon.create(
+                {"code": "ONCE", "kind": "percent", "value": "5", "usage_limit": 1, "active": True, "version": 1}
+            ),
+        ),
+        (
+            "offer",
+            Offer.create(
+                {
+                    "offer_id": "mugs-2",
+                    "vendor_id": "acme",
+                    "kind": "percent_off",
+                    "value": "10",
+                    "product_ids": ["mug"],
+                    "min_quantity": 2,
+                    "active": True,
+                    "version": 1,
+                }
+            ),
+        ),
+        (
+            "customer",
+            CustomerDetails.create(
+                user_id="cust-1", email="ada@example.com", first_name="Ada", last_name="Lovelace", version=1
+            ),
+        ),
     ]
     for kind, snapshot in rows:
         writer.upsert(tenant_id, kind, snapshot)
@@ -197,8 +371,10 @@ class Shop:
             "items": [{"productId": p, "quantity": q} for p, q in cart],
             "shippingAddress": US_ADDRESS,
             "customer": CUSTOMER,
-            "shippingOptions": [{"vendorId": "acme", "shippingOptionId": "acme-std"},
-                                {"vendorId": "globex", "shippingOptionId": "globex-std"}],
+            "shippingOptions": [
+                {"vendorId": "acme", "shippingOptionId": "acme-std"},
+                {"vendorId": "globex", "shippingOptionId": "globex-std"},
+            ],
         }
         variables.update(extra)
         return self.call("checkoutItems", token or self.customer, **variables)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from identity.domain.principal import Principal, Role
 from ordering.domain.checkout import CartItem, Catalog, price_cart
@@ -10,24 +10,44 @@ from ordering.domain.order import Order
 from ordering.domain.values import Address, CustomerInfo
 from snapshots.domain.catalog import Coupon, Offer, Product, ShippingOption, Vendor
 
-NOW = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 TENANT = "t1"
 
 
 def product(pid="p1", vendor="v1", price="10.00", currency="USD", **extra):
-    return Product.create({"product_id": pid, "vendor_id": vendor, "sku": pid.upper(), "name": f"Product {pid}",
-                           "price": {"amount": price, "currency": currency}, "active": True, "version": 1, **extra})
+    return Product.create(
+        {
+            "product_id": pid,
+            "vendor_id": vendor,
+            "sku": pid.upper(),
+            "name": f"Product {pid}",
+            "price": {"amount": price, "currency": currency},
+            "active": True,
+            "version": 1,
+            **extra,
+        }
+    )
 
 
 def vendor(vid="v1", active=True):
-    return Vendor.create({"vendor_id": vid, "name": vid, "active": active, "country": "US", "currency": "USD",
-                          "version": 1})
+    return Vendor.create(
+        {"vendor_id": vid, "name": vid, "active": active, "country": "US", "currency": "USD", "version": 1}
+    )
 
 
 def option(vendor_id="v1", base="5.00", countries=("US",), active=True):
-    return ShippingOption.create({"option_id": f"ship-{vendor_id}", "vendor_id": vendor_id, "name": "Standard",
-                                  "carrier": "UPS", "base_cost": {"amount": base, "currency": "USD"},
-                                  "countries": list(countries), "active": active, "version": 1})
+    return ShippingOption.create(
+        {
+            "option_id": f"ship-{vendor_id}",
+            "vendor_id": vendor_id,
+            "name": "Standard",
+            "carrier": "UPS",
+            "base_cost": {"amount": base, "currency": "USD"},
+            "countries": list(countries),
+            "active": active,
+            "version": 1,
+        }
+    )
 
 
 def coupon(code="C1", kind="percent", value="10", **extra):
@@ -35,8 +55,9 @@ def coupon(code="C1", kind="percent", value="10", **extra):
 
 
 def offer(oid="o1", vendor_id="v1", kind="percent_off", value="10", **extra):
-    return Offer.create({"offer_id": oid, "vendor_id": vendor_id, "kind": kind, "value": value, "active": True,
-                         "version": 1, **extra})
+    return Offer.create(
+        {"offer_id": oid, "vendor_id": vendor_id, "kind": kind, "value": value, "active": True, "version": 1, **extra}
+    )
 
 
 def catalog(products=None, vendors=None, options=None, coupons=(), offers=(), uses=None) -> Catalog:
@@ -73,12 +94,15 @@ def draft(items=(("p1", 1), ("p2", 2)), cat=None, selections=None, coupon_codes=
     cat = cat or catalog()
     items = [CartItem(pid, qty) for pid, qty in items]
     if selections is None:
-        selections = {cat.products[i.product_id].vendor_id: f"ship-{cat.products[i.product_id].vendor_id}"
-                      for i in items}
-    priced = price_cart(items, cat, coupon_codes=list(coupon_codes), selections=selections,
-                        destination_country="US", now=NOW)
-    return Order.checkout(tenant_id=TENANT, customer=CUSTOMER, shipping_address=ADDRESS, priced=priced,
-                          actor="cust-1", now=NOW)
+        selections = {
+            cat.products[i.product_id].vendor_id: f"ship-{cat.products[i.product_id].vendor_id}" for i in items
+        }
+    priced = price_cart(
+        items, cat, coupon_codes=list(coupon_codes), selections=selections, destination_country="US", now=NOW
+    )
+    return Order.checkout(
+        tenant_id=TENANT, customer=CUSTOMER, shipping_address=ADDRESS, priced=priced, actor="cust-1", now=NOW
+    )
 
 
 def confirmed(**kwargs) -> Order:

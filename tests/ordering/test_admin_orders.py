@@ -24,8 +24,9 @@ def change_url(order_id):
 
 
 def act(client, action, orders, **extra):
-    return client.post(reverse(CHANGELIST), {"action": action, "_selected_action": [o["id"] for o in orders],
-                                             **extra}, follow=True)
+    return client.post(
+        reverse(CHANGELIST), {"action": action, "_selected_action": [o["id"] for o in orders], **extra}, follow=True
+    )
 
 
 def test_the_list_searches_and_filters(staff_client, shop, other_tenant):
@@ -33,6 +34,7 @@ def test_the_list_searches_and_filters(staff_client, shop, other_tenant):
     shop.draft(items=(("lamp", 1),))
     page = staff_client.get(reverse(CHANGELIST))
     assert page.status_code == 200 and b"1001" in page.content
+
     def found(query):
         result = staff_client.get(reverse(CHANGELIST), {"q": query})
         return {str(o.id) for o in result.context["cl"].result_list}
@@ -53,8 +55,16 @@ def test_the_detail_page_shows_lines_shipping_payment_shipments_and_history(staf
     page = staff_client.get(change_url(order["id"]))
     assert page.status_code == 200
     html = page.content.decode()
-    for expected in ("ACME-MUG", "GLX-LAMP", "acme-std", "WELCOME5", "1Z-ADMIN", "ch_1", "PARTIALLY_SHIPPED",
-                     "ada@example.com"):
+    for expected in (
+        "ACME-MUG",
+        "GLX-LAMP",
+        "acme-std",
+        "WELCOME5",
+        "1Z-ADMIN",
+        "ch_1",
+        "PARTIALLY_SHIPPED",
+        "ada@example.com",
+    ):
         assert expected in html, expected
     assert 'name="_save"' not in html, "read-only: there is nothing to save"
 

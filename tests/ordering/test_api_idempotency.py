@@ -17,7 +17,8 @@ def test_checkout_with_the_same_key_and_input_returns_the_first_order(shop):
     assert db_state() == before
     assert models.Order.objects.count() == 1
     assert list(models.IdempotencyKey.objects.values_list("user_id", "operation", "key")) == [
-        ("cust-1", "checkoutItems", "cart-42")]
+        ("cust-1", "checkoutItems", "cart-42")
+    ]
 
 
 def test_a_replay_returns_the_orders_current_state(shop):
@@ -31,8 +32,16 @@ def test_a_replay_returns_the_orders_current_state(shop):
 
 def test_checkout_with_the_same_key_and_other_input_is_refused(shop):
     shop.draft(idempotencyKey="cart-42")
-    refused(shop, "checkoutItems", shop.customer, "IDEMPOTENCY_KEY_REUSED", "idempotencyKey",
-            items=[{"productId": "mug", "quantity": 3}], shippingAddress=US_ADDRESS, idempotencyKey="cart-42")
+    refused(
+        shop,
+        "checkoutItems",
+        shop.customer,
+        "IDEMPOTENCY_KEY_REUSED",
+        "idempotencyKey",
+        items=[{"productId": "mug", "quantity": 3}],
+        shippingAddress=US_ADDRESS,
+        idempotencyKey="cart-42",
+    )
     assert models.Order.objects.count() == 1
 
 
@@ -47,9 +56,16 @@ def test_keys_belong_to_one_customer(shop):
 
 def test_a_refused_attempt_does_not_use_up_the_key(shop):
     ProductSnapshot.objects.filter(product_id="lamp").update(active=False)
-    refused(shop, "checkoutItems", shop.customer, "PRODUCT_UNAVAILABLE", "items[1].productId",
-            items=[{"productId": "mug", "quantity": 1}, {"productId": "lamp", "quantity": 1}],
-            shippingAddress=US_ADDRESS, idempotencyKey="cart-42")
+    refused(
+        shop,
+        "checkoutItems",
+        shop.customer,
+        "PRODUCT_UNAVAILABLE",
+        "items[1].productId",
+        items=[{"productId": "mug", "quantity": 1}, {"productId": "lamp", "quantity": 1}],
+        shippingAddress=US_ADDRESS,
+        idempotencyKey="cart-42",
+    )
     ProductSnapshot.objects.filter(product_id="lamp").update(active=True)
     order = shop.draft(idempotencyKey="cart-42")
     assert order["status"] == "DRAFT"
@@ -72,8 +88,15 @@ def test_place_with_the_same_key_for_another_order_is_refused(shop):
     first = shop.draft()
     second = shop.draft()
     shop.ok("placeOrder", shop.customer, orderId=first["id"], idempotencyKey="place-1")
-    refused(shop, "placeOrder", shop.customer, "IDEMPOTENCY_KEY_REUSED", "idempotencyKey",
-            orderId=second["id"], idempotencyKey="place-1")
+    refused(
+        shop,
+        "placeOrder",
+        shop.customer,
+        "IDEMPOTENCY_KEY_REUSED",
+        "idempotencyKey",
+        orderId=second["id"],
+        idempotencyKey="place-1",
+    )
     assert shop.order(second["id"], shop.customer)["status"] == "DRAFT"
 
 
@@ -84,8 +107,17 @@ def test_one_key_may_name_a_checkout_and_a_placement(shop):
 
 
 def test_a_key_is_at_most_255_characters(shop):
-    refused(shop, "checkoutItems", shop.customer, "INVALID", "idempotencyKey",
-            items=[{"productId": "mug", "quantity": 1}], shippingAddress=US_ADDRESS, idempotencyKey="k" * 256)
+    refused(
+        shop,
+        "checkoutItems",
+        shop.customer,
+        "INVALID",
+        "idempotencyKey",
+        items=[{"productId": "mug", "quantity": 1}],
+        shippingAddress=US_ADDRESS,
+        idempotencyKey="k" * 256,
+    )
     draft = shop.draft()
-    refused(shop, "placeOrder", shop.customer, "INVALID", "idempotencyKey", orderId=draft["id"],
-            idempotencyKey="k" * 256)
+    refused(
+        shop, "placeOrder", shop.customer, "INVALID", "idempotencyKey", orderId=draft["id"], idempotencyKey="k" * 256
+    )

@@ -50,8 +50,9 @@ def test_the_whole_lifecycle_for_customer_staff_and_vendors(shop):
     assert acme_shipped["status"] == "PARTIALLY_SHIPPED"
     assert [line["vendorId"] for line in acme_shipped["lines"]] == ["acme"], "a vendor sees its own lines"
     assert acme_shipped["payment"] is None
-    globex_shipped = shop.ok("shipOrder", shop.globex, orderId=order_id, carrier="FedEx", trackingNumber="FX1",
-                             expectedVersion=4)
+    globex_shipped = shop.ok(
+        "shipOrder", shop.globex, orderId=order_id, carrier="FedEx", trackingNumber="FX1", expectedVersion=4
+    )
     assert globex_shipped["status"] == "SHIPPED"
 
     delivered = shop.ok("deliverOrder", shop.staff, orderId=order_id, expectedVersion=5)
@@ -59,12 +60,27 @@ def test_the_whole_lifecycle_for_customer_staff_and_vendors(shop):
     completed = shop.ok("completeOrder", shop.staff, orderId=order_id, expectedVersion=6)
     assert completed["status"] == "COMPLETED" and completed["version"] == 7
     assert [(h["fromStatus"], h["toStatus"]) for h in completed["history"]] == [
-        (None, "DRAFT"), ("DRAFT", "PENDING"), ("PENDING", "CONFIRMED"), ("CONFIRMED", "PARTIALLY_SHIPPED"),
-        ("PARTIALLY_SHIPPED", "SHIPPED"), ("SHIPPED", "DELIVERED"), ("DELIVERED", "COMPLETED")]
+        (None, "DRAFT"),
+        ("DRAFT", "PENDING"),
+        ("PENDING", "CONFIRMED"),
+        ("CONFIRMED", "PARTIALLY_SHIPPED"),
+        ("PARTIALLY_SHIPPED", "SHIPPED"),
+        ("SHIPPED", "DELIVERED"),
+        ("DELIVERED", "COMPLETED"),
+    ]
     assert [h["actor"] for h in completed["history"]] == [
-        "cust-1", "cust-1", "staff-1", "acme-user", "globex-user", "staff-1", "staff-1"]
+        "cust-1",
+        "cust-1",
+        "staff-1",
+        "acme-user",
+        "globex-user",
+        "staff-1",
+        "staff-1",
+    ]
     assert {(s["vendorId"], s["trackingNumber"]) for s in completed["shipments"]} == {
-        ("acme", "1Z999"), ("globex", "FX1")}
+        ("acme", "1Z999"),
+        ("globex", "FX1"),
+    }
     assert all(line["shippedQuantity"] == line["quantity"] for line in completed["lines"])
 
     seen_by_customer = shop.order(order_id, shop.customer)
@@ -81,16 +97,31 @@ def test_a_single_vendor_order_can_be_delivered_by_its_vendor(shop):
 def test_partial_shipment_by_line_and_quantity(shop):
     order = shop.confirmed(items=(("mug", 3),))
     line = order["lines"][0]["id"]
-    first = shop.ok("shipOrder", shop.staff, orderId=order["id"], carrier="UPS", trackingNumber="a",
-                    lines=[{"lineId": line, "quantity": 2}])
+    first = shop.ok(
+        "shipOrder",
+        shop.staff,
+        orderId=order["id"],
+        carrier="UPS",
+        trackingNumber="a",
+        lines=[{"lineId": line, "quantity": 2}],
+    )
     assert first["status"] == "PARTIALLY_SHIPPED" and first["lines"][0]["shippedQuantity"] == 2
     assert first["shipments"][0]["lines"] == [{"lineId": line, "quantity": 2}]
     second = shop.ok("shipOrder", shop.acme, orderId=order["id"], carrier="UPS", trackingNumber="b")
     assert second["status"] == "SHIPPED" and second["shipments"][1]["lines"] == [{"lineId": line, "quantity": 1}]
 
 
-@pytest.mark.parametrize("who, status", [("customer", "DRAFT"), ("customer", "PENDING"), ("staff", "DRAFT"),
-                                         ("staff", "PENDING"), ("staff", "CONFIRMED"), ("vendor", "CONFIRMED")])
+@pytest.mark.parametrize(
+    "who, status",
+    [
+        ("customer", "DRAFT"),
+        ("customer", "PENDING"),
+        ("staff", "DRAFT"),
+        ("staff", "PENDING"),
+        ("staff", "CONFIRMED"),
+        ("vendor", "CONFIRMED"),
+    ],
+)
 def test_cancellation_by_each_role_from_each_allowed_status(shop, who, status):
     items = (("kettle", 1),)
     order = {"DRAFT": shop.draft, "PENDING": shop.placed, "CONFIRMED": shop.confirmed}[status](items)
@@ -105,28 +136,39 @@ def test_cancellation_by_each_role_from_each_allowed_status(shop, who, status):
 def test_draft_changes_reprice(shop):
     order = shop.draft(items=(("mug", 1),), shippingOptions=[{"vendorId": "acme", "shippingOptionId": "acme-std"}])
     assert order["total"]["amount"] == "17.50"
-    order = shop.ok("updateCheckoutItems", shop.customer, orderId=order["id"], expectedVersion=1,
-                    items=[{"productId": "mug", "quantity": 2}, {"productId": "kettle", "quantity": 1}])
+    order = shop.ok(
+        "updateCheckoutItems",
+        shop.customer,
+        orderId=order["id"],
+        expectedVersion=1,
+        items=[{"productId": "mug", "quantity": 2}, {"productId": "kettle", "quantity": 1}],
+    )
     assert [line["quantity"] for line in order["lines"]] == [2, 1] and order["version"] == 2
     assert order["subtotal"]["amount"] == "64.00" and order["shippingTotal"]["amount"] == "7.00"
     order = shop.ok("applyCoupon", shop.customer, orderId=order["id"], code="ACME10", expectedVersion=2)
     assert order["coupons"][0]["vendorId"] == "acme" and order["coupons"][0]["discount"]["amount"] == "6.15"
     order = shop.ok("removeCoupon", shop.customer, orderId=order["id"], code="ACME10", expectedVersion=3)
     assert order["coupons"] == []
-    order = shop.ok("selectShippingOption", shop.customer, orderId=order["id"], vendorId="acme",
-                    shippingOptionId="acme-us-only", expectedVersion=4)
+    order = shop.ok(
+        "selectShippingOption",
+        shop.customer,
+        orderId=order["id"],
+        vendorId="acme",
+        shippingOptionId="acme-us-only",
+        expectedVersion=4,
+    )
     assert order["shippingTotal"]["amount"] == "3.00"
     canada = {**order["shippingAddress"], "country": "CA", "postalCode": "K1A 0B1"}
     canada = {k: v for k, v in canada.items() if v is not None}
-    order = shop.ok("changeDestination", shop.customer, orderId=order["id"], shippingAddress=canada,
-                    expectedVersion=5)
+    order = shop.ok("changeDestination", shop.customer, orderId=order["id"], shippingAddress=canada, expectedVersion=5)
     assert order["shippingAddress"]["country"] == "CA"
     assert order["shippingOptions"][0]["shippingOptionId"] is None, "acme-us-only does not ship to Canada"
     assert order["shippingTotal"]["amount"] == "0.00"
     payload = shop.call("placeOrder", shop.customer, orderId=order["id"])
     assert payload["errors"][0]["code"] == "SHIPPING_OPTION_UNAVAILABLE"
-    order = shop.ok("selectShippingOption", shop.customer, orderId=order["id"], vendorId="acme",
-                    shippingOptionId="acme-std")
+    order = shop.ok(
+        "selectShippingOption", shop.customer, orderId=order["id"], vendorId="acme", shippingOptionId="acme-std"
+    )
     assert order["shippingTotal"]["amount"] == "7.00"
     assert shop.ok("placeOrder", shop.customer, orderId=order["id"])["status"] == "PENDING"
     notes = [h["note"] for h in shop.order(order["id"], shop.customer)["history"]]
@@ -135,8 +177,13 @@ def test_draft_changes_reprice(shop):
 
 def test_customer_details_default_to_the_synced_snapshot(shop):
     order = shop.draft(customer=None)
-    assert order["customer"] == {"userId": "cust-1", "email": "ada@example.com", "firstName": "Ada",
-                                 "lastName": "Lovelace", "phone": None}
+    assert order["customer"] == {
+        "userId": "cust-1",
+        "email": "ada@example.com",
+        "firstName": "Ada",
+        "lastName": "Lovelace",
+        "phone": None,
+    }
     payload = shop.checkout(token=shop.other_customer, customer=None)
     assert payload["errors"][0]["code"] == "INVALID" and payload["errors"][0]["field"] == "customer"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
@@ -52,8 +52,11 @@ def market(shop):
     made["shipped"] = shop.ok("shipOrder", shop.acme, orderId=shipped["id"], carrier="UPS", trackingNumber="1Z")
     cancelled = shop.placed(items=(("mug", 3),))
     made["cancelled"] = shop.ok("cancelOrder", shop.customer, orderId=cancelled["id"], reason="changed my mind")
-    other = shop.checkout((("kettle", 1), ("lamp", 1)), token=shop.other_customer,
-                          customer={"email": "bob@example.com", "firstName": "Bob", "lastName": "Babbage"})
+    other = shop.checkout(
+        (("kettle", 1), ("lamp", 1)),
+        token=shop.other_customer,
+        customer={"email": "bob@example.com", "firstName": "Bob", "lastName": "Babbage"},
+    )
     made["other"] = shop.ok("placeOrder", shop.other_customer, orderId=other["order"]["id"])
     return {name: order["id"] for name, order in made.items()}
 
@@ -89,15 +92,18 @@ def test_vendors_see_placed_orders_with_their_lines_and_only_their_lines(shop, m
     assert ids(globex) == [market[n] for n in ("other", "confirmed", "pending")]
 
 
-@pytest.mark.parametrize("filter_, expected", [
-    ({"status": ["PENDING"]}, ["other", "pending"]),
-    ({"status": ["DRAFT", "CANCELLED"]}, ["cancelled", "draft"]),
-    ({"paymentStatus": ["PAID"]}, ["shipped", "confirmed"]),
-    ({"paymentStatus": ["UNPAID"], "status": ["PENDING"]}, ["other", "pending"]),
-    ({"vendorId": "globex"}, ["other", "confirmed", "pending"]),
-    ({"vendorId": "nobody"}, []),
-    ({"customerId": "cust-2"}, ["other"]),
-])
+@pytest.mark.parametrize(
+    "filter_, expected",
+    [
+        ({"status": ["PENDING"]}, ["other", "pending"]),
+        ({"status": ["DRAFT", "CANCELLED"]}, ["cancelled", "draft"]),
+        ({"paymentStatus": ["PAID"]}, ["shipped", "confirmed"]),
+        ({"paymentStatus": ["UNPAID"], "status": ["PENDING"]}, ["other", "pending"]),
+        ({"vendorId": "globex"}, ["other", "confirmed", "pending"]),
+        ({"vendorId": "nobody"}, []),
+        ({"customerId": "cust-2"}, ["other"]),
+    ],
+)
 def test_filters(shop, market, filter_, expected):
     page = orders(shop, shop.staff, filter=filter_)
     assert ids(page) == [market[name] for name in expected]
@@ -105,8 +111,7 @@ def test_filters(shop, market, filter_, expected):
 
 
 def test_filters_narrow_what_the_role_sees(shop, market):
-    assert ids(orders(shop, shop.customer, filter={"vendorId": "globex"})) == [
-        market["confirmed"], market["pending"]]
+    assert ids(orders(shop, shop.customer, filter={"vendorId": "globex"})) == [market["confirmed"], market["pending"]]
     assert ids(orders(shop, shop.acme, filter={"vendorId": "globex"})) == [market["other"], market["confirmed"]]
     assert ids(orders(shop, shop.acme, filter={"status": ["DRAFT"]})) == []
 
@@ -119,24 +124,30 @@ def test_only_staff_filter_by_customer(shop, market):
 def test_created_between(shop, market):
     days = {"draft": 1, "pending": 2, "confirmed": 3, "shipped": 4, "cancelled": 5, "other": 6}
     for name, day in days.items():
-        models.Order.objects.filter(id=market[name]).update(created_at=datetime(2026, 3, day, 12, tzinfo=timezone.utc))
-    page = orders(shop, shop.staff, filter={"createdAfter": "2026-03-02T12:00:00+00:00",
-                                            "createdBefore": "2026-03-05T12:00:00+00:00"})
+        models.Order.objects.filter(id=market[name]).update(created_at=datetime(2026, 3, day, 12, tzinfo=UTC))
+    page = orders(
+        shop,
+        shop.staff,
+        filter={"createdAfter": "2026-03-02T12:00:00+00:00", "createdBefore": "2026-03-05T12:00:00+00:00"},
+    )
     assert ids(page) == [market[n] for n in ("shipped", "confirmed", "pending")], "after is inclusive, before is not"
     response = shop.gql.post(ORDERS, {"filter": {"createdAfter": "yesterday"}}, token=shop.staff)
     assert response.status_code == 400 and "DateTime" in response.json()["errors"][0]["message"]
 
 
-@pytest.mark.parametrize("search, expected", [
-    ("1001", ["pending"]),
-    ("acme-kettle", ["other", "shipped"]),
-    ("DESK LAMP", ["other", "confirmed", "pending"]),
-    ("lovelace", ["cancelled", "shipped", "confirmed", "pending", "draft"]),
-    ("ada lovelace", ["cancelled", "shipped", "confirmed", "pending", "draft"]),
-    ("bob@example", ["other"]),
-    ("  mug ", ["cancelled", "confirmed", "draft"]),
-    ("nothing-like-this", []),
-])
+@pytest.mark.parametrize(
+    "search, expected",
+    [
+        ("1001", ["pending"]),
+        ("acme-kettle", ["other", "shipped"]),
+        ("DESK LAMP", ["other", "confirmed", "pending"]),
+        ("lovelace", ["cancelled", "shipped", "confirmed", "pending", "draft"]),
+        ("ada lovelace", ["cancelled", "shipped", "confirmed", "pending", "draft"]),
+        ("bob@example", ["other"]),
+        ("  mug ", ["cancelled", "confirmed", "draft"]),
+        ("nothing-like-this", []),
+    ],
+)
 def test_search(shop, market, search, expected):
     page = orders(shop, shop.staff, search=search)
     assert ids(page) == [market[name] for name in expected]
@@ -202,11 +213,15 @@ def test_callers_without_a_role_see_nothing(shop, market):
     from tests.tokens import hs_token
 
     nobody = hs_token(shop.tenant, sub="someone", roles=[])
-    assert orders(shop, nobody) == {"totalCount": 0, "edges": [], "pageInfo": {
-        "hasNextPage": False, "hasPreviousPage": False, "startCursor": None, "endCursor": None}}
+    assert orders(shop, nobody) == {
+        "totalCount": 0,
+        "edges": [],
+        "pageInfo": {"hasNextPage": False, "hasPreviousPage": False, "startCursor": None, "endCursor": None},
+    }
 
 
 # -- cost -------------------------------------------------------------------------------------
+
 
 def _shipped_orders(shop, count):
     for _ in range(count):

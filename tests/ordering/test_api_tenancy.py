@@ -54,7 +54,8 @@ def answers_as_if_missing(shop, name, token, variables):
     assert seen == missing
     assert db_state() == before
     errors = (seen["data"][name] or {}).get("errors") or [
-        {"code": e["extensions"]["code"]} for e in seen.get("errors", [])]
+        {"code": e["extensions"]["code"]} for e in seen.get("errors", [])
+    ]
     assert [e["code"] for e in errors] in (["NOT_FOUND"], ["FORBIDDEN"]), seen
     return errors[0]["code"]
 
@@ -77,19 +78,30 @@ def test_another_tenants_orders_do_not_exist(shop, other_shop):
         page = other_shop.gql.execute(ORDERS, {"search": "ada"}, token=token)["orders"]
         assert page["totalCount"] == 0
     assert {o["status"] for o in (shop.order(x["id"], shop.staff) for x in (draft, placed, confirmed))} == {
-        "DRAFT", "PENDING", "CONFIRMED"}
+        "DRAFT",
+        "PENDING",
+        "CONFIRMED",
+    }
 
 
 def test_each_tenant_prices_numbers_and_counts_coupons_on_its_own(shop, other_shop):
-    mine = shop.placed(items=(("mug", 1),), couponCodes=["ONCE"], shippingOptions=[
-        {"vendorId": "acme", "shippingOptionId": "acme-std"}])
-    theirs = other_shop.placed(items=(("mug", 1),), couponCodes=["ONCE"], shippingOptions=[
-        {"vendorId": "acme", "shippingOptionId": "acme-std"}])
+    mine = shop.placed(
+        items=(("mug", 1),),
+        couponCodes=["ONCE"],
+        shippingOptions=[{"vendorId": "acme", "shippingOptionId": "acme-std"}],
+    )
+    theirs = other_shop.placed(
+        items=(("mug", 1),),
+        couponCodes=["ONCE"],
+        shippingOptions=[{"vendorId": "acme", "shippingOptionId": "acme-std"}],
+    )
     assert mine["number"] == theirs["number"] == "1001"
     assert mine["lines"][0]["unitPrice"]["amount"] == "12.50"
     assert theirs["lines"][0]["unitPrice"]["amount"] == "20.00"
     assert sorted(models.CouponUsage.objects.values_list("tenant_id", "code", "used")) == [
-        ("tenant-a", "ONCE", 1), ("tenant-b", "ONCE", 1)]
+        ("tenant-a", "ONCE", 1),
+        ("tenant-b", "ONCE", 1),
+    ]
 
 
 def test_idempotency_keys_are_per_tenant(shop, other_shop):
@@ -111,8 +123,10 @@ def test_a_tenant_cannot_order_another_tenants_products(shop, other_shop):
 def test_vendors_never_see_or_touch_orders_without_their_lines(shop):
     kettle_only = shop.confirmed(items=(("kettle", 1),))
     assert shop.order(kettle_only["id"], shop.globex) is None
-    codes = {name: answers_as_if_missing(shop, name, shop.globex, variables)
-             for name, variables in every_mutation(kettle_only["id"], kettle_only["total"]["amount"])}
+    codes = {
+        name: answers_as_if_missing(shop, name, shop.globex, variables)
+        for name, variables in every_mutation(kettle_only["id"], kettle_only["total"]["amount"])
+    }
     assert codes["shipOrder"] == codes["cancelOrder"] == codes["deliverOrder"] == "NOT_FOUND"
     assert codes["confirmOrder"] == "FORBIDDEN", "vendors never confirm, whatever the order"
     assert shop.gql.execute(ORDERS, {}, token=shop.globex)["orders"]["totalCount"] == 0
@@ -128,12 +142,22 @@ def test_a_vendor_sees_only_its_own_lines_of_a_shared_order(shop):
     assert seen["payment"] is None
     assert seen["subtotal"]["amount"] == "25.00"
     # Acme cannot ship globex's line: to acme it does not exist.
-    refused(shop, "shipOrder", shop.acme, "NOT_FOUND", "lines[0].lineId", orderId=order["id"], carrier="UPS",
-            trackingNumber="t", lines=[{"lineId": globex_lines[0], "quantity": 1}])
+    refused(
+        shop,
+        "shipOrder",
+        shop.acme,
+        "NOT_FOUND",
+        "lines[0].lineId",
+        orderId=order["id"],
+        carrier="UPS",
+        trackingNumber="t",
+        lines=[{"lineId": globex_lines[0], "quantity": 1}],
+    )
     shipped = shop.ok("shipOrder", shop.acme, orderId=order["id"], carrier="UPS", trackingNumber="t")
     assert [s["vendorId"] for s in shipped["shipments"]] == ["acme"]
     globex_view = shop.order(order["id"], shop.globex)
     assert globex_view["shipments"] == [], "another vendor's shipments are not shown"
     assert [line["shippedQuantity"] for line in globex_view["lines"]] == [0]
-    assert all(entry["actor"] in {"cust-1", "staff-1", "acme-user"} for entry in shop.order(
-        order["id"], shop.staff)["history"])
+    assert all(
+        entry["actor"] in {"cust-1", "staff-1", "acme-user"} for entry in shop.order(order["id"], shop.staff)["history"]
+    )

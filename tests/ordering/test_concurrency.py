@@ -28,8 +28,9 @@ def wait_until_blocked(count: int, timeout: float = 10.0) -> None:
     while time.monotonic() < deadline:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_stat_clear_snapshot()")  # statistics views are cached per transaction
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                           "AND wait_event_type = 'Lock'")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
             if cursor.fetchone()[0] >= count:
                 return
         time.sleep(0.02)
@@ -77,8 +78,10 @@ def race(shop: Shop, calls: list[tuple[str, str, dict]], gate: Callable[[], obje
         for thread in threads:
             thread.join(30)
     assert all(isinstance(r, dict) for r in results), results
-    return [r["data"][name] if r.get("data") and r["data"].get(name) is not None else r
-            for r, (name, _, _) in zip(results, calls, strict=True)]
+    return [
+        r["data"][name] if r.get("data") and r["data"].get(name) is not None else r
+        for r, (name, _, _) in zip(results, calls, strict=True)
+    ]
 
 
 def _mutation(name: str) -> str:
@@ -94,8 +97,11 @@ def codes(payload: dict) -> list[str]:
 def test_two_placements_with_one_idempotency_key_make_one_order(shop):
     draft = shop.draft()
     variables = {"orderId": draft["id"], "idempotencyKey": "place-once"}
-    first, second = race(shop, [("placeOrder", shop.customer, variables)] * 2,
-                         lambda: holding(models.Order.objects.filter(id=draft["id"])))
+    first, second = race(
+        shop,
+        [("placeOrder", shop.customer, variables)] * 2,
+        lambda: holding(models.Order.objects.filter(id=draft["id"])),
+    )
     assert codes(first) == codes(second) == []
     assert first["order"] == second["order"]
     assert first["order"]["number"] == "1001"
@@ -107,13 +113,18 @@ def test_two_placements_with_one_idempotency_key_make_one_order(shop):
 
 
 def test_two_checkouts_with_one_idempotency_key_make_one_order(shop):
-    variables = {"items": [{"productId": "kettle", "quantity": 1}], "idempotencyKey": "cart-once",
-                 "shippingAddress": {"line1": "1 Main St", "city": "Springfield", "postalCode": "12345",
-                                     "country": "US"},
-                 "customer": {"email": "ada@example.com", "firstName": "Ada", "lastName": "Lovelace"}}
+    variables = {
+        "items": [{"productId": "kettle", "quantity": 1}],
+        "idempotencyKey": "cart-once",
+        "shippingAddress": {"line1": "1 Main St", "city": "Springfield", "postalCode": "12345", "country": "US"},
+        "customer": {"email": "ada@example.com", "firstName": "Ada", "lastName": "Lovelace"},
+    }
     # Both have looked the key up and found nothing before either may insert it.
-    first, second = race(shop, [("checkoutItems", shop.customer, variables)] * 2,
-                         lambda: holding_inserts_into("ordering_idempotency_key"))
+    first, second = race(
+        shop,
+        [("checkoutItems", shop.customer, variables)] * 2,
+        lambda: holding_inserts_into("ordering_idempotency_key"),
+    )
     assert codes(first) == codes(second) == []
     assert first["order"]["id"] == second["order"]["id"]
     assert models.Order.objects.count() == 1
@@ -121,10 +132,14 @@ def test_two_checkouts_with_one_idempotency_key_make_one_order(shop):
 
 def test_cancel_racing_ship_exactly_one_wins(shop):
     order = shop.confirmed(items=(("kettle", 1),))
-    cancel, ship = race(shop, [
-        ("cancelOrder", shop.staff, {"orderId": order["id"], "reason": "customer called"}),
-        ("shipOrder", shop.acme, {"orderId": order["id"], "carrier": "UPS", "trackingNumber": "1Z"}),
-    ], lambda: holding(models.Order.objects.filter(id=order["id"])))
+    cancel, ship = race(
+        shop,
+        [
+            ("cancelOrder", shop.staff, {"orderId": order["id"], "reason": "customer called"}),
+            ("shipOrder", shop.acme, {"orderId": order["id"], "carrier": "UPS", "trackingNumber": "1Z"}),
+        ],
+        lambda: holding(models.Order.objects.filter(id=order["id"])),
+    )
     outcomes = sorted([codes(cancel), codes(ship)])
     assert outcomes == [[], ["INVALID_TRANSITION"]], (cancel, ship)
     row = models.Order.objects.get(id=order["id"])
@@ -139,10 +154,14 @@ def test_the_last_use_of_a_coupon_goes_to_one_of_two_concurrent_placements(shop)
     first = shop.draft(items=(("kettle", 1),), couponCodes=["ONCE"])
     second = shop.draft(items=(("kettle", 1),), couponCodes=["ONCE"])
     models.CouponUsage.objects.create(tenant_id=shop.tenant.id, code="ONCE", used=0)
-    a, b = race(shop, [
-        ("placeOrder", shop.customer, {"orderId": first["id"]}),
-        ("placeOrder", shop.customer, {"orderId": second["id"]}),
-    ], lambda: holding(models.CouponUsage.objects.filter(code="ONCE")))
+    a, b = race(
+        shop,
+        [
+            ("placeOrder", shop.customer, {"orderId": first["id"]}),
+            ("placeOrder", shop.customer, {"orderId": second["id"]}),
+        ],
+        lambda: holding(models.CouponUsage.objects.filter(code="ONCE")),
+    )
     assert sorted([codes(a), codes(b)]) == [[], ["COUPON_EXHAUSTED"]], (a, b)
     assert list(models.CouponUsage.objects.values_list("used", flat=True)) == [1]
     assert sorted(models.Order.objects.values_list("status", flat=True)) == ["DRAFT", "PENDING"]
@@ -152,8 +171,11 @@ def test_the_last_use_of_a_coupon_goes_to_one_of_two_concurrent_placements(shop)
 def test_concurrent_placements_get_distinct_consecutive_numbers(shop):
     drafts = [shop.draft(items=(("kettle", 1),)) for _ in range(4)]
     models.OrderNumberCounter.objects.create(tenant_id=shop.tenant.id, last_number=0)
-    results = race(shop, [("placeOrder", shop.customer, {"orderId": d["id"]}) for d in drafts],
-                   lambda: holding(models.OrderNumberCounter.objects.all()))
+    results = race(
+        shop,
+        [("placeOrder", shop.customer, {"orderId": d["id"]}) for d in drafts],
+        lambda: holding(models.OrderNumberCounter.objects.all()),
+    )
     assert all(codes(r) == [] for r in results), results
     assert sorted(r["order"]["number"] for r in results) == ["1001", "1002", "1003", "1004"]
 
@@ -164,12 +186,22 @@ def test_an_amendment_racing_a_shipment_exactly_one_wins(shop):
     order = shop.confirmed(items=(("mug", 2), ("lamp", 1)))
     mug = next(line for line in order["lines"] if line["vendorId"] == "acme")
     version = order["version"]
-    amend, ship = race(shop, [
-        ("changeOrderQuantity", shop.customer, {"orderId": order["id"], "lineId": mug["id"], "quantity": 1,
-                                                "expectedVersion": version}),
-        ("shipOrder", shop.acme, {"orderId": order["id"], "carrier": "UPS", "trackingNumber": "1Z",
-                                  "expectedVersion": version}),
-    ], lambda: holding(models.Order.objects.filter(id=order["id"])))
+    amend, ship = race(
+        shop,
+        [
+            (
+                "changeOrderQuantity",
+                shop.customer,
+                {"orderId": order["id"], "lineId": mug["id"], "quantity": 1, "expectedVersion": version},
+            ),
+            (
+                "shipOrder",
+                shop.acme,
+                {"orderId": order["id"], "carrier": "UPS", "trackingNumber": "1Z", "expectedVersion": version},
+            ),
+        ],
+        lambda: holding(models.Order.objects.filter(id=order["id"])),
+    )
     assert sorted([codes(amend), codes(ship)]) == [[], ["CONFLICT"]], (amend, ship)
     row = models.Order.objects.get(id=order["id"])
     shipments = list(models.Shipment.objects.filter(order_id=order["id"]).values_list("lines", flat=True))
@@ -184,10 +216,14 @@ def test_an_amendment_racing_a_shipment_exactly_one_wins(shop):
 def test_once_a_shipment_won_an_amendment_is_refused(shop):
     order = shop.confirmed(items=(("mug", 2), ("lamp", 1)))
     mug = next(line for line in order["lines"] if line["vendorId"] == "acme")
-    ship, amend = race(shop, [
-        ("shipOrder", shop.acme, {"orderId": order["id"], "carrier": "UPS", "trackingNumber": "1Z"}),
-        ("changeOrderQuantity", shop.customer, {"orderId": order["id"], "lineId": mug["id"], "quantity": 1}),
-    ], lambda: holding(models.Order.objects.filter(id=order["id"])))
+    ship, amend = race(
+        shop,
+        [
+            ("shipOrder", shop.acme, {"orderId": order["id"], "carrier": "UPS", "trackingNumber": "1Z"}),
+            ("changeOrderQuantity", shop.customer, {"orderId": order["id"], "lineId": mug["id"], "quantity": 1}),
+        ],
+        lambda: holding(models.Order.objects.filter(id=order["id"])),
+    )
     row = models.Order.objects.get(id=order["id"])
     if codes(amend) == []:  # the amendment went first: the shipment carries what is left
         assert row.revision == 1 and models.Shipment.objects.get().lines[0]["quantity"] == 1

@@ -64,6 +64,7 @@ def delivered():
 
 # -- shipments ------------------------------------------------------------------------------
 
+
 def test_a_pending_shipment_takes_quantities_without_shipping_them():
     order = ready()
     shipment = order.add_shipment(lines=None, vendor_scope="v1", actor="v", now=NOW)
@@ -78,17 +79,20 @@ def test_a_pending_shipment_takes_quantities_without_shipping_them():
 def test_a_tracking_reference_ships_it_and_the_order_follows():
     order = ready()
     first = order.add_shipment(lines=None, vendor_scope="v1", actor="v", now=NOW)
-    order.add_tracking_reference(first.shipment_id, carrier="UPS", tracking_number="1Z", vendor_scope="v1",
-                                 actor="v", now=NOW)
+    order.add_tracking_reference(
+        first.shipment_id, carrier="UPS", tracking_number="1Z", vendor_scope="v1", actor="v", now=NOW
+    )
     assert order.shipments[0].status is SS.SHIPPED and order.shipments[0].shipped_at == NOW
     assert order.status is S.PARTIALLY_SHIPPED
     assert types(order) == [ev.ORDER_SHIPMENT_ADDED, ev.ORDER_SHIPPED, ev.ORDER_STATUS_CHANGED]
     with pytest.raises(InvalidTransition):
-        order.add_tracking_reference(first.shipment_id, carrier="UPS", tracking_number="1Z", vendor_scope=None,
-                                     actor="s", now=NOW)
+        order.add_tracking_reference(
+            first.shipment_id, carrier="UPS", tracking_number="1Z", vendor_scope=None, actor="s", now=NOW
+        )
     with pytest.raises(NotFound):  # another vendor cannot touch it
-        order.add_tracking_reference(first.shipment_id, carrier="UPS", tracking_number="1Z", vendor_scope="v2",
-                                     actor="v2", now=NOW)
+        order.add_tracking_reference(
+            first.shipment_id, carrier="UPS", tracking_number="1Z", vendor_scope="v2", actor="v2", now=NOW
+        )
 
 
 def test_carrier_updates_move_shipments_and_deliver_the_order_when_all_are_delivered():
@@ -98,11 +102,9 @@ def test_carrier_updates_move_shipments_and_deliver_the_order_when_all_are_deliv
     order.pull_events()
     assert order.status is S.SHIPPED
     assert order.track(one.shipment_id, status=SS.IN_TRANSIT, at=LATER, detail="hub", actor="c", now=LATER)
-    assert order.track(one.shipment_id, status=SS.IN_TRANSIT, at=LATER + timedelta(1), detail="", actor="c",
-                       now=LATER)
+    assert order.track(one.shipment_id, status=SS.IN_TRANSIT, at=LATER + timedelta(1), detail="", actor="c", now=LATER)
     assert not order.track(one.shipment_id, status=SS.DELIVERED, at=LATER, detail="", actor="c", now=LATER), "stale"
-    assert order.track(one.shipment_id, status=SS.DELIVERED, at=LATER + timedelta(2), detail="", actor="c",
-                       now=LATER)
+    assert order.track(one.shipment_id, status=SS.DELIVERED, at=LATER + timedelta(2), detail="", actor="c", now=LATER)
     assert order.status is S.SHIPPED
     assert order.track(two.shipment_id, status=SS.DELIVERED, at=LATER, detail="", actor="c", now=LATER)
     assert order.status is S.DELIVERED and order.delivered_at == LATER
@@ -143,6 +145,7 @@ def test_shipments_need_a_confirmed_order():
 
 
 # -- holds and review -----------------------------------------------------------------------
+
 
 def test_a_hold_blocks_confirmation_shipping_and_completion_until_released():
     order = placed()
@@ -207,6 +210,7 @@ def test_no_review_no_decision():
 
 # -- amendments -----------------------------------------------------------------------------
 
+
 def test_lowering_a_quantity_reprices_from_the_frozen_prices():
     order = placed(items=(("p1", 3), ("p2", 1)))
     before = order.total
@@ -251,6 +255,7 @@ def test_removing_a_line_drops_its_vendor_shipping_and_marks_the_payment():
 
 def test_coupons_are_prorated_on_amendment():
     from .domain_fixtures import catalog, coupon, product
+
     cat = catalog(products=[product("p1", "v1"), product("p2", "v2", price="20.00")], coupons=[coupon("C1")])
     order = draft(items=(("p1", 2), ("p2", 1)), cat=cat, coupon_codes=["C1"])
     order.place(number="1", actor="c", now=NOW)
@@ -282,11 +287,17 @@ def test_nothing_is_amended_once_a_shipment_exists():
 
 # -- returns and refunds --------------------------------------------------------------------
 
+
 def test_a_return_runs_from_request_to_receipt():
     order = delivered()
     line = order.lines[1]  # p2, quantity 2
-    request = order.request_return(lines=[ShipmentLine(line.line_id, 1)], reason="broken", window_days=30,
-                                   actor="cust-1", now=NOW + timedelta(days=3))
+    request = order.request_return(
+        lines=[ShipmentLine(line.line_id, 1)],
+        reason="broken",
+        window_days=30,
+        actor="cust-1",
+        now=NOW + timedelta(days=3),
+    )
     assert request.vendor_id == "v2" and order.returnable(line) == 1
     with pytest.raises(InvalidTransition):
         order.receive_return(request.return_id, actor="s", now=NOW)
@@ -302,11 +313,16 @@ def test_returns_are_refused_outside_the_window_or_beyond_what_was_delivered():
     order = delivered()
     line = order.lines[0]
     with pytest.raises(ReturnWindowClosed):
-        order.request_return(lines=[ShipmentLine(line.line_id, 1)], reason="r", window_days=30, actor="c",
-                             now=NOW + timedelta(days=31))
-    bad = {"too many": [ShipmentLine(line.line_id, 2)], "none": [], "zero": [ShipmentLine(line.line_id, 0)],
-           "unknown": [ShipmentLine("x", 1)],
-           "two vendors": [ShipmentLine(line.line_id, 1), ShipmentLine(order.lines[1].line_id, 1)]}
+        order.request_return(
+            lines=[ShipmentLine(line.line_id, 1)], reason="r", window_days=30, actor="c", now=NOW + timedelta(days=31)
+        )
+    bad = {
+        "too many": [ShipmentLine(line.line_id, 2)],
+        "none": [],
+        "zero": [ShipmentLine(line.line_id, 0)],
+        "unknown": [ShipmentLine("x", 1)],
+        "two vendors": [ShipmentLine(line.line_id, 1), ShipmentLine(order.lines[1].line_id, 1)],
+    }
     for lines in bad.values():
         with pytest.raises((Invalid, NotFound)):
             order.request_return(lines=lines, reason="r", window_days=30, actor="c", now=NOW)
@@ -317,8 +333,9 @@ def test_returns_are_refused_outside_the_window_or_beyond_what_was_delivered():
 def test_a_rejection_needs_a_reason_and_frees_the_quantity():
     order = delivered()
     line = order.lines[0]
-    request = order.request_return(lines=[ShipmentLine(line.line_id, 1)], reason="r", window_days=30, actor="c",
-                                   now=NOW)
+    request = order.request_return(
+        lines=[ShipmentLine(line.line_id, 1)], reason="r", window_days=30, actor="c", now=NOW
+    )
     with pytest.raises(Invalid):
         order.decide_return(request.return_id, approve=False, note="", actor="v", now=NOW)
     order.decide_return(request.return_id, approve=False, note="used", actor="v", now=NOW)
@@ -345,8 +362,9 @@ def test_a_refund_needs_a_payment_and_an_accepted_return():
     with pytest.raises(InvalidTransition):
         placed().refund(amount=usd("1"), reason="r", return_id=None, actor="s", now=NOW)
     order = delivered()
-    request = order.request_return(lines=[ShipmentLine(order.lines[0].line_id, 1)], reason="r", window_days=30,
-                                   actor="c", now=NOW)
+    request = order.request_return(
+        lines=[ShipmentLine(order.lines[0].line_id, 1)], reason="r", window_days=30, actor="c", now=NOW
+    )
     with pytest.raises(InvalidTransition):
         order.refund(amount=usd("1"), reason="r", return_id=request.return_id, actor="s", now=NOW)
     with pytest.raises(NotFound):
@@ -363,8 +381,9 @@ def test_a_refund_settles_an_amendment_marker():
 
 def test_a_vendor_sees_its_returns_and_no_refunds():
     order = delivered()
-    order.request_return(lines=[ShipmentLine(order.lines[1].line_id, 1)], reason="r", window_days=30, actor="c",
-                         now=NOW)
+    order.request_return(
+        lines=[ShipmentLine(order.lines[1].line_id, 1)], reason="r", window_days=30, actor="c", now=NOW
+    )
     order.refund(amount=usd("1"), reason="r", return_id=None, actor="s", now=NOW)
     assert order.restricted_to("v1").returns == [] and len(order.restricted_to("v2").returns) == 1
     assert order.restricted_to("v2").refunds == []

@@ -53,11 +53,14 @@ def event_types(order):
 
 # -- checkout ---------------------------------------------------------------------------------
 
+
 def test_checkout_freezes_prices_and_raises_order_created():
     order = draft()
     assert order.status is S.DRAFT and order.payment_status is PaymentStatus.UNPAID
     assert [(l.product_id, l.vendor_id, l.quantity, l.unit_price, l.total) for l in order.lines] == [
-        ("p1", "v1", 1, usd("10.00"), usd("10.00")), ("p2", "v2", 2, usd("20.00"), usd("40.00"))]
+        ("p1", "v1", 1, usd("10.00"), usd("10.00")),
+        ("p2", "v2", 2, usd("20.00"), usd("40.00")),
+    ]
     assert order.subtotal == usd("50.00") and order.shipping_total == usd("10.00") and order.total == usd("60.00")
     assert order.version == 1 and order.number is None
     assert [(h.from_status, h.to_status) for h in order.history] == [(None, S.DRAFT)]
@@ -66,29 +69,35 @@ def test_checkout_freezes_prices_and_raises_order_created():
     assert order.pull_events() == []
 
 
-@pytest.mark.parametrize("items, error, field", [
-    ([], Invalid, "items"),
-    ([CartItem("p1", 0)], Invalid, "items[0].quantity"),
-    ([CartItem("p1", -2)], Invalid, "items[0].quantity"),
-    ([CartItem("p1", 1), CartItem("p1", 2)], Invalid, "items[1].product_id"),
-    ([CartItem("p1", 10_001)], QuantityLimit, "items[0].quantity"),
-    ([CartItem("", 1)], Invalid, "items[0].product_id"),
-])
+@pytest.mark.parametrize(
+    "items, error, field",
+    [
+        ([], Invalid, "items"),
+        ([CartItem("p1", 0)], Invalid, "items[0].quantity"),
+        ([CartItem("p1", -2)], Invalid, "items[0].quantity"),
+        ([CartItem("p1", 1), CartItem("p1", 2)], Invalid, "items[1].product_id"),
+        ([CartItem("p1", 10_001)], QuantityLimit, "items[0].quantity"),
+        ([CartItem("", 1)], Invalid, "items[0].product_id"),
+    ],
+)
 def test_cart_shape_rules(items, error, field):
     with pytest.raises(error) as caught:
         check_items(items)
     assert caught.value.field == field
 
 
-@pytest.mark.parametrize("cat, error", [
-    (catalog(products=[]), ProductUnavailable),
-    (catalog(products=[product(active=False)]), ProductUnavailable),
-    (catalog(products=[product()], vendors=[]), VendorUnavailable),
-    (catalog(products=[product()], vendors=[vendor(active=False)]), VendorUnavailable),
-    (catalog(products=[product(min_quantity=5)]), QuantityLimit),
-    (catalog(products=[product(max_quantity=2)]), QuantityLimit),
-    (catalog(products=[product(available_quantity=2)]), OutOfStock),
-])
+@pytest.mark.parametrize(
+    "cat, error",
+    [
+        (catalog(products=[]), ProductUnavailable),
+        (catalog(products=[product(active=False)]), ProductUnavailable),
+        (catalog(products=[product()], vendors=[]), VendorUnavailable),
+        (catalog(products=[product()], vendors=[vendor(active=False)]), VendorUnavailable),
+        (catalog(products=[product(min_quantity=5)]), QuantityLimit),
+        (catalog(products=[product(max_quantity=2)]), QuantityLimit),
+        (catalog(products=[product(available_quantity=2)]), OutOfStock),
+    ],
+)
 def test_items_are_checked_against_the_snapshots(cat, error):
     with pytest.raises(error) as caught:
         price_cart([CartItem("p1", 3)], cat, coupon_codes=[], selections={}, destination_country="US", now=NOW)
@@ -105,8 +114,7 @@ def test_coupons_are_checked_for_existence_and_usage():
     cat = catalog(coupons=[coupon("FULL", usage_limit=2), coupon("OFF", active=False)], uses={"FULL": 2})
     for code, error in [("NOPE", CouponInvalid), ("OFF", CouponInvalid), ("FULL", CouponExhausted)]:
         with pytest.raises(error) as caught:
-            price_cart([CartItem("p1", 1)], cat, coupon_codes=[code], selections={}, destination_country="US",
-                       now=NOW)
+            price_cart([CartItem("p1", 1)], cat, coupon_codes=[code], selections={}, destination_country="US", now=NOW)
         assert caught.value.field == "coupon_codes[0]"
     assert check_coupon_codes([" A ", "A", "B"]) == ["A", "B"]
     with pytest.raises(Invalid):
@@ -117,19 +125,32 @@ def test_shipping_selection_must_be_an_active_option_of_that_vendor():
     cat = catalog(options=[option("v1"), option("v2", active=False)])
     for selections in ({"v1": "ship-v2"}, {"v2": "ship-v2"}, {"v1": "missing"}):
         with pytest.raises(ShippingOptionUnavailable):
-            price_cart([CartItem("p1", 1), CartItem("p2", 1)], cat, coupon_codes=[], selections=selections,
-                       destination_country="US", now=NOW)
+            price_cart(
+                [CartItem("p1", 1), CartItem("p2", 1)],
+                cat,
+                coupon_codes=[],
+                selections=selections,
+                destination_country="US",
+                now=NOW,
+            )
     # A selection for a vendor with no lines in the cart is dropped with that vendor's lines.
-    priced = price_cart([CartItem("p1", 1)], cat, coupon_codes=[], selections={"v1": "ship-v1", "v2": "x"},
-                        destination_country="US", now=NOW)
+    priced = price_cart(
+        [CartItem("p1", 1)],
+        cat,
+        coupon_codes=[],
+        selections={"v1": "ship-v1", "v2": "x"},
+        destination_country="US",
+        now=NOW,
+    )
     assert [s.option_id for s in priced.shipping] == ["ship-v1"]
 
 
 def test_revising_a_draft_keeps_line_ids_and_records_history():
     order = draft()
     line_ids = {line.product_id: line.line_id for line in order.lines}
-    priced = price_cart([CartItem("p1", 4)], catalog(), coupon_codes=[], selections=order.selections,
-                        destination_country="US", now=NOW)
+    priced = price_cart(
+        [CartItem("p1", 4)], catalog(), coupon_codes=[], selections=order.selections, destination_country="US", now=NOW
+    )
     order.revise_draft(priced, actor="cust-1", now=NOW, note="items updated")
     assert [(l.line_id, l.quantity) for l in order.lines] == [(line_ids["p1"], 4)]
     assert order.version == 2 and order.total == usd("45.00")
@@ -139,8 +160,9 @@ def test_revising_a_draft_keeps_line_ids_and_records_history():
 def test_only_a_draft_can_be_revised():
     order = draft()
     order.place(number="1", actor="c", now=NOW)
-    priced = price_cart(order.items, catalog(), coupon_codes=[], selections=order.selections,
-                        destination_country="US", now=NOW)
+    priced = price_cart(
+        order.items, catalog(), coupon_codes=[], selections=order.selections, destination_country="US", now=NOW
+    )
     with pytest.raises(InvalidTransition):
         order.revise_draft(priced, actor="c", now=NOW, note="x")
 
@@ -163,13 +185,20 @@ def test_values_validate_their_fields():
 
 # -- the lifecycle ----------------------------------------------------------------------------
 
+
 def test_the_whole_lifecycle_raises_history_and_events_in_sequence():
     order = draft(items=(("p1", 2),))
     order.place(number="1001", actor="cust-1", now=NOW)
     order.confirm(method="card", reference="ch_1", amount=usd("25.00"), actor="staff-1", now=NOW)
     first = order.lines[0].line_id
-    order.ship(carrier="UPS", tracking_number="1Z1", lines=[ShipmentLine(first, 1)], vendor_scope="v1",
-               actor="user-v1", now=NOW)
+    order.ship(
+        carrier="UPS",
+        tracking_number="1Z1",
+        lines=[ShipmentLine(first, 1)],
+        vendor_scope="v1",
+        actor="user-v1",
+        now=NOW,
+    )
     assert order.status is S.PARTIALLY_SHIPPED
     order.ship(carrier="UPS", tracking_number="1Z2", lines=None, vendor_scope="v1", actor="user-v1", now=NOW)
     assert order.status is S.SHIPPED and order.lines[0].shipped_quantity == 2
@@ -177,13 +206,30 @@ def test_the_whole_lifecycle_raises_history_and_events_in_sequence():
     order.complete(actor="staff-1", now=NOW)
     assert order.status is S.COMPLETED and order.version == 7
     assert [(h.from_status, h.to_status) for h in order.history] == [
-        (None, S.DRAFT), (S.DRAFT, S.PENDING), (S.PENDING, S.CONFIRMED), (S.CONFIRMED, S.PARTIALLY_SHIPPED),
-        (S.PARTIALLY_SHIPPED, S.SHIPPED), (S.SHIPPED, S.DELIVERED), (S.DELIVERED, S.COMPLETED)]
+        (None, S.DRAFT),
+        (S.DRAFT, S.PENDING),
+        (S.PENDING, S.CONFIRMED),
+        (S.CONFIRMED, S.PARTIALLY_SHIPPED),
+        (S.PARTIALLY_SHIPPED, S.SHIPPED),
+        (S.SHIPPED, S.DELIVERED),
+        (S.DELIVERED, S.COMPLETED),
+    ]
     events = order.pull_events()
     assert [e.type for e in events] == [
-        "order.created", "order.placed", "order.status_changed", "order.confirmed", "order.status_changed",
-        "order.shipped", "order.status_changed", "order.shipped", "order.status_changed",
-        "order.delivered", "order.status_changed", "order.completed", "order.status_changed"]
+        "order.created",
+        "order.placed",
+        "order.status_changed",
+        "order.confirmed",
+        "order.status_changed",
+        "order.shipped",
+        "order.status_changed",
+        "order.shipped",
+        "order.status_changed",
+        "order.delivered",
+        "order.status_changed",
+        "order.completed",
+        "order.status_changed",
+    ]
     assert [e.sequence for e in events] == list(range(1, 14))
     assert events[5].data["shipment"]["tracking_number"] == "1Z1"
     assert events[5].data["from_status"] == "CONFIRMED" and events[5].data["to_status"] == "PARTIALLY_SHIPPED"
@@ -199,19 +245,28 @@ def test_a_second_partial_shipment_raises_shipped_without_a_status_change():
     assert order.status is S.PARTIALLY_SHIPPED and order.lines[0].unshipped == 1
 
 
-@pytest.mark.parametrize("lines, error, field", [
-    ("empty", Invalid, "lines"),
-    ("unknown", NotFound, "lines[0].line_id"),
-    ("other-vendor", NotFound, "lines[0].line_id"),
-    ("dupe", Invalid, "lines[1].line_id"),
-    ("zero", Invalid, "lines[0].quantity"),
-    ("too-many", Invalid, "lines[0].quantity"),
-])
+@pytest.mark.parametrize(
+    "lines, error, field",
+    [
+        ("empty", Invalid, "lines"),
+        ("unknown", NotFound, "lines[0].line_id"),
+        ("other-vendor", NotFound, "lines[0].line_id"),
+        ("dupe", Invalid, "lines[1].line_id"),
+        ("zero", Invalid, "lines[0].quantity"),
+        ("too-many", Invalid, "lines[0].quantity"),
+    ],
+)
 def test_shipment_refusals(lines, error, field):
     order = confirmed()
     mine, theirs = order.lines[0].line_id, order.lines[1].line_id
-    lines = {"empty": [], "unknown": [ShipmentLine("nope", 1)], "other-vendor": [ShipmentLine(theirs, 1)], "dupe": [ShipmentLine(mine, 1), ShipmentLine(mine, 1)],
-             "zero": [ShipmentLine(mine, 0)], "too-many": [ShipmentLine(mine, 2)]}[lines]
+    lines = {
+        "empty": [],
+        "unknown": [ShipmentLine("nope", 1)],
+        "other-vendor": [ShipmentLine(theirs, 1)],
+        "dupe": [ShipmentLine(mine, 1), ShipmentLine(mine, 1)],
+        "zero": [ShipmentLine(mine, 0)],
+        "too-many": [ShipmentLine(mine, 2)],
+    }[lines]
     with pytest.raises(error) as caught:
         order.ship(carrier="UPS", tracking_number="t", lines=lines, vendor_scope="v1", actor="v", now=NOW)
     assert caught.value.field == field
@@ -282,8 +337,9 @@ def test_every_action_from_every_status(action, status):
     act = {
         "place": lambda: order.place(number="2", actor="a", now=NOW),
         "confirm": lambda: order.confirm(method="card", reference="r", amount=order.total, actor="a", now=NOW),
-        "ship": lambda: order.ship(carrier="UPS", tracking_number="t", lines=None, vendor_scope=None, actor="a",
-                                   now=NOW),
+        "ship": lambda: order.ship(
+            carrier="UPS", tracking_number="t", lines=None, vendor_scope=None, actor="a", now=NOW
+        ),
         "deliver": lambda: order.deliver(actor="a", now=NOW),
         "complete": lambda: order.complete(actor="a", now=NOW),
         "cancel": lambda: order.cancel(reason="r", actor="a", now=NOW),
@@ -308,6 +364,7 @@ def test_expected_version():
 
 # -- access -----------------------------------------------------------------------------------
 
+
 def test_visibility_by_role():
     order = draft()
     assert access.can_see(order, customer()) and access.can_see(order, staff())
@@ -325,8 +382,15 @@ def test_visibility_by_role():
 
 
 def test_a_vendor_sees_only_its_share():
-    order = confirmed(coupon_codes=("V2OFF", "ALL"), cat=catalog(coupons=[
-        coupon("V2OFF", kind="fixed", value="4", currency="USD", vendor_id="v2"), coupon("ALL", value="10")]))
+    order = confirmed(
+        coupon_codes=("V2OFF", "ALL"),
+        cat=catalog(
+            coupons=[
+                coupon("V2OFF", kind="fixed", value="4", currency="USD", vendor_id="v2"),
+                coupon("ALL", value="10"),
+            ]
+        ),
+    )
     view = access.view_of(order, seller("v2"))
     assert [l.vendor_id for l in view.lines] == ["v2"] and [s.vendor_id for s in view.shipping] == ["v2"]
     assert [c.code for c in view.coupons] == ["V2OFF"] and view.payment is None
@@ -354,11 +418,14 @@ def test_who_may_act():
     access.require_can_deliver(single, seller("v1"))
 
 
-@pytest.mark.parametrize("who, allowed", [
-    ("owner", {S.DRAFT, S.PENDING}),
-    ("staff", {S.DRAFT, S.PENDING, S.CONFIRMED, S.UNFULFILLABLE}),
-    ("sole-vendor", {S.CONFIRMED, S.UNFULFILLABLE}),
-])
+@pytest.mark.parametrize(
+    "who, allowed",
+    [
+        ("owner", {S.DRAFT, S.PENDING}),
+        ("staff", {S.DRAFT, S.PENDING, S.CONFIRMED, S.UNFULFILLABLE}),
+        ("sole-vendor", {S.CONFIRMED, S.UNFULFILLABLE}),
+    ],
+)
 def test_cancellation_rights_by_role_and_status(who, allowed):
     principal = {"owner": customer(), "staff": staff(), "sole-vendor": seller("v1")}[who]
     for status in S:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -14,17 +14,27 @@ from ordering.domain.pricing import price_order
 from ordering.domain.values import CurrencyMismatch, Money
 from snapshots.domain.catalog import Coupon, Offer, Product, ShippingOption
 
-NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def product(pid="p1", vendor="v1", price="10.00", currency="USD"):
-    return Product.create({"product_id": pid, "vendor_id": vendor, "sku": pid.upper(), "name": pid,
-                           "price": {"amount": price, "currency": currency}, "active": True, "version": 1})
+    return Product.create(
+        {
+            "product_id": pid,
+            "vendor_id": vendor,
+            "sku": pid.upper(),
+            "name": pid,
+            "price": {"amount": price, "currency": currency},
+            "active": True,
+            "version": 1,
+        }
+    )
 
 
 def offer(oid="o1", vendor="v1", kind="percent_off", value="10", **extra):
-    return Offer.create({"offer_id": oid, "vendor_id": vendor, "kind": kind, "value": value, "active": True,
-                         "version": 1, **extra})
+    return Offer.create(
+        {"offer_id": oid, "vendor_id": vendor, "kind": kind, "value": value, "active": True, "version": 1, **extra}
+    )
 
 
 def coupon(code="C1", kind="percent", value="10", **extra):
@@ -32,9 +42,16 @@ def coupon(code="C1", kind="percent", value="10", **extra):
 
 
 def option(vendor="v1", base="5.00", per_item=None, free_over=None, countries=("US",), active=True):
-    data = {"option_id": f"ship-{vendor}", "vendor_id": vendor, "name": "Std", "carrier": "UPS",
-            "base_cost": {"amount": base, "currency": "USD"}, "countries": list(countries), "active": active,
-            "version": 1}
+    data = {
+        "option_id": f"ship-{vendor}",
+        "vendor_id": vendor,
+        "name": "Std",
+        "carrier": "UPS",
+        "base_cost": {"amount": base, "currency": "USD"},
+        "countries": list(countries),
+        "active": active,
+        "version": 1,
+    }
     if per_item:
         data["per_item_cost"] = {"amount": per_item, "currency": "USD"}
     if free_over:
@@ -44,9 +61,14 @@ def option(vendor="v1", base="5.00", per_item=None, free_over=None, countries=("
 
 def price(items, offers=(), coupons=(), shipping=None, country="US"):
     vendors = {p.vendor_id for p, _ in items}
-    return price_order(list(items), offers=list(offers), coupons=list(coupons),
-                       shipping=shipping if shipping is not None else {v: option(v) for v in vendors},
-                       destination_country=country, now=NOW)
+    return price_order(
+        list(items),
+        offers=list(offers),
+        coupons=list(coupons),
+        shipping=shipping if shipping is not None else {v: option(v) for v in vendors},
+        destination_country=country,
+        now=NOW,
+    )
 
 
 def usd(amount):
@@ -55,12 +77,19 @@ def usd(amount):
 
 def test_line_is_unit_price_times_quantity_plus_shipping():
     order = price([(product(price="10.00"), 3)])
-    assert (order.subtotal, order.discount_total, order.shipping_total, order.total) == (usd("30.00"), usd("0"), usd("5.00"), usd("35.00"))
+    assert (order.subtotal, order.discount_total, order.shipping_total, order.total) == (
+        usd("30.00"),
+        usd("0"),
+        usd("5.00"),
+        usd("35.00"),
+    )
 
 
 def test_the_best_offer_wins_and_ties_go_to_priority():
-    order = price([(product(), 2)], offers=[offer("small", value="5"), offer("big", value="20"),
-                                            offer("fixed", kind="fixed_off", value="1")])
+    order = price(
+        [(product(), 2)],
+        offers=[offer("small", value="5"), offer("big", value="20"), offer("fixed", kind="fixed_off", value="1")],
+    )
     assert (order.lines[0].offer_id, order.lines[0].discount) == ("big", usd("4.00"))
     tie = price([(product(), 1)], offers=[offer("a", value="10", priority=1), offer("b", value="10", priority=5)])
     assert tie.lines[0].offer_id == "b"
@@ -73,8 +102,14 @@ def test_fixed_offer_is_per_unit_and_capped_at_the_line():
 
 @pytest.mark.parametrize(
     "extra",
-    [{"vendor_id": "v2"}, {"product_ids": ["other"]}, {"min_quantity": 3}, {"active": False},
-     {"valid_from": "2026-07-01T00:00:00Z"}, {"valid_until": "2026-05-01T00:00:00Z"}],
+    [
+        {"vendor_id": "v2"},
+        {"product_ids": ["other"]},
+        {"min_quantity": 3},
+        {"active": False},
+        {"valid_from": "2026-07-01T00:00:00Z"},
+        {"valid_until": "2026-05-01T00:00:00Z"},
+    ],
 )
 def test_offers_that_do_not_apply(extra):
     data = {"offer_id": "o", "vendor_id": "v1", "kind": "percent_off", "value": "50", "active": True, "version": 1}
@@ -91,7 +126,9 @@ def test_shipping_per_extra_item_and_free_over_threshold():
     assert price([(product(), 3)], shipping={"v1": option(per_item="1.50")}).shipping_total == usd("8.00")
     assert price([(product(), 5)], shipping={"v1": option(free_over="50")}).shipping_total == usd("0")
     # The threshold is measured after discounts.
-    assert price([(product(), 5)], offers=[offer(value="10")], shipping={"v1": option(free_over="50")}).shipping_total == usd("5.00")
+    assert price(
+        [(product(), 5)], offers=[offer(value="10")], shipping={"v1": option(free_over="50")}
+    ).shipping_total == usd("5.00")
 
 
 def test_shipping_refusals():
@@ -112,22 +149,36 @@ def test_a_vendor_without_a_selected_option_has_no_shipping_cost_yet():
 
 def test_coupons_vendor_scoped_and_tenant_wide():
     items = [(product("a", "v1", "40.00"), 1), (product("b", "v2", "60.00"), 1)]
-    order = price(items, coupons=[coupon("V1TEN", value="10", vendor_id="v1"), coupon("ALL5", kind="fixed", value="5", currency="USD")])
+    order = price(
+        items,
+        coupons=[coupon("V1TEN", value="10", vendor_id="v1"), coupon("ALL5", kind="fixed", value="5", currency="USD")],
+    )
     assert order.coupon_discounts == {"V1TEN": usd("4.00"), "ALL5": usd("5.00")}
     assert order.total == usd("100") - usd("9.00") + usd("10.00")
 
 
 def test_stacked_tenant_wide_coupons_never_discount_more_than_the_order():
-    order = price([(product(price="20.00"), 1)], coupons=[coupon("A", value="100"), coupon("B", value="100"),
-                                                           coupon("C", kind="fixed", value="5", currency="USD")])
+    order = price(
+        [(product(price="20.00"), 1)],
+        coupons=[
+            coupon("A", value="100"),
+            coupon("B", value="100"),
+            coupon("C", kind="fixed", value="5", currency="USD"),
+        ],
+    )
     assert order.coupon_discounts == {"A": usd("20.00"), "B": usd("0.00"), "C": usd("0.00")}
     assert order.total == usd("5.00")  # shipping only
 
 
 @pytest.mark.parametrize(
     "bad",
-    [coupon(active=False), coupon(valid_until="2026-01-01T00:00:00Z"), coupon(min_subtotal={"amount": "500", "currency": "USD"}),
-     coupon(kind="fixed", value="5", currency="EUR"), coupon(vendor_id="v9")],
+    [
+        coupon(active=False),
+        coupon(valid_until="2026-01-01T00:00:00Z"),
+        coupon(min_subtotal={"amount": "500", "currency": "USD"}),
+        coupon(kind="fixed", value="5", currency="EUR"),
+        coupon(vendor_id="v9"),
+    ],
     ids=["inactive", "expired", "below-minimum", "other-currency", "vendor-not-in-order"],
 )
 def test_coupon_refusals(bad):
@@ -153,13 +204,22 @@ carts = st.lists(st.tuples(st.sampled_from(["v1", "v2"]), amounts, st.integers(1
 
 
 @settings(max_examples=150, deadline=None)
-@given(cart=carts, offer_value=st.integers(1, 100), fixed=amounts, coupon_value=st.integers(1, 100),
-       fixed_coupon=amounts, free_over=st.one_of(st.none(), amounts))
+@given(
+    cart=carts,
+    offer_value=st.integers(1, 100),
+    fixed=amounts,
+    coupon_value=st.integers(1, 100),
+    fixed_coupon=amounts,
+    free_over=st.one_of(st.none(), amounts),
+)
 def test_pricing_properties(cart, offer_value, fixed, coupon_value, fixed_coupon, free_over):
     items = [(product(f"p{i}", vendor, amount), qty) for i, (vendor, amount, qty) in enumerate(cart)]
     offers = [offer("pct", "v1", value=str(offer_value)), offer("fix", "v2", kind="fixed_off", value=fixed)]
     vendors = {p.vendor_id for p, _ in items}
-    coupons = [coupon("ALLPCT", value=str(coupon_value)), coupon("ALLFIX", kind="fixed", value=fixed_coupon, currency="USD")]
+    coupons = [
+        coupon("ALLPCT", value=str(coupon_value)),
+        coupon("ALLFIX", kind="fixed", value=fixed_coupon, currency="USD"),
+    ]
     if "v2" in vendors:
         coupons.append(coupon("V2FIX", kind="fixed", value=fixed_coupon, currency="USD", vendor_id="v2"))
     shipping = {v: option(v, per_item="0.50", free_over=free_over) for v in vendors}

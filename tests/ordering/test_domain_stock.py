@@ -24,8 +24,10 @@ def test_placing_reserves_every_line_in_product_order():
     before = held_stock(order)
     order.place(number="1001", actor="c", now=NOW)
     changes = stock_changes(before, held_stock(order))
-    assert [(c.product_id, c.quantity, c.field) for c in changes] == [("p1", 1, "lines[1].quantity"),
-                                                                      ("p2", 2, "lines[0].quantity")]
+    assert [(c.product_id, c.quantity, c.field) for c in changes] == [
+        ("p1", 1, "lines[1].quantity"),
+        ("p2", 2, "lines[0].quantity"),
+    ]
 
 
 def test_an_amendment_reserves_or_releases_the_difference():
@@ -70,11 +72,13 @@ def test_a_cancelled_order_keeps_holding_what_had_shipped():
 
 
 def test_a_shortage_is_out_of_stock_with_one_part_per_short_line():
-    error = StockShortage([Shortage("p1", "SKU-1", 3, 1, "lines[0].quantity"),
-                           Shortage("p2", "SKU-2", 2, 0, "lines[1].quantity")])
+    error = StockShortage(
+        [Shortage("p1", "SKU-1", 3, 1, "lines[0].quantity"), Shortage("p2", "SKU-2", 2, 0, "lines[1].quantity")]
+    )
     assert isinstance(error, OutOfStock) and error.code == "OUT_OF_STOCK"
     parts = error.parts()
     assert [(p.field, p.message) for p in parts] == [
         ("lines[0].quantity", "only 1 of SKU-1 left to sell; this needs 3 more"),
-        ("lines[1].quantity", "only 0 of SKU-2 left to sell; this needs 2 more")]
+        ("lines[1].quantity", "only 0 of SKU-2 left to sell; this needs 2 more"),
+    ]
     assert StockChange("p1", "SKU-1", 1, "f") != StockChange("p1", "SKU-1", -1, "f")

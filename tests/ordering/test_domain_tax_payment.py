@@ -21,20 +21,28 @@ def usd(amount: str) -> Money:
 
 
 def tax(vendor="v1", country="US", rate="10", inclusive=False, active=True):
-    return TaxOption.create({"vendor_id": vendor, "country": country, "rate": rate, "inclusive": inclusive,
-                             "active": active, "version": 1})
+    return TaxOption.create(
+        {"vendor_id": vendor, "country": country, "rate": rate, "inclusive": inclusive, "active": active, "version": 1}
+    )
 
 
 def pay(option_id="card", vendor="", method="card", active=True):
-    return PaymentOption.create({"option_id": option_id, "vendor_id": vendor, "method": method, "name": method,
-                                 "active": active, "version": 1})
+    return PaymentOption.create(
+        {"option_id": option_id, "vendor_id": vendor, "method": method, "name": method, "active": active, "version": 1}
+    )
 
 
 def priced(taxes=(), offers=(), items=(("p1", 2), ("p2", 1))):
     cat = catalog(offers=offers)
     cat.tax_options.update({t.tax_key: t for t in taxes})
-    return price_cart([CartItem(p, q) for p, q in items], cat, coupon_codes=[],
-                      selections={"v1": "ship-v1", "v2": "ship-v2"}, destination_country="US", now=NOW)
+    return price_cart(
+        [CartItem(p, q) for p, q in items],
+        cat,
+        coupon_codes=[],
+        selections={"v1": "ship-v1", "v2": "ship-v2"},
+        destination_country="US",
+        now=NOW,
+    )
 
 
 def test_an_exclusive_tax_is_added_on_the_line_after_its_offer():
@@ -55,8 +63,14 @@ def test_inactive_or_other_country_taxes_do_not_apply():
 
 
 def test_the_rate_is_frozen_and_amendments_reuse_it():
-    order = Order.checkout(tenant_id=TENANT, customer=CUSTOMER, shipping_address=ADDRESS,
-                           priced=priced(taxes=[tax(rate="20")]), actor="c", now=NOW)
+    order = Order.checkout(
+        tenant_id=TENANT,
+        customer=CUSTOMER,
+        shipping_address=ADDRESS,
+        priced=priced(taxes=[tax(rate="20")]),
+        actor="c",
+        now=NOW,
+    )
     order.place(number="1", actor="c", now=NOW)
     assert order.lines[0].tax_rate == Decimal("20") and order.tax_total == usd("4.00")
     order.change_quantity(order.lines[0].line_id, 1, actor="c", now=NOW)
@@ -65,10 +79,17 @@ def test_the_rate_is_frozen_and_amendments_reuse_it():
     assert order.restricted_to("v1").total == usd("10.00") + usd("5.00") + usd("2.00")
 
 
-@pytest.mark.parametrize("data, field", [
-    ({"rate": "101"}, "rate"), ({"rate": "-1"}, "rate"), ({"rate": 0.2}, "rate"), ({"inclusive": None}, "inclusive"),
-    ({"country": "USA"}, "country"), ({"vendor_id": ""}, "vendor_id"),
-])
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"rate": "101"}, "rate"),
+        ({"rate": "-1"}, "rate"),
+        ({"rate": 0.2}, "rate"),
+        ({"inclusive": None}, "inclusive"),
+        ({"country": "USA"}, "country"),
+        ({"vendor_id": ""}, "vendor_id"),
+    ],
+)
 def test_bad_tax_options_are_refused(data, field):
     base = {"vendor_id": "v1", "country": "US", "rate": "10", "inclusive": False, "version": 1}
     with pytest.raises(SnapshotInvalid) as error:
@@ -79,8 +100,13 @@ def test_bad_tax_options_are_refused(data, field):
 def test_a_payment_option_is_required_once_the_tenant_has_some():
     cat = catalog()
     assert check_payment_option(None, {"v1"}, cat) is None  # no options: nothing to choose
-    cat.payment_options.update({"card": pay(), "v1-invoice": pay("v1-invoice", "v1", "invoice"),
-                                "old": pay("old", method="cheque", active=False)})
+    cat.payment_options.update(
+        {
+            "card": pay(),
+            "v1-invoice": pay("v1-invoice", "v1", "invoice"),
+            "old": pay("old", method="cheque", active=False),
+        }
+    )
     with pytest.raises(PaymentOptionUnavailable):
         check_payment_option(None, {"v1"}, cat)
     assert check_payment_option("card", {"v1", "v2"}, cat).method == "card"
@@ -91,8 +117,15 @@ def test_a_payment_option_is_required_once_the_tenant_has_some():
 
 
 def test_confirmation_must_use_the_chosen_method():
-    order = Order.checkout(tenant_id=TENANT, customer=CUSTOMER, shipping_address=ADDRESS, priced=priced(),
-                           actor="c", now=NOW, payment_option=ChosenPayment("card", "card"))
+    order = Order.checkout(
+        tenant_id=TENANT,
+        customer=CUSTOMER,
+        shipping_address=ADDRESS,
+        priced=priced(),
+        actor="c",
+        now=NOW,
+        payment_option=ChosenPayment("card", "card"),
+    )
     order.place(number="1", actor="c", now=NOW)
     with pytest.raises(PaymentMismatch):
         order.confirm(method="bank_transfer", reference="r", amount=order.total, actor="s", now=NOW)

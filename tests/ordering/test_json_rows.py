@@ -4,7 +4,7 @@ column of every table they write is written, and a row goes through JSON both wa
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -15,8 +15,15 @@ from ordering.infrastructure import json_rows, models
 from ordering.infrastructure.write_batch import WriteBatch, WriteConflict
 from tests.conftest import requires_postgres
 
-WRITTEN = (models.Order, models.OrderLine, models.OrderShipping, models.OrderCoupon, models.Shipment,
-           models.OrderHistoryEntry, models.OutboxEvent)
+WRITTEN = (
+    models.Order,
+    models.OrderLine,
+    models.OrderShipping,
+    models.OrderCoupon,
+    models.Shipment,
+    models.OrderHistoryEntry,
+    models.OutboxEvent,
+)
 
 
 def table_columns(table: str) -> set[str]:
@@ -55,30 +62,46 @@ def test_rows_written_and_read_back_as_json_keep_every_value(shop):
     """Decimals keep their scale, timestamps their microseconds and zone, uuids and JSON their
     values, through `jsonb_populate_recordset` and `to_jsonb`."""
     order = models.Order.objects.get(id=shop.draft()["id"])
-    at = datetime(2026, 12, 1, 1, 2, 3, 456789, tzinfo=timezone.utc)
-    shipment = models.Shipment(id=uuid.uuid4(), tenant_id=order.tenant_id, order_id=order.id, position=0,
-                               vendor_id="vendor-é", status="SHIPPED", carrier='U"PS\\', tracking_number="1Z",
-                               shipped_at=at, created_at=at, updated_at=at,
-                               lines=[{"line_id": "x", "quantity": 2, "note": "ünïcode \"quoted\""}])
+    at = datetime(2026, 12, 1, 1, 2, 3, 456789, tzinfo=UTC)
+    shipment = models.Shipment(
+        id=uuid.uuid4(),
+        tenant_id=order.tenant_id,
+        order_id=order.id,
+        position=0,
+        vendor_id="vendor-é",
+        status="SHIPPED",
+        carrier='U"PS\\',
+        tracking_number="1Z",
+        shipped_at=at,
+        created_at=at,
+        updated_at=at,
+        lines=[{"line_id": "x", "quantity": 2, "note": 'ünïcode "quoted"'}],
+    )
     batch = WriteBatch()
-    batch.insert(models.Shipment, [{f.attname: getattr(shipment, f.attname)
-                                    for f in models.Shipment._meta.concrete_fields}])
-    batch.update(models.Order, {"tenant_id": order.tenant_id, "id": str(order.id)},
-                 {"payment_adjustment": Decimal("-1.2345"), "paid_at": at, "refunds": [{"amount": "1.50"}]},
-                 expect_one="order changed")
+    batch.insert(
+        models.Shipment, [{f.attname: getattr(shipment, f.attname) for f in models.Shipment._meta.concrete_fields}]
+    )
+    batch.update(
+        models.Order,
+        {"tenant_id": order.tenant_id, "id": str(order.id)},
+        {"payment_adjustment": Decimal("-1.2345"), "paid_at": at, "refunds": [{"amount": "1.50"}]},
+        expect_one="order changed",
+    )
     batch.flush()
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_jsonb(s)::text FROM ordering_shipment AS s WHERE id = %s", [shipment.id])
         read = json_rows.row(models.Shipment, json_rows.loads(cursor.fetchone()[0]))
         cursor.execute("SELECT to_jsonb(o)::text FROM ordering_order AS o WHERE id = %s", [order.id])
         row = json_rows.row(models.Order, json_rows.loads(cursor.fetchone()[0]))
-    assert [(f.attname, getattr(read, f.attname)) for f in models.Shipment._meta.concrete_fields] == \
-        [(f.attname, getattr(shipment, f.attname)) for f in models.Shipment._meta.concrete_fields]
+    assert [(f.attname, getattr(read, f.attname)) for f in models.Shipment._meta.concrete_fields] == [
+        (f.attname, getattr(shipment, f.attname)) for f in models.Shipment._meta.concrete_fields
+    ]
     assert (row.payment_adjustment, row.paid_at, row.refunds) == (Decimal("-1.2345"), at, [{"amount": "1.50"}])
     assert str(row.payment_adjustment) == "-1.2345" and row.paid_at.tzinfo is not None
     stored = models.Order.objects.get(id=order.id)
-    assert [getattr(row, f.attname) for f in models.Order._meta.concrete_fields] == \
-        [getattr(stored, f.attname) for f in models.Order._meta.concrete_fields]
+    assert [getattr(row, f.attname) for f in models.Order._meta.concrete_fields] == [
+        getattr(stored, f.attname) for f in models.Order._meta.concrete_fields
+    ]
 
 
 @requires_postgres
@@ -86,11 +109,27 @@ def test_rows_written_and_read_back_as_json_keep_every_value(shop):
 def test_an_update_that_must_change_one_row_and_changes_none_fails_the_batch(shop):
     order = models.Order.objects.get(id=shop.draft()["id"])
     batch = WriteBatch()
-    batch.update(models.Order, {"tenant_id": order.tenant_id, "id": str(order.id), "version": order.version + 5},
-                 {"hold_note": "never"}, expect_one="stale")
-    batch.insert(models.OrderHistoryEntry, [dict(
-        tenant_id=order.tenant_id, order_id=order.id, position=99, at=order.created_at, actor="t",
-        from_status="", to_status="DRAFT", note="")])
+    batch.update(
+        models.Order,
+        {"tenant_id": order.tenant_id, "id": str(order.id), "version": order.version + 5},
+        {"hold_note": "never"},
+        expect_one="stale",
+    )
+    batch.insert(
+        models.OrderHistoryEntry,
+        [
+            dict(
+                tenant_id=order.tenant_id,
+                order_id=order.id,
+                position=99,
+                at=order.created_at,
+                actor="t",
+                from_status="",
+                to_status="DRAFT",
+                note="",
+            )
+        ],
+    )
     with pytest.raises(WriteConflict, match="stale"):
         batch.flush()
 
@@ -104,9 +143,21 @@ def test_an_insert_fills_defaults_and_stamps_auto_now_add_fields(shop):
     order = models.Order.objects.get(id=shop.draft()["id"])
     started = django_timezone.now()
     batch = WriteBatch()
-    batch.insert(models.OutboxEvent, [dict(tenant_id=order.tenant_id, type="t.one", aggregate_id=order.id,
-                                           sequence=900 + n, data={"n": n}, occurred_at=started,
-                                           correlation_id="c") for n in range(2)])
+    batch.insert(
+        models.OutboxEvent,
+        [
+            dict(
+                tenant_id=order.tenant_id,
+                type="t.one",
+                aggregate_id=order.id,
+                sequence=900 + n,
+                data={"n": n},
+                occurred_at=started,
+                correlation_id="c",
+            )
+            for n in range(2)
+        ],
+    )
     batch.flush()
     rows = list(models.OutboxEvent.objects.filter(type="t.one").order_by("sequence"))
     assert [row.data for row in rows] == [{"n": 0}, {"n": 1}]
@@ -148,7 +199,9 @@ def test_outbox_documents_are_compressed_with_lz4_where_the_server_has_it():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
         available = cursor.fetchone()[0]
-        cursor.execute("SELECT attcompression FROM pg_attribute "
-                       "WHERE attrelid = 'ordering_outbox_event'::regclass AND attname = 'data'")
+        cursor.execute(
+            "SELECT attcompression FROM pg_attribute "
+            "WHERE attrelid = 'ordering_outbox_event'::regclass AND attname = 'data'"
+        )
         method = cursor.fetchone()[0]
     assert method == ("l" if available else "")

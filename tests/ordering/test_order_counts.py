@@ -53,11 +53,16 @@ def test_total_count_comes_from_the_counters_for_every_role(shop):
     shop.confirmed(items=(("lamp", 1),))
     shop.draft()
     cases = [
-        (shop.staff, {}, 5), (shop.staff, {"filter": {"status": ["CONFIRMED"]}}, 1),
+        (shop.staff, {}, 5),
+        (shop.staff, {"filter": {"status": ["CONFIRMED"]}}, 1),
         (shop.staff, {"filter": {"status": ["CONFIRMED", "PENDING"]}}, 4),
-        (shop.staff, {"filter": {"vendorId": "acme"}}, 4), (shop.staff, {"filter": {"customerId": "cust-1"}}, 5),
-        (shop.customer, {}, 5), (shop.customer, {"filter": {"status": ["DRAFT"]}}, 1),
-        (shop.acme, {}, 3), (shop.globex, {}, 4), (shop.globex, {"filter": {"status": ["CONFIRMED"]}}, 1),
+        (shop.staff, {"filter": {"vendorId": "acme"}}, 4),
+        (shop.staff, {"filter": {"customerId": "cust-1"}}, 5),
+        (shop.customer, {}, 5),
+        (shop.customer, {"filter": {"status": ["DRAFT"]}}, 1),
+        (shop.acme, {}, 3),
+        (shop.globex, {}, 4),
+        (shop.globex, {"filter": {"status": ["CONFIRMED"]}}, 1),
         (shop.acme, {"filter": {"vendorId": "acme", "status": ["DRAFT"]}}, 0),
     ]
     for token, variables, expected in cases:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -46,21 +46,37 @@ mutation Import($externalReference: String!, $currency: String!, $customer: Cust
   }
 }"""
 ORDER = "query($id: ID!) { order(id: $id) { id status channel externalReference } }"
-ORDERS = ("query($filter: OrderFilter, $search: String) { orders(first: 50, filter: $filter, search: $search) "
-          "{ totalCount edges { node { id channel externalReference } } } }")
+ORDERS = (
+    "query($filter: OrderFilter, $search: String) { orders(first: 50, filter: $filter, search: $search) "
+    "{ totalCount edges { node { id channel externalReference } } } }"
+)
 
 
 def payload(reference: str = "shop-1001", **changes) -> dict:
     """The channel's order in snake_case (the webhook's `data`)."""
     data = {
-        "external_reference": reference, "currency": "USD",
+        "external_reference": reference,
+        "currency": "USD",
         "customer": {"email": "grace@example.com", "first_name": "Grace", "last_name": "Hopper"},
         "shipping_address": {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"},
         "lines": [
-            {"sku": "ACME-MUG", "product_name": "Blue mug", "vendor_id": "acme", "quantity": 2,
-             "unit_price": "11.00", "discount": "2.00", "tax_amount": "1.60", "weight": "0.350"},
-            {"sku": "GLX-SHADE", "product_name": "Lamp shade", "vendor_id": "globex", "quantity": 1,
-             "unit_price": "20.00"},
+            {
+                "sku": "ACME-MUG",
+                "product_name": "Blue mug",
+                "vendor_id": "acme",
+                "quantity": 2,
+                "unit_price": "11.00",
+                "discount": "2.00",
+                "tax_amount": "1.60",
+                "weight": "0.350",
+            },
+            {
+                "sku": "GLX-SHADE",
+                "product_name": "Lamp shade",
+                "vendor_id": "globex",
+                "quantity": 1,
+                "unit_price": "20.00",
+            },
         ],
         "shipping": [{"vendor_id": "acme", "carrier": "UPS", "service": "Ground", "price": "4.99"}],
         "total": "46.59",
@@ -71,8 +87,10 @@ def payload(reference: str = "shop-1001", **changes) -> dict:
 
 def camel(value):
     if isinstance(value, dict):
-        return {"".join(p if i == 0 else p.capitalize() for i, p in enumerate(k.split("_"))): camel(v)
-                for k, v in value.items()}
+        return {
+            "".join(p if i == 0 else p.capitalize() for i, p in enumerate(k.split("_"))): camel(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [camel(v) for v in value]
     return value
@@ -94,15 +112,28 @@ class Channel:
         assert "errors" not in body, body
         return body["data"]["importOrder"]
 
-    def push(self, event_type: str, data: dict, *, msg_id: str | None = None, secret: str | None = None,
-             tenant_id: str | None = None, channel: str | None = None):
+    def push(
+        self,
+        event_type: str,
+        data: dict,
+        *,
+        msg_id: str | None = None,
+        secret: str | None = None,
+        tenant_id: str | None = None,
+        channel: str | None = None,
+    ):
         body = json.dumps({"type": event_type, "data": data})
         msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
-        at = datetime.now(tz=timezone.utc)
+        at = datetime.now(tz=UTC)
         signature = Webhook(secret or self.secret).sign(msg_id, at, body)
-        return self.client.post(f"/webhooks/{tenant_id or self.tenant.id}/channels/{channel or self.name}/orders/",
-                                data=body, content_type="application/json", HTTP_WEBHOOK_ID=msg_id,
-                                HTTP_WEBHOOK_TIMESTAMP=str(int(at.timestamp())), HTTP_WEBHOOK_SIGNATURE=signature)
+        return self.client.post(
+            f"/webhooks/{tenant_id or self.tenant.id}/channels/{channel or self.name}/orders/",
+            data=body,
+            content_type="application/json",
+            HTTP_WEBHOOK_ID=msg_id,
+            HTTP_WEBHOOK_TIMESTAMP=str(int(at.timestamp())),
+            HTTP_WEBHOOK_SIGNATURE=signature,
+        )
 
 
 @pytest.fixture
@@ -114,11 +145,16 @@ def channel(client, gql, tenant):
 def written() -> tuple[int, ...]:
     """Everything an import writes: orders, events, idempotency records, reservations, webhook
     receipts, reserved units, the status counters and the order-number counter."""
-    return (Order.objects.count(), OutboxEvent.objects.count(), IdempotencyKey.objects.count(),
-            StockReservation.objects.count(), InboundWebhookReceipt.objects.count(),
-            sum(ProductSnapshot.objects.values_list("reserved_quantity", flat=True)),
-            sum(OrderStatusCount.objects.values_list("count", flat=True)),
-            sum(OrderNumberCounter.objects.values_list("last_number", flat=True)))
+    return (
+        Order.objects.count(),
+        OutboxEvent.objects.count(),
+        IdempotencyKey.objects.count(),
+        StockReservation.objects.count(),
+        InboundWebhookReceipt.objects.count(),
+        sum(ProductSnapshot.objects.values_list("reserved_quantity", flat=True)),
+        sum(OrderStatusCount.objects.values_list("count", flat=True)),
+        sum(OrderNumberCounter.objects.values_list("last_number", flat=True)),
+    )
 
 
 class TestTakingIn:
@@ -127,16 +163,31 @@ class TestTakingIn:
         assert result["errors"] == []
         order = result["order"]
         assert (order["status"], order["paymentStatus"], order["channel"], order["externalReference"]) == (
-            "PENDING", "UNPAID", "shop", "shop-1001")
+            "PENDING",
+            "UNPAID",
+            "shop",
+            "shop-1001",
+        )
         assert order["number"]
         assert [order[k]["amount"] for k in ("subtotal", "discountTotal", "shippingTotal", "taxTotal", "total")] == [
-            "42.00", "2.00", "4.99", "1.60", "46.59"]
+            "42.00",
+            "2.00",
+            "4.99",
+            "1.60",
+            "46.59",
+        ]
         mug, shade = order["lines"]
         assert (mug["productId"], mug["unitPrice"]["amount"], mug["tax"]["amount"], mug["weight"]) == (
-            "mug", "11.00", "1.60", "0.350")  # the channel's price, not the snapshot's 12.50
+            "mug",
+            "11.00",
+            "1.60",
+            "0.350",
+        )  # the channel's price, not the snapshot's 12.50
         assert (shade["productId"], shade["tax"]["amount"], shade["weight"]) == ("", "0.00", None)
         assert {s["vendorId"]: (s["carrier"], s["name"], s["cost"]["amount"]) for s in order["shippingOptions"]} == {
-            "acme": ("UPS", "Ground", "4.99"), "globex": (None, None, "0.00")}
+            "acme": ("UPS", "Ground", "4.99"),
+            "globex": (None, None, "0.00"),
+        }
         # The known product holds stock like any placed order; the unknown SKU holds nothing.
         assert ProductSnapshot.objects.get(tenant_id=tenant.id, product_id="mug").reserved_quantity == 2
         assert StockReservation.objects.get().product_id == "mug"
@@ -146,11 +197,19 @@ class TestTakingIn:
         assert (order["status"], order["paymentStatus"]) == ("CONFIRMED", "PAID")
         assert order["payment"] == {"method": "shop", "reference": "ch_998", "amount": {"amount": "46.59"}}
         events = list(OutboxEvent.objects.order_by("sequence").values_list("type", flat=True))
-        assert events == ["order.created", "order.placed", "order.status_changed", "order.confirmed",
-                          "order.status_changed"]
+        assert events == [
+            "order.created",
+            "order.placed",
+            "order.status_changed",
+            "order.confirmed",
+            "order.status_changed",
+        ]
         data = OutboxEvent.objects.get(type="order.created").data["order"]
-        assert (data["channel"], data["external_reference"], data["lines"][0]["weight"]) == ("shop", "shop-1001",
-                                                                                            "0.350")
+        assert (data["channel"], data["external_reference"], data["lines"][0]["weight"]) == (
+            "shop",
+            "shop-1001",
+            "0.350",
+        )
 
     def test_both_doors_with_the_same_payload_make_the_same_order(self, channel):
         first = channel.import_(payload())["order"]
@@ -171,30 +230,52 @@ class TestTakingIn:
         before = written()
         refused = channel.import_(payload(lines=payload()["lines"][:1], total=None))
         assert refused["order"] is None
-        assert refused["errors"] == [{"field": "externalReference", "code": "IDEMPOTENCY_KEY_REUSED",
-                                      "message": "this external reference was taken in with a different order"}]
+        assert refused["errors"] == [
+            {
+                "field": "externalReference",
+                "code": "IDEMPOTENCY_KEY_REUSED",
+                "message": "this external reference was taken in with a different order",
+            }
+        ]
         assert written() == before
         pushed = channel.push("order.import", payload(lines=payload()["lines"][:1], total=None))
         assert pushed.status_code == 409 and pushed.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
         assert written() == before
 
-    @pytest.mark.parametrize("changes, field, code", [
-        ({"total": "46.60"}, "total", "TOTAL_MISMATCH"),
-        ({"paid_amount": "40.00"}, "paidAmount", "PAYMENT_MISMATCH"),
-        ({"lines": [{**payload()["lines"][0], "vendor_id": "initech"}], "shipping": [], "total": None},
-         "lines[0].vendorId", "VENDOR_UNAVAILABLE"),
-        ({"currency": "JPY", "total": None}, "lines[0].taxAmount", "INVALID"),  # 1.60 yen
-        ({"currency": "US"}, "currency", "INVALID"),
-        ({"lines": []}, "lines", "INVALID"),
-        ({"lines": [{**payload()["lines"][0], "discount": "22.01"}], "total": None}, "lines[0].discount", "INVALID"),
-        ({"lines": [{**payload()["lines"][0], "quantity": 0}]}, "lines[0].quantity", "INVALID"),
-        ({"lines": [{**payload()["lines"][0], "weight": "-1"}]}, "lines[0].weight", "INVALID"),
-        ({"lines": [{**payload()["lines"][0], "unit_price": "-1"}], "total": None}, "lines[0].unitPrice", "INVALID"),
-        ({"shipping": [{"vendor_id": "initech", "carrier": "UPS", "service": "G", "price": "1.00"}]},
-         "shipping[0].vendorId", "INVALID"),
-        ({"external_reference": " "}, "externalReference", "INVALID"),
-        ({"customer": {"email": "not-an-email", "first_name": "G", "last_name": "H"}}, "customer.email", "INVALID"),
-    ])
+    @pytest.mark.parametrize(
+        "changes, field, code",
+        [
+            ({"total": "46.60"}, "total", "TOTAL_MISMATCH"),
+            ({"paid_amount": "40.00"}, "paidAmount", "PAYMENT_MISMATCH"),
+            (
+                {"lines": [{**payload()["lines"][0], "vendor_id": "initech"}], "shipping": [], "total": None},
+                "lines[0].vendorId",
+                "VENDOR_UNAVAILABLE",
+            ),
+            ({"currency": "JPY", "total": None}, "lines[0].taxAmount", "INVALID"),  # 1.60 yen
+            ({"currency": "US"}, "currency", "INVALID"),
+            ({"lines": []}, "lines", "INVALID"),
+            (
+                {"lines": [{**payload()["lines"][0], "discount": "22.01"}], "total": None},
+                "lines[0].discount",
+                "INVALID",
+            ),
+            ({"lines": [{**payload()["lines"][0], "quantity": 0}]}, "lines[0].quantity", "INVALID"),
+            ({"lines": [{**payload()["lines"][0], "weight": "-1"}]}, "lines[0].weight", "INVALID"),
+            (
+                {"lines": [{**payload()["lines"][0], "unit_price": "-1"}], "total": None},
+                "lines[0].unitPrice",
+                "INVALID",
+            ),
+            (
+                {"shipping": [{"vendor_id": "initech", "carrier": "UPS", "service": "G", "price": "1.00"}]},
+                "shipping[0].vendorId",
+                "INVALID",
+            ),
+            ({"external_reference": " "}, "externalReference", "INVALID"),
+            ({"customer": {"email": "not-an-email", "first_name": "G", "last_name": "H"}}, "customer.email", "INVALID"),
+        ],
+    )
     def test_a_refusal_writes_nothing_through_either_door(self, channel, changes, field, code):
         before = written()
         refused = channel.import_(payload(**changes))
@@ -221,20 +302,26 @@ class TestTakingIn:
 class TestWhoMayImport:
     def test_only_an_integration_token_of_an_active_channel(self, channel, tenant):
         before = written()
-        for token in (Shop(channel.gql, tenant).customer, hs_token(tenant, sub="x", roles=["staff"]),
-                      hs_token(tenant, sub="x", roles=["integration"]),
-                      hs_token(tenant, sub="x", roles=["integration"], channel_id="nope")):
+        for token in (
+            Shop(channel.gql, tenant).customer,
+            hs_token(tenant, sub="x", roles=["staff"]),
+            hs_token(tenant, sub="x", roles=["integration"]),
+            hs_token(tenant, sub="x", roles=["integration"], channel_id="nope"),
+        ):
             body = channel.gql.post(IMPORT, camel(payload()), token=token).json()
             assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
         call_command("channels", tenant.id, "revoke", "shop", stdout=io.StringIO())
-        assert channel.gql.post(IMPORT, camel(payload()), token=channel.token).json()["errors"][0]["extensions"][
-            "code"] == "FORBIDDEN"
+        assert (
+            channel.gql.post(IMPORT, camel(payload()), token=channel.token).json()["errors"][0]["extensions"]["code"]
+            == "FORBIDDEN"
+        )
         assert channel.push("order.import", payload()).status_code == 404
         assert written() == before
 
     def test_the_channel_claim_path_is_the_tenants(self, channel, tenant):
-        call_command("create_tenant", "--id", tenant.id, "--channel-id-claim", "app_metadata.channel",
-                     stdout=io.StringIO())
+        call_command(
+            "create_tenant", "--id", tenant.id, "--channel-id-claim", "app_metadata.channel", stdout=io.StringIO()
+        )
         nested = hs_token(tenant, sub="shop-app", roles=["integration"], app_metadata={"channel": "shop"})
         assert channel.import_(payload(), token=nested)["order"]["channel"] == "shop"
         flat = hs_token(tenant, sub="shop-app", roles=["integration"], channel_id="shop")  # the old path: no channel
@@ -315,22 +402,32 @@ class TestLifecycle:
         changed = shop.gql.execute(
             "mutation($o: ID!, $l: ID!) { changeOrderQuantity(orderId: $o, lineId: $l, quantity: 1) "
             "{ order { total { amount } taxTotal { amount } } errors { code field } } }",
-            {"o": order["id"], "l": line}, token=shop.staff)["changeOrderQuantity"]
+            {"o": order["id"], "l": line},
+            token=shop.staff,
+        )["changeOrderQuantity"]
         assert changed["errors"] == []
         # 11.00 - 1.00 discount + 0.80 tax for the mug, 20.00 shade, 4.99 shipping
         assert (changed["order"]["taxTotal"]["amount"], changed["order"]["total"]["amount"]) == ("0.80", "35.79")
 
     def test_the_channel_cancels_through_its_door_once(self, channel):
         order = channel.import_(payload(paid_amount="46.59"))["order"]
-        cancelled = channel.push("order.cancelled", {"external_reference": "shop-1001", "reason": "customer asked"},
-                                 msg_id="msg_cancel_1")
+        cancelled = channel.push(
+            "order.cancelled", {"external_reference": "shop-1001", "reason": "customer asked"}, msg_id="msg_cancel_1"
+        )
         assert cancelled.status_code == 200 and cancelled.json()["order"]["status"] == "CANCELLED"
         events = OutboxEvent.objects.count()
-        again = channel.push("order.cancelled", {"external_reference": "shop-1001", "reason": "customer asked"},
-                             msg_id="msg_cancel_1")
-        assert again.json() == {"outcome": "duplicate", "order": {"id": order["id"], "number": order["number"],
-                                                                  "status": "CANCELLED",
-                                                                  "external_reference": "shop-1001"}}
+        again = channel.push(
+            "order.cancelled", {"external_reference": "shop-1001", "reason": "customer asked"}, msg_id="msg_cancel_1"
+        )
+        assert again.json() == {
+            "outcome": "duplicate",
+            "order": {
+                "id": order["id"],
+                "number": order["number"],
+                "status": "CANCELLED",
+                "external_reference": "shop-1001",
+            },
+        }
         assert OutboxEvent.objects.count() == events
         refused = channel.push("order.cancelled", {"external_reference": "shop-1001", "reason": "again"})
         assert (refused.status_code, refused.json()["code"]) == (409, "INVALID_TRANSITION")
@@ -346,8 +443,10 @@ class TestLifecycle:
         assert OutboxEvent.objects.filter(type="order.amended").count() == 1
         shop = Shop(gql, tenant)
         shop.ok("shipOrder", shop.staff, orderId=order["id"], carrier="UPS", trackingNumber="1Z1")
-        late = channel.push("order.address_changed", {"external_reference": "shop-1001",
-                                                      "shipping_address": {**moved, "line1": "10 Elm St"}})
+        late = channel.push(
+            "order.address_changed",
+            {"external_reference": "shop-1001", "shipping_address": {**moved, "line1": "10 Elm St"}},
+        )
         assert (late.status_code, late.json()["code"]) == (409, "INVALID_TRANSITION")
 
     def test_a_channel_update_for_an_unknown_reference(self, channel, client, gql, tenant):
@@ -373,12 +472,15 @@ class TestChannelsCommand:
         call_command("channels", tenant.id, "revoke", "web-store", stdout=io.StringIO())
         assert not SalesChannel.objects.get().active
 
-    @pytest.mark.parametrize("args, says", [
-        (["add", "no spaces"], "slug"),
-        (["add"], "needs the channel's name"),
-        (["rotate", "ghost"], "no active channel"),
-        (["revoke", "ghost"], "no active channel"),
-    ])
+    @pytest.mark.parametrize(
+        "args, says",
+        [
+            (["add", "no spaces"], "slug"),
+            (["add"], "needs the channel's name"),
+            (["rotate", "ghost"], "no active channel"),
+            (["revoke", "ghost"], "no active channel"),
+        ],
+    )
     def test_bad_commands(self, tenant, args, says):
         with pytest.raises(CommandError, match=says):
             call_command("channels", tenant.id, *args, stdout=io.StringIO())
@@ -390,8 +492,10 @@ class TestChannelsCommand:
 
         assert b"shop" in admin_client.get(reverse("admin:ordering_saleschannel_changelist")).content
         old = InboundWebhookSecret.objects.get(channel="shop")
-        shown = admin_client.post(reverse("admin:webhooks_inboundwebhooksecret_changelist"),
-                                  {"action": "rotate", "_selected_action": [old.pk]})
+        shown = admin_client.post(
+            reverse("admin:webhooks_inboundwebhooksecret_changelist"),
+            {"action": "rotate", "_selected_action": [old.pk]},
+        )
         new = InboundWebhookSecret.objects.latest("pk")
         assert (new.channel, new.tenant_id) == ("shop", tenant.id) and new.secret.encode() in shown.content
         assert not InboundWebhookSecret.objects.filter(channel="").exists()  # no tenant secret made

@@ -64,7 +64,9 @@ def test_every_tenant_owned_table_has_row_level_security(db):
         cursor.execute(
             "SELECT c.relname, c.relrowsecurity, p.qual, p.with_check, p.roles::text[] "
             "FROM pg_class c LEFT JOIN pg_policies p ON p.tablename = c.relname AND p.policyname = 'tenant_isolation' "
-            "WHERE c.relname = ANY(%s)", [sorted(tables)])
+            "WHERE c.relname = ANY(%s)",
+            [sorted(tables)],
+        )
         rows = {name: rest for name, *rest in cursor.fetchall()}
         cursor.execute("SELECT rolbypassrls, rolsuper FROM pg_roles WHERE rolname = %s", [settings.OMS_DB_TENANT_ROLE])
         assert cursor.fetchone() == (False, False)
@@ -77,7 +79,7 @@ def test_every_tenant_owned_table_has_row_level_security(db):
 
 @requires_postgres
 def test_an_unscoped_query_inside_a_request_sees_only_that_tenant(two_shops, monkeypatch):
-    shop_a, shop_b = two_shops
+    shop_a, _shop_b = two_shops
     everything = tenants_seen()
     assert everything["ordering_order"] == everything["ordering_outbox_event"] == {"tenant-a", "tenant-b"}
 
@@ -111,8 +113,15 @@ def test_writes_for_another_tenant_are_refused_by_the_database(two_shops):
         with pytest.raises(ProgrammingError, match="row-level security"):
             with transaction.atomic():
                 ProductSnapshot.objects.create(
-                    tenant_id="tenant-b", product_id="planted", vendor_id="acme", name="x", sku="x",
-                    price_amount="1.00", price_currency="USD", active=True)
+                    tenant_id="tenant-b",
+                    product_id="planted",
+                    vendor_id="acme",
+                    name="x",
+                    sku="x",
+                    price_amount="1.00",
+                    price_currency="USD",
+                    active=True,
+                )
     assert not ProductSnapshot.objects.filter(name="hijacked").exists()
     assert not ProductSnapshot.objects.filter(product_id="planted").exists()
 
@@ -131,8 +140,10 @@ def test_a_connection_without_the_tenant_setting_sees_nothing(two_shops):
         unset = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
         assert conn.execute("SELECT count(*) FROM identity_tenant").fetchone()[0] == 0
         conn.execute("SELECT set_config('app.tenant_id', 'tenant-a', false)")
-        scoped = {t: conn.execute(f'SELECT count(*) FROM "{t}" WHERE tenant_id <> %s', ["tenant-a"]).fetchone()[0]
-                  for t in tables}
+        scoped = {
+            t: conn.execute(f'SELECT count(*) FROM "{t}" WHERE tenant_id <> %s', ["tenant-a"]).fetchone()[0]
+            for t in tables
+        }
         assert conn.execute("SELECT count(*) FROM ordering_order").fetchone()[0] == 1
     assert owner_counts["ordering_order"] == 2 and sum(owner_counts.values()) > 20
     assert set(unset.values()) == {0}
@@ -157,8 +168,10 @@ def test_the_search_function_answers_only_for_the_transactions_tenant(two_shops)
     """oms_order_search runs as its owner (to use the trigram index under RLS), so it must apply
     the tenant itself: from the transaction's setting, never from its caller."""
     shop_a, _ = two_shops
-    ids = {t: {str(i) for i in models.Order.objects.filter(tenant_id=t).values_list("id", flat=True)}
-           for t in ("tenant-a", "tenant-b")}
+    ids = {
+        t: {str(i) for i in models.Order.objects.filter(tenant_id=t).values_list("id", flat=True)}
+        for t in ("tenant-a", "tenant-b")
+    }
     with _connect() as conn:
         conn.execute(f'SET ROLE "{settings.OMS_DB_TENANT_ROLE}"')
         assert conn.execute("SELECT count(*) FROM oms_order_search('')").fetchone()[0] == 0
@@ -166,8 +179,10 @@ def test_the_search_function_answers_only_for_the_transactions_tenant(two_shops)
         found = {str(r[0]) for r in conn.execute("SELECT * FROM oms_order_search('')").fetchall()}
         assert found == ids["tenant-a"]
         assert conn.execute("SELECT count(*) FROM oms_order_search('%')").fetchone()[0] == 0  # matched literally
-    assert shop_a.gql.execute("{ orders(search: \"%\") { totalCount } }", token=shop_a.staff)["orders"]["totalCount"] == 0
-    assert shop_a.gql.execute("{ orders(search: \"mug\") { totalCount } }", token=shop_a.staff)["orders"]["totalCount"] == 1
+    assert shop_a.gql.execute('{ orders(search: "%") { totalCount } }', token=shop_a.staff)["orders"]["totalCount"] == 0
+    assert (
+        shop_a.gql.execute('{ orders(search: "mug") { totalCount } }', token=shop_a.staff)["orders"]["totalCount"] == 1
+    )
 
 
 @requires_postgres

@@ -40,9 +40,12 @@ def test_each_mutation_stays_within_its_budget(shop):
     draft = shop.draft()
     counts["placeOrder"] = statements(lambda: shop.ok("placeOrder", shop.customer, orderId=draft["id"]))
     payment = {"method": "card", "reference": "ch", "amount": draft["total"]["amount"]}
-    counts["confirmOrder"] = statements(lambda: shop.ok("confirmOrder", shop.staff, orderId=draft["id"], payment=payment))
-    counts["shipOrder"] = statements(lambda: shop.ok("shipOrder", shop.acme, orderId=draft["id"], carrier="UPS",
-                                                     trackingNumber="1Z"))
+    counts["confirmOrder"] = statements(
+        lambda: shop.ok("confirmOrder", shop.staff, orderId=draft["id"], payment=payment)
+    )
+    counts["shipOrder"] = statements(
+        lambda: shop.ok("shipOrder", shop.acme, orderId=draft["id"], carrier="UPS", trackingNumber="1Z")
+    )
     assert counts == {op: min(counts[op], budget) for op, budget in BUDGETS.items()}, counts
 
 
@@ -64,8 +67,15 @@ def test_the_one_statement_children_make_the_same_aggregate_as_the_orm(shop):
     shop.ok("placeOnHold", shop.staff, orderId=order["id"], reason="PAYMENT_REVIEW", note="n")
     fast = with_children([models.Order.objects.get(id=order["id"])])[0]
     slow = models.Order.objects.get(id=order["id"])
-    prefetch_related_objects([slow], *(Prefetch(name, queryset=model.objects.order_by(
-        *[p.strip().removeprefix("c.") for p in ordering.split(",")])) for name, model, ordering in CHILDREN))
+    prefetch_related_objects(
+        [slow],
+        *(
+            Prefetch(
+                name, queryset=model.objects.order_by(*[p.strip().removeprefix("c.") for p in ordering.split(",")])
+            )
+            for name, model, ordering in CHILDREN
+        ),
+    )
     assert to_domain(fast) == to_domain(slow)
     assert [c.code for c in fast.coupons.all()] == ["WELCOME5"] and len(fast.shipments.all()) == 1
 
@@ -99,6 +109,11 @@ def test_the_hot_statements_are_prepared_on_the_connection(shop):
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
-    for fragment in ("to_jsonb(o)", "jsonb_agg(to_jsonb(c)", "WITH products AS", "jsonb_populate_record",
-                     "set_config('role'"):
+    for fragment in (
+        "to_jsonb(o)",
+        "jsonb_agg(to_jsonb(c)",
+        "WITH products AS",
+        "jsonb_populate_record",
+        "set_config('role'",
+    ):
         assert any(fragment in statement for statement in prepared), fragment

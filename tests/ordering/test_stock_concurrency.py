@@ -24,15 +24,22 @@ def test_twenty_concurrent_placements_for_three_units_place_exactly_three(shop):
         payload = shop.checkout((("mug", 1),), token=token)
         assert payload["errors"] == [], payload["errors"]
         drafts.append(payload["order"])
-    results = race(shop, [("placeOrder", token, {"orderId": draft["id"]}) for token, draft in zip(buyers, drafts)],
-                   lambda: holding(ProductSnapshot.objects.filter(product_id="mug")))
+    results = race(
+        shop,
+        [("placeOrder", token, {"orderId": draft["id"]}) for token, draft in zip(buyers, drafts)],
+        lambda: holding(ProductSnapshot.objects.filter(product_id="mug")),
+    )
     outcomes = [tuple(codes(r)) for r in results]
     assert outcomes.count(()) == 3 and outcomes.count(("OUT_OF_STOCK",)) == 17, outcomes
     mug = ProductSnapshot.objects.get(product_id="mug")
     assert (mug.available_quantity - mug.reserved_quantity) == 0
     assert models.Order.objects.filter(status="PENDING").count() == 3
     assert StockReservation.objects.count() == 3
-    assert sorted(models.Order.objects.exclude(number=None).values_list("number", flat=True)) == ["1001", "1002", "1003"]
+    assert sorted(models.Order.objects.exclude(number=None).values_list("number", flat=True)) == [
+        "1001",
+        "1002",
+        "1003",
+    ]
 
     placed = [(token, r["order"]) for token, r in zip(buyers, results) if not codes(r)]
     waiting = [(token, draft) for token, draft, r in zip(buyers, drafts, results) if codes(r)]

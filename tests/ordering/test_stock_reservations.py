@@ -5,7 +5,7 @@ include (`as_of`, or the sync window). Through the GraphQL endpoint and the sign
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,10 +13,19 @@ from ordering.infrastructure import models
 from snapshots.infrastructure.models import ProductSnapshot, StockReservation
 from tests.tokens import hs_token
 
-MUG = {"product_id": "mug", "vendor_id": "acme", "sku": "ACME-MUG", "name": "Blue mug", "active": True,
-       "price": {"amount": "12.50", "currency": "USD"}, "max_quantity": 20}
-STOCK_QUERY = ("query($id: ID!) { productStock(productId: $id) { productId sku availableQuantity "
-               "reservedQuantity sellableQuantity asOf countedUntil } }")
+MUG = {
+    "product_id": "mug",
+    "vendor_id": "acme",
+    "sku": "ACME-MUG",
+    "name": "Blue mug",
+    "active": True,
+    "price": {"amount": "12.50", "currency": "USD"},
+    "max_quantity": 20,
+}
+STOCK_QUERY = (
+    "query($id: ID!) { productStock(productId: $id) { productId sku availableQuantity "
+    "reservedQuantity sellableQuantity asOf countedUntil } }"
+)
 
 
 class Stock:
@@ -70,26 +79,42 @@ def test_the_last_unit_sells_once_and_the_rest_are_refused_with_nothing_written(
         assert "only 0 of ACME-MUG left" in refused["errors"][0]["message"]
     assert (mug().available_quantity, mug().reserved_quantity) == (1, 1)
     assert list(StockReservation.objects.values_list("order_id", "quantity")) == [
-        (models.Order.objects.get(status="PENDING").id, 1)]
+        (models.Order.objects.get(status="PENDING").id, 1)
+    ]
     assert models.Order.objects.filter(status="DRAFT").count() == 4
-    assert not models.OutboxEvent.objects.filter(type="order.placed",
-                                                 aggregate_id__in=[d["id"] for d in drafts[1:]]).exists()
+    assert not models.OutboxEvent.objects.filter(
+        type="order.placed", aggregate_id__in=[d["id"] for d in drafts[1:]]
+    ).exists()
     checkout = shop.checkout((("mug", 1),), token=buyers[1])
     assert [e["code"] for e in checkout["errors"]] == ["OUT_OF_STOCK"], "checkout sees what is left too"
 
 
 def test_every_short_line_is_its_own_error(shop, stock, sender):
     stock.count(1)
-    sender.post({"type": "product.upserted", "data": {
-        "product_id": "kettle", "vendor_id": "acme", "sku": "ACME-KETTLE", "name": "Steel kettle", "active": True,
-        "price": {"amount": "39.00", "currency": "USD"}, "available_quantity": 2, "version": 9}})
+    sender.post(
+        {
+            "type": "product.upserted",
+            "data": {
+                "product_id": "kettle",
+                "vendor_id": "acme",
+                "sku": "ACME-KETTLE",
+                "name": "Steel kettle",
+                "active": True,
+                "price": {"amount": "39.00", "currency": "USD"},
+                "available_quantity": 2,
+                "version": 9,
+            },
+        }
+    )
     first = draft_for(shop, shop.customer)
     second = shop.draft(items=(("kettle", 2), ("mug", 1), ("lamp", 1)))
     shop.ok("placeOrder", shop.customer, orderId=first["id"])
     shop.ok("placeOrder", shop.customer, orderId=shop.draft(items=(("kettle", 1),))["id"])
     payload = shop.call("placeOrder", shop.customer, orderId=second["id"])
     assert sorted((e["code"], e["field"]) for e in payload["errors"]) == [
-        ("OUT_OF_STOCK", "lines[0].quantity"), ("OUT_OF_STOCK", "lines[1].quantity")]
+        ("OUT_OF_STOCK", "lines[0].quantity"),
+        ("OUT_OF_STOCK", "lines[1].quantity"),
+    ]
     assert ProductSnapshot.objects.get(product_id="kettle").reserved_quantity == 1
 
 
@@ -109,8 +134,9 @@ def test_cancelling_releases_and_one_more_can_be_placed(shop, stock):
     shop.ok("cancelOrder", a, orderId=first["id"], reason="changed my mind")
     assert mug().reserved_quantity == 1
     assert place(shop, c, third)["order"]["status"] == "PENDING"
-    assert list(StockReservation.objects.filter(order_id=first["id"]).order_by("id")
-                .values_list("quantity", flat=True)) == [1, -1]
+    assert list(
+        StockReservation.objects.filter(order_id=first["id"]).order_by("id").values_list("quantity", flat=True)
+    ) == [1, -1]
 
 
 def test_shipping_keeps_the_units_reserved(shop, stock):
@@ -158,7 +184,8 @@ def test_without_as_of_the_reservations_of_the_sync_window_stay_subtracted(shop,
     stock.count(10)  # within the window: the count may not include the order yet
     assert mug().reserved_quantity == 4
     StockReservation.objects.filter(order_id=order["id"]).update(
-        at=datetime.now(timezone.utc) - timedelta(seconds=settings.OMS_INVENTORY_SYNC_WINDOW + 5))
+        at=datetime.now(UTC) - timedelta(seconds=settings.OMS_INVENTORY_SYNC_WINDOW + 5)
+    )
     stock.count(6)  # the window has passed: the count includes it
     assert mug().reserved_quantity == 0
     settings.OMS_INVENTORY_SYNC_WINDOW = 3600
@@ -167,27 +194,34 @@ def test_without_as_of_the_reservations_of_the_sync_window_stay_subtracted(shop,
 
 
 def test_an_as_of_in_the_future_counts_only_up_to_now(shop, stock):
-    stock.count(10, as_of=datetime.now(timezone.utc) + timedelta(days=1))
-    assert mug().counted_until <= datetime.now(timezone.utc)
+    stock.count(10, as_of=datetime.now(UTC) + timedelta(days=1))
+    assert mug().counted_until <= datetime.now(UTC)
     shop.placed(items=(("mug", 2), ("lamp", 1)))
     assert mug().reserved_quantity == 2
 
 
 def test_a_bad_as_of_is_refused_and_nothing_is_written(shop, sender):
-    response = sender.post({"type": "product.upserted", "data": {**MUG, "available_quantity": 3,
-                                                                   "as_of": "yesterday", "version": 50}})
+    response = sender.post(
+        {"type": "product.upserted", "data": {**MUG, "available_quantity": 3, "as_of": "yesterday", "version": 50}}
+    )
     assert response.status_code == 400 and b"as_of" in response.content
     assert mug().available_quantity == 100_000 and mug().as_of is None
 
 
 def test_staff_and_the_products_vendor_read_its_sellable_quantity(shop, stock, gql):
-    as_of = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    as_of = datetime(2026, 1, 1, tzinfo=UTC)
     stock.count(5, as_of=as_of)
     shop.placed(items=(("mug", 2), ("lamp", 1)))
     for token in (shop.staff, shop.acme):
         assert gql.execute(STOCK_QUERY, {"id": "mug"}, token=token)["productStock"] == {
-            "productId": "mug", "sku": "ACME-MUG", "availableQuantity": 5, "reservedQuantity": 2,
-            "sellableQuantity": 3, "asOf": "2026-01-01T00:00:00+00:00", "countedUntil": "2026-01-01T00:00:00+00:00"}
+            "productId": "mug",
+            "sku": "ACME-MUG",
+            "availableQuantity": 5,
+            "reservedQuantity": 2,
+            "sellableQuantity": 3,
+            "asOf": "2026-01-01T00:00:00+00:00",
+            "countedUntil": "2026-01-01T00:00:00+00:00",
+        }
     assert gql.execute(STOCK_QUERY, {"id": "lamp"}, token=shop.staff)["productStock"]["sellableQuantity"] is None
     assert gql.execute(STOCK_QUERY, {"id": "lamp"}, token=shop.acme)["productStock"] is None, "globex's lamp"
     assert gql.execute(STOCK_QUERY, {"id": "nope"}, token=shop.staff)["productStock"] is None
@@ -233,9 +267,11 @@ def test_a_csv_import_recounts_like_the_webhook(shop, stock, tmp_path):
     order = shop.placed(items=(("mug", 4), ("lamp", 1)))
     placed_at = datetime.fromisoformat(order["placedAt"])
     path = tmp_path / "products.csv"
-    path.write_text("product_id,vendor_id,sku,name,price_amount,price_currency,active,available_quantity,"
-                    "max_quantity,version,as_of\n"
-                    f"mug,acme,ACME-MUG,Blue mug,12.50,USD,true,10,20,500,{placed_at - timedelta(minutes=1):%Y-%m-%dT%H:%M:%S%z}\n")
+    path.write_text(
+        "product_id,vendor_id,sku,name,price_amount,price_currency,active,available_quantity,"
+        "max_quantity,version,as_of\n"
+        f"mug,acme,ACME-MUG,Blue mug,12.50,USD,true,10,20,500,{placed_at - timedelta(minutes=1):%Y-%m-%dT%H:%M:%S%z}\n"
+    )
     call_command("import_snapshots", "product", str(path), "--tenant", shop.tenant.id, "--no-progress")
     assert (mug().available_quantity, mug().reserved_quantity) == (10, 4)
     assert mug().as_of == (placed_at - timedelta(minutes=1)).replace(microsecond=0)

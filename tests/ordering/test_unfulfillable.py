@@ -20,6 +20,7 @@ def types(order) -> list[str]:
 
 # -- the domain -------------------------------------------------------------------------------
 
+
 def test_a_confirmed_order_is_marked_unfulfillable_then_resumed():
     order = confirmed()
     order.pull_events()
@@ -69,15 +70,17 @@ MARK = "markUnfulfillable"
 def test_staff_mark_and_cancel_releasing_the_stock_and_marking_the_refund(shop):
     ProductSnapshot.objects.filter(product_id="mug").update(available_quantity=10, reserved_quantity=0)
     order = shop.confirmed(items=(("mug", 3), ("lamp", 1)))
-    marked = shop.ok(MARK, shop.staff, orderId=order["id"], reason="warehouse flooded",
-                     expectedVersion=order["version"])
+    marked = shop.ok(
+        MARK, shop.staff, orderId=order["id"], reason="warehouse flooded", expectedVersion=order["version"]
+    )
     assert (marked["status"], marked["unfulfillableReason"]) == ("UNFULFILLABLE", "warehouse flooded")
     assert ProductSnapshot.objects.get(product_id="mug").reserved_quantity == 3, "still held until decided"
     cancelled = shop.ok("cancelOrder", shop.staff, orderId=order["id"], reason="could not fulfil")
     assert (cancelled["status"], cancelled["paymentStatus"]) == ("CANCELLED", "REFUND_PENDING")
     assert ProductSnapshot.objects.get(product_id="mug").reserved_quantity == 0
-    types_ = list(models.OutboxEvent.objects.filter(aggregate_id=order["id"]).order_by("sequence")
-                  .values_list("type", flat=True))
+    types_ = list(
+        models.OutboxEvent.objects.filter(aggregate_id=order["id"]).order_by("sequence").values_list("type", flat=True)
+    )
     assert types_[-4:] == ["order.unfulfillable", "order.status_changed", "order.cancelled", "order.status_changed"]
     # (every event's payload against its JSON Schema: tests/webhooks/test_outbound_delivery.py)
 
@@ -85,11 +88,13 @@ def test_staff_mark_and_cancel_releasing_the_stock_and_marking_the_refund(shop):
 def test_the_sole_vendor_may_mark_and_resume_others_may_not(shop):
     order = shop.confirmed(items=(("mug", 1),))
     assert shop.call(MARK, shop.globex, orderId=order["id"], reason="r")["errors"][0]["code"] == "NOT_FOUND"
-    assert shop.raw(MARK, shop.customer, orderId=order["id"], reason="r")["errors"][0]["extensions"]["code"] == \
-        "FORBIDDEN"
+    assert (
+        shop.raw(MARK, shop.customer, orderId=order["id"], reason="r")["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    )
     mixed = shop.confirmed(items=(("mug", 1), ("lamp", 1)))
-    assert shop.raw(MARK, shop.acme, orderId=mixed["id"], reason="r")["errors"][0]["extensions"]["code"] == \
-        "FORBIDDEN", "a vendor of some lines only"
+    assert (
+        shop.raw(MARK, shop.acme, orderId=mixed["id"], reason="r")["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    ), "a vendor of some lines only"
     shop.ok(MARK, shop.acme, orderId=order["id"], reason="out of mugs")
     resumed = shop.ok("resumeOrder", shop.acme, orderId=order["id"])
     assert (resumed["status"], resumed["unfulfillableReason"]) == ("CONFIRMED", None)
@@ -114,8 +119,10 @@ def test_the_admin_marks_and_resumes(shop, client, admin_user):
     page = client.post(url, {"action": "mark_unfulfillable", "_selected_action": [order["id"]]})
     assert b"Mark these orders unfulfillable" in page.content
     assert f"${float(order['total']['amount']):,.2f}".encode() in page.content, "the total as money"
-    client.post(url, {"action": "mark_unfulfillable", "_selected_action": [order["id"]], "apply": "1",
-                      "reason": "carrier strike"})
+    client.post(
+        url,
+        {"action": "mark_unfulfillable", "_selected_action": [order["id"]], "apply": "1", "reason": "carrier strike"},
+    )
     row = models.Order.objects.get(id=order["id"])
     assert (row.status, row.unfulfillable_reason) == ("UNFULFILLABLE", "carrier strike")
     client.post(url, {"action": "resume_orders", "_selected_action": [order["id"]]})

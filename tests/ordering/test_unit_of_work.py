@@ -3,7 +3,7 @@ raises are collected on commit, numbered per order, and a refused or rolled-back
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -19,7 +19,7 @@ from snapshots.infrastructure.models import ProductSnapshot
 ADDRESS = {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
 CUSTOMER = {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"}
 
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 CUST = Principal("cust-1", "tenant-a", frozenset({Role.CUSTOMER}))
 STAFF = Principal("staff-1", "tenant-a", frozenset({Role.STAFF}))
 ACME = Principal("acme-user", "tenant-a", frozenset({Role.VENDOR}), vendor_id="acme")
@@ -32,9 +32,16 @@ def run(handler, principal, command, sink=None):
 
 
 def checkout():
-    return run(handlers.checkout_items, CUST, c.CheckoutItems(
-        items=[CartItem("kettle", 1)], shipping_address=ADDRESS, customer=CUSTOMER,
-        shipping_options=[c.ShippingChoice("acme", "acme-std")]))
+    return run(
+        handlers.checkout_items,
+        CUST,
+        c.CheckoutItems(
+            items=[CartItem("kettle", 1)],
+            shipping_address=ADDRESS,
+            customer=CUSTOMER,
+            shipping_options=[c.ShippingChoice("acme", "acme-std")],
+        ),
+    )
 
 
 def test_every_change_yields_its_events_in_sequence(catalog):
@@ -68,7 +75,9 @@ def test_cancellation_carries_reason_and_who(catalog):
 
 def test_draft_edits_raise_no_events(catalog):
     order, _ = checkout()
-    _, events = run(handlers.update_checkout_items, CUST, c.UpdateCheckoutItems(order.order_id, [CartItem("kettle", 2)]))
+    _, events = run(
+        handlers.update_checkout_items, CUST, c.UpdateCheckoutItems(order.order_id, [CartItem("kettle", 2)])
+    )
     assert events == []
 
 
@@ -122,9 +131,14 @@ def test_adding_an_order_that_is_placed_already_reserves_its_lines(catalog):
     ProductSnapshot.objects.filter(product_id="kettle").update(available_quantity=2)
     draft, _ = checkout()
     for quantity, expected in ((2, None), (1, StockShortage)):
-        order = draft.__class__.checkout(tenant_id="tenant-a", customer=draft.customer,
-                                         shipping_address=draft.shipping_address,
-                                         priced=_priced_kettles(quantity), actor="import", now=NOW)
+        order = draft.__class__.checkout(
+            tenant_id="tenant-a",
+            customer=draft.customer,
+            shipping_address=draft.shipping_address,
+            priced=_priced_kettles(quantity),
+            actor="import",
+            now=NOW,
+        )
         order.place(number=f"IMP-{quantity}", actor="import", now=NOW)
         uow = DjangoUnitOfWork("tenant-a", clock=lambda: NOW)
         if expected:
@@ -145,5 +159,12 @@ def _priced_kettles(quantity: int):
     from ordering.infrastructure.repositories import OrmCatalogReader
 
     catalog = OrmCatalogReader("tenant-a").load(product_ids=["kettle"], coupon_codes=[], option_ids=["acme-std"])
-    return price_cart([CartItem("kettle", quantity)], catalog, coupon_codes=[], selections={"acme": "acme-std"},
-                      destination_country="US", now=NOW, check_stock=False)
+    return price_cart(
+        [CartItem("kettle", quantity)],
+        catalog,
+        coupon_codes=[],
+        selections={"acme": "acme-std"},
+        destination_country="US",
+        now=NOW,
+        check_stock=False,
+    )

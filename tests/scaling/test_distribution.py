@@ -21,8 +21,13 @@ def test_every_table_is_distributable_by_tenant_or_a_reference_table(db):
     with connection.cursor() as cursor:
         assert blockers(cursor) == []
         plan = layout(cursor)
-    assert {"ordering_order", "ordering_order_line", "ordering_outbox_event", "snapshots_product",
-            "webhooks_delivery"} <= set(plan.distributed)
+    assert {
+        "ordering_order",
+        "ordering_order_line",
+        "ordering_outbox_event",
+        "snapshots_product",
+        "webhooks_delivery",
+    } <= set(plan.distributed)
     assert {"identity_tenant", "identity_tenant_staff", "auth_user", "django_session"} <= set(plan.reference)
 
 
@@ -33,8 +38,10 @@ def test_a_key_or_foreign_key_without_the_tenant_is_named(db):
         cursor.execute("CREATE UNIQUE INDEX scratch_email ON ordering_order (customer_email)")
         cursor.execute("CREATE TABLE scratch_shared (id bigserial PRIMARY KEY)")
         cursor.execute("CREATE TABLE scratch_parent (id bigint PRIMARY KEY, tenant_id text)")
-        cursor.execute("CREATE TABLE scratch_child (id bigint, tenant_id text, parent_id bigint REFERENCES "
-                       "scratch_parent (id), PRIMARY KEY (tenant_id, id))")
+        cursor.execute(
+            "CREATE TABLE scratch_child (id bigint, tenant_id text, parent_id bigint REFERENCES "
+            "scratch_parent (id), PRIMARY KEY (tenant_id, id))"
+        )
         found = blockers(cursor)
         transaction.set_rollback(True)
     assert found == [
@@ -56,7 +63,7 @@ def untenanted(statements: list[str], tables: set[str]) -> list[str]:
     for sql in statements:
         mentions = list(pattern.finditer(sql))
         for here, after in zip(mentions, [*mentions[1:], None]):
-            clause = sql[here.start():after.start() if after else len(sql)]
+            clause = sql[here.start() : after.start() if after else len(sql)]
             if "tenant_id" not in clause:
                 found.append(f"{here.group(1)}: {clause[:160]}")
     return found

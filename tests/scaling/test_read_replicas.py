@@ -54,11 +54,20 @@ class Stack:
         self.primary, self.replica = streaming_pair()
         self.primary_url = self.primary.create_database("oms")
         self.replica_url = self.replica.url("oms")
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "oms_project.settings", "DATABASE_URL": self.primary_url,
-               "SECRET_KEY": "replica-test-only", "ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "0",
-               "LOG_LEVEL": "WARNING", "OMS_DEMO_HS256_SECRET": SECRET, "OMS_METRICS_PUBLIC": "1",
-               "OMS_EVENT_STREAM_URL": "", "OMS_AUTH_CACHE_SECONDS": "0",
-               "OMS_SECURE_COOKIES": "0"}  # the admin over plain http here
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "oms_project.settings",
+            "DATABASE_URL": self.primary_url,
+            "SECRET_KEY": "replica-test-only",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "DEBUG": "0",
+            "LOG_LEVEL": "WARNING",
+            "OMS_DEMO_HS256_SECRET": SECRET,
+            "OMS_METRICS_PUBLIC": "1",
+            "OMS_EVENT_STREAM_URL": "",
+            "OMS_AUTH_CACHE_SECONDS": "0",
+            "OMS_SECURE_COOKIES": "0",
+        }  # the admin over plain http here
         self.env = env
         for args in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
             subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
@@ -66,11 +75,21 @@ class Stack:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "oms_project.wsgi:application"], cwd=ROOT,
-            env={**env, "DATABASE_REPLICA_URLS": self.replica_url, "OMS_REPLICA_MAX_LAG_SECONDS": str(MAX_LAG),
-                 "WEB_CONCURRENCY": "1", "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-                 "PROMETHEUS_MULTIPROC_DIR": os.path.join(self.primary.dir, "prom")},
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "oms_project.wsgi:application"],
+            cwd=ROOT,
+            env={
+                **env,
+                "DATABASE_REPLICA_URLS": self.replica_url,
+                "OMS_REPLICA_MAX_LAG_SECONDS": str(MAX_LAG),
+                "WEB_CONCURRENCY": "1",
+                "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+                "PROMETHEUS_MULTIPROC_DIR": os.path.join(self.primary.dir, "prom"),
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         for _ in range(150):
             if self.get("/readyz")[0] == 200:
                 break
@@ -98,8 +117,10 @@ class Stack:
 
     def post(self, query: str, variables: dict, bearer: str, headers: dict | None = None) -> tuple[dict, dict]:
         request = urllib.request.Request(
-            self.base + "/graphql/", json.dumps({"query": query, "variables": variables}).encode(),
-            {"Content-Type": "application/json", "Authorization": f"Bearer {bearer}", **(headers or {})})
+            self.base + "/graphql/",
+            json.dumps({"query": query, "variables": variables}).encode(),
+            {"Content-Type": "application/json", "Authorization": f"Bearer {bearer}", **(headers or {})},
+        )
         with urllib.request.urlopen(request, timeout=20) as response:
             return json.loads(response.read()), dict(response.headers)
 
@@ -116,14 +137,28 @@ class Stack:
         import re
         import urllib.parse
 
-        subprocess.run([sys.executable, "manage.py", "createsuperuser", "--noinput", "--username", "op",
-                        "--email", "op@example.com"], cwd=ROOT, check=True, capture_output=True,
-                       env={**self.env, "DJANGO_SUPERUSER_PASSWORD": "op-password-long-enough"})
+        subprocess.run(
+            [
+                sys.executable,
+                "manage.py",
+                "createsuperuser",
+                "--noinput",
+                "--username",
+                "op",
+                "--email",
+                "op@example.com",
+            ],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            env={**self.env, "DJANGO_SUPERUSER_PASSWORD": "op-password-long-enough"},
+        )
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
         form = opener.open(self.base + "/admin/login/", timeout=10).read().decode()
         csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
-        data = urllib.parse.urlencode({"csrfmiddlewaretoken": csrf, "username": "op",
-                                       "password": "op-password-long-enough", "next": "/admin/"}).encode()
+        data = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": csrf, "username": "op", "password": "op-password-long-enough", "next": "/admin/"}
+        ).encode()
         request = urllib.request.Request(self.base + "/admin/login/", data, {"Referer": self.base + "/admin/login/"})
         assert "log out" in opener.open(request, timeout=10).read().decode().lower()
         return lambda path: opener.open(self.base + path, timeout=10).read().decode()

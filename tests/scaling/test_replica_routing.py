@@ -26,9 +26,15 @@ def test_without_replicas_every_read_is_the_primarys_and_no_position_is_taken(db
 
 def test_a_mutation_answers_no_read_position_without_replicas_and_a_bad_one_is_ignored(shop, gql):
     draft = shop.draft()
-    response = gql.post("mutation($id: ID!) { placeOrder(orderId: $id) { errors { code } } }",
-                        {"id": draft["id"]}, token=shop.customer)
+    response = gql.post(
+        "mutation($id: ID!) { placeOrder(orderId: $id) { errors { code } } }", {"id": draft["id"]}, token=shop.customer
+    )
     assert response.status_code == 200 and replicas.HEADER not in response
-    response = gql._client.post("/graphql/", {"query": "{ me { userId } }"}, content_type="application/json",
-                               HTTP_AUTHORIZATION=f"Bearer {shop.customer}", HTTP_X_READ_AFTER="not-a-position")
+    response = gql._client.post(
+        "/graphql/",
+        {"query": "{ me { userId } }"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {shop.customer}",
+        HTTP_X_READ_AFTER="not-a-position",
+    )
     assert response.status_code == 200 and response.json()["data"]["me"]["userId"] == "cust-1"

@@ -53,8 +53,9 @@ def test_bad_rows_are_reported_with_line_and_column(tenant, tmp_path):
     path = write(tmp_path, product_row(1), product_row(2, price="-5"), "p-3,v-1,S,N,1,USD,maybe,,1,,,1")
     err = StringIO()
     with pytest.raises(CommandError):
-        call_command("import_snapshots", "product", path, "--tenant", tenant.id, "--no-progress",
-                     stdout=StringIO(), stderr=err)
+        call_command(
+            "import_snapshots", "product", path, "--tenant", tenant.id, "--no-progress", stdout=StringIO(), stderr=err
+        )
     assert "line 3, column price_amount: must not be negative" in err.getvalue()
     assert "line 4, column active: must be true or false" in err.getvalue()
 

@@ -9,13 +9,28 @@ import pytest
 from snapshots.domain.catalog import Coupon, Money, Offer, Product, ShippingOption, Vendor
 from snapshots.domain.errors import SnapshotInvalid
 
-PRODUCT = {"product_id": "p-1", "vendor_id": "v-1", "sku": "SKU-1", "name": "Mug",
-           "price": {"amount": "12.50", "currency": "usd"}, "active": True, "version": 1}
+PRODUCT = {
+    "product_id": "p-1",
+    "vendor_id": "v-1",
+    "sku": "SKU-1",
+    "name": "Mug",
+    "price": {"amount": "12.50", "currency": "usd"},
+    "active": True,
+    "version": 1,
+}
 COUPON = {"code": "save10", "kind": "percent", "value": "10", "active": True, "version": 1}
 OFFER = {"offer_id": "o-1", "vendor_id": "v-1", "kind": "percent_off", "value": "15", "active": True, "version": 1}
-SHIPPING = {"option_id": "s-1", "vendor_id": "v-1", "name": "Standard", "carrier": "DHL",
-            "base_cost": {"amount": "4.99", "currency": "EUR"}, "per_item_cost": {"amount": "1", "currency": "EUR"},
-            "countries": ["de", "FR", "DE"], "active": True, "version": 1}
+SHIPPING = {
+    "option_id": "s-1",
+    "vendor_id": "v-1",
+    "name": "Standard",
+    "carrier": "DHL",
+    "base_cost": {"amount": "4.99", "currency": "EUR"},
+    "per_item_cost": {"amount": "1", "currency": "EUR"},
+    "countries": ["de", "FR", "DE"],
+    "active": True,
+    "version": 1,
+}
 VENDOR = {"vendor_id": "v-1", "name": "Acme", "active": True, "country": "us", "currency": "usd", "version": 1}
 
 
@@ -47,7 +62,11 @@ def test_valid_snapshots_are_normalised():
         (Coupon.create, {**COUPON, "value": "101"}, "value"),
         (Coupon.create, {**COUPON, "value": "0"}, "value"),
         (Coupon.create, {**COUPON, "kind": "fixed", "value": "5"}, "currency"),
-        (Coupon.create, {**COUPON, "valid_from": "2026-02-01T00:00:00Z", "valid_until": "2026-01-01T00:00:00Z"}, "valid_until"),
+        (
+            Coupon.create,
+            {**COUPON, "valid_from": "2026-02-01T00:00:00Z", "valid_until": "2026-01-01T00:00:00Z"},
+            "valid_until",
+        ),
         (Coupon.create, {**COUPON, "valid_from": "2026-02-01T00:00:00"}, "valid_from"),
         (Coupon.create, {**COUPON, "usage_limit": 0}, "usage_limit"),
         (Offer.create, {**OFFER, "value": None}, "value"),

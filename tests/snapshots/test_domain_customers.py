@@ -61,8 +61,9 @@ def test_address_without_id_gets_a_stable_derived_id():
 
 
 def test_address_book_has_exactly_one_default():
-    book = normalise_address_book([address(line1="a"), address(line1="b", is_default=True),
-                                   address(line1="c", is_default=True)])
+    book = normalise_address_book(
+        [address(line1="a"), address(line1="b", is_default=True), address(line1="c", is_default=True)]
+    )
     assert [a.is_default for a in book] == [False, True, False]
     assert [a.is_default for a in normalise_address_book([address(line1="a"), address(line1="b")])] == [True, False]
     assert normalise_address_book([]) == []

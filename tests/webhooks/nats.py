@@ -36,8 +36,11 @@ class NatsServer:
         self.restartable = True
 
     def start(self) -> None:
-        self.process = subprocess.Popen([BINARY, "-js", "-sd", self.store_dir, "-a", "127.0.0.1", "-p", str(self.port)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [BINARY, "-js", "-sd", self.store_dir, "-a", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while not _reachable(self.port):
             if time.monotonic() > deadline:
@@ -81,16 +84,22 @@ def stream_messages(url: str, stream: str, subject: str = "oms.>", timeout: floa
         nc = await nats.connect(url)
         try:
             js = nc.jetstream()
-            sub = await js.subscribe(subject, stream=stream, ordered_consumer=True,
-                                     config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL))
+            sub = await js.subscribe(
+                subject, stream=stream, ordered_consumer=True, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
+            )
             found = []
             while True:
                 try:
                     message = await sub.next_msg(timeout=timeout)
                 except nats.errors.TimeoutError:
                     return found
-                found.append({"event": json.loads(message.data), "subject": message.subject,
-                              "headers": dict(message.headers or {})})
+                found.append(
+                    {
+                        "event": json.loads(message.data),
+                        "subject": message.subject,
+                        "headers": dict(message.headers or {}),
+                    }
+                )
         finally:
             await nc.close()
 

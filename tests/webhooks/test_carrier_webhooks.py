@@ -21,7 +21,7 @@ import hmac
 import io
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -33,47 +33,94 @@ from ..ordering.conftest import Shop, seed_catalog
 
 EASYPOST_SECRET = "sécret-easypost-1"  # not ASCII: EasyPost keys with the NFKD form
 AFTERSHIP_SECRET = "aftership-secret-2"
-T0 = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=1)  # after the test ships
+T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)  # after the test ships
 
 
 def easypost_event(tracking_code: str, status: str, at: datetime, event_id: str | None = None) -> bytes:
-    return json.dumps({
-        "object": "Event", "id": event_id or f"evt_{uuid.uuid4().hex}", "mode": "test",
-        "description": "tracker.updated", "previous_attributes": {"status": "pre_transit"},
-        "created_at": at.isoformat().replace("+00:00", "Z"), "updated_at": at.isoformat().replace("+00:00", "Z"),
-        "result": {
-            "id": "trk_c8e0edb5bb284caa934a0d3db23a148z", "object": "Tracker", "mode": "test",
-            "tracking_code": tracking_code, "status": status, "status_detail": "arrived_at_facility",
-            "carrier": "UPS", "signed_by": None, "weight": None, "est_delivery_date": None,
-            "created_at": T0.isoformat().replace("+00:00", "Z"), "updated_at": at.isoformat().replace("+00:00", "Z"),
-            "tracking_details": [
-                {"object": "TrackingDetail", "message": "Pre-Shipment information received", "status": "pre_transit",
-                 "datetime": T0.isoformat().replace("+00:00", "Z"), "source": "UPS"},
-                {"object": "TrackingDetail", "message": "Arrived at facility", "status": status,
-                 "datetime": at.isoformat().replace("+00:00", "Z"), "source": "UPS"},
-            ],
-        },
-    }).encode()
+    return json.dumps(
+        {
+            "object": "Event",
+            "id": event_id or f"evt_{uuid.uuid4().hex}",
+            "mode": "test",
+            "description": "tracker.updated",
+            "previous_attributes": {"status": "pre_transit"},
+            "created_at": at.isoformat().replace("+00:00", "Z"),
+            "updated_at": at.isoformat().replace("+00:00", "Z"),
+            "result": {
+                "id": "trk_c8e0edb5bb284caa934a0d3db23a148z",
+                "object": "Tracker",
+                "mode": "test",
+                "tracking_code": tracking_code,
+                "status": status,
+                "status_detail": "arrived_at_facility",
+                "carrier": "UPS",
+                "signed_by": None,
+                "weight": None,
+                "est_delivery_date": None,
+                "created_at": T0.isoformat().replace("+00:00", "Z"),
+                "updated_at": at.isoformat().replace("+00:00", "Z"),
+                "tracking_details": [
+                    {
+                        "object": "TrackingDetail",
+                        "message": "Pre-Shipment information received",
+                        "status": "pre_transit",
+                        "datetime": T0.isoformat().replace("+00:00", "Z"),
+                        "source": "UPS",
+                    },
+                    {
+                        "object": "TrackingDetail",
+                        "message": "Arrived at facility",
+                        "status": status,
+                        "datetime": at.isoformat().replace("+00:00", "Z"),
+                        "source": "UPS",
+                    },
+                ],
+            },
+        }
+    ).encode()
 
 
 def aftership_event(tracking_number: str, tag: str, at: datetime, event_id: str | None = None) -> bytes:
     local = at.astimezone(timezone(timedelta(hours=-5)))
-    return json.dumps({
-        "ts": int(at.timestamp()), "event": "tracking_update", "event_id": event_id or str(uuid.uuid4()),
-        "is_tracking_first_tag": True,
-        "msg": {
-            "id": "bpbn1q2kycx0ylt4ewq8j01b", "tracking_number": tracking_number, "slug": "ups", "tag": tag,
-            "subtag": f"{tag}_001", "subtag_message": tag, "title": "Order 1001",
-            "updated_at": at.isoformat(), "created_at": T0.isoformat(),
-            "checkpoints": [
-                {"slug": "ups", "city": "Louisville", "country_iso3": "USA", "tag": "InfoReceived",
-                 "subtag": "InfoReceived_001", "message": "Order Processed: Ready for UPS",
-                 "checkpoint_time": T0.astimezone(timezone(timedelta(hours=-5))).isoformat()},
-                {"slug": "ups", "city": "Louisville", "country_iso3": "USA", "tag": tag, "subtag": f"{tag}_001",
-                 "message": "Out for delivery", "checkpoint_time": local.isoformat()},
-            ],
-        },
-    }).encode()
+    return json.dumps(
+        {
+            "ts": int(at.timestamp()),
+            "event": "tracking_update",
+            "event_id": event_id or str(uuid.uuid4()),
+            "is_tracking_first_tag": True,
+            "msg": {
+                "id": "bpbn1q2kycx0ylt4ewq8j01b",
+                "tracking_number": tracking_number,
+                "slug": "ups",
+                "tag": tag,
+                "subtag": f"{tag}_001",
+                "subtag_message": tag,
+                "title": "Order 1001",
+                "updated_at": at.isoformat(),
+                "created_at": T0.isoformat(),
+                "checkpoints": [
+                    {
+                        "slug": "ups",
+                        "city": "Louisville",
+                        "country_iso3": "USA",
+                        "tag": "InfoReceived",
+                        "subtag": "InfoReceived_001",
+                        "message": "Order Processed: Ready for UPS",
+                        "checkpoint_time": T0.astimezone(timezone(timedelta(hours=-5))).isoformat(),
+                    },
+                    {
+                        "slug": "ups",
+                        "city": "Louisville",
+                        "country_iso3": "USA",
+                        "tag": tag,
+                        "subtag": f"{tag}_001",
+                        "message": "Out for delivery",
+                        "checkpoint_time": local.isoformat(),
+                    },
+                ],
+            },
+        }
+    ).encode()
 
 
 def easypost_signature(body: bytes, secret: str = EASYPOST_SECRET) -> str:
@@ -105,13 +152,21 @@ def shipped(gql, tenant, monkeypatch):
 
 
 def post_easypost(client, tenant_id, body, signature=None):
-    return client.post(f"/webhooks/{tenant_id}/carriers/easypost/", data=body, content_type="application/json",
-                       HTTP_X_HMAC_SIGNATURE=signature if signature is not None else easypost_signature(body))
+    return client.post(
+        f"/webhooks/{tenant_id}/carriers/easypost/",
+        data=body,
+        content_type="application/json",
+        HTTP_X_HMAC_SIGNATURE=signature if signature is not None else easypost_signature(body),
+    )
 
 
 def post_aftership(client, tenant_id, body, signature=None):
-    return client.post(f"/webhooks/{tenant_id}/carriers/aftership/", data=body, content_type="application/json",
-                       HTTP_AFTERSHIP_HMAC_SHA256=signature if signature is not None else aftership_signature(body))
+    return client.post(
+        f"/webhooks/{tenant_id}/carriers/aftership/",
+        data=body,
+        content_type="application/json",
+        HTTP_AFTERSHIP_HMAC_SHA256=signature if signature is not None else aftership_signature(body),
+    )
 
 
 def shipment_status() -> str:
@@ -133,8 +188,9 @@ def test_easypost_moves_the_shipment_once_per_event(client, tenant, shipped):
     assert post_easypost(client, tenant.id, delivered)["X-Webhook-Outcome"] == "applied"
     assert shipment_status() == "DELIVERED"
     assert shop.order(order["id"], shop.staff)["status"] == "DELIVERED"
-    history = shop.gql.execute("query($id: ID!) { order(id: $id) { history { actor } } }", {"id": order["id"]},
-                               token=shop.staff)["order"]["history"]
+    history = shop.gql.execute(
+        "query($id: ID!) { order(id: $id) { history { actor } } }", {"id": order["id"]}, token=shop.staff
+    )["order"]["history"]
     assert history[-1]["actor"] == "carrier:easypost"
 
 
@@ -156,7 +212,9 @@ def test_statuses_we_do_not_map_are_recorded_and_move_nothing(client, tenant, sh
     assert post_aftership(client, tenant.id, label_only)["X-Webhook-Outcome"] == "ignored"
     assert shipment_status() == "SHIPPED"
     assert set(InboundWebhookReceipt.objects.values_list("event_type", flat=True)) == {
-        "easypost:teleported", "aftership:InfoReceived"}
+        "easypost:teleported",
+        "aftership:InfoReceived",
+    }
 
 
 def test_an_impossible_update_is_refused(client, tenant, shipped):
@@ -168,10 +226,13 @@ def test_an_impossible_update_is_refused(client, tenant, shipped):
     assert InboundWebhookReceipt.objects.count() == 1  # the refused one left nothing
 
 
-@pytest.mark.parametrize("post, sign, body", [
-    (post_easypost, easypost_signature, easypost_event("1ZTRACK", "in_transit", T0)),
-    (post_aftership, aftership_signature, aftership_event("1ZTRACK", "InTransit", T0)),
-])
+@pytest.mark.parametrize(
+    "post, sign, body",
+    [
+        (post_easypost, easypost_signature, easypost_event("1ZTRACK", "in_transit", T0)),
+        (post_aftership, aftership_signature, aftership_event("1ZTRACK", "InTransit", T0)),
+    ],
+)
 def test_a_bad_or_missing_signature_is_401(client, tenant, shipped, post, sign, body):
     assert post(client, tenant.id, body, signature="hmac-sha256-hex=00").status_code == 401
     assert post(client, tenant.id, body, signature="").status_code == 401
@@ -187,15 +248,30 @@ def test_without_a_secret_everything_is_refused(client, tenant, shipped):
     assert response.status_code == 401 and "carrier_secret" in response.json()["message"]
 
 
-@pytest.mark.parametrize("body, status, code", [
-    (easypost_event("NOPE", "in_transit", T0), 404, "SHIPMENT_NOT_FOUND"),
-    (b"{not json", 400, "MALFORMED_JSON"),
-    (json.dumps({"description": "batch.updated", "result": {}}).encode(), 400, "UNKNOWN_TYPE"),
-    (json.dumps({"id": "evt_1", "description": "tracker.updated", "result": {"status": "delivered"}}).encode(),
-     400, "INVALID"),
-    (json.dumps({"id": "evt_1", "description": "tracker.updated", "result": {
-        "tracking_code": "1ZTRACK", "status": "delivered", "updated_at": "soon"}}).encode(), 400, "INVALID"),
-])
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        (easypost_event("NOPE", "in_transit", T0), 404, "SHIPMENT_NOT_FOUND"),
+        (b"{not json", 400, "MALFORMED_JSON"),
+        (json.dumps({"description": "batch.updated", "result": {}}).encode(), 400, "UNKNOWN_TYPE"),
+        (
+            json.dumps({"id": "evt_1", "description": "tracker.updated", "result": {"status": "delivered"}}).encode(),
+            400,
+            "INVALID",
+        ),
+        (
+            json.dumps(
+                {
+                    "id": "evt_1",
+                    "description": "tracker.updated",
+                    "result": {"tracking_code": "1ZTRACK", "status": "delivered", "updated_at": "soon"},
+                }
+            ).encode(),
+            400,
+            "INVALID",
+        ),
+    ],
+)
 def test_bad_easypost_payloads(client, tenant, shipped, body, status, code):
     response = post_easypost(client, tenant.id, body)
     assert (response.status_code, response.json()["code"]) == (status, code)
@@ -204,8 +280,10 @@ def test_bad_easypost_payloads(client, tenant, shipped, body, status, code):
 
 def test_unknown_provider_or_tenant(client, tenant, shipped):
     body = easypost_event("1ZTRACK", "in_transit", T0)
-    assert client.post(f"/webhooks/{tenant.id}/carriers/shippo/", data=body,
-                       content_type="application/json").status_code == 404
+    assert (
+        client.post(f"/webhooks/{tenant.id}/carriers/shippo/", data=body, content_type="application/json").status_code
+        == 404
+    )
     assert post_easypost(client, "no-such-tenant", body).status_code == 404
 
 

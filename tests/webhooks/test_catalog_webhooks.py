@@ -19,15 +19,24 @@ TABLES = [VendorSnapshot, ProductSnapshot, CouponSnapshot, OfferSnapshot, Shippi
 
 
 def test_every_catalog_kind_is_applied(sender, tenant):
-    for kind, data in [("vendor", VENDOR), ("product", PRODUCT), ("coupon", COUPON), ("offer", OFFER),
-                       ("shipping_option", SHIPPING)]:
+    for kind, data in [
+        ("vendor", VENDOR),
+        ("product", PRODUCT),
+        ("coupon", COUPON),
+        ("offer", OFFER),
+        ("shipping_option", SHIPPING),
+    ]:
         response = sender.post({"type": f"{kind}.upserted", "data": data})
         assert response.status_code == 204, (kind, response.content)
 
     product = ProductSnapshot.objects.get(tenant=tenant, product_id="p-1")
     assert (product.price_amount, product.price_currency) == (Decimal("12.5"), "USD")
     shipping = ShippingOptionSnapshot.objects.get(tenant=tenant, option_id="s-1")
-    assert (shipping.countries, shipping.per_item_cost_amount, shipping.free_over_amount) == (["DE", "FR"], Decimal("1"), None)
+    assert (shipping.countries, shipping.per_item_cost_amount, shipping.free_over_amount) == (
+        ["DE", "FR"],
+        Decimal("1"),
+        None,
+    )
     assert CouponSnapshot.objects.get(tenant=tenant).code == "SAVE10"
     assert OfferSnapshot.objects.get(tenant=tenant).value == Decimal("15")
     assert VendorSnapshot.objects.get(tenant=tenant).currency == "USD"

@@ -29,10 +29,12 @@ def resolving_to(*addresses):
 
 # -- the rules, without Django -------------------------------------------------------------------
 
+
 def test_a_public_https_destination_is_allowed():
     assert STRICT.check_url("https://hooks.example.com/x", resolving_to(PUBLIC)) == "https://hooks.example.com/x"
-    assert STRICT.check_url("https://[2606:2800:220:1:248:1893:25c8:1946]/x", resolving_to(
-        "2606:2800:220:1:248:1893:25c8:1946"))
+    assert STRICT.check_url(
+        "https://[2606:2800:220:1:248:1893:25c8:1946]/x", resolving_to("2606:2800:220:1:248:1893:25c8:1946")
+    )
 
 
 def test_plain_http_only_where_the_operator_allows_it():
@@ -41,14 +43,27 @@ def test_plain_http_only_where_the_operator_allows_it():
     DestinationPolicy(allow_http=True).check_url("http://hooks.example.com/x", resolving_to(PUBLIC))
 
 
-@pytest.mark.parametrize("address, kind", [
-    ("127.0.0.1", "loopback"), ("127.8.9.10", "loopback"), ("::1", "loopback"),
-    ("169.254.169.254", "link-local"), ("fe80::1", "link-local"),
-    ("10.0.0.7", "private"), ("172.16.3.4", "private"), ("192.168.1.1", "private"), ("fd00::1", "private"),
-    ("0.0.0.0", "unspecified"), ("::", "unspecified"),
-    ("::ffff:127.0.0.1", "loopback"), ("::ffff:169.254.169.254", "link-local"), ("::ffff:10.1.2.3", "private"),
-    ("100.64.0.1", "non-public"), ("224.0.0.1", "multicast"),
-])
+@pytest.mark.parametrize(
+    "address, kind",
+    [
+        ("127.0.0.1", "loopback"),
+        ("127.8.9.10", "loopback"),
+        ("::1", "loopback"),
+        ("169.254.169.254", "link-local"),
+        ("fe80::1", "link-local"),
+        ("10.0.0.7", "private"),
+        ("172.16.3.4", "private"),
+        ("192.168.1.1", "private"),
+        ("fd00::1", "private"),
+        ("0.0.0.0", "unspecified"),
+        ("::", "unspecified"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("::ffff:169.254.169.254", "link-local"),
+        ("::ffff:10.1.2.3", "private"),
+        ("100.64.0.1", "non-public"),
+        ("224.0.0.1", "multicast"),
+    ],
+)
 def test_non_public_addresses_are_refused(address, kind):
     with pytest.raises(DestinationRefused, match=f"is a {kind} address"):
         STRICT.check_url("https://hooks.example.com/x", resolving_to(address))
@@ -85,6 +100,7 @@ def test_what_is_not_an_http_url_is_refused(url):
 
 # -- at save time ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def strict(settings):
     settings.OMS_WEBHOOK_ALLOW_HTTP = False
@@ -92,14 +108,17 @@ def strict(settings):
     return settings
 
 
-@pytest.mark.parametrize("url, reason", [
-    ("https://localhost/hooks", "loopback"),  # a host name that resolves to 127.0.0.1
-    ("https://127.0.0.1/hooks", "loopback"),
-    ("https://169.254.169.254/latest/meta-data/", "link-local"),
-    ("https://10.0.0.5/hooks", "private"),
-    ("https://[::ffff:127.0.0.1]/hooks", "loopback"),
-    ("http://93.184.216.34/hooks", "must be https"),
-])
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("https://localhost/hooks", "loopback"),  # a host name that resolves to 127.0.0.1
+        ("https://127.0.0.1/hooks", "loopback"),
+        ("https://169.254.169.254/latest/meta-data/", "link-local"),
+        ("https://10.0.0.5/hooks", "private"),
+        ("https://[::ffff:127.0.0.1]/hooks", "loopback"),
+        ("http://93.184.216.34/hooks", "must be https"),
+    ],
+)
 def test_the_subscriptions_command_refuses_private_destinations(strict, tenant, url, reason):
     with pytest.raises(CommandError, match=reason):
         call_command("subscriptions", tenant.id, "add", url, stdout=io.StringIO())
@@ -120,14 +139,18 @@ def test_the_admin_refuses_private_destinations_with_the_reason(strict, client, 
     staff.groups.add(ensure_admin_groups()[0])
     client.force_login(staff)
     add = reverse("admin:webhooks_webhooksubscription_add")
-    for url, reason in [("https://169.254.169.254/", b"link-local"), ("https://localhost/h", b"loopback"),
-                        ("http://93.184.216.34/h", b"must be https")]:
+    for url, reason in [
+        ("https://169.254.169.254/", b"link-local"),
+        ("https://localhost/h", b"loopback"),
+        ("http://93.184.216.34/h", b"must be https"),
+    ]:
         response = client.post(add, {"tenant": tenant.id, "url": url, "active": "on"})
         assert response.status_code == 200 and reason in response.content
     assert WebhookSubscription.objects.count() == 0
 
 
 # -- at send time --------------------------------------------------------------------------------
+
 
 def test_the_relay_refuses_a_destination_that_is_no_longer_allowed(settings, shop):
     """Saved while 127.0.0.1 was allowed; the operator then removes it: the next send is refused
@@ -149,7 +172,7 @@ def test_the_relay_refuses_a_destination_that_is_no_longer_allowed(settings, sho
 def test_the_relay_checks_the_address_it_connects_to_when_dns_changes(settings, shop, monkeypatch):
     """The host resolved to a public address when the subscription was saved; by send time it
     resolves to the metadata address: refused."""
-    import webhooks.infrastructure.destinations as destinations
+    from webhooks.infrastructure import destinations
 
     settings.OMS_WEBHOOK_ALLOWED_DESTINATIONS = []
     monkeypatch.setattr(destinations, "resolve", lambda host, port: [PUBLIC])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -24,17 +24,25 @@ from webhooks.domain.signatures import SignatureRejected, new_secret, sign, veri
 from webhooks.infrastructure.models import InboundWebhookReceipt, InboundWebhookSecret
 
 
-
 def customer_event(user_id="c-1", version=1, **data):
-    payload = {"user_id": user_id, "email": f"{user_id}@example.com", "first_name": "Ada",
-               "last_name": "Lovelace", "version": version}
+    payload = {
+        "user_id": user_id,
+        "email": f"{user_id}@example.com",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "version": version,
+    }
     payload.update(data)
     return {"type": "customer.upserted", "data": payload}
 
 
 def nothing_written():
-    return (CustomerDetailsSnapshot.objects.count() == 0 and CustomerAddressSnapshot.objects.count() == 0
-            and UserAuthorizationSnapshot.objects.count() == 0 and InboundWebhookReceipt.objects.count() == 0)
+    return (
+        CustomerDetailsSnapshot.objects.count() == 0
+        and CustomerAddressSnapshot.objects.count() == 0
+        and UserAuthorizationSnapshot.objects.count() == 0
+        and InboundWebhookReceipt.objects.count() == 0
+    )
 
 
 def test_signed_upsert_is_applied(sender, tenant):
@@ -46,19 +54,39 @@ def test_signed_upsert_is_applied(sender, tenant):
 
 
 def test_every_current_kind_upserts_and_deletes(sender, tenant):
-    address = {"type": "customer_address.upserted", "data": {
-        "address_id": "a-1", "user_id": "c-1", "line1": "1 Road", "city": "Paris", "postal_code": "75001",
-        "country": "FR", "is_default": True, "version": 3}}
-    authorization = {"type": "user_authorization.upserted", "data": {
-        "user_id": "v-user", "roles": ["vendor"], "vendor_id": "v-1", "active": True, "version": 1}}
+    address = {
+        "type": "customer_address.upserted",
+        "data": {
+            "address_id": "a-1",
+            "user_id": "c-1",
+            "line1": "1 Road",
+            "city": "Paris",
+            "postal_code": "75001",
+            "country": "FR",
+            "is_default": True,
+            "version": 3,
+        },
+    }
+    authorization = {
+        "type": "user_authorization.upserted",
+        "data": {"user_id": "v-user", "roles": ["vendor"], "vendor_id": "v-1", "active": True, "version": 1},
+    }
     for event in (address, authorization):
         assert sender.post(event).status_code == 204
     assert CustomerAddressSnapshot.objects.get(tenant=tenant, address_id="a-1").country == "FR"
     assert UserAuthorizationSnapshot.objects.get(tenant=tenant, user_id="v-user").roles == ["vendor"]
 
-    assert sender.post({"type": "customer_address.deleted", "data": {"address_id": "a-1", "version": 2}})["X-Webhook-Outcome"] == "stale"
+    assert (
+        sender.post({"type": "customer_address.deleted", "data": {"address_id": "a-1", "version": 2}})[
+            "X-Webhook-Outcome"
+        ]
+        == "stale"
+    )
     assert CustomerAddressSnapshot.objects.filter(address_id="a-1").exists()
-    assert sender.post({"type": "customer_address.deleted", "data": {"address_id": "a-1", "version": 4}}).status_code == 204
+    assert (
+        sender.post({"type": "customer_address.deleted", "data": {"address_id": "a-1", "version": 4}}).status_code
+        == 204
+    )
     assert not CustomerAddressSnapshot.objects.filter(address_id="a-1").exists()
 
 
@@ -73,24 +101,34 @@ def test_stale_version_is_acknowledged_and_ignored(sender, tenant):
 
 def test_deactivated_user_is_refused_by_the_api(sender, tenant, gql):
     from tests.tokens import hs_token
-    sender.post({"type": "user_authorization.upserted",
-                 "data": {"user_id": "c-1", "roles": ["customer"], "active": False, "version": 1}})
+
+    sender.post(
+        {
+            "type": "user_authorization.upserted",
+            "data": {"user_id": "c-1", "roles": ["customer"], "active": False, "version": 1},
+        }
+    )
     assert gql.post("{ me { userId } }", token=hs_token(tenant, sub="c-1")).status_code == 403
 
 
 def five_minutes_and_a_minute(delta):
-    return datetime.now(tz=timezone.utc) + timedelta(minutes=delta)
+    return datetime.now(tz=UTC) + timedelta(minutes=delta)
 
 
 @pytest.mark.parametrize(
     "tamper",
     [
-        pytest.param(lambda s: s.post(None, body=json.dumps(customer_event()), headers={"HTTP_WEBHOOK_SIGNATURE": "v1,AAAA"}), id="bad-signature"),
+        pytest.param(
+            lambda s: s.post(None, body=json.dumps(customer_event()), headers={"HTTP_WEBHOOK_SIGNATURE": "v1,AAAA"}),
+            id="bad-signature",
+        ),
         pytest.param(lambda s: s.post(customer_event(), secret=new_secret()), id="wrong-secret"),
         pytest.param(lambda s: s.post(customer_event(), headers={"HTTP_WEBHOOK_SIGNATURE": None}), id="no-signature"),
         pytest.param(lambda s: s.post(customer_event(), headers={"HTTP_WEBHOOK_ID": None}), id="no-id"),
         pytest.param(lambda s: s.post(customer_event(), headers={"HTTP_WEBHOOK_TIMESTAMP": None}), id="no-timestamp"),
-        pytest.param(lambda s: s.post(customer_event(), headers={"HTTP_WEBHOOK_TIMESTAMP": "soon"}), id="bad-timestamp"),
+        pytest.param(
+            lambda s: s.post(customer_event(), headers={"HTTP_WEBHOOK_TIMESTAMP": "soon"}), id="bad-timestamp"
+        ),
         pytest.param(lambda s: s.post(customer_event(), at=five_minutes_and_a_minute(-6)), id="6-minutes-old"),
         pytest.param(lambda s: s.post(customer_event(), at=five_minutes_and_a_minute(6)), id="6-minutes-ahead"),
     ],
@@ -104,16 +142,23 @@ def test_unverifiable_deliveries_get_401_and_write_nothing(sender, tamper):
 
 def test_tampered_body_is_refused(sender, client, tenant, secret):
     body = json.dumps(customer_event())
-    at = datetime.now(tz=timezone.utc)
+    at = datetime.now(tz=UTC)
     signature = Webhook(secret).sign("msg_1", at, body)
-    response = client.post(f"/webhooks/{tenant.id}/", data=body.replace("Ada", "Eve"), content_type="application/json",
-                           HTTP_WEBHOOK_ID="msg_1", HTTP_WEBHOOK_TIMESTAMP=str(int(at.timestamp())),
-                           HTTP_WEBHOOK_SIGNATURE=signature)
+    response = client.post(
+        f"/webhooks/{tenant.id}/",
+        data=body.replace("Ada", "Eve"),
+        content_type="application/json",
+        HTTP_WEBHOOK_ID="msg_1",
+        HTTP_WEBHOOK_TIMESTAMP=str(int(at.timestamp())),
+        HTTP_WEBHOOK_SIGNATURE=signature,
+    )
     assert response.status_code == 401 and nothing_written()
 
 
 def test_replayed_webhook_id_is_applied_once(sender, tenant):
-    assert sender.post(customer_event(version=1, first_name="First"), msg_id="msg_same")["X-Webhook-Outcome"] == "applied"
+    assert (
+        sender.post(customer_event(version=1, first_name="First"), msg_id="msg_same")["X-Webhook-Outcome"] == "applied"
+    )
     replay = sender.post(customer_event(version=2, first_name="Replay"), msg_id="msg_same")
     assert replay.status_code == 204 and replay["X-Webhook-Outcome"] == "duplicate"
     assert CustomerDetailsSnapshot.objects.get().first_name == "First"
@@ -158,11 +203,45 @@ def test_list_masks_secrets(tenant, secret):
         (json.dumps(customer_event(email="nope")), "INVALID"),
         (json.dumps(customer_event(version=None)), "INVALID"),
         (json.dumps(customer_event(version=-1)), "INVALID"),
-        (json.dumps({"type": "customer_address.upserted", "data": {"address_id": "a", "user_id": "u", "line1": "x", "city": "y", "postal_code": "1", "country": "XX", "version": 1}}), "INVALID"),
-        (json.dumps({"type": "user_authorization.upserted", "data": {"user_id": "u", "roles": "staff", "active": True, "version": 1}}), "INVALID"),
+        (
+            json.dumps(
+                {
+                    "type": "customer_address.upserted",
+                    "data": {
+                        "address_id": "a",
+                        "user_id": "u",
+                        "line1": "x",
+                        "city": "y",
+                        "postal_code": "1",
+                        "country": "XX",
+                        "version": 1,
+                    },
+                }
+            ),
+            "INVALID",
+        ),
+        (
+            json.dumps(
+                {
+                    "type": "user_authorization.upserted",
+                    "data": {"user_id": "u", "roles": "staff", "active": True, "version": 1},
+                }
+            ),
+            "INVALID",
+        ),
     ],
-    ids=["malformed", "not-object", "no-data", "unknown-kind", "unknown-action", "bad-email", "no-version",
-         "negative-version", "bad-country", "roles-not-list"],
+    ids=[
+        "malformed",
+        "not-object",
+        "no-data",
+        "unknown-kind",
+        "unknown-action",
+        "bad-email",
+        "no-version",
+        "negative-version",
+        "bad-country",
+        "roles-not-list",
+    ],
 )
 def test_bad_bodies_get_400_and_write_nothing(sender, body, code):
     response = sender.post(None, body=body)
@@ -211,17 +290,22 @@ def test_signature_round_trip_and_multiple_signatures():
     verify(secrets=[key], msg_id="id", timestamp=str(int(now)), signature_header=header, body=body, now=now)
     with pytest.raises(SignatureRejected):
         verify(secrets=[key], msg_id="id", timestamp=str(int(now)), signature_header="v2,abc", body=body, now=now)
-    assert Webhook(key).verify(body.decode(), {"webhook-id": "id", "webhook-timestamp": str(int(now)),
-                                               "webhook-signature": sign(key, "id", int(now), body)}) == {"a": 1}
+    assert Webhook(key).verify(
+        body.decode(),
+        {"webhook-id": "id", "webhook-timestamp": str(int(now)), "webhook-signature": sign(key, "id", int(now), body)},
+    ) == {"a": 1}
 
 
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_deliveries_of_one_id_apply_once(tenant, secret):
     body = json.dumps(customer_event(version=1))
-    at = datetime.now(tz=timezone.utc)
-    headers = {"HTTP_WEBHOOK_ID": "msg_concurrent", "HTTP_WEBHOOK_TIMESTAMP": str(int(at.timestamp())),
-               "HTTP_WEBHOOK_SIGNATURE": Webhook(secret).sign("msg_concurrent", at, body)}
+    at = datetime.now(tz=UTC)
+    headers = {
+        "HTTP_WEBHOOK_ID": "msg_concurrent",
+        "HTTP_WEBHOOK_TIMESTAMP": str(int(at.timestamp())),
+        "HTTP_WEBHOOK_SIGNATURE": Webhook(secret).sign("msg_concurrent", at, body),
+    }
     barrier, outcomes = threading.Barrier(2), []
 
     def deliver():

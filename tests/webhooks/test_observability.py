@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -42,9 +42,11 @@ def scrape(client, **headers) -> dict[tuple[str, tuple], float]:
     response = client.get("/metrics", **headers)
     assert response.status_code == 200, response.content
     assert response["Content-Type"].startswith("text/plain")
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(response.content.decode())
-            for sample in family.samples}
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.content.decode())
+        for sample in family.samples
+    }
 
 
 def value(samples, name, **labels) -> float:
@@ -57,10 +59,14 @@ def test_metrics_count_requests_and_order_transitions(client, shop):
     shop.ok("cancelOrder", shop.customer, orderId=order["id"], reason="changed my mind")
     after = scrape(client)
     for event in ("order.created", "order.placed", "order.cancelled"):
-        assert value(after, "oms_order_transitions_total", event=event) == \
-            value(before, "oms_order_transitions_total", event=event) + 1, event
-    assert value(after, "oms_order_transitions_total", event="order.status_changed") == \
-        value(before, "oms_order_transitions_total", event="order.status_changed") + 2
+        assert (
+            value(after, "oms_order_transitions_total", event=event)
+            == value(before, "oms_order_transitions_total", event=event) + 1
+        ), event
+    assert (
+        value(after, "oms_order_transitions_total", event="order.status_changed")
+        == value(before, "oms_order_transitions_total", event="order.status_changed") + 2
+    )
     posts = dict(method="POST", view="oms_project.graphql_view.OmsGraphQLView")
     assert value(after, "django_http_requests_total_by_view_transport_method_total", transport="http", **posts) >= 3
 
@@ -70,8 +76,9 @@ def test_a_refused_change_counts_no_transition(client, shop):
     payload = shop.call("placeOrder", shop.customer, orderId="00000000-0000-0000-0000-000000000000")
     assert payload["errors"][0]["code"] == "NOT_FOUND"
     after = scrape(client)
-    assert value(after, "oms_order_transitions_total", event="order.placed") == \
-        value(before, "oms_order_transitions_total", event="order.placed")
+    assert value(after, "oms_order_transitions_total", event="order.placed") == value(
+        before, "oms_order_transitions_total", event="order.placed"
+    )
 
 
 def test_metrics_count_webhook_receipts_by_outcome(client, sender):
@@ -81,7 +88,9 @@ def test_metrics_count_webhook_receipts_by_outcome(client, sender):
     after = scrape(client)
     applied = value(after, "oms_webhook_receipts_total", outcome="applied")
     assert applied == value(before, "oms_webhook_receipts_total", outcome="applied") + 1
-    refused = {k: v for k, v in after.items() if k[0] == "oms_webhook_receipts_total" and k[1] != (("outcome", "applied"),)}
+    refused = {
+        k: v for k, v in after.items() if k[0] == "oms_webhook_receipts_total" and k[1] != (("outcome", "applied"),)
+    }
     assert sum(refused.values()) == sum(v for k, v in before.items() if k in refused) + 1
 
 
@@ -90,7 +99,7 @@ def test_metrics_count_deliveries_and_show_relay_lag(client, shop):
     WebhookSubscription.objects.update(url=receiver.url)
     try:
         shop.placed()
-        OutboxEvent.objects.update(occurred_at=datetime.now(timezone.utc) - timedelta(seconds=90))
+        OutboxEvent.objects.update(occurred_at=datetime.now(UTC) - timedelta(seconds=90))
         waiting = scrape(client)
         assert value(waiting, "oms_relay_lag_seconds", stage="fan_out") >= 90
         delivered_before = value(waiting, "oms_webhook_deliveries_total", outcome="delivered")
@@ -132,8 +141,12 @@ def json_log():
 
 def test_every_log_line_of_a_request_is_json_with_its_request_id_and_tenant(shop, json_log):
     response = shop.gql._client.post(
-        "/graphql/", data=json.dumps({"query": "{ orders { totalCount } }"}), content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {shop.staff}", HTTP_X_REQUEST_ID="req-42")
+        "/graphql/",
+        data=json.dumps({"query": "{ orders { totalCount } }"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {shop.staff}",
+        HTTP_X_REQUEST_ID="req-42",
+    )
     assert response.status_code == 200 and response["X-Request-ID"] == "req-42"
     lines = json_log()
     access = [line for line in lines if line["logger"] == "oms.access"]
@@ -152,12 +165,17 @@ def test_a_request_without_an_id_gets_one_and_the_webhook_log_names_its_tenant(s
 
 
 def test_djangos_own_request_lines_carry_the_ids_too(shop, json_log):
-    response = shop.gql._client.get("/graphql/", {"query": "mutation { placeOrder(orderId: \"x\") { errors { code } } }"},
-                                    HTTP_AUTHORIZATION=f"Bearer {shop.staff}", HTTP_X_REQUEST_ID="req-7")
+    response = shop.gql._client.get(
+        "/graphql/",
+        {"query": 'mutation { placeOrder(orderId: "x") { errors { code } } }'},
+        HTTP_AUTHORIZATION=f"Bearer {shop.staff}",
+        HTTP_X_REQUEST_ID="req-7",
+    )
     assert response.status_code == 405
     django_lines = [line for line in json_log() if line["logger"] == "django.request"]
-    assert django_lines and all(line["request_id"] == "req-7" and line["tenant_id"] == "tenant-a"
-                                for line in django_lines)
+    assert django_lines and all(
+        line["request_id"] == "req-7" and line["tenant_id"] == "tenant-a" for line in django_lines
+    )
 
 
 def test_an_unsafe_request_id_is_replaced(client, db):
@@ -167,8 +185,12 @@ def test_an_unsafe_request_id_is_replaced(client, db):
 
 def delivered_count(port: int) -> list[float]:
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    return [s.value for f in text_string_to_metric_families(body) for s in f.samples
-            if s.name == "oms_webhook_deliveries_total" and s.labels == {"outcome": "delivered"}]
+    return [
+        s.value
+        for f in text_string_to_metric_families(body)
+        for s in f.samples
+        if s.name == "oms_webhook_deliveries_total" and s.labels == {"outcome": "delivered"}
+    ]
 
 
 @requires_postgres
@@ -179,11 +201,20 @@ def test_a_relay_process_serves_its_metrics_and_stops_on_sigterm(shop):
     receiver = Receiver(subscribe(shop.tenant.id, "http://127.0.0.1:9/"))
     WebhookSubscription.objects.update(url=receiver.url)
     port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "oms_project.settings_test", "LOG_FORMAT": "json",
-           "DATABASE_URL": database_url_for_subprocesses()}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "oms_project.settings_test",
+        "LOG_FORMAT": "json",
+        "DATABASE_URL": database_url_for_subprocesses(),
+    }
     process = subprocess.Popen(
         [sys.executable, "manage.py", "relay_events", "--poll-seconds", "0.1", "--metrics-port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         shop.placed()
         deadline = time.monotonic() + 30

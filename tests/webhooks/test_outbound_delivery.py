@@ -8,7 +8,7 @@ import json
 import random
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 from pathlib import Path
 
@@ -59,11 +59,21 @@ def lifecycle(shop: Shop) -> dict:
     return order
 
 
-LIFECYCLE_TYPES = ["order.created", "order.placed", "order.status_changed", "order.confirmed", "order.status_changed",
-                   "order.shipped", "order.status_changed", "order.delivered", "order.status_changed"]
+LIFECYCLE_TYPES = [
+    "order.created",
+    "order.placed",
+    "order.status_changed",
+    "order.confirmed",
+    "order.status_changed",
+    "order.shipped",
+    "order.status_changed",
+    "order.delivered",
+    "order.status_changed",
+]
 
 
 # -- the outbox -------------------------------------------------------------------------------
+
 
 def test_every_change_writes_its_events_to_the_outbox(shop):
     order = lifecycle(shop)
@@ -72,7 +82,9 @@ def test_every_change_writes_its_events_to_the_outbox(shop):
     assert [r.sequence for r in rows] == list(range(1, 10))
     assert {str(r.aggregate_id) for r in rows} == {order["id"]}
     assert rows[3].data["order"]["status"] == "CONFIRMED" and rows[3].data["order"]["payment"]["amount"] == {
-        "amount": "44.00", "currency": "USD"}
+        "amount": "44.00",
+        "currency": "USD",
+    }
     assert rows[5].data["shipment"]["tracking_number"] == "1Z"
     assert all(r.correlation_id for r in rows)
 
@@ -88,11 +100,27 @@ def test_a_refused_or_failed_change_writes_no_event(shop):
 def test_the_request_id_is_the_correlation_id(shop, client):
     from tests.ordering.conftest import mutation
 
-    response = client.post("/graphql/", data=json.dumps({"query": mutation("checkoutItems"), "variables": {
-        "items": [{"productId": "kettle", "quantity": 1}], "shippingAddress": {
-            "line1": "1 Main St", "city": "Springfield", "postalCode": "12345", "country": "US"},
-        "customer": {"email": "ada@example.com", "firstName": "Ada", "lastName": "Lovelace"}}}),
-        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {shop.customer}", HTTP_X_REQUEST_ID="req-42")
+    response = client.post(
+        "/graphql/",
+        data=json.dumps(
+            {
+                "query": mutation("checkoutItems"),
+                "variables": {
+                    "items": [{"productId": "kettle", "quantity": 1}],
+                    "shippingAddress": {
+                        "line1": "1 Main St",
+                        "city": "Springfield",
+                        "postalCode": "12345",
+                        "country": "US",
+                    },
+                    "customer": {"email": "ada@example.com", "firstName": "Ada", "lastName": "Lovelace"},
+                },
+            }
+        ),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {shop.customer}",
+        HTTP_X_REQUEST_ID="req-42",
+    )
     assert response.json()["data"]["checkoutItems"]["errors"] == []
     assert OutboxEvent.objects.get().correlation_id == "req-42"
 
@@ -108,8 +136,11 @@ def after_sale(shop: Shop) -> None:
 
     writer = OrmSnapshotWriter()
     writer.upsert(shop.tenant.id, "tenant_workflow", TenantWorkflow(review_required=True, version=1))
-    writer.upsert(shop.tenant.id, "tax_option", TaxOption.create({"vendor_id": "acme", "country": "US", "rate": "8.25",
-                                                                  "inclusive": False, "version": 1}))
+    writer.upsert(
+        shop.tenant.id,
+        "tax_option",
+        TaxOption.create({"vendor_id": "acme", "country": "US", "rate": "8.25", "inclusive": False, "version": 1}),
+    )
     writer.upsert(shop.tenant.id, "payment_option", PaymentOption("card", "", "card", "Card", True, 1))
     order = shop.placed(items=(("mug", 2), ("lamp", 1)), paymentOptionId="card")
     assert order["taxTotal"]["amount"] != "0.00"
@@ -118,18 +149,29 @@ def after_sale(shop: Shop) -> None:
     shop.ok("placeOnHold", shop.staff, orderId=order["id"], reason="PAYMENT_REVIEW", note="check")
     shop.ok("releaseHold", shop.staff, orderId=order["id"])
     mug = next(line for line in order["lines"] if line["vendorId"] == "acme")
-    order = shop.ok("confirmOrder", shop.staff, orderId=order["id"],
-                    payment={"method": "card", "reference": "ch", "amount": order["total"]["amount"]})
+    order = shop.ok(
+        "confirmOrder",
+        shop.staff,
+        orderId=order["id"],
+        payment={"method": "card", "reference": "ch", "amount": order["total"]["amount"]},
+    )
     order = shop.ok("changeOrderQuantity", shop.staff, orderId=order["id"], lineId=mug["id"], quantity=1)
     pending = shop.ok("addShipment", shop.acme, orderId=order["id"])["shipments"][0]
     shop.ok("cancelShipment", shop.acme, orderId=order["id"], shipmentId=pending["id"], reason="re-pack")
     pending = shop.ok("addShipment", shop.acme, orderId=order["id"])["shipments"][1]
-    shop.ok("addShippingTrackingReference", shop.acme, orderId=order["id"], shipmentId=pending["id"],
-            carrier="UPS", trackingNumber="T-1")
+    shop.ok(
+        "addShippingTrackingReference",
+        shop.acme,
+        orderId=order["id"],
+        shipmentId=pending["id"],
+        carrier="UPS",
+        trackingNumber="T-1",
+    )
     shop.ok("shipOrder", shop.globex, orderId=order["id"], carrier="FedEx", trackingNumber="T-2")
     for number in ("T-1", "T-2"):
-        apply_tracking_update(TrackingUpdate(number, "DELIVERED", datetime.now(timezone.utc) + timedelta(1)),
-                              DjangoUnitOfWork(shop.tenant.id))
+        apply_tracking_update(
+            TrackingUpdate(number, "DELIVERED", datetime.now(UTC) + timedelta(1)), DjangoUnitOfWork(shop.tenant.id)
+        )
     lines = [{"lineId": mug["id"], "quantity": 1}]
     first = shop.ok("requestReturn", shop.customer, orderId=order["id"], lines=lines, reason="r")["returns"][0]
     shop.ok("rejectReturn", shop.acme, orderId=order["id"], returnId=first["id"], reason="used")
@@ -168,8 +210,9 @@ def test_every_payload_matches_its_json_schema(shop):
     seen_types = set()
     for event in receiver.events:
         schema = json.loads((SCHEMAS / f"{event['type']}.schema.json").read_text())
-        jsonschema.Draft202012Validator(schema, registry=Registry(),
-                                        format_checker=jsonschema.FormatChecker()).validate(event)
+        jsonschema.Draft202012Validator(
+            schema, registry=Registry(), format_checker=jsonschema.FormatChecker()
+        ).validate(event)
         seen_types.add(event["type"])
     assert seen_types == set(EVENT_TYPES)
     assert len(receiver.events) == OutboxEvent.objects.count()
@@ -190,6 +233,7 @@ def test_the_asyncapi_catalog_names_every_event_and_its_schema():
 
 
 # -- subscriptions ----------------------------------------------------------------------------
+
 
 def test_subscriptions_command_adds_lists_and_removes(tenant):
     secret = subscribe(tenant.id, "http://127.0.0.1:8080/hooks", "order.placed", "order.cancelled")
@@ -212,6 +256,7 @@ def test_subscriptions_command_adds_lists_and_removes(tenant):
 
 
 # -- delivery ---------------------------------------------------------------------------------
+
 
 def test_each_event_arrives_signed_once_in_order(shop, other_tenant):
     receiver = Receiver(subscribe(shop.tenant.id, "http://127.0.0.1:9/"))
@@ -244,7 +289,7 @@ def test_receiver_down_then_up_every_event_arrives_in_order(shop):
     secret = subscribe(shop.tenant.id, f"http://127.0.0.1:{port}/hooks")
     first = shop.placed(items=(("kettle", 1),))
     second = shop.placed(items=(("lamp", 1),))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert relay(at=now).run_once() == 2, "the first event of each order fails; later ones wait behind it"
     assert set(WebhookDelivery.objects.filter(attempts=1).values_list("last_error", flat=True)) != {""}
     assert WebhookDelivery.objects.filter(attempts=0).count() == 4
@@ -277,7 +322,7 @@ def test_failing_receiver_backs_off_then_dead_then_redelivered_from_admin(shop, 
     try:
         draft = shop.draft(items=(("kettle", 1),))
         shop.ok("placeOrder", shop.customer, orderId=draft["id"])
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         clock = [now]
         work = relay(clock=lambda: clock[0])
         assert work.run_once() == 1
@@ -303,11 +348,13 @@ def test_failing_receiver_backs_off_then_dead_then_redelivered_from_admin(shop, 
         assert page.status_code == 200 and str(delivery.event.event_id) in page.content.decode()
         assert staff_client.get(reverse("admin:webhooks_webhookdelivery_change", args=[delivery.pk])).status_code == 200
         receiver.status = 200
-        staff_client.post(reverse("admin:webhooks_webhookdelivery_changelist"),
-                          {"action": "redeliver", "_selected_action": [delivery.pk]})
+        staff_client.post(
+            reverse("admin:webhooks_webhookdelivery_changelist"),
+            {"action": "redeliver", "_selected_action": [delivery.pk]},
+        )
         delivery.refresh_from_db()
         assert delivery.status == "PENDING" and delivery.attempts == 0
-        clock[0] = datetime.now(timezone.utc)
+        clock[0] = datetime.now(UTC)
         work.run_once()
     finally:
         receiver.stop()
@@ -325,7 +372,7 @@ def test_an_inactive_subscription_is_paused(shop):
     WebhookSubscription.objects.update(url=receiver.url)
     try:
         queued = shop.draft()
-        OrmDeliveryStore().fan_out(500, datetime.now(timezone.utc))
+        OrmDeliveryStore().fan_out(500, datetime.now(UTC))
         WebhookSubscription.objects.update(active=False)
         shop.draft()
         relay().run_once()
@@ -352,8 +399,10 @@ def test_the_relay_stops_between_deliveries():
         def claim(self, now, lease, limit, skip_subscriptions=(), per_subscription=None):
             assert not self.stopped, "claimed after the stop"
             self.claimed += 2
-            return [ClaimedDelivery(self.claimed - i, "t", "http://x", "whsec_" + "A" * 32, "e", b"{}", 0, "s")
-                    for i in range(2)]
+            return [
+                ClaimedDelivery(self.claimed - i, "t", "http://x", "whsec_" + "A" * 32, "e", b"{}", 0, "s")
+                for i in range(2)
+            ]
 
         def record(self, outcomes):
             self.recorded += len(outcomes)
@@ -421,4 +470,5 @@ def test_two_relay_workers_share_the_work_without_overlap_or_loss(tenant):
         sequences = [e["sequence"] for e in receiver.events if e["aggregate_id"] == order["id"]]
         assert sequences == sorted(sequences) == list(range(1, len(sequences) + 1))
     assert {a.delivery_id for a in DeliveryAttempt.objects.all()} == set(
-        WebhookDelivery.objects.values_list("id", flat=True))
+        WebhookDelivery.objects.values_list("id", flat=True)
+    )

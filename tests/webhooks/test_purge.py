@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -17,7 +17,7 @@ from webhooks.infrastructure.models import DeliveryAttempt, WebhookDelivery, Web
 from .receiver import Receiver
 from .test_outbound_delivery import relay, shop, subscribe  # noqa: F401 (shop: a fixture)
 
-OLD = datetime.now(timezone.utc) - timedelta(days=30)
+OLD = datetime.now(UTC) - timedelta(days=30)
 
 
 def purge(*args) -> str:
@@ -73,7 +73,7 @@ def test_with_a_stream_only_published_events_go(delivered, settings):
     purge("--older-than", "7d")
     assert OutboxEvent.objects.count() > 0, "not yet published: kept"
     published = OutboxEvent.objects.order_by("position").first()
-    OutboxEvent.objects.filter(pk=published.pk).update(published_at=datetime.now(timezone.utc))
+    OutboxEvent.objects.filter(pk=published.pk).update(published_at=datetime.now(UTC))
     assert "1 event(s) purged" in purge("--older-than", "7d")
     assert not OutboxEvent.objects.filter(pk=published.pk).exists()
 
@@ -83,11 +83,20 @@ def test_recent_events_stay(delivered, settings):
     assert "0 event(s) purged" in purge("--older-than", "60d")
 
 
-@pytest.mark.parametrize("args, message", [(["--older-than", "a week"], "not a duration"),
-                                           (["--older-than", "7d", "--batch", "0"], "at least 1")])
+@pytest.mark.parametrize(
+    "args, message",
+    [(["--older-than", "a week"], "not a duration"), (["--older-than", "7d", "--batch", "0"], "at least 1")],
+)
 def test_bad_options_are_refused(db, args, message):
-    OutboxEvent.objects.create(tenant_id=_tenant().id, type="order.placed", aggregate_id=uuid.uuid4(), sequence=1,
-                               data={}, occurred_at=OLD, dispatched_at=OLD)
+    OutboxEvent.objects.create(
+        tenant_id=_tenant().id,
+        type="order.placed",
+        aggregate_id=uuid.uuid4(),
+        sequence=1,
+        data={},
+        occurred_at=OLD,
+        dispatched_at=OLD,
+    )
     with pytest.raises(CommandError, match=message):
         purge(*args)
     assert OutboxEvent.objects.count() == 1

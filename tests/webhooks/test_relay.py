@@ -100,7 +100,9 @@ def test_several_relays_and_a_flaky_receiver_lose_nothing_and_keep_each_orders_o
     assert WebhookDelivery.objects.filter(status="DELIVERED").count() == expected
     assert receiver.overlaps == []
     accepted = [r["event"] for r in receiver.received if r["status"] == 204]
-    assert sorted(e["id"] for e in accepted) == sorted(str(i) for i in OutboxEvent.objects.values_list("event_id", flat=True))
+    assert sorted(e["id"] for e in accepted) == sorted(
+        str(i) for i in OutboxEvent.objects.values_list("event_id", flat=True)
+    )
     assert any(r["status"] == 503 for r in receiver.received), "the receiver did fail some requests"
     by_order: dict[str, list[int]] = {}
     for received in receiver.received:  # every request, failed ones included, in arrival order

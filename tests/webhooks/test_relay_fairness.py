@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,14 +19,24 @@ from webhooks.infrastructure.stream import OrmUnpublishedEvents
 from .receiver import Receiver
 from .test_outbound_delivery import relay, subscribe
 
-NOW = datetime(2026, 12, 4, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 
 def backlog(tenant_id: str, events: int) -> list[int]:
     """`events` events of `tenant_id` waiting in the outbox, each of its own order."""
-    rows = OutboxEvent.objects.bulk_create([
-        OutboxEvent(tenant_id=tenant_id, type="order.placed", aggregate_id=uuid.uuid4(), sequence=1,
-                    data={"order": {"id": "x"}}, occurred_at=NOW) for _ in range(events)])
+    rows = OutboxEvent.objects.bulk_create(
+        [
+            OutboxEvent(
+                tenant_id=tenant_id,
+                type="order.placed",
+                aggregate_id=uuid.uuid4(),
+                sequence=1,
+                data={"order": {"id": "x"}},
+                occurred_at=NOW,
+            )
+            for _ in range(events)
+        ]
+    )
     return [row.position for row in rows]
 
 
@@ -47,8 +57,12 @@ def test_a_fan_out_batch_takes_an_equal_share_of_each_tenants_waiting_events(ten
     assert OutboxEvent.objects.get(position=b_event).dispatched_at is not None
     assert WebhookDelivery.objects.filter(tenant_id=b.id).count() == 1
     assert OutboxEvent.objects.filter(tenant_id=a.id, dispatched_at__isnull=False).count() == 5
-    assert sorted(OutboxEvent.objects.filter(tenant_id=a.id, dispatched_at__isnull=False)
-                  .values_list("position", flat=True)) == sorted(backlog_positions(a.id))[:5]  # A's oldest first
+    assert (
+        sorted(
+            OutboxEvent.objects.filter(tenant_id=a.id, dispatched_at__isnull=False).values_list("position", flat=True)
+        )
+        == sorted(backlog_positions(a.id))[:5]
+    )  # A's oldest first
     while store.fan_out(10, NOW):
         pass
     assert not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()

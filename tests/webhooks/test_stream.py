@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -35,6 +35,7 @@ TYPES = ["order.created", "order.placed", "order.status_changed", "order.confirm
 
 # -- the rules, without Django or NATS ------------------------------------------------------------
 
+
 def test_subjects_name_the_tenant_and_the_event():
     assert subject_for("acme", "order.placed") == "oms.acme.orders.placed"
     assert subject_for("acme", "order.status_changed") == "oms.acme.orders.status_changed"
@@ -49,11 +50,16 @@ def test_a_batch_holds_one_event_per_order():
 
     chosen = one_per_order([("a", message(1)), ("a", message(2)), ("b", message(3)), ("a", message(4))])
     assert [m.position for m in chosen] == [1, 3]
-    assert message(1).headers == {"Nats-Msg-Id": "e1", "Content-Type": "application/json",
-                                  "Oms-Event-Type": "order.placed", "Oms-Tenant-Id": "t"}
+    assert message(1).headers == {
+        "Nats-Msg-Id": "e1",
+        "Content-Type": "application/json",
+        "Oms-Event-Type": "order.placed",
+        "Oms-Tenant-Id": "t",
+    }
 
 
 # -- against a real nats-server -------------------------------------------------------------------
+
 
 @pytest.fixture
 def nats_server(tmp_path, settings):
@@ -64,10 +70,19 @@ def nats_server(tmp_path, settings):
 
 
 def write_events(tenant_id: str, orders: int, per_order: int = 5) -> list[OutboxEvent]:
-    now = datetime.now(timezone.utc)
-    rows = [OutboxEvent(tenant_id=tenant_id, type=TYPES[seq % len(TYPES)], aggregate_id=order_id, sequence=seq + 1,
-                        occurred_at=now, data={"order": {"id": str(order_id)}})
-            for order_id in (uuid.uuid4() for _ in range(orders)) for seq in range(per_order)]
+    now = datetime.now(UTC)
+    rows = [
+        OutboxEvent(
+            tenant_id=tenant_id,
+            type=TYPES[seq % len(TYPES)],
+            aggregate_id=order_id,
+            sequence=seq + 1,
+            occurred_at=now,
+            data={"order": {"id": str(order_id)}},
+        )
+        for order_id in (uuid.uuid4() for _ in range(orders))
+        for seq in range(per_order)
+    ]
     return OutboxEvent.objects.bulk_create(rows)
 
 
@@ -105,8 +120,12 @@ def test_every_event_is_published_once_with_its_subject_and_headers(nats_server,
     assert_exactly_once_in_order(messages)
     first = next(m for m in messages if m["event"]["type"] == "order.placed")
     assert first["subject"] == f"oms.{tenant.id}.orders.placed"
-    assert first["headers"] == {"Nats-Msg-Id": first["event"]["id"], "Content-Type": "application/json",
-                                "Oms-Event-Type": "order.placed", "Oms-Tenant-Id": tenant.id}
+    assert first["headers"] == {
+        "Nats-Msg-Id": first["event"]["id"],
+        "Content-Type": "application/json",
+        "Oms-Event-Type": "order.placed",
+        "Oms-Tenant-Id": tenant.id,
+    }
     assert set(first["event"]) >= {"id", "type", "occurred_at", "tenant_id", "aggregate_id", "sequence", "data"}
 
 
@@ -160,8 +179,10 @@ def test_nats_down_events_wait_in_the_outbox_then_go_out(nats_server, tenant):
     threading.Timer(1.0, nats_server.start).start()  # back in a second, while the publisher retries
     deadline = time.monotonic() + 30
     try:
-        work.run_forever(lambda: not OutboxEvent.objects.filter(published_at__isnull=True).exists()
-                         or time.monotonic() > deadline, 0.1)
+        work.run_forever(
+            lambda: not OutboxEvent.objects.filter(published_at__isnull=True).exists() or time.monotonic() > deadline,
+            0.1,
+        )
     finally:
         work.stream.close()
     assert_exactly_once_in_order(ours(stream_messages(nats_server.url, "OMS_ORDERS")))
@@ -174,8 +195,9 @@ def test_nats_restarted_mid_publish_every_event_is_in_the_stream_once(nats_serve
         pytest.skip("the shared NATS server is never stopped")
     write_events(tenant.id, orders=400)
     stop = threading.Event()
-    work = StreamPublisher(OrmUnpublishedEvents(), NatsEventStream.from_settings(), batch_size=50,
-                           max_backoff_seconds=0.5)
+    work = StreamPublisher(
+        OrmUnpublishedEvents(), NatsEventStream.from_settings(), batch_size=50, max_backoff_seconds=0.5
+    )
     work.stream.ensure_stream()
     thread = threading.Thread(target=lambda: (work.run_forever(stop.is_set, 0.1), connection.close()))
     thread.start()
@@ -202,11 +224,22 @@ def test_a_relay_killed_while_publishing_leaves_no_duplicate_in_the_stream(nats_
     """A real `relay_events` process, killed with SIGKILL while it publishes; another one finishes.
     Whatever was acknowledged and not yet marked is sent again and dropped by Nats-Msg-Id."""
     write_events(tenant.id, orders=1500)
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "oms_project.settings_test", "LOG_LEVEL": "WARNING",
-           "DATABASE_URL": database_url_for_subprocesses(), "OMS_EVENT_STREAM_URL": nats_server.url,
-           "OMS_EVENT_STREAM_BATCH": "100"}
-    first = subprocess.Popen([sys.executable, "manage.py", "relay_events", "--poll-seconds", "0.1"], cwd=ROOT,
-                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "oms_project.settings_test",
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": database_url_for_subprocesses(),
+        "OMS_EVENT_STREAM_URL": nats_server.url,
+        "OMS_EVENT_STREAM_BATCH": "100",
+    }
+    first = subprocess.Popen(
+        [sys.executable, "manage.py", "relay_events", "--poll-seconds", "0.1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while not OutboxEvent.objects.filter(published_at__isnull=False).exists() and time.monotonic() < deadline:
@@ -217,8 +250,14 @@ def test_a_relay_killed_while_publishing_leaves_no_duplicate_in_the_stream(nats_
         if first.poll() is None:
             first.kill()
     assert OutboxEvent.objects.filter(published_at__isnull=True).exists(), "killed before it finished"
-    second = subprocess.run([sys.executable, "manage.py", "relay_events", "--once"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    second = subprocess.run(
+        [sys.executable, "manage.py", "relay_events", "--once"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert second.returncode == 0, second.stderr
     assert_exactly_once_in_order(ours(stream_messages(nats_server.url, "OMS_ORDERS")))
 
@@ -228,8 +267,9 @@ def test_tail_events_prints_what_consumers_see(nats_server, tenant, other_tenant
     write_events(other_tenant.id, orders=1)
     publisher().publish_once()
     out = io.StringIO()
-    call_command("tail_events", "--tenant", tenant.id, "--type", "placed", "--from-start", "--idle-seconds", "1",
-                 stdout=out)
+    call_command(
+        "tail_events", "--tenant", tenant.id, "--type", "placed", "--from-start", "--idle-seconds", "1", stdout=out
+    )
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert len(lines) == 2 and {e["type"] for e in lines} == {"order.placed"}
     assert {e["tenant_id"] for e in lines} == {tenant.id} and all(e["stream_sequence"] > 0 for e in lines)
@@ -238,9 +278,14 @@ def test_tail_events_prints_what_consumers_see(nats_server, tenant, other_tenant
     assert len(out.getvalue().splitlines()) == 3
 
 
-@pytest.mark.parametrize("args, message", [(["--since", "ten minutes"], "not a duration"),
-                                           (["--tenant", "a b"], "not a tenant id"),
-                                           (["--type", "PLACED!"], "not an event type")])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--since", "ten minutes"], "not a duration"),
+        (["--tenant", "a b"], "not a tenant id"),
+        (["--type", "PLACED!"], "not an event type"),
+    ],
+)
 def test_tail_events_refuses_bad_options(settings, args, message):
     from django.core.management.base import CommandError
 
@@ -259,9 +304,18 @@ def test_tail_events_without_a_stream_says_so(settings):
 
 def test_metrics_show_the_stream_lag(client, tenant, settings):
     settings.OMS_EVENT_STREAM_URL = "nats://127.0.0.1:1"
-    OutboxEvent.objects.bulk_create([OutboxEvent(
-        tenant_id=tenant.id, type="order.placed", aggregate_id=uuid.uuid4(), sequence=1, data={},
-        occurred_at=datetime(2026, 1, 1, tzinfo=timezone.utc))])
+    OutboxEvent.objects.bulk_create(
+        [
+            OutboxEvent(
+                tenant_id=tenant.id,
+                type="order.placed",
+                aggregate_id=uuid.uuid4(),
+                sequence=1,
+                data={},
+                occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        ]
+    )
     text = client.get("/metrics").content.decode()
     line = next(line for line in text.splitlines() if line.startswith('oms_relay_lag_seconds{stage="stream"}'))
     assert float(line.split()[-1]) > 86400

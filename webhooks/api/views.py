@@ -66,18 +66,36 @@ def _delivery(request: HttpRequest, tenant_id: str) -> Delivery | JsonResponse:
     limit = settings.OMS_WEBHOOK_MAX_BODY_BYTES
     if body_exceeds(request, limit):
         return problem(413, "PAYLOAD_TOO_LARGE", f"body exceeds {limit} bytes")
-    return Delivery(tenant_id=tenant_id, msg_id=request.headers.get("webhook-id"),
-                    timestamp=request.headers.get("webhook-timestamp"),
-                    signature=request.headers.get("webhook-signature"), body=request.body)
+    return Delivery(
+        tenant_id=tenant_id,
+        msg_id=request.headers.get("webhook-id"),
+        timestamp=request.headers.get("webhook-timestamp"),
+        signature=request.headers.get("webhook-signature"),
+        body=request.body,
+    )
 
 
 # What a door refuses a delivery for, answered the same way on every door (docs/errors.md).
-_REFUSALS = (UnknownTenant, UnknownChannel, UnknownProvider, SignatureRejected, EventMalformed, UnknownSnapshotType,
-             UnknownChannelEvent, SnapshotInvalid, OrderingError)
+_REFUSALS = (
+    UnknownTenant,
+    UnknownChannel,
+    UnknownProvider,
+    SignatureRejected,
+    EventMalformed,
+    UnknownSnapshotType,
+    UnknownChannelEvent,
+    SnapshotInvalid,
+    OrderingError,
+)
 _UNKNOWN = (UnknownTenant, UnknownChannel, UnknownProvider)
 # An ordering refusal's HTTP status (its code and field go in the body); any other is a 400.
-_ORDERING_STATUS = {"NOT_FOUND": 404, "IDEMPOTENCY_KEY_REUSED": 409, "INVALID_TRANSITION": 409, "OUT_OF_STOCK": 409,
-                    "FORBIDDEN": 403}
+_ORDERING_STATUS = {
+    "NOT_FOUND": 404,
+    "IDEMPOTENCY_KEY_REUSED": 409,
+    "INVALID_TRANSITION": 409,
+    "OUT_OF_STOCK": 409,
+    "FORBIDDEN": 403,
+}
 
 
 def _refused(error: Exception, *, unknown: str, not_found: str = "NOT_FOUND") -> JsonResponse:
@@ -126,8 +144,12 @@ def receive_channel_webhook(request: HttpRequest, tenant_id: str, channel: str) 
 
 
 def _order_answer(order) -> dict:
-    return {"id": order.order_id, "number": order.number, "status": order.status.value,
-            "external_reference": order.external_reference}
+    return {
+        "id": order.order_id,
+        "number": order.number,
+        "status": order.status.value,
+        "external_reference": order.external_reference,
+    }
 
 
 def _receive_channel(request: HttpRequest, tenant_id: str, channel: str) -> HttpResponse:
@@ -145,6 +167,7 @@ def _receive_channel(request: HttpRequest, tenant_id: str, channel: str) -> Http
 
 
 # -- a tracking aggregator's door: POST /webhooks/<tenant_id>/carriers/<provider>/ ---------------
+
 
 @csrf_exempt  # authenticated by the provider's signature, never by cookies
 @require_POST

@@ -36,8 +36,9 @@ class CarrierPorts(Protocol):
     def apply_tracking(self, tenant_id: str, update: object) -> bool: ...
 
 
-def receive_carrier_webhook(tenant_id: str, provider: str, headers: dict[str, str], body: bytes, *,
-                            ports: CarrierPorts) -> str:
+def receive_carrier_webhook(
+    tenant_id: str, provider: str, headers: dict[str, str], body: bytes, *, ports: CarrierPorts
+) -> str:
     """The outcome: applied, stale, duplicate, ignored (a status that moves nothing) or unmapped.
     Raises UnknownTenant, UnknownProvider, SignatureRejected (also when the tenant set no secret
     for the provider), EventMalformed, or the ordering NotFound / InvalidTransition; each writes
@@ -57,13 +58,18 @@ def receive_carrier_webhook(tenant_id: str, provider: str, headers: dict[str, st
     except TextRefused as refused:
         raise EventMalformed("INVALID", refused.message, field=refused.field) from None
     with ports.atomic(tenant_id):
-        if not ports.record_receipt(tenant_id, f"{provider}:{update.event_id}"[:255],
-                                    f"{provider}:{update.provider_status}"[:100]):
+        if not ports.record_receipt(
+            tenant_id, f"{provider}:{update.event_id}"[:255], f"{provider}:{update.provider_status}"[:100]
+        ):
             return Outcome.DUPLICATE.value
         if update.status is None:
             return UNMAPPED
         if update.status == NO_CHANGE:
             return IGNORED
-        applied = ports.apply_tracking(tenant_id, TrackingUpdate(
-            update.tracking_number, update.status, update.occurred_at, None, update.detail, source=provider))
+        applied = ports.apply_tracking(
+            tenant_id,
+            TrackingUpdate(
+                update.tracking_number, update.status, update.occurred_at, None, update.detail, source=provider
+            ),
+        )
     return Outcome.APPLIED.value if applied else Outcome.STALE.value

@@ -54,20 +54,28 @@ def channel_command(event_type: str, data: dict[str, Any]) -> Any:
     """The ordering command of a channel's event (its fields as the GraphQL input's, snake_case)."""
     if event_type == IMPORT:
         return c.ImportOrder(
-            external_reference=data.get("external_reference"), currency=data.get("currency"),
-            customer=data.get("customer"), shipping_address=data.get("shipping_address"), lines=data.get("lines"),
-            shipping=data.get("shipping") or [], total=data.get("total"), paid_amount=data.get("paid_amount"),
-            payment_reference=data.get("payment_reference"))
+            external_reference=data.get("external_reference"),
+            currency=data.get("currency"),
+            customer=data.get("customer"),
+            shipping_address=data.get("shipping_address"),
+            lines=data.get("lines"),
+            shipping=data.get("shipping") or [],
+            total=data.get("total"),
+            paid_amount=data.get("paid_amount"),
+            payment_reference=data.get("payment_reference"),
+        )
     if event_type == CANCELLED:
         return c.CancelImportedOrder(external_reference=data.get("external_reference"), reason=data.get("reason"))
     if event_type == ADDRESS_CHANGED:
-        return c.ChangeImportedDestination(external_reference=data.get("external_reference"),
-                                           shipping_address=data.get("shipping_address"))
+        return c.ChangeImportedDestination(
+            external_reference=data.get("external_reference"), shipping_address=data.get("shipping_address")
+        )
     raise UnknownChannelEvent(event_type)
 
 
-def receive_channel_webhook(delivery: Delivery, channel_id: str, *, now: float,
-                            ports: ChannelPorts) -> tuple[Outcome, Any]:
+def receive_channel_webhook(
+    delivery: Delivery, channel_id: str, *, now: float, ports: ChannelPorts
+) -> tuple[Outcome, Any]:
     """Verify, parse, then record the id and run the command in one transaction. Returns the
     outcome and the order (on a duplicate, the order the reference names, if any).
 
@@ -77,8 +85,14 @@ def receive_channel_webhook(delivery: Delivery, channel_id: str, *, now: float,
         raise UnknownTenant(delivery.tenant_id)
     if not ports.channel_is_active(delivery.tenant_id, channel_id):
         raise UnknownChannel(channel_id)
-    verify(secrets=ports.active_secrets(delivery.tenant_id, now, channel_id), msg_id=delivery.msg_id,
-           timestamp=delivery.timestamp, signature_header=delivery.signature, body=delivery.body, now=now)
+    verify(
+        secrets=ports.active_secrets(delivery.tenant_id, now, channel_id),
+        msg_id=delivery.msg_id,
+        timestamp=delivery.timestamp,
+        signature_header=delivery.signature,
+        body=delivery.body,
+        now=now,
+    )
     event = parse_event(delivery.body)
     try:
         check_tree(event.data, "data")

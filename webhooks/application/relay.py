@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from oms_project import tracing
@@ -62,8 +62,14 @@ class Outcome:
 class DeliveryStore(Protocol):
     def fan_out(self, limit: int, now: datetime) -> int: ...
 
-    def claim(self, now: datetime, lease: timedelta, limit: int, skip_subscriptions: Collection[str] = (),
-              per_subscription: int | None = None) -> list[ClaimedDelivery]:
+    def claim(
+        self,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        skip_subscriptions: Collection[str] = (),
+        per_subscription: int | None = None,
+    ) -> list[ClaimedDelivery]:
         """Lease up to `limit` due heads of their order's queue, none of `skip_subscriptions`, at
         most `per_subscription` of one subscription, the subscriptions taken in turn."""
 
@@ -91,7 +97,8 @@ class _Lanes:
             pool = self._pools.get(subscription_id)
             if pool is None:
                 pool = self._pools[subscription_id] = ThreadPoolExecutor(
-                    self.concurrency, thread_name_prefix=f"relay-{subscription_id[:8]}")
+                    self.concurrency, thread_name_prefix=f"relay-{subscription_id[:8]}"
+                )
         pool.submit(work)
 
     def close(self) -> None:
@@ -118,9 +125,7 @@ class Relay:
 
     def __post_init__(self) -> None:
         if self.clock is None:
-            from datetime import timezone
-
-            self.clock = lambda: datetime.now(timezone.utc)
+            self.clock = lambda: datetime.now(UTC)
         self._lanes = _Lanes(self.concurrency)
 
     @property
@@ -131,10 +136,18 @@ class Relay:
     def _attempt(self, claimed: ClaimedDelivery, done: queue.SimpleQueue) -> None:
         try:
             headers = signed_headers(claimed.secret, claimed.event_id, int(time.time()), claimed.body)
-            with tracing.continued(claimed.trace_parent, "webhook deliver", {
-                    "oms.tenant_id": claimed.tenant_id, "oms.event_id": claimed.event_id,
-                    "oms.subscription_id": claimed.subscription_id, "oms.attempt": claimed.attempts + 1},
-                    headers, kind=tracing.CLIENT) as span:
+            with tracing.continued(
+                claimed.trace_parent,
+                "webhook deliver",
+                {
+                    "oms.tenant_id": claimed.tenant_id,
+                    "oms.event_id": claimed.event_id,
+                    "oms.subscription_id": claimed.subscription_id,
+                    "oms.attempt": claimed.attempts + 1,
+                },
+                headers,
+                kind=tracing.CLIENT,
+            ) as span:
                 result = self.sender.send(claimed.url, headers, claimed.body, self.timeout_seconds)
                 if span is not None:
                     span.set_attribute("http.response.status_code", result.status_code or 0)
@@ -171,8 +184,7 @@ class Relay:
                 self._fan_out_for(self.fan_out_seconds)
                 last_fan_out = time.monotonic()
             claimed = [] if stopping else self._claim(in_flight, done)
-            if not claimed and not in_flight and not stopping and self.store.fan_out(self.fan_out_batch,
-                                                                                     self.clock()):
+            if not claimed and not in_flight and not stopping and self.store.fan_out(self.fan_out_batch, self.clock()):
                 continue  # idle, and new events: claim again at once (busy: fan-out waits for its turn)
             if not claimed and not in_flight:
                 return attempts
@@ -198,8 +210,9 @@ class Relay:
             self._lanes.submit(delivery.subscription_id, lambda d=delivery: self._attempt(d, done))
         return claimed
 
-    def run_forever(self, should_stop: Callable[[], bool], poll_seconds: float = 1.0,
-                    sleep: Callable[[float], None] | None = None) -> None:
+    def run_forever(
+        self, should_stop: Callable[[], bool], poll_seconds: float = 1.0, sleep: Callable[[float], None] | None = None
+    ) -> None:
         """Until `should_stop()`. When idle it waits for new events (the store's wake-up, or
         `sleep`) at most `poll_seconds`, so retries that fall due are found too."""
         wait = sleep or self.store.wait_for_events

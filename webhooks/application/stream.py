@@ -81,8 +81,9 @@ class StreamPublisher:
             except StreamUnavailable as error:
                 failures += 1
                 wait = min(self.max_backoff_seconds, 0.5 * 2 ** (failures - 1))
-                logger.warning("event stream unavailable (%s); events wait in the outbox, retrying in %.1f s",
-                               error, wait)
+                logger.warning(
+                    "event stream unavailable (%s); events wait in the outbox, retrying in %.1f s", error, wait
+                )
                 _sleep_unless(should_stop, wait, self.sleep)
                 continue
             if not published and not should_stop():
@@ -93,4 +94,3 @@ def _sleep_unless(should_stop: Callable[[], bool], seconds: float, sleep: Callab
     deadline = time.monotonic() + seconds
     while not should_stop() and time.monotonic() < deadline:
         sleep(min(0.1, seconds))
-

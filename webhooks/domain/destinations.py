@@ -64,8 +64,9 @@ class DestinationPolicy:
             return
         kind = _non_public_kind(ip)
         if kind:
-            raise DestinationRefused(f"{ip} is a {kind} address; list it in OMS_WEBHOOK_ALLOWED_DESTINATIONS "
-                                     "to allow it")
+            raise DestinationRefused(
+                f"{ip} is a {kind} address; list it in OMS_WEBHOOK_ALLOWED_DESTINATIONS to allow it"
+            )
 
     def check_url(self, url: str, resolve: Callable[[str, int], list[str]]) -> str:
         """The URL, checked: scheme, then every address its host resolves to (`resolve(host,
@@ -89,9 +90,14 @@ class DestinationPolicy:
 
 
 def _non_public_kind(ip: Address) -> str:
-    for kind, test in (("loopback", ip.is_loopback), ("link-local", ip.is_link_local),
-                       ("unspecified", ip.is_unspecified), ("multicast", ip.is_multicast),
-                       ("private", ip.is_private), ("reserved", ip.is_reserved)):
+    for kind, test in (
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("unspecified", ip.is_unspecified),
+        ("multicast", ip.is_multicast),
+        ("private", ip.is_private),
+        ("reserved", ip.is_reserved),
+    ):
         if test:
             return kind
     return "" if ip.is_global else "non-public"

@@ -63,8 +63,13 @@ class NextState:
     next_attempt_at: datetime | None
 
 
-def after_attempt(result: AttemptResult, attempts_before: int, now: datetime, policy: RetryPolicy,
-                  rand: Callable[[], float] = random.random) -> NextState:
+def after_attempt(
+    result: AttemptResult,
+    attempts_before: int,
+    now: datetime,
+    policy: RetryPolicy,
+    rand: Callable[[], float] = random.random,
+) -> NextState:
     attempts = attempts_before + 1
     if result.succeeded:
         return NextState(DeliveryStatus.DELIVERED, attempts, None)

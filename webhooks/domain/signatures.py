@@ -32,7 +32,7 @@ def new_secret() -> str:
 
 
 def secret_key(secret: str) -> bytes:
-    encoded = secret[len(SECRET_PREFIX):] if secret.startswith(SECRET_PREFIX) else secret
+    encoded = secret[len(SECRET_PREFIX) :] if secret.startswith(SECRET_PREFIX) else secret
     try:
         return base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -66,11 +66,7 @@ def verify(
         raise SignatureRejected("webhook-timestamp must be an integer") from exc
     if abs(now - sent_at) > tolerance:
         raise SignatureRejected("webhook-timestamp is outside the tolerance")
-    offered = [
-        part.split(",", 1)[1]
-        for part in signature_header.split()
-        if part.startswith("v1,") and len(part) > 3
-    ]
+    offered = [part.split(",", 1)[1] for part in signature_header.split() if part.startswith("v1,") and len(part) > 3]
     if not offered or not secrets:
         raise SignatureRejected("no usable signature")
     for secret in secrets:

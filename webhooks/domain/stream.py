@@ -46,8 +46,12 @@ class StreamMessage:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Nats-Msg-Id": self.event_id, "Content-Type": "application/json",
-                "Oms-Event-Type": self.event_type, "Oms-Tenant-Id": self.tenant_id}
+        return {
+            "Nats-Msg-Id": self.event_id,
+            "Content-Type": "application/json",
+            "Oms-Event-Type": self.event_type,
+            "Oms-Tenant-Id": self.tenant_id,
+        }
 
 
 def one_per_order(candidates: list[tuple[str, T]]) -> list[T]:

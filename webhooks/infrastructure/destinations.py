@@ -21,8 +21,9 @@ from webhooks.domain.destinations import DestinationPolicy, DestinationRefused
 
 
 def destination_policy() -> DestinationPolicy:
-    return DestinationPolicy.from_entries(allow_http=settings.OMS_WEBHOOK_ALLOW_HTTP,
-                                          entries=settings.OMS_WEBHOOK_ALLOWED_DESTINATIONS)
+    return DestinationPolicy.from_entries(
+        allow_http=settings.OMS_WEBHOOK_ALLOW_HTTP, entries=settings.OMS_WEBHOOK_ALLOWED_DESTINATIONS
+    )
 
 
 def resolve(host: str, port: int) -> list[str]:

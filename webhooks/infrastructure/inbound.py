@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
 
@@ -34,10 +34,11 @@ class OrmInboundPorts:
 
     def active_secrets(self, tenant_id: str, now: float, channel: str = "") -> list[str]:
         """The secrets that sign the tenant's snapshot webhooks, or (`channel`) a sales channel's."""
-        moment = datetime.fromtimestamp(now, tz=timezone.utc)
+        moment = datetime.fromtimestamp(now, tz=UTC)
         return list(
-            InboundWebhookSecret.objects.filter(InboundWebhookSecret.active_q(moment), tenant_id=tenant_id,
-                                                channel=channel)
+            InboundWebhookSecret.objects.filter(
+                InboundWebhookSecret.active_q(moment), tenant_id=tenant_id, channel=channel
+            )
             .order_by("-created_at")
             .values_list("secret", flat=True)
         )
@@ -45,9 +46,7 @@ class OrmInboundPorts:
     def record_receipt(self, tenant_id: str, msg_id: str, event_type: str) -> bool:
         try:
             with transaction.atomic():  # a savepoint: a duplicate leaves the outer transaction usable
-                InboundWebhookReceipt.objects.create(
-                    tenant_id=tenant_id, webhook_id=msg_id, event_type=event_type
-                )
+                InboundWebhookReceipt.objects.create(tenant_id=tenant_id, webhook_id=msg_id, event_type=event_type)
         except IntegrityError:
             return False
         return True
@@ -62,8 +61,11 @@ class OrmInboundPorts:
         return apply_tracking_update(update, DjangoUnitOfWork(tenant_id))
 
     def carrier_secret(self, tenant_id: str, provider: str) -> str | None:
-        return CarrierWebhookSecret.objects.filter(tenant_id=tenant_id, provider=provider).values_list(
-            "secret", flat=True).first()
+        return (
+            CarrierWebhookSecret.objects.filter(tenant_id=tenant_id, provider=provider)
+            .values_list("secret", flat=True)
+            .first()
+        )
 
     # -- a sales channel's door (webhooks/application/channel_orders.py) ----------------------
 
@@ -71,8 +73,11 @@ class OrmInboundPorts:
         return SalesChannel.objects.filter(tenant_id=tenant_id, channel_id=channel_id, active=True).exists()
 
     def run_channel_command(self, tenant_id: str, channel_id: str, command):
-        handler = {ImportOrder: import_order, CancelImportedOrder: cancel_imported_order,
-                   ChangeImportedDestination: change_imported_destination}[type(command)]
+        handler = {
+            ImportOrder: import_order,
+            CancelImportedOrder: cancel_imported_order,
+            ChangeImportedDestination: change_imported_destination,
+        }[type(command)]
         return handler(channel_principal(tenant_id, channel_id), command, DjangoUnitOfWork(tenant_id))
 
     def order_of(self, tenant_id: str, channel_id: str, external_reference: str):

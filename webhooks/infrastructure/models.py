@@ -15,10 +15,16 @@ from identity.infrastructure.models import Tenant
 class InboundWebhookSecret(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
     secret = models.CharField(max_length=200, help_text="whsec_<base64>; shown once when created.")
-    channel = models.CharField(max_length=63, blank=True, default="",
-                               help_text="Empty: the tenant's snapshot webhooks; else that sales channel's orders.")
+    channel = models.CharField(
+        max_length=63,
+        blank=True,
+        default="",
+        help_text="Empty: the tenant's snapshot webhooks; else that sales channel's orders.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(null=True, blank=True, help_text="Set by rotation: the old secret's grace period.")
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set by rotation: the old secret's grace period."
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -53,8 +59,9 @@ class InboundWebhookSecret(models.Model):
 
         now = now or timezone.now()
         with transaction.atomic():
-            cls.objects.filter(cls.active_q(now), tenant_id=tenant_id, channel=channel,
-                               expires_at__isnull=True).update(expires_at=now + grace)
+            cls.objects.filter(cls.active_q(now), tenant_id=tenant_id, channel=channel, expires_at__isnull=True).update(
+                expires_at=now + grace
+            )
             return cls.objects.create(tenant_id=tenant_id, channel=channel, secret=new_secret())
 
 
@@ -84,12 +91,11 @@ class InboundWebhookReceipt(models.Model):
 
     class Meta:
         db_table = "webhooks_inbound_receipt"
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "webhook_id"], name="inbound_receipt_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["tenant", "webhook_id"], name="inbound_receipt_once")]
 
 
 # -- outbound ------------------------------------------------------------------------------------
+
 
 def validate_url(value: str) -> None:
     """A subscription URL: https (or allowed http) to a public or operator-listed destination."""
@@ -106,9 +112,12 @@ class WebhookSubscription(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
-    url = models.CharField(max_length=500, validators=[validate_url],
-                           help_text="https (http where the operator allows it); private, loopback and link-local "
-                                     "destinations only where the operator lists them.")
+    url = models.CharField(
+        max_length=500,
+        validators=[validate_url],
+        help_text="https (http where the operator allows it); private, loopback and link-local "
+        "destinations only where the operator lists them.",
+    )
     secret = models.CharField(max_length=200, editable=False, help_text="whsec_<base64>; shown once when created.")
     event_types = models.JSONField(default=list, blank=True, help_text="Empty: every event type.")
     active = models.BooleanField(default=True)
@@ -159,10 +168,16 @@ class WebhookDelivery(models.Model):
         indexes = [
             models.Index(fields=["next_attempt_at"], condition=Q(status="PENDING"), name="delivery_due"),
             # Claims take each subscription's due deliveries in turn (round-robin, outbound.py).
-            models.Index(fields=["tenant", "subscription", "next_attempt_at", "id"], condition=Q(status="PENDING"),
-                         name="delivery_due_by_subscription"),
-            models.Index(fields=["subscription", "aggregate_id", "sequence"], condition=Q(status="PENDING"),
-                         name="delivery_order_pending"),
+            models.Index(
+                fields=["tenant", "subscription", "next_attempt_at", "id"],
+                condition=Q(status="PENDING"),
+                name="delivery_due_by_subscription",
+            ),
+            models.Index(
+                fields=["subscription", "aggregate_id", "sequence"],
+                condition=Q(status="PENDING"),
+                name="delivery_order_pending",
+            ),
             models.Index(fields=["tenant", "status", "-created_at"], name="delivery_tenant_status"),
             # /metrics counts dead deliveries at every scrape: a partial index keeps that small.
             models.Index(fields=["id"], condition=Q(status="DEAD"), name="delivery_dead"),

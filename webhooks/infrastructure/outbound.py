@@ -66,14 +66,25 @@ UPDATE ordering_outbox_event AS o SET dispatched_at = %(now)s FROM events
  WHERE o.tenant_id = events.tenant_id AND o.position = events.position
 """
 # The columns FAN_OUT_SQL writes (tests/webhooks/test_relay.py compares them with the model).
-FAN_OUT_COLUMNS = {"tenant_id", "subscription_id", "event_id", "aggregate_id", "sequence", "status", "attempts",
-                   "next_attempt_at", "last_error", "created_at"}
+FAN_OUT_COLUMNS = {
+    "tenant_id",
+    "subscription_id",
+    "event_id",
+    "aggregate_id",
+    "sequence",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "created_at",
+}
 
 # One statement to claim a batch (PostgreSQL): due heads of their order's queue, locked (SKIP
 # LOCKED), leased, and returned with their subscription and event. Subscriptions are served
 # round-robin: their due deliveries are taken subscription by subscription, starting after the
 # one the previous claim began with, and at most `per_subscription` of each (what its lane can
-# take): a subscription with a large backlog, or a slow one, never fills the relay's claims. Rows are found by their tenant and key (docs/scaling.md).
+# take): a subscription with a large backlog, or a slow one, never fills the relay's claims.
+# Rows are found by their tenant and key (docs/scaling.md).
 CLAIM_SQL = """
 WITH subscriptions AS (
     SELECT s.tenant_id, s.id FROM webhooks_subscription AS s
@@ -125,10 +136,24 @@ SELECT tenant_id, id, number, attempted_at, status_code, latency_ms, error FROM 
 """
 # The columns RECORD_SQL writes, per table (tests/webhooks/test_relay.py compares them with the models).
 RECORD_COLUMNS = {
-    "webhooks_delivery_attempt": {"tenant_id", "delivery_id", "number", "attempted_at", "status_code", "latency_ms",
-                                  "error"},
-    "webhooks_delivery": {"status", "attempts", "lease_until", "next_attempt_at", "last_status_code", "last_error",
-                          "delivered_at"},
+    "webhooks_delivery_attempt": {
+        "tenant_id",
+        "delivery_id",
+        "number",
+        "attempted_at",
+        "status_code",
+        "latency_ms",
+        "error",
+    },
+    "webhooks_delivery": {
+        "status",
+        "attempts",
+        "lease_until",
+        "next_attempt_at",
+        "last_status_code",
+        "last_error",
+        "delivered_at",
+    },
 }
 
 
@@ -155,44 +180,102 @@ class OrmDeliveryStore:
                 with connection.cursor() as cursor:
                     cursor.execute(FAN_OUT_SQL, {"tenants": sorted(tenants), "quota": each, "now": now})
                     return cursor.rowcount
-            events = [event for tenant in tenants for event in OutboxEvent.objects.filter(
-                tenant_id=tenant, dispatched_at__isnull=True).order_by("position")
-                .only("position", "tenant_id", "type", "aggregate_id", "sequence")[:each]]
+            events = [
+                event
+                for tenant in tenants
+                for event in OutboxEvent.objects.filter(tenant_id=tenant, dispatched_at__isnull=True)
+                .order_by("position")
+                .only("position", "tenant_id", "type", "aggregate_id", "sequence")[:each]
+            ]
             subscriptions: dict[str, list[WebhookSubscription]] = {}
             for sub in WebhookSubscription.objects.filter(tenant_id__in=tenants, active=True):
                 subscriptions.setdefault(sub.tenant_id, []).append(sub)
             deliveries = [
-                WebhookDelivery(tenant_id=e.tenant_id, subscription=sub, event=e, aggregate_id=e.aggregate_id,
-                                sequence=e.sequence, next_attempt_at=now)
-                for e in events for sub in subscriptions.get(e.tenant_id, []) if subscribed(sub.event_types, e.type)
+                WebhookDelivery(
+                    tenant_id=e.tenant_id,
+                    subscription=sub,
+                    event=e,
+                    aggregate_id=e.aggregate_id,
+                    sequence=e.sequence,
+                    next_attempt_at=now,
+                )
+                for e in events
+                for sub in subscriptions.get(e.tenant_id, [])
+                if subscribed(sub.event_types, e.type)
             ]
             WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
             OutboxEvent.objects.filter(position__in=[e.position for e in events]).update(dispatched_at=now)
             return len(events)
 
-    def claim(self, now: datetime, lease: timedelta, limit: int, skip_subscriptions: Collection[str] = (),
-              per_subscription: int | None = None) -> list[ClaimedDelivery]:
+    def claim(
+        self,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        skip_subscriptions: Collection[str] = (),
+        per_subscription: int | None = None,
+    ) -> list[ClaimedDelivery]:
         per_subscription = per_subscription or limit
         if connection.vendor == "postgresql":
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(RELAXED_COMMIT)
-                cursor.execute(CLAIM_SQL, {"now": now, "until": now + lease, "limit": limit,
-                                           "skip": [str(s) for s in skip_subscriptions],
-                                           "after": self._last_subscription, "per_subscription": per_subscription})
+                cursor.execute(
+                    CLAIM_SQL,
+                    {
+                        "now": now,
+                        "until": now + lease,
+                        "limit": limit,
+                        "skip": [str(s) for s in skip_subscriptions],
+                        "after": self._last_subscription,
+                        "per_subscription": per_subscription,
+                    },
+                )
                 rows = cursor.fetchall()
         else:
             rows = self._claim_orm(now, lease, limit, skip_subscriptions, self._last_subscription, per_subscription)
         if rows:  # the next claim begins with the subscription after this one's first
-            self._last_subscription = str(min((str(row[3]) for row in rows),
-                                              key=lambda sub: (sub <= self._last_subscription, sub)))
+            self._last_subscription = str(
+                min((str(row[3]) for row in rows), key=lambda sub: (sub <= self._last_subscription, sub))
+            )
         return [
-            ClaimedDelivery(pk, tenant, url, secret, str(event_id), body_of(envelope(
-                event_id=str(event_id), event_type=event_type, occurred_at=occurred_at, tenant_id=tenant,
-                aggregate_id=str(aggregate_id), sequence=sequence, correlation_id=correlation_id,
-                data=json.loads(data) if isinstance(data, str) else data)),
-                attempts, str(subscription_id), trace_parent)
-            for (pk, tenant, attempts, subscription_id, url, secret, event_id, event_type, occurred_at, aggregate_id,
-                 sequence, correlation_id, data, trace_parent) in rows
+            ClaimedDelivery(
+                pk,
+                tenant,
+                url,
+                secret,
+                str(event_id),
+                body_of(
+                    envelope(
+                        event_id=str(event_id),
+                        event_type=event_type,
+                        occurred_at=occurred_at,
+                        tenant_id=tenant,
+                        aggregate_id=str(aggregate_id),
+                        sequence=sequence,
+                        correlation_id=correlation_id,
+                        data=json.loads(data) if isinstance(data, str) else data,
+                    )
+                ),
+                attempts,
+                str(subscription_id),
+                trace_parent,
+            )
+            for (
+                pk,
+                tenant,
+                attempts,
+                subscription_id,
+                url,
+                secret,
+                event_id,
+                event_type,
+                occurred_at,
+                aggregate_id,
+                sequence,
+                correlation_id,
+                data,
+                trace_parent,
+            ) in rows
         ]
 
     @staticmethod
@@ -200,60 +283,132 @@ class OrmDeliveryStore:
         """The same claim through the ORM (SQLite: one writer at a time, so no row locks needed),
         subscription by subscription from the one after `after`."""
         # The head of its order's queue for this subscription: the lowest pending sequence.
-        head_of_queue = WebhookDelivery.objects.filter(
-            subscription_id=OuterRef("subscription_id"), aggregate_id=OuterRef("aggregate_id"), status=PENDING,
-        ).order_by("sequence").values("sequence")[:1]
+        head_of_queue = (
+            WebhookDelivery.objects.filter(
+                subscription_id=OuterRef("subscription_id"),
+                aggregate_id=OuterRef("aggregate_id"),
+                status=PENDING,
+            )
+            .order_by("sequence")
+            .values("sequence")[:1]
+        )
         with transaction.atomic():
-            due = (WebhookDelivery.objects
-                   .filter(status=PENDING, next_attempt_at__lte=now, subscription__active=True)
-                   .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-                   .filter(sequence=Subquery(head_of_queue))
-                   .exclude(subscription_id__in=list(skip_subscriptions)))
+            due = (
+                WebhookDelivery.objects.filter(status=PENDING, next_attempt_at__lte=now, subscription__active=True)
+                .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+                .filter(sequence=Subquery(head_of_queue))
+                .exclude(subscription_id__in=list(skip_subscriptions))
+            )
             subscriptions = sorted({str(s) for s in due.order_by().values_list("subscription_id", flat=True)})
             ids: list[int] = []
             for subscription in _rotated(subscriptions, after):
-                ids += due.filter(subscription_id=subscription).order_by("next_attempt_at", "id").values_list(
-                    "id", flat=True)[:min(per_subscription, limit - len(ids))]
+                ids += (
+                    due.filter(subscription_id=subscription)
+                    .order_by("next_attempt_at", "id")
+                    .values_list("id", flat=True)[: min(per_subscription, limit - len(ids))]
+                )
                 if len(ids) >= limit:
                     break
             if not ids:
                 return []
             WebhookDelivery.objects.filter(id__in=ids).update(lease_until=now + lease)
-            return list(WebhookDelivery.objects.filter(id__in=ids).order_by("next_attempt_at", "id").values_list(
-                "id", "tenant_id", "attempts", "subscription_id", "subscription__url", "subscription__secret",
-                "event__event_id", "event__type", "event__occurred_at", "event__aggregate_id", "event__sequence",
-                "event__correlation_id", "event__data", "event__trace_parent"))
+            return list(
+                WebhookDelivery.objects.filter(id__in=ids)
+                .order_by("next_attempt_at", "id")
+                .values_list(
+                    "id",
+                    "tenant_id",
+                    "attempts",
+                    "subscription_id",
+                    "subscription__url",
+                    "subscription__secret",
+                    "event__event_id",
+                    "event__type",
+                    "event__occurred_at",
+                    "event__aggregate_id",
+                    "event__sequence",
+                    "event__correlation_id",
+                    "event__data",
+                    "event__trace_parent",
+                )
+            )
 
     def record(self, outcomes: list[Outcome]) -> None:
         if not outcomes:
             return
-        rows = [(o.delivery.delivery_id, o.delivery.tenant_id, o.state.attempts, o.at, o.result.status_code,
-                 o.result.latency_ms, o.result.error[:500], o.state.status.value, o.state.next_attempt_at or o.at,
-                 o.at if o.result.succeeded else None) for o in outcomes]
+        rows = [
+            (
+                o.delivery.delivery_id,
+                o.delivery.tenant_id,
+                o.state.attempts,
+                o.at,
+                o.result.status_code,
+                o.result.latency_ms,
+                o.result.error[:500],
+                o.state.status.value,
+                o.state.next_attempt_at or o.at,
+                o.at if o.result.succeeded else None,
+            )
+            for o in outcomes
+        ]
         if connection.vendor == "postgresql":
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(RELAXED_COMMIT)
                 cursor.execute(RECORD_SQL, [list(column) for column in zip(*rows)])
         else:
             with transaction.atomic():
-                DeliveryAttempt.objects.bulk_create([
-                    DeliveryAttempt(tenant_id=tenant, delivery_id=pk, number=number, attempted_at=at,
-                                    status_code=code, latency_ms=latency, error=error)
-                    for pk, tenant, number, at, code, latency, error, *_ in rows])
-                WebhookDelivery.objects.bulk_update([
-                    WebhookDelivery(pk=pk, status=status, attempts=number, lease_until=None, next_attempt_at=next_at,
-                                    last_status_code=code, last_error=error, delivered_at=delivered)
-                    for pk, tenant, number, at, code, latency, error, status, next_at, delivered in rows],
-                    ["status", "attempts", "lease_until", "next_attempt_at", "last_status_code", "last_error",
-                     "delivered_at"])
+                DeliveryAttempt.objects.bulk_create(
+                    [
+                        DeliveryAttempt(
+                            tenant_id=tenant,
+                            delivery_id=pk,
+                            number=number,
+                            attempted_at=at,
+                            status_code=code,
+                            latency_ms=latency,
+                            error=error,
+                        )
+                        for pk, tenant, number, at, code, latency, error, *_ in rows
+                    ]
+                )
+                WebhookDelivery.objects.bulk_update(
+                    [
+                        WebhookDelivery(
+                            pk=pk,
+                            status=status,
+                            attempts=number,
+                            lease_until=None,
+                            next_attempt_at=next_at,
+                            last_status_code=code,
+                            last_error=error,
+                            delivered_at=delivered,
+                        )
+                        for pk, tenant, number, at, code, latency, error, status, next_at, delivered in rows
+                    ],
+                    [
+                        "status",
+                        "attempts",
+                        "lease_until",
+                        "next_attempt_at",
+                        "last_status_code",
+                        "last_error",
+                        "delivered_at",
+                    ],
+                )
         for outcome in outcomes:
             label = {"DELIVERED": "delivered", "DEAD": "dead"}.get(outcome.state.status.value, "retry")
             WEBHOOK_DELIVERIES.labels(label).inc()
-            logger.info("delivery %s of event %s: %s (attempt %s, HTTP %s, %s ms)%s",
-                        outcome.delivery.delivery_id, outcome.delivery.event_id, label, outcome.state.attempts,
-                        outcome.result.status_code, outcome.result.latency_ms,
-                        f": {outcome.result.error}" if outcome.result.error else "",
-                        extra={"tenant_id": outcome.delivery.tenant_id, "outcome": label})
+            logger.info(
+                "delivery %s of event %s: %s (attempt %s, HTTP %s, %s ms)%s",
+                outcome.delivery.delivery_id,
+                outcome.delivery.event_id,
+                label,
+                outcome.state.attempts,
+                outcome.result.status_code,
+                outcome.result.latency_ms,
+                f": {outcome.result.error}" if outcome.result.error else "",
+                extra={"tenant_id": outcome.delivery.tenant_id, "outcome": label},
+            )
 
     def wait_for_events(self, seconds: float) -> None:
         self._listener.wait(seconds)
@@ -309,7 +464,8 @@ def _rotated(ordered: list[str], last: str) -> list[str]:
 def redeliver(delivery_ids: list[int], now: datetime | None = None) -> int:
     """Dead deliveries get a fresh set of attempts, due now (their attempt log is kept)."""
     return WebhookDelivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.DEAD.value).update(
-        status=PENDING, attempts=0, next_attempt_at=now or _now(), lease_until=None)
+        status=PENDING, attempts=0, next_attempt_at=now or _now(), lease_until=None
+    )
 
 
 class HttpSender:
@@ -335,11 +491,22 @@ class HttpSender:
         limit = self._timeouts.get(timeout) or self._timeouts.setdefault(timeout, urllib3.Timeout(total=timeout))
         try:
             pool, path = self._target(url)
-            response = pool.urlopen("POST", path, body=body, headers=headers, redirect=False, retries=False,
-                                    timeout=limit, preload_content=False, assert_same_host=False)
+            response = pool.urlopen(
+                "POST",
+                path,
+                body=body,
+                headers=headers,
+                redirect=False,
+                retries=False,
+                timeout=limit,
+                preload_content=False,
+                assert_same_host=False,
+            )
             try:
                 status = response.status
-                text = "" if 200 <= status < 300 else response.read(200, decode_content=False).decode("utf-8", "replace")
+                text = (
+                    "" if 200 <= status < 300 else response.read(200, decode_content=False).decode("utf-8", "replace")
+                )
                 response.drain_conn()
             finally:
                 response.release_conn()

@@ -11,12 +11,19 @@ from .outbound import HttpSender, OrmDeliveryStore
 
 
 def configured_relay(**overrides) -> Relay:
-    policy = RetryPolicy(max_attempts=settings.OMS_RELAY_MAX_ATTEMPTS,
-                         base_seconds=settings.OMS_RELAY_BACKOFF_BASE_SECONDS,
-                         cap_seconds=settings.OMS_RELAY_BACKOFF_CAP_SECONDS)
+    policy = RetryPolicy(
+        max_attempts=settings.OMS_RELAY_MAX_ATTEMPTS,
+        base_seconds=settings.OMS_RELAY_BACKOFF_BASE_SECONDS,
+        cap_seconds=settings.OMS_RELAY_BACKOFF_CAP_SECONDS,
+    )
     concurrency = overrides.pop("concurrency", settings.OMS_RELAY_CONCURRENCY)
-    options = {"store": OrmDeliveryStore(), "sender": HttpSender(connections=concurrency), "policy": policy,
-               "timeout_seconds": settings.OMS_RELAY_TIMEOUT_SECONDS, "concurrency": concurrency,
-               "claim_batch": settings.OMS_RELAY_BATCH}
+    options = {
+        "store": OrmDeliveryStore(),
+        "sender": HttpSender(connections=concurrency),
+        "policy": policy,
+        "timeout_seconds": settings.OMS_RELAY_TIMEOUT_SECONDS,
+        "concurrency": concurrency,
+        "claim_batch": settings.OMS_RELAY_BATCH,
+    }
     options.update(overrides)
     return Relay(**options)

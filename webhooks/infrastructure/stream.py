@@ -76,20 +76,63 @@ class OrmUnpublishedEvents:
             each = quota(limit, tenants) if tenants else 0
             chosen = []
             for tenant in tenants:
-                window = (OutboxEvent.objects.filter(tenant_id=tenant, published_at__isnull=True).order_by("position")
-                          .values_list("aggregate_id", "position")[:each * WINDOW])
+                window = (
+                    OutboxEvent.objects.filter(tenant_id=tenant, published_at__isnull=True)
+                    .order_by("position")
+                    .values_list("aggregate_id", "position")[: each * WINDOW]
+                )
                 chosen += one_per_order([(str(aggregate_id), position) for aggregate_id, position in window])[:each]
-            rows = (OutboxEvent.objects.filter(published_at__isnull=True, position__in=chosen).order_by("position")
-                    .values_list("position", "event_id", "tenant_id", "type", "aggregate_id", "sequence",
-                                 "occurred_at", "correlation_id", "data", "trace_parent"))
-            yield _Batch([
-                StreamMessage(position, str(event_id), tenant_id, event_type, body_of(envelope(
-                    event_id=str(event_id), event_type=event_type, occurred_at=occurred_at, tenant_id=tenant_id,
-                    aggregate_id=str(aggregate_id), sequence=sequence, correlation_id=correlation_id, data=data)),
-                    trace_parent)
-                for (position, event_id, tenant_id, event_type, aggregate_id, sequence, occurred_at, correlation_id,
-                     data, trace_parent) in rows
-            ])
+            rows = (
+                OutboxEvent.objects.filter(published_at__isnull=True, position__in=chosen)
+                .order_by("position")
+                .values_list(
+                    "position",
+                    "event_id",
+                    "tenant_id",
+                    "type",
+                    "aggregate_id",
+                    "sequence",
+                    "occurred_at",
+                    "correlation_id",
+                    "data",
+                    "trace_parent",
+                )
+            )
+            yield _Batch(
+                [
+                    StreamMessage(
+                        position,
+                        str(event_id),
+                        tenant_id,
+                        event_type,
+                        body_of(
+                            envelope(
+                                event_id=str(event_id),
+                                event_type=event_type,
+                                occurred_at=occurred_at,
+                                tenant_id=tenant_id,
+                                aggregate_id=str(aggregate_id),
+                                sequence=sequence,
+                                correlation_id=correlation_id,
+                                data=data,
+                            )
+                        ),
+                        trace_parent,
+                    )
+                    for (
+                        position,
+                        event_id,
+                        tenant_id,
+                        event_type,
+                        aggregate_id,
+                        sequence,
+                        occurred_at,
+                        correlation_id,
+                        data,
+                        trace_parent,
+                    ) in rows
+                ]
+            )
 
     def wait_for_events(self, seconds: float) -> None:
         self._listener.wait(seconds)
@@ -101,8 +144,9 @@ class OrmUnpublishedEvents:
 class NatsEventStream:
     """JetStream over nats-py: the stream created or updated at start, publishes pipelined."""
 
-    def __init__(self, url: str, *, name: str, max_age_days: float, duplicate_window_seconds: float,
-                 ack_timeout_seconds: float) -> None:
+    def __init__(
+        self, url: str, *, name: str, max_age_days: float, duplicate_window_seconds: float, ack_timeout_seconds: float
+    ) -> None:
         self.url, self.name = url, name
         self.max_age = max_age_days * 86400
         self.duplicate_window = max(120.0, duplicate_window_seconds)
@@ -113,10 +157,13 @@ class NatsEventStream:
 
     @classmethod
     def from_settings(cls) -> NatsEventStream:
-        return cls(settings.OMS_EVENT_STREAM_URL, name=settings.OMS_EVENT_STREAM_NAME,
-                   max_age_days=settings.OMS_EVENT_STREAM_MAX_AGE_DAYS,
-                   duplicate_window_seconds=settings.OMS_EVENT_STREAM_DUPLICATE_WINDOW_SECONDS,
-                   ack_timeout_seconds=settings.OMS_EVENT_STREAM_ACK_TIMEOUT_SECONDS)
+        return cls(
+            settings.OMS_EVENT_STREAM_URL,
+            name=settings.OMS_EVENT_STREAM_NAME,
+            max_age_days=settings.OMS_EVENT_STREAM_MAX_AGE_DAYS,
+            duplicate_window_seconds=settings.OMS_EVENT_STREAM_DUPLICATE_WINDOW_SECONDS,
+            ack_timeout_seconds=settings.OMS_EVENT_STREAM_ACK_TIMEOUT_SECONDS,
+        )
 
     def _run(self, coroutine):
         return self.loop.run_until_complete(coroutine)
@@ -133,9 +180,17 @@ class NatsEventStream:
         try:
             # Once connected, reconnect forever; the first connection is bounded (nats-py would
             # otherwise retry it forever too).
-            self.nc = await asyncio.wait_for(nats.connect(
-                self.url, connect_timeout=2, allow_reconnect=True, max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5, error_cb=quiet), timeout=3)
+            self.nc = await asyncio.wait_for(
+                nats.connect(
+                    self.url,
+                    connect_timeout=2,
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    error_cb=quiet,
+                ),
+                timeout=3,
+            )
         except Exception as error:
             self.nc = None
             raise StreamUnavailable(f"cannot connect to {self.url}: {type(error).__name__}: {error}") from None
@@ -150,8 +205,13 @@ class NatsEventStream:
         from nats.js.errors import BadRequestError, NotFoundError
 
         await self._connect()
-        config = StreamConfig(name=self.name, subjects=[STREAM_SUBJECTS], storage=StorageType.FILE,
-                              duplicate_window=self.duplicate_window, max_age=self.max_age)
+        config = StreamConfig(
+            name=self.name,
+            subjects=[STREAM_SUBJECTS],
+            storage=StorageType.FILE,
+            duplicate_window=self.duplicate_window,
+            max_age=self.max_age,
+        )
         try:
             try:
                 await self.js.stream_info(self.name)
@@ -178,17 +238,28 @@ class NatsEventStream:
             for message in messages:
                 headers = message.headers
                 spans[message.position] = tracing.started(
-                    message.trace_parent, f"{message.subject} publish", headers, kind=tracing.PRODUCER,
-                    attributes={"messaging.system": "nats", "messaging.destination.name": message.subject,
-                                "messaging.message.id": message.event_id, "oms.tenant_id": message.tenant_id})
+                    message.trace_parent,
+                    f"{message.subject} publish",
+                    headers,
+                    kind=tracing.PRODUCER,
+                    attributes={
+                        "messaging.system": "nats",
+                        "messaging.destination.name": message.subject,
+                        "messaging.message.id": message.event_id,
+                        "oms.tenant_id": message.tenant_id,
+                    },
+                )
                 future = await self.js.publish_async(message.subject, message.body, headers=headers)
                 pending.append((message.position, future))
             if pending:
                 await asyncio.wait([future for _, future in pending], timeout=self.ack_timeout)
         except Exception as error:
             logger.debug("publish interrupted: %s", error)
-        acked = {position for position, future in pending
-                 if future.done() and not future.cancelled() and future.exception() is None}
+        acked = {
+            position
+            for position, future in pending
+            if future.done() and not future.cancelled() and future.exception() is None
+        }
         for _, future in pending:
             if not future.done():
                 future.cancel()

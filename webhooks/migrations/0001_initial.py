@@ -5,42 +5,62 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('identity', '0001_initial'),
+        ("identity", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InboundWebhookReceipt',
+            name="InboundWebhookReceipt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('webhook_id', models.CharField(max_length=255)),
-                ('event_type', models.CharField(max_length=100)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('tenant', models.ForeignKey(db_column='tenant_id', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("webhook_id", models.CharField(max_length=255)),
+                ("event_type", models.CharField(max_length=100)),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_column="tenant_id",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="identity.tenant",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'webhooks_inbound_receipt',
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'webhook_id'), name='inbound_receipt_once')],
+                "db_table": "webhooks_inbound_receipt",
+                "constraints": [models.UniqueConstraint(fields=("tenant", "webhook_id"), name="inbound_receipt_once")],
             },
         ),
         migrations.CreateModel(
-            name='InboundWebhookSecret',
+            name="InboundWebhookSecret",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('secret', models.CharField(help_text='whsec_<base64>; shown once when created.', max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField(blank=True, help_text="Set by rotation: the old secret's grace period.", null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('tenant', models.ForeignKey(db_column='tenant_id', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("secret", models.CharField(help_text="whsec_<base64>; shown once when created.", max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "expires_at",
+                    models.DateTimeField(
+                        blank=True, help_text="Set by rotation: the old secret's grace period.", null=True
+                    ),
+                ),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_column="tenant_id",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="identity.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'inbound webhook secret',
-                'db_table': 'webhooks_inbound_secret',
-                'indexes': [models.Index(fields=['tenant', 'revoked_at'], name='inbound_secret_active')],
+                "verbose_name": "inbound webhook secret",
+                "db_table": "webhooks_inbound_secret",
+                "indexes": [models.Index(fields=["tenant", "revoked_at"], name="inbound_secret_active")],
             },
         ),
     ]

@@ -9,92 +9,161 @@ import webhooks.infrastructure.models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('identity', '0001_initial'),
-        ('ordering', '0002_outbox'),
-        ('webhooks', '0001_initial'),
+        ("identity", "0001_initial"),
+        ("ordering", "0002_outbox"),
+        ("webhooks", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WebhookDelivery',
+            name="WebhookDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('aggregate_id', models.UUIDField()),
-                ('sequence', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('PENDING', 'pending'), ('DELIVERED', 'delivered'), ('DEAD', 'dead')], default='PENDING', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField()),
-                ('lease_until', models.DateTimeField(blank=True, help_text='A relay is sending it until then.', null=True)),
-                ('last_status_code', models.PositiveIntegerField(blank=True, null=True)),
-                ('last_error', models.CharField(blank=True, max_length=500)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='ordering.outboxevent')),
-                ('tenant', models.ForeignKey(db_column='tenant_id', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("aggregate_id", models.UUIDField()),
+                ("sequence", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("PENDING", "pending"), ("DELIVERED", "delivered"), ("DEAD", "dead")],
+                        default="PENDING",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField()),
+                (
+                    "lease_until",
+                    models.DateTimeField(blank=True, help_text="A relay is sending it until then.", null=True),
+                ),
+                ("last_status_code", models.PositiveIntegerField(blank=True, null=True)),
+                ("last_error", models.CharField(blank=True, max_length=500)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="ordering.outboxevent",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_column="tenant_id",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="identity.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'webhook deliveries',
-                'db_table': 'webhooks_delivery',
+                "verbose_name_plural": "webhook deliveries",
+                "db_table": "webhooks_delivery",
             },
         ),
         migrations.CreateModel(
-            name='DeliveryAttempt',
+            name="DeliveryAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('attempted_at', models.DateTimeField()),
-                ('status_code', models.PositiveIntegerField(blank=True, null=True)),
-                ('latency_ms', models.PositiveIntegerField()),
-                ('error', models.CharField(blank=True, max_length=500)),
-                ('tenant', models.ForeignKey(db_column='tenant_id', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.tenant')),
-                ('delivery', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempt_log', to='webhooks.webhookdelivery')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField()),
+                ("attempted_at", models.DateTimeField()),
+                ("status_code", models.PositiveIntegerField(blank=True, null=True)),
+                ("latency_ms", models.PositiveIntegerField()),
+                ("error", models.CharField(blank=True, max_length=500)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_column="tenant_id",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="identity.tenant",
+                    ),
+                ),
+                (
+                    "delivery",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempt_log",
+                        to="webhooks.webhookdelivery",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'webhooks_delivery_attempt',
-                'ordering': ['attempted_at', 'id'],
+                "db_table": "webhooks_delivery_attempt",
+                "ordering": ["attempted_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookSubscription',
+            name="WebhookSubscription",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('url', models.CharField(help_text='http(s); internal host names allowed.', max_length=500, validators=[webhooks.infrastructure.models.validate_url])),
-                ('secret', models.CharField(editable=False, help_text='whsec_<base64>; shown once when created.', max_length=200)),
-                ('event_types', models.JSONField(blank=True, default=list, help_text='Empty: every event type.')),
-                ('active', models.BooleanField(default=True)),
-                ('description', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('tenant', models.ForeignKey(db_column='tenant_id', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.tenant')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                (
+                    "url",
+                    models.CharField(
+                        help_text="http(s); internal host names allowed.",
+                        max_length=500,
+                        validators=[webhooks.infrastructure.models.validate_url],
+                    ),
+                ),
+                (
+                    "secret",
+                    models.CharField(
+                        editable=False, help_text="whsec_<base64>; shown once when created.", max_length=200
+                    ),
+                ),
+                ("event_types", models.JSONField(blank=True, default=list, help_text="Empty: every event type.")),
+                ("active", models.BooleanField(default=True)),
+                ("description", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_column="tenant_id",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="identity.tenant",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'webhooks_subscription',
+                "db_table": "webhooks_subscription",
             },
         ),
         migrations.AddField(
-            model_name='webhookdelivery',
-            name='subscription',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='webhooks.webhooksubscription'),
+            model_name="webhookdelivery",
+            name="subscription",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="deliveries",
+                to="webhooks.webhooksubscription",
+            ),
         ),
         migrations.AddIndex(
-            model_name='webhooksubscription',
-            index=models.Index(fields=['tenant', 'active'], name='subscription_tenant_active'),
+            model_name="webhooksubscription",
+            index=models.Index(fields=["tenant", "active"], name="subscription_tenant_active"),
         ),
         migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(condition=models.Q(('status', 'PENDING')), fields=['next_attempt_at'], name='delivery_due'),
+            model_name="webhookdelivery",
+            index=models.Index(
+                condition=models.Q(("status", "PENDING")), fields=["next_attempt_at"], name="delivery_due"
+            ),
         ),
         migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(condition=models.Q(('status', 'PENDING')), fields=['subscription', 'aggregate_id', 'sequence'], name='delivery_order_pending'),
+            model_name="webhookdelivery",
+            index=models.Index(
+                condition=models.Q(("status", "PENDING")),
+                fields=["subscription", "aggregate_id", "sequence"],
+                name="delivery_order_pending",
+            ),
         ),
         migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(fields=['tenant', 'status', '-created_at'], name='delivery_tenant_status'),
+            model_name="webhookdelivery",
+            index=models.Index(fields=["tenant", "status", "-created_at"], name="delivery_tenant_status"),
         ),
         migrations.AddConstraint(
-            model_name='webhookdelivery',
-            constraint=models.UniqueConstraint(fields=('subscription', 'event'), name='delivery_once'),
+            model_name="webhookdelivery",
+            constraint=models.UniqueConstraint(fields=("subscription", "event"), name="delivery_once"),
         ),
     ]

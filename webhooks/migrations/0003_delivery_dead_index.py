@@ -4,16 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('identity', '0002_row_level_security'),
-        ('ordering', '0005_order_search_function'),
-        ('webhooks', '0002_outbound'),
+        ("identity", "0002_row_level_security"),
+        ("ordering", "0005_order_search_function"),
+        ("webhooks", "0002_outbound"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(condition=models.Q(('status', 'DEAD')), fields=['id'], name='delivery_dead'),
+            model_name="webhookdelivery",
+            index=models.Index(condition=models.Q(("status", "DEAD")), fields=["id"], name="delivery_dead"),
         ),
     ]

@@ -12,12 +12,11 @@ def distribute(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('identity', '0003_tenant_staff'),
-        ('snapshots', '0005_stock_reservations'),
-        ('ordering', '0012_order_key_by_tenant'),
-        ('webhooks', '0004_subscription_destinations'),
+        ("identity", "0003_tenant_staff"),
+        ("snapshots", "0005_stock_reservations"),
+        ("ordering", "0012_order_key_by_tenant"),
+        ("webhooks", "0004_subscription_destinations"),
     ]
 
     operations = [migrations.RunPython(distribute, migrations.RunPython.noop)]

@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('webhooks', '0005_distributable_keys'),
+        ("webhooks", "0005_distributable_keys"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='inboundwebhooksecret',
-            name='channel',
-            field=models.CharField(blank=True, default='', help_text="Empty: the tenant's snapshot webhooks; else that sales channel's orders.", max_length=63),
+            model_name="inboundwebhooksecret",
+            name="channel",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="Empty: the tenant's snapshot webhooks; else that sales channel's orders.",
+                max_length=63,
+            ),
         ),
     ]

@@ -7,25 +7,32 @@ from identity.infrastructure.row_level_security import isolation
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('identity', '0005_tenant_channel_id_claim'),
-        ('webhooks', '0006_channel_secrets'),
+        ("identity", "0005_tenant_channel_id_claim"),
+        ("webhooks", "0006_channel_secrets"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CarrierWebhookSecret',
+            name="CarrierWebhookSecret",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider', models.CharField(max_length=40)),
-                ('secret', models.CharField(max_length=500)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('tenant', models.ForeignKey(db_column='tenant_id', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("provider", models.CharField(max_length=40)),
+                ("secret", models.CharField(max_length=500)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_column="tenant_id",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="identity.tenant",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'webhooks_carrier_secret',
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'provider'), name='carrier_secret_once')],
+                "db_table": "webhooks_carrier_secret",
+                "constraints": [models.UniqueConstraint(fields=("tenant", "provider"), name="carrier_secret_once")],
             },
         ),
         isolation("webhooks_carrier_secret"),

@@ -11,10 +11,9 @@ def distribute(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ordering', '0015_sales_channels'),
-        ('webhooks', '0007_carrier_secrets'),
+        ("ordering", "0015_sales_channels"),
+        ("webhooks", "0007_carrier_secrets"),
     ]
 
     operations = [migrations.RunPython(distribute, migrations.RunPython.noop)]

@@ -4,16 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('identity', '0006_tenant_admission_limits'),
-        ('ordering', '0016_relay_round_robin'),
-        ('webhooks', '0008_distributable_channel_keys'),
+        ("identity", "0006_tenant_admission_limits"),
+        ("ordering", "0016_relay_round_robin"),
+        ("webhooks", "0008_distributable_channel_keys"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='webhookdelivery',
-            index=models.Index(condition=models.Q(('status', 'PENDING')), fields=['tenant', 'subscription', 'next_attempt_at', 'id'], name='delivery_due_by_subscription'),
+            model_name="webhookdelivery",
+            index=models.Index(
+                condition=models.Q(("status", "PENDING")),
+                fields=["tenant", "subscription", "next_attempt_at", "id"],
+                name="delivery_due_by_subscription",
+            ),
         ),
     ]

@@ -10,7 +10,6 @@ from django.db import transaction
 
 from identity.infrastructure.models import Tenant
 
-
 _DEFAULT = object()  # an empty value: the platform default again
 
 
@@ -40,7 +39,9 @@ class Command(BaseCommand):
         parser.add_argument("--audience", help="Required `aud` ('' to clear).")
         parser.add_argument("--roles-claim", help="Claim name or dotted path of the roles.")
         parser.add_argument("--vendor-id-claim", help="Claim name or dotted path of the vendor id.")
-        parser.add_argument("--channel-id-claim", help="Claim name or dotted path of an integration token's sales channel.")
+        parser.add_argument(
+            "--channel-id-claim", help="Claim name or dotted path of an integration token's sales channel."
+        )
         limits = parser.add_argument_group("fair share (empty string: back to the platform default)")
         for option, what in [
             ("--share", "the fraction of the serving capacity the tenant may hold at once (0.01-1)"),
@@ -90,9 +91,7 @@ class Command(BaseCommand):
         try:
             tenant.full_clean()
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()
-            )
+            problems = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())
             raise CommandError(f"invalid tenant settings: {problems}") from exc
         tenant.save()
         verb = "created" if created else "updated"
@@ -105,7 +104,12 @@ class Command(BaseCommand):
 
 
 def _limits_summary(tenant: Tenant) -> str:
-    named = [("share", tenant.admission_share), ("rate", tenant.rate_limit), ("burst", tenant.rate_burst),
-             ("token rate", tenant.token_rate_limit), ("token burst", tenant.token_burst)]
+    named = [
+        ("share", tenant.admission_share),
+        ("rate", tenant.rate_limit),
+        ("burst", tenant.rate_burst),
+        ("token rate", tenant.token_rate_limit),
+        ("token burst", tenant.token_burst),
+    ]
     own = [f"{name} {value:g}" for name, value in named if value is not None]
     return ", ".join(own) if own else "platform defaults"

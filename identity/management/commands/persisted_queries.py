@@ -30,7 +30,8 @@ class Command(BaseCommand):
     def handle(self, *args, action: str, file: str | None, replace: bool, **options) -> None:
         if action == "list":
             for sha256, name, listed in PersistedQuery.objects.order_by("-listed", "operation_name").values_list(
-                    "sha256", "operation_name", "listed"):
+                "sha256", "operation_name", "listed"
+            ):
                 self.stdout.write(f"{sha256}  {'listed   ' if listed else 'automatic'}  {name}")
             return
         if not file:

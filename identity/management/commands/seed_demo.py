@@ -35,24 +35,103 @@ def _money(amount: str) -> dict[str, str]:
 # Upstream-shaped demo data, applied through the same path as webhooks (version 1: re-seeding
 # never overwrites newer data that arrived by webhook).
 DEMO_CATALOG = [
-    ("vendor", {"vendor_id": "vendor-acme", "name": "Acme Supplies", "active": True, "country": "US", "currency": "USD"}),
-    ("vendor", {"vendor_id": "vendor-globex", "name": "Globex Goods", "active": True, "country": "US", "currency": "USD"}),
-    ("product", {"product_id": "prod-mug", "vendor_id": "vendor-acme", "sku": "ACME-MUG", "name": "Enamel mug",
-                 "price": _money("12.50"), "active": True, "available_quantity": 500, "max_quantity": 20}),
-    ("product", {"product_id": "prod-kettle", "vendor_id": "vendor-acme", "sku": "ACME-KETTLE", "name": "Camp kettle",
-                 "price": _money("39.00"), "active": True, "available_quantity": 80}),
-    ("product", {"product_id": "prod-lamp", "vendor_id": "vendor-globex", "sku": "GLX-LAMP", "name": "Desk lamp",
-                 "price": _money("54.90"), "active": True}),
-    ("offer", {"offer_id": "offer-mugs", "vendor_id": "vendor-acme", "kind": "percent_off", "value": "10",
-               "product_ids": ["prod-mug"], "min_quantity": 2, "priority": 1, "active": True}),
-    ("coupon", {"code": "WELCOME5", "kind": "fixed", "value": "5", "currency": "USD",
-                "min_subtotal": _money("30"), "usage_limit": 1000, "active": True}),
-    ("shipping_option", {"option_id": "ship-acme-std", "vendor_id": "vendor-acme", "name": "Standard", "carrier": "UPS",
-                         "base_cost": _money("5.00"), "per_item_cost": _money("1.00"), "free_over": _money("75.00"),
-                         "countries": ["US", "CA", "GB"], "delivery_days": 5, "active": True}),
-    ("shipping_option", {"option_id": "ship-globex-std", "vendor_id": "vendor-globex", "name": "Ground",
-                         "carrier": "FedEx", "base_cost": _money("7.50"), "countries": ["US", "GB"],
-                         "delivery_days": 4, "active": True}),
+    (
+        "vendor",
+        {"vendor_id": "vendor-acme", "name": "Acme Supplies", "active": True, "country": "US", "currency": "USD"},
+    ),
+    (
+        "vendor",
+        {"vendor_id": "vendor-globex", "name": "Globex Goods", "active": True, "country": "US", "currency": "USD"},
+    ),
+    (
+        "product",
+        {
+            "product_id": "prod-mug",
+            "vendor_id": "vendor-acme",
+            "sku": "ACME-MUG",
+            "name": "Enamel mug",
+            "price": _money("12.50"),
+            "active": True,
+            "available_quantity": 500,
+            "max_quantity": 20,
+        },
+    ),
+    (
+        "product",
+        {
+            "product_id": "prod-kettle",
+            "vendor_id": "vendor-acme",
+            "sku": "ACME-KETTLE",
+            "name": "Camp kettle",
+            "price": _money("39.00"),
+            "active": True,
+            "available_quantity": 80,
+        },
+    ),
+    (
+        "product",
+        {
+            "product_id": "prod-lamp",
+            "vendor_id": "vendor-globex",
+            "sku": "GLX-LAMP",
+            "name": "Desk lamp",
+            "price": _money("54.90"),
+            "active": True,
+        },
+    ),
+    (
+        "offer",
+        {
+            "offer_id": "offer-mugs",
+            "vendor_id": "vendor-acme",
+            "kind": "percent_off",
+            "value": "10",
+            "product_ids": ["prod-mug"],
+            "min_quantity": 2,
+            "priority": 1,
+            "active": True,
+        },
+    ),
+    (
+        "coupon",
+        {
+            "code": "WELCOME5",
+            "kind": "fixed",
+            "value": "5",
+            "currency": "USD",
+            "min_subtotal": _money("30"),
+            "usage_limit": 1000,
+            "active": True,
+        },
+    ),
+    (
+        "shipping_option",
+        {
+            "option_id": "ship-acme-std",
+            "vendor_id": "vendor-acme",
+            "name": "Standard",
+            "carrier": "UPS",
+            "base_cost": _money("5.00"),
+            "per_item_cost": _money("1.00"),
+            "free_over": _money("75.00"),
+            "countries": ["US", "CA", "GB"],
+            "delivery_days": 5,
+            "active": True,
+        },
+    ),
+    (
+        "shipping_option",
+        {
+            "option_id": "ship-globex-std",
+            "vendor_id": "vendor-globex",
+            "name": "Ground",
+            "carrier": "FedEx",
+            "base_cost": _money("7.50"),
+            "countries": ["US", "GB"],
+            "delivery_days": 4,
+            "active": True,
+        },
+    ),
 ]
 
 
@@ -71,8 +150,7 @@ class Command(BaseCommand):
                 defaults={
                     "name": "Demo marketplace",
                     "jwt_algorithms": ["HS256"],
-                    "jwt_hs256_secret": os.environ.get("OMS_DEMO_HS256_SECRET")
-                    or secrets.token_urlsafe(48),
+                    "jwt_hs256_secret": os.environ.get("OMS_DEMO_HS256_SECRET") or secrets.token_urlsafe(48),
                     "jwt_issuer": "oms-demo",
                     "jwt_audience": "oms",
                 },
@@ -149,5 +227,4 @@ class Command(BaseCommand):
         url = "http://127.0.0.1:8000/admin/"
         operator = f"admin / {password}" if created else "user admin, password unchanged"
         tenant_staff = f"{staff_name} / {password}" if staff_created else f"user {staff_name}, password unchanged"
-        return (f"\nDjango admin: {url} as platform operator ({operator}) "
-                f"or as {tenant_id}'s staff ({tenant_staff})\n")
+        return f"\nDjango admin: {url} as platform operator ({operator}) or as {tenant_id}'s staff ({tenant_staff})\n"

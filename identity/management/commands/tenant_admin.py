@@ -31,11 +31,15 @@ class Command(BaseCommand):
         parser.add_argument("action", choices=["add", "remove", "list"])
         parser.add_argument("username", nargs="?")
         parser.add_argument("--email", default="")
-        parser.add_argument("--password-stdin", action="store_true",
-                            help="read the user's password from the first line of standard input")
+        parser.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="read the user's password from the first line of standard input",
+        )
 
-    def handle(self, *args, tenant: str, action: str, username: str | None, email: str, password_stdin: bool,
-               **options) -> None:
+    def handle(
+        self, *args, tenant: str, action: str, username: str | None, email: str, password_stdin: bool, **options
+    ) -> None:
         if not Tenant.objects.filter(pk=tenant).exists():
             raise CommandError(f"unknown tenant {tenant!r}")
         if action == "list":

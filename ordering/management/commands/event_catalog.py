@@ -19,8 +19,9 @@ class Command(BaseCommand):
     def handle(self, *args, check: bool = False, **options):
         folder = Path(settings.BASE_DIR) / "docs" / "events"
         wanted = files()
-        stale = sorted(name for name, text in wanted.items()
-                       if not (folder / name).exists() or (folder / name).read_text() != text)
+        stale = sorted(
+            name for name, text in wanted.items() if not (folder / name).exists() or (folder / name).read_text() != text
+        )
         if check:
             if stale:
                 raise CommandError(f"docs/events is out of date ({', '.join(stale)}): run manage.py event_catalog")

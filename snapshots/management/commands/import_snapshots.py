@@ -32,26 +32,39 @@ class Command(BaseCommand):
             raise CommandError(f"unknown tenant {options['tenant']!r}")
         started = time.perf_counter()
         try:
-            handle = open(options["file"], newline="", encoding="utf-8-sig")
+            handle = open(options["file"], newline="", encoding="utf-8-sig")  # noqa: SIM115 (closed below)
         except OSError as exc:
             raise CommandError(f"cannot read {options['file']}: {exc.strerror}") from exc
         with handle:
             reader = csv.DictReader(handle)
             columns = list(reader.fieldnames or [])
             rows = ((reader.line_num, row) for row in reader)
-            progress = tqdm(rows, desc=f"{options['type']} rows", unit=" rows", disable=options["no_progress"],
-                            file=self.stderr._out)
+            progress = tqdm(
+                rows,
+                desc=f"{options['type']} rows",
+                unit=" rows",
+                disable=options["no_progress"],
+                file=self.stderr._out,
+            )
             report = import_snapshots(
-                options["tenant"], options["type"], columns, progress, OrmSnapshotWriter(),
-                dry_run=options["dry_run"], skip_invalid=options["skip_invalid"], batch_size=options["batch_size"],
+                options["tenant"],
+                options["type"],
+                columns,
+                progress,
+                OrmSnapshotWriter(),
+                dry_run=options["dry_run"],
+                skip_invalid=options["skip_invalid"],
+                batch_size=options["batch_size"],
             )
         for error in report.errors[:MAX_REPORTED]:
             self.stderr.write(f"line {error.line}, column {error.column}: {error.message}")
         if len(report.errors) > MAX_REPORTED:
             self.stderr.write(f"... and {len(report.errors) - MAX_REPORTED} more bad rows")
         elapsed = time.perf_counter() - started
-        summary = (f"{report.rows} rows read, {len(report.errors)} bad, {report.written} written, "
-                   f"{report.stale} skipped as stale, in {elapsed:.1f} s")
+        summary = (
+            f"{report.rows} rows read, {len(report.errors)} bad, {report.written} written, "
+            f"{report.stale} skipped as stale, in {elapsed:.1f} s"
+        )
         if options["dry_run"]:
             self.stdout.write(f"Dry run, nothing written: {summary}")
         elif report.errors and not options["skip_invalid"]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from webhooks.domain.events import EventMalformed
@@ -69,15 +69,16 @@ def text_at(document: dict[str, Any], *path: str, required: bool = True, max_len
     if node is None and not required:
         return ""
     if not isinstance(node, str) or not node.strip() or len(node) > max_length:
-        raise EventMalformed("INVALID", f"{'.'.join(path)} must be a string of 1 to {max_length} characters",
-                             field=".".join(path))
+        raise EventMalformed(
+            "INVALID", f"{'.'.join(path)} must be a string of 1 to {max_length} characters", field=".".join(path)
+        )
     return node.strip()
 
 
 def _moment(value: Any) -> datetime | None:
     try:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, tz=timezone.utc)
+            return datetime.fromtimestamp(value, tz=UTC)
         if isinstance(value, str):
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
             return parsed if parsed.tzinfo is not None else None

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 
 from webhooks.domain.events import EventMalformed
+
 from . import (
     DELIVERED,
     FAILED,
@@ -30,8 +31,12 @@ name = "aftership"
 HEADER = "aftership-hmac-sha256"
 # msg.tag -> ours (docs/integrations.md has the table).
 STATUSES = {
-    "Pending": NO_CHANGE, "InfoReceived": NO_CHANGE, "Expired": NO_CHANGE,
-    "InTransit": IN_TRANSIT, "OutForDelivery": IN_TRANSIT, "AvailableForPickup": IN_TRANSIT,
+    "Pending": NO_CHANGE,
+    "InfoReceived": NO_CHANGE,
+    "Expired": NO_CHANGE,
+    "InTransit": IN_TRANSIT,
+    "OutForDelivery": IN_TRANSIT,
+    "AvailableForPickup": IN_TRANSIT,
     "AttemptFail": IN_TRANSIT,
     "Delivered": DELIVERED,
     "Exception": FAILED,
@@ -61,5 +66,8 @@ def parse(body: bytes) -> CarrierUpdate:
     return CarrierUpdate(
         event_id=text_at(event, "event_id", max_length=200),
         tracking_number=text_at(event, "msg", "tracking_number", max_length=100),
-        provider_status=tag, status=STATUSES.get(tag), occurred_at=moment(when, "msg.updated_at"),
-        detail=str(latest.get("message") or tracking.get("subtag_message") or "")[:500])
+        provider_status=tag,
+        status=STATUSES.get(tag),
+        occurred_at=moment(when, "msg.updated_at"),
+        detail=str(latest.get("message") or tracking.get("subtag_message") or "")[:500],
+    )

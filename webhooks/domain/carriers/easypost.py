@@ -13,6 +13,7 @@ import hmac
 import unicodedata
 
 from webhooks.domain.events import EventMalformed
+
 from . import (
     DELIVERED,
     FAILED,
@@ -31,10 +32,16 @@ HEADER = "x-hmac-signature"
 PREFIX = "hmac-sha256-hex="
 # Tracker.status -> ours (docs/integrations.md has the table).
 STATUSES = {
-    "pre_transit": NO_CHANGE, "unknown": NO_CHANGE, "error": NO_CHANGE,
-    "in_transit": IN_TRANSIT, "out_for_delivery": IN_TRANSIT, "available_for_pickup": IN_TRANSIT,
+    "pre_transit": NO_CHANGE,
+    "unknown": NO_CHANGE,
+    "error": NO_CHANGE,
+    "in_transit": IN_TRANSIT,
+    "out_for_delivery": IN_TRANSIT,
+    "available_for_pickup": IN_TRANSIT,
     "delivered": DELIVERED,
-    "return_to_sender": FAILED, "failure": FAILED, "cancelled": FAILED,
+    "return_to_sender": FAILED,
+    "failure": FAILED,
+    "cancelled": FAILED,
 }
 EVENTS = ("tracker.updated", "tracker.created")
 
@@ -60,7 +67,10 @@ def parse(body: bytes) -> CarrierUpdate:
     latest = last_entry(tracker.get("tracking_details"))
     when = [latest.get("datetime"), tracker.get("updated_at")]
     return CarrierUpdate(
-        event_id=text_at(event, "id", max_length=200), tracking_number=text_at(event, "result", "tracking_code",
-                                                                               max_length=100),
-        provider_status=status, status=STATUSES.get(status), occurred_at=moment(when, "result.updated_at"),
-        detail=str(latest.get("message") or tracker.get("status_detail") or "")[:500])
+        event_id=text_at(event, "id", max_length=200),
+        tracking_number=text_at(event, "result", "tracking_code", max_length=100),
+        provider_status=status,
+        status=STATUSES.get(status),
+        occurred_at=moment(when, "result.updated_at"),
+        detail=str(latest.get("message") or tracker.get("status_detail") or "")[:500],
+    )

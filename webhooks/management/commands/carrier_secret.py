@@ -36,13 +36,17 @@ class Command(BaseCommand):
             secret = sys.stdin.readline().strip()
             if not 8 <= len(secret) <= 500 or not secret.isprintable():
                 raise CommandError("give the secret (8 to 500 printable characters) on standard input")
-            CarrierWebhookSecret.objects.update_or_create(tenant_id=tenant, provider=provider,
-                                                          defaults={"secret": secret})
+            CarrierWebhookSecret.objects.update_or_create(
+                tenant_id=tenant, provider=provider, defaults={"secret": secret}
+            )
             self.stdout.write(f"{provider} secret set for {tenant}: POST /webhooks/{tenant}/carriers/{provider}/")
         elif action == "show":
             row = rows.first()
-            self.stdout.write(f"{provider}: {row.secret[:4]}… set {row.updated_at.isoformat()}" if row
-                              else f"{provider}: no secret set")
+            self.stdout.write(
+                f"{provider}: {row.secret[:4]}… set {row.updated_at.isoformat()}"
+                if row
+                else f"{provider}: no secret set"
+            )
         else:
             if not rows.delete()[0]:
                 raise CommandError(f"{tenant} has no {provider} secret")

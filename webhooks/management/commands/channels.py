@@ -35,22 +35,37 @@ class Command(BaseCommand):
         parser.add_argument("action", choices=["add", "list", "rotate", "revoke"])
         parser.add_argument("name", nargs="?", help="the channel's id (a slug)")
         parser.add_argument("--kind", choices=[kind for kind, _ in CHANNEL_KINDS], default="generic")
-        parser.add_argument("--accept-any-vendor", action="store_true",
-                            help="take lines of vendors the tenant's vendor snapshots do not know")
+        parser.add_argument(
+            "--accept-any-vendor",
+            action="store_true",
+            help="take lines of vendors the tenant's vendor snapshots do not know",
+        )
         parser.add_argument("--grace-hours", type=float, default=24.0)
 
     @transaction.atomic
-    def handle(self, *args, tenant: str, action: str, name: str | None, kind: str, accept_any_vendor: bool,
-               grace_hours: float, **options) -> None:
+    def handle(
+        self,
+        *args,
+        tenant: str,
+        action: str,
+        name: str | None,
+        kind: str,
+        accept_any_vendor: bool,
+        grace_hours: float,
+        **options,
+    ) -> None:
         if not Tenant.objects.filter(pk=tenant).exists():
             raise CommandError(f"unknown tenant {tenant!r}")
         if action == "list":
             for channel in SalesChannel.objects.filter(tenant_id=tenant).order_by("channel_id"):
                 secrets = InboundWebhookSecret.objects.filter(
-                    InboundWebhookSecret.active_q(timezone.now()), tenant_id=tenant, channel=channel.channel_id).count()
-                self.stdout.write(f"{channel.channel_id}  {channel.kind:<11}  {'active ' if channel.active else 'revoked'}"
-                                  f"  {secrets} active secret(s)"
-                                  f"{'  accepts any vendor' if channel.accept_any_vendor else ''}")
+                    InboundWebhookSecret.active_q(timezone.now()), tenant_id=tenant, channel=channel.channel_id
+                ).count()
+                self.stdout.write(
+                    f"{channel.channel_id}  {channel.kind:<11}  {'active ' if channel.active else 'revoked'}"
+                    f"  {secrets} active secret(s)"
+                    f"{'  accepts any vendor' if channel.accept_any_vendor else ''}"
+                )
             return
         if not name:
             raise CommandError(f"{action} needs the channel's name")
@@ -63,7 +78,9 @@ class Command(BaseCommand):
                 raise CommandError("a channel's name is at most 63 characters")
             if SalesChannel.objects.filter(tenant_id=tenant, channel_id=name).exists():
                 raise CommandError(f"{tenant} has a channel {name!r} already")
-            SalesChannel.objects.create(tenant_id=tenant, channel_id=name, kind=kind, accept_any_vendor=accept_any_vendor)
+            SalesChannel.objects.create(
+                tenant_id=tenant, channel_id=name, kind=kind, accept_any_vendor=accept_any_vendor
+            )
             secret = InboundWebhookSecret.objects.create(tenant_id=tenant, channel=name, secret=new_secret())
             self._show(tenant, name, secret)
             return
@@ -77,12 +94,15 @@ class Command(BaseCommand):
             return
         now = timezone.now()
         InboundWebhookSecret.objects.filter(tenant_id=tenant, channel=name, revoked_at__isnull=True).update(
-            revoked_at=now)
+            revoked_at=now
+        )
         channel.active = False
         channel.save(update_fields=["active"])
         self.stdout.write(f"Channel {name} revoked: its secrets no longer sign and neither door takes its orders.")
 
     def _show(self, tenant: str, name: str, secret: InboundWebhookSecret) -> None:
-        self.stdout.write(f"Channel {name} of {tenant}: POST /webhooks/{tenant}/channels/{name}/orders/ "
-                          f"signed with secret #{secret.pk} (shown once, store it now):")
+        self.stdout.write(
+            f"Channel {name} of {tenant}: POST /webhooks/{tenant}/channels/{name}/orders/ "
+            f"signed with secret #{secret.pk} (shown once, store it now):"
+        )
         self.stdout.write(secret.secret)

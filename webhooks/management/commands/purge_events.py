@@ -37,9 +37,11 @@ attempts AS (
        AND d.tenant_id = doomed.tenant_id AND d.event_id = doomed.position
 ),
 deliveries AS (
-    DELETE FROM webhooks_delivery AS d USING doomed WHERE d.tenant_id = doomed.tenant_id AND d.event_id = doomed.position
+    DELETE FROM webhooks_delivery AS d USING doomed
+    WHERE d.tenant_id = doomed.tenant_id AND d.event_id = doomed.position
 )
-DELETE FROM ordering_outbox_event AS e USING doomed WHERE e.tenant_id = doomed.tenant_id AND e.position = doomed.position
+DELETE FROM ordering_outbox_event AS e USING doomed
+WHERE e.tenant_id = doomed.tenant_id AND e.position = doomed.position
 """
 
 
@@ -48,8 +50,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--older-than", required=True, help="age: 90s, 10m, 2h, 7d")
-        parser.add_argument("--include-dead", action="store_true",
-                            help="purge events whose deliveries died too (they are lost for good)")
+        parser.add_argument(
+            "--include-dead",
+            action="store_true",
+            help="purge events whose deliveries died too (they are lost for good)",
+        )
         parser.add_argument("--batch", type=int, default=1000)
 
     def handle(self, *args, older_than: str, include_dead: bool, batch: int, **options) -> None:
@@ -71,12 +76,14 @@ class Command(BaseCommand):
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
-                    cursor.execute(PURGE_SQL, {"cutoff": cutoff, "ignore_stream": ignore_stream, "done": done,
-                                               "batch": batch})
+                    cursor.execute(
+                        PURGE_SQL, {"cutoff": cutoff, "ignore_stream": ignore_stream, "done": done, "batch": batch}
+                    )
                     return cursor.rowcount
             unfinished = WebhookDelivery.objects.filter(event_id=OuterRef("position")).exclude(status__in=done)
             events = OutboxEvent.objects.filter(created_at__lt=cutoff, dispatched_at__isnull=False).exclude(
-                Exists(unfinished))
+                Exists(unfinished)
+            )
             if not ignore_stream:
                 events = events.filter(published_at__isnull=False)
             positions = list(events.order_by("position").values_list("position", flat=True)[:batch])

@@ -33,21 +33,32 @@ def stream_publisher():
         return None
     from webhooks.infrastructure.stream import NatsEventStream, OrmUnpublishedEvents
 
-    return StreamPublisher(OrmUnpublishedEvents(), NatsEventStream.from_settings(),
-                           batch_size=settings.OMS_EVENT_STREAM_BATCH)
+    return StreamPublisher(
+        OrmUnpublishedEvents(), NatsEventStream.from_settings(), batch_size=settings.OMS_EVENT_STREAM_BATCH
+    )
 
 
 class Command(BaseCommand):
-    help = "Deliver outbox events to webhook subscriptions and the event stream (until SIGTERM; --once: drain and exit)."
+    help = (
+        "Deliver outbox events to webhook subscriptions and the event stream (until SIGTERM; --once: drain and exit)."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
-        parser.add_argument("--poll-seconds", type=float, default=None,
-                            help="longest idle wait between looks (default OMS_RELAY_POLL_SECONDS; "
-                                 "new events wake the relay at once on PostgreSQL)")
-        parser.add_argument("--metrics-port", type=int, default=None,
-                            help="serve this process's Prometheus metrics (deliveries by outcome) on "
-                                 "0.0.0.0:PORT/metrics (default OMS_RELAY_METRICS_PORT; 0: off)")
+        parser.add_argument(
+            "--poll-seconds",
+            type=float,
+            default=None,
+            help="longest idle wait between looks (default OMS_RELAY_POLL_SECONDS; "
+            "new events wake the relay at once on PostgreSQL)",
+        )
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=None,
+            help="serve this process's Prometheus metrics (deliveries by outcome) on "
+            "0.0.0.0:PORT/metrics (default OMS_RELAY_METRICS_PORT; 0: off)",
+        )
 
     def handle(self, *args, once: bool, poll_seconds: float | None, metrics_port: int | None, **options) -> None:
         tracing.configure_from_environment()  # deliveries and publishes continue the events' traces
@@ -76,11 +87,14 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         publishing = None
         if publisher is not None:
-            publishing = threading.Thread(target=self._publish_forever, args=(publisher, stopping, poll),
-                                          name="stream-publisher")
+            publishing = threading.Thread(
+                target=self._publish_forever, args=(publisher, stopping, poll), name="stream-publisher"
+            )
             publishing.start()
-        self.stdout.write("relay_events: delivering (SIGTERM to stop)"
-                          + (f"; publishing to {settings.OMS_EVENT_STREAM_URL}" if publisher else ""))
+        self.stdout.write(
+            "relay_events: delivering (SIGTERM to stop)"
+            + (f"; publishing to {settings.OMS_EVENT_STREAM_URL}" if publisher else "")
+        )
         self.stdout.flush()
         try:
             while True:
@@ -91,8 +105,9 @@ class Command(BaseCommand):
                     # The database went away (a restart, a failover): wait and start a fresh relay
                     # on a new connection. Leases of attempts it could not record run out, and
                     # those deliveries are sent again (at least once).
-                    logger.warning("relay_events: database unavailable (%s); retrying in %.0f s",
-                                   error, DATABASE_RETRY_SECONDS)
+                    logger.warning(
+                        "relay_events: database unavailable (%s); retrying in %.0f s", error, DATABASE_RETRY_SECONDS
+                    )
                     relay.store.close()
                     connection.close()
                     if stopping.wait(DATABASE_RETRY_SECONDS):

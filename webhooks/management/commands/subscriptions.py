@@ -14,19 +14,27 @@ from webhooks.infrastructure.models import WebhookSubscription
 
 
 class Command(BaseCommand):
-    help = ("add URL [--events order.placed ...]: subscribe (prints the secret once); list; "
-            "remove ID: delete a subscription and its pending deliveries.")
+    help = (
+        "add URL [--events order.placed ...]: subscribe (prints the secret once); list; "
+        "remove ID: delete a subscription and its pending deliveries."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("tenant")
         parser.add_argument("action", choices=["add", "list", "remove"])
         parser.add_argument("target", nargs="?", help="add: the URL; remove: the subscription id")
-        parser.add_argument("--events", nargs="+", default=[], metavar="TYPE",
-                            help=f"event types (default: all): {', '.join(EVENT_TYPES)}")
+        parser.add_argument(
+            "--events",
+            nargs="+",
+            default=[],
+            metavar="TYPE",
+            help=f"event types (default: all): {', '.join(EVENT_TYPES)}",
+        )
         parser.add_argument("--description", default="")
 
-    def handle(self, *args, tenant: str, action: str, target: str | None, events: list[str], description: str,
-               **options) -> None:
+    def handle(
+        self, *args, tenant: str, action: str, target: str | None, events: list[str], description: str, **options
+    ) -> None:
         if not Tenant.objects.filter(pk=tenant).exists():
             raise CommandError(f"unknown tenant {tenant!r}")
         if action == "add":
@@ -57,8 +65,11 @@ class Command(BaseCommand):
             url = check_subscription_url(url)
         except DestinationRefused as error:
             raise CommandError(str(error)) from None
-        sub = WebhookSubscription.objects.create(tenant_id=tenant, url=url, secret=new_secret(),
-                                                 event_types=sorted(set(events)), description=description)
-        self.stdout.write(f"Subscription {sub.pk} for {tenant} -> {url} "
-                          f"({', '.join(sub.event_types) or 'all events'}). Its secret (shown once):")
+        sub = WebhookSubscription.objects.create(
+            tenant_id=tenant, url=url, secret=new_secret(), event_types=sorted(set(events)), description=description
+        )
+        self.stdout.write(
+            f"Subscription {sub.pk} for {tenant} -> {url} "
+            f"({', '.join(sub.event_types) or 'all events'}). Its secret (shown once):"
+        )
         self.stdout.write(sub.secret)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -42,8 +42,12 @@ class Command(BaseCommand):
         start.add_argument("--from-start", action="store_true", help="every event the stream still holds")
         start.add_argument("--since", help="events of the last 90s, 10m, 2h, 7d")
         parser.add_argument("--max", type=int, default=0, help="exit after this many events")
-        parser.add_argument("--idle-seconds", type=float, default=0,
-                            help="exit after this long without a new event (default: run until Ctrl-C)")
+        parser.add_argument(
+            "--idle-seconds",
+            type=float,
+            default=0,
+            help="exit after this long without a new event (default: run until Ctrl-C)",
+        )
         parser.add_argument("--url", default=None, help="NATS URL (default OMS_EVENT_STREAM_URL)")
 
     def handle(self, *args, tenant, event_type, from_start, since, max, idle_seconds, url, **options) -> None:
@@ -54,10 +58,9 @@ class Command(BaseCommand):
             raise CommandError(f"not a tenant id: {tenant!r}")
         if event_type is not None and not re.fullmatch(r"[a-z_.]{1,64}", event_type):
             raise CommandError(f"not an event type: {event_type!r}")
-        start_time = datetime.now(timezone.utc) - parse_duration(since) if since else None
+        start_time = datetime.now(UTC) - parse_duration(since) if since else None
         try:
-            asyncio.run(self._tail(url, filter_subject(tenant, event_type), from_start, start_time, max,
-                                   idle_seconds))
+            asyncio.run(self._tail(url, filter_subject(tenant, event_type), from_start, start_time, max, idle_seconds))
         except KeyboardInterrupt:
             pass
 
@@ -76,8 +79,9 @@ class Command(BaseCommand):
             else:
                 config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL if from_start else DeliverPolicy.NEW)
             try:
-                subscription = await js.subscribe(subject, stream=settings.OMS_EVENT_STREAM_NAME,
-                                                  ordered_consumer=True, config=config)
+                subscription = await js.subscribe(
+                    subject, stream=settings.OMS_EVENT_STREAM_NAME, ordered_consumer=True, config=config
+                )
             except Exception as error:
                 raise CommandError(f"cannot read stream {settings.OMS_EVENT_STREAM_NAME}: {error}") from None
             try:

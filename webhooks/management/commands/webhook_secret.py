@@ -52,5 +52,6 @@ class Command(BaseCommand):
             for secret in InboundWebhookSecret.objects.filter(tenant_id=tenant, channel="").order_by("pk"):
                 expires = secret.expires_at.isoformat() if secret.expires_at else "-"
                 self.stdout.write(
-                    f"#{secret.pk}  {secret.masked}  {secret.state:<8}  created {secret.created_at.isoformat()}  expires {expires}"
+                    f"#{secret.pk}  {secret.masked}  {secret.state:<8}  "
+                    f"created {secret.created_at.isoformat()}  expires {expires}"
                 )
