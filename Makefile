@@ -28,6 +28,7 @@ test: venv chromium redis
 check: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # The admin browser test drives Debian's Chromium (never a downloaded one).
 chromium:

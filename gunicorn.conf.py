@@ -63,6 +63,6 @@ def child_exit(server, worker):
 
     multiprocess.mark_process_dead(worker.pid)
     if os.path.exists(ADMISSION_STATE_FILE):  # the slots a dead worker held are free at once
-        from oms_project.admission.stores import LocalStore
+        from oms_project.kernel.admission.stores import LocalStore
 
         LocalStore(ADMISSION_STATE_FILE).forget_process(worker.pid)

@@ -346,7 +346,7 @@ def refusal_cost(calls: int = 3000) -> tuple[float, float]:
     logging.disable(logging.WARNING)  # the access line and the refusal warning are not the cost measured
     from django.core.handlers.wsgi import WSGIHandler
 
-    from oms_project import admission
+    from oms_project.kernel import admission
 
     app, body = WSGIHandler(), json.dumps({"query": "{ me { userId } }"}).encode()
     authorization = f"Bearer {token(QUIET, 'probe')}"

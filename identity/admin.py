@@ -11,8 +11,8 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.http import Http404
 
-from identity.infrastructure.admin_staff import admin_scope_of
-from oms_project.admin_mixins import TenantScopedAdmin, TenantScopedInline
+from oms_project.kernel.admin_mixins import TenantScopedAdmin, TenantScopedInline
+from oms_project.kernel.admin_scope import admin_scope_of
 
 from .infrastructure.models import Tenant, TenantStaffMember
 
@@ -131,7 +131,7 @@ class TenantAdmin(admin.ModelAdmin):
     def admission_now(self, obj: Tenant) -> str:
         """The limits in force (the tenant's own, else the platform's) and the tenant's use now."""
         from identity.infrastructure.tenants import limits_in_force
-        from oms_project import admission
+        from oms_project.kernel import admission
 
         own = obj.admission_overrides()
         limits = limits_in_force(own, admission.default_limits())

@@ -41,10 +41,9 @@ from identity.domain.persisted_queries import PersistedQueryRefused, requested_h
 from identity.domain.principal import Principal
 from identity.infrastructure.jwt_verifier import PyJwtVerifier
 from identity.infrastructure.persisted_queries import OrmPersistedQueries
-from identity.infrastructure.tenancy import tenant_transaction
 from identity.infrastructure.tenants import OrmTenantDirectory
-from oms_project import admission, replicas, tracing
-from oms_project.graphql_limits import (
+from oms_project.kernel import admission, replicas, tracing
+from oms_project.kernel.graphql_limits import (
     actual_cost,
     cost_error,
     parse_within_limits,
@@ -52,11 +51,12 @@ from oms_project.graphql_limits import (
     requested_cost,
     validation_rules,
 )
-from oms_project.input_gate import TextRefused, check_tree
-from oms_project.internal_errors import database_unavailable, graphql_internal_error
-from oms_project.metrics import PERSISTED_QUERIES as PERSISTED_QUERY_OUTCOMES
-from oms_project.observability import bind_tenant
-from oms_project.request_limits import body_exceeds
+from oms_project.kernel.input_gate import TextRefused, check_tree
+from oms_project.kernel.internal_errors import database_unavailable, graphql_internal_error
+from oms_project.kernel.metrics import PERSISTED_QUERIES as PERSISTED_QUERY_OUTCOMES
+from oms_project.kernel.observability import bind_tenant
+from oms_project.kernel.request_limits import body_exceeds
+from oms_project.kernel.tenancy import tenant_transaction
 from snapshots.infrastructure.customer_store import OrmAuthorizationLookup
 
 logger = logging.getLogger(__name__)
@@ -274,7 +274,7 @@ class OmsGraphQLView(GraphQLView):
         # A query runs in one transaction scoped to the principal's tenant (row-level security
         # on PostgreSQL). A mutation does not: each unit of work is its own tenant transaction
         # (no savepoint inside an outer one), and its payload is read from domain objects.
-        # A query may read from a replica (oms_project/replicas.py); a mutation's caller learns the
+        # A query may read from a replica (oms_project/kernel/replicas.py); a mutation's caller learns the
         # primary's WAL position after it, to read its own write afterwards.
         sha256 = getattr(request, "oms_persist", None)
         if sha256 is not None:  # a client's new document, valid: kept for its next requests

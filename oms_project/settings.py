@@ -155,6 +155,10 @@ OMS_ADMISSION_LEASE_SECONDS = env_float("OMS_ADMISSION_LEASE_SECONDS", 60)
 OMS_RATE_LIMIT_REDIS_URL = os.environ.get("OMS_RATE_LIMIT_REDIS_URL", "").strip()
 OMS_ADMISSION_STATE_FILE = os.environ.get("OMS_ADMISSION_STATE_FILE", "").strip()
 
+# The tenant registry's model: the shared kernel (oms_project/kernel) names it through this
+# setting, as Django names the user model, and imports no app.
+OMS_TENANT_MODEL = "identity.Tenant"
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -171,35 +175,35 @@ INSTALLED_APPS = [
 ]
 
 # `api_lane.*` are Django's (and WhiteNoise's) own, skipped by bearer-token /graphql/ calls,
-# which need no session, CSRF, user, messages or static files (oms_project/api_lane.py).
+# which need no session, CSRF, user, messages or static files (oms_project/kernel/api_lane.py).
 MIDDLEWARE = [
-    "oms_project.metrics.RequestMetricsMiddleware",
-    "oms_project.observability.RequestContextMiddleware",
-    "oms_project.internal_errors.DatabaseUnavailableMiddleware",
+    "oms_project.kernel.metrics.RequestMetricsMiddleware",
+    "oms_project.kernel.observability.RequestContextMiddleware",
+    "oms_project.kernel.internal_errors.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "oms_project.api_lane.WhiteNoiseMiddleware",  # admin static files under gunicorn
-    "oms_project.api_lane.SessionMiddleware",
-    "oms_project.api_lane.CommonMiddleware",
-    "oms_project.api_lane.CsrfViewMiddleware",
-    "oms_project.api_lane.AuthenticationMiddleware",
-    "oms_project.api_lane.MessageMiddleware",
+    "oms_project.kernel.api_lane.WhiteNoiseMiddleware",  # admin static files under gunicorn
+    "oms_project.kernel.api_lane.SessionMiddleware",
+    "oms_project.kernel.api_lane.CommonMiddleware",
+    "oms_project.kernel.api_lane.CsrfViewMiddleware",
+    "oms_project.kernel.api_lane.AuthenticationMiddleware",
+    "oms_project.kernel.api_lane.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "oms_project.security_headers.SecurityHeadersMiddleware",
+    "oms_project.kernel.security_headers.SecurityHeadersMiddleware",
     # Fair share: API calls (their token verified here), webhook deliveries and signed-in admin
     # requests are admitted per tenant before any other work (oms_project/admission).
-    "oms_project.admission.AdmissionMiddleware",
+    "oms_project.middleware.AdmissionMiddleware",
     # A locked-out admin login answers with the lockout page (docs/admin.md, "Sign-in lockout").
     "axes.middleware.AxesMiddleware",
     # Innermost: a tenant staff member's admin view (and its rendering) runs in their tenant's
     # database scope; sessions and messages are saved after it, outside (docs/admin.md).
-    "oms_project.admin_tenancy.AdminTenantScopeMiddleware",
+    "oms_project.kernel.admin_tenancy.AdminTenantScopeMiddleware",
 ]
 
 # /metrics: open on the internal network by default; set a token to require
 # `Authorization: Bearer <token>` from the scraper.
 OMS_METRICS_TOKEN = os.environ.get("OMS_METRICS_TOKEN", "")
 # Without a token, a production process (DEBUG=0) refuses to serve unless this says the network
-# keeps /metrics private (oms_project/metrics.py, require_metrics_protection).
+# keeps /metrics private (oms_project/kernel/metrics.py, require_metrics_protection).
 OMS_METRICS_PUBLIC = env_bool("OMS_METRICS_PUBLIC", False)
 
 # Admin sign-in lockout (django-axes): a username from one address is locked out after this many
@@ -261,7 +265,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
-    # The hot path's fixed statements (oms_project/prepared.py) are prepared on a connection after
+    # The hot path's fixed statements (oms_project/kernel/prepared.py) are prepared on a connection after
     # this many uses; "off" for a pooler in transaction mode without prepared-statement support.
     _prepare = os.environ.get("DATABASE_PREPARE_THRESHOLD", "2").strip().lower()
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
@@ -277,7 +281,7 @@ for _index, _url in enumerate(u.strip() for u in os.environ.get("DATABASE_REPLIC
         "TEST": {"MIRROR": "default"},
     }
 if len(DATABASES) > 1:
-    DATABASE_ROUTERS = ["oms_project.replicas.ReplicaRouter"]
+    DATABASE_ROUTERS = ["oms_project.kernel.replicas.ReplicaRouter"]
 # A replica further behind than this is skipped; a client's reads follow its own writes for this long.
 OMS_REPLICA_MAX_LAG_SECONDS = env_float("OMS_REPLICA_MAX_LAG_SECONDS", 5)
 OMS_REPLICA_STICKY_SECONDS = env_float("OMS_REPLICA_STICKY_SECONDS", 10)
@@ -303,6 +307,9 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # The GraphiQL page's assets, pinned and served by the app (oms_project/graphiql/).
 STATICFILES_DIRS = [BASE_DIR / "oms_project" / "static"]
 
+# Why the endpoint would refuse a document before running it (`manage.py persisted_queries load`).
+OMS_GRAPHQL_DOCUMENT_CHECK = "oms_project.graphql_view.document_problems"
+
 GRAPHENE = {
     "SCHEMA": "oms_project.schema.schema",
     "ATOMIC_MUTATIONS": False,  # the application layer owns its transactions
@@ -319,9 +326,9 @@ if LOG_FORMAT not in ("json", "plain"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "oms_project.observability.ContextFilter"}},
+    "filters": {"context": {"()": "oms_project.kernel.observability.ContextFilter"}},
     "formatters": {
-        "json": {"()": "oms_project.observability.OmsJsonFormatter"},
+        "json": {"()": "oms_project.kernel.observability.OmsJsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(tenant_id)s] %(message)s"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},

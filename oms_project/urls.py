@@ -5,8 +5,8 @@ from django.views.decorators.csrf import csrf_exempt
 from webhooks.api.views import receive_carrier_webhook, receive_channel_webhook, receive_webhook
 
 from .graphql_view import OmsGraphQLView
-from .health import healthz, readyz
-from .metrics import metrics_view
+from .kernel.health import healthz, readyz
+from .kernel.metrics import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -20,5 +20,5 @@ urlpatterns = [
     path("metrics", metrics_view),
 ]
 
-# Unexpected faults answer JSON with code INTERNAL and the request id (oms_project/internal_errors.py).
-handler500 = "oms_project.internal_errors.server_error"
+# Unexpected faults answer JSON with code INTERNAL and the request id (oms_project/kernel/internal_errors.py).
+handler500 = "oms_project.kernel.internal_errors.server_error"

@@ -15,9 +15,9 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
 from identity.domain.principal import Principal, Role
-from oms_project.admin_mixins import ReadOnlyAdminMixin, TenantScopedAdmin, TenantScopedInline
-from oms_project.money_display import admin_money, money
-from oms_project.observability import assign_request_id
+from oms_project.kernel.admin_mixins import ReadOnlyAdminMixin, TenantScopedAdmin, TenantScopedInline
+from oms_project.kernel.money_display import admin_money, money
+from oms_project.kernel.observability import assign_request_id
 from ordering.application import commands as c
 from ordering.application import handlers
 from ordering.domain.errors import OrderingError

@@ -3,8 +3,8 @@
 from django import forms
 from django.contrib import admin
 
-from oms_project.admin_mixins import ReadOnlyAdminMixin, TenantScopedAdmin
-from oms_project.money_display import admin_money
+from oms_project.kernel.admin_mixins import ReadOnlyAdminMixin, TenantScopedAdmin
+from oms_project.kernel.money_display import admin_money
 from snapshots.domain.catalog import sellable
 
 from .infrastructure.models import (

@@ -5,3 +5,10 @@ class SnapshotsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "snapshots"
     verbose_name = "Snapshots (read-only copies of upstream data)"
+
+    def ready(self) -> None:
+        from oms_project.kernel.metrics import collect_at_scrape
+
+        from .infrastructure.metrics import StockCollector
+
+        collect_at_scrape("stock", StockCollector)

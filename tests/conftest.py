@@ -20,8 +20,8 @@ from .factories import TenantFactory
 
 @pytest.fixture(autouse=True)
 def _fresh_jwks_clients():
-    from oms_project import admission
-    from oms_project.local_cache import clear_all
+    from oms_project.kernel import admission
+    from oms_project.kernel.local_cache import clear_all
 
     jwks_clients.clear()
     clear_all()  # no cached tenant or authorization survives from one test to the next

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from oms_project.metrics import ADMIN_LOCKOUTS, ADMIN_LOGIN_FAILURES
+from oms_project.kernel.metrics import ADMIN_LOCKOUTS, ADMIN_LOGIN_FAILURES
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "a-long-staff-password-1"

@@ -24,7 +24,7 @@ from django.urls import reverse
 
 from identity.infrastructure.admin_staff import PLATFORM_OPERATORS, TENANT_STAFF
 from identity.infrastructure.models import Tenant, TenantStaffMember
-from oms_project.admin_mixins import TenantScopedAdmin, TenantScopedInline, is_tenant_owned
+from oms_project.kernel.admin_mixins import TenantScopedAdmin, TenantScopedInline, is_tenant_owned
 from snapshots.infrastructure.models import TenantWorkflowSnapshot
 from tests.ordering.conftest import Shop, seed_catalog
 from webhooks.domain.outbound import RetryPolicy

@@ -1,4 +1,4 @@
-"""Bearer-token GraphQL calls skip the browser-only middleware (oms_project/api_lane.py) and
+"""Bearer-token GraphQL calls skip the browser-only middleware (oms_project/kernel/api_lane.py) and
 keep every header and metric; everything else still goes through all of it."""
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def test_calls_without_a_bearer_token_and_the_admin_go_through_all_of_it(client,
 
 @pytest.mark.django_db
 def test_api_calls_are_counted_in_the_request_metrics(client, gql, tenant):
-    from oms_project.metrics import REQUESTS, RESPONSES
+    from oms_project.kernel.metrics import REQUESTS, RESPONSES
 
     view = "oms_project.graphql_view.OmsGraphQLView"
     before = REQUESTS.labels(view, "http", "POST")._value.get(), RESPONSES.labels("200")._value.get()

@@ -167,7 +167,7 @@ def test_a_variable_of_the_wrong_type_is_invalid_naming_it(gql, shop):
 
 
 def test_an_unexpected_exception_in_a_resolver_is_masked_logged_and_counted(gql, shop, monkeypatch, caplog):
-    from oms_project.metrics import INTERNAL_ERRORS
+    from oms_project.kernel.metrics import INTERNAL_ERRORS
     from ordering.api.mutations import CheckoutItems
 
     def explode(*args, **kwargs):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from oms_project.security_headers import GRAPHIQL_CSP
+from oms_project.kernel.security_headers import GRAPHIQL_CSP
 
 from .test_admin_browser import CHROMIUM, FLAGS, SHOTS
 

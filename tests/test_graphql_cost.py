@@ -1,4 +1,4 @@
-"""GraphQL cost before validation (oms_project/graphql_limits.py, docs/errors.md): documents over
+"""GraphQL cost before validation (oms_project/kernel/graphql_limits.py, docs/errors.md): documents over
 the token, field, repeat or directive limits are refused before graphql-core's own rules run,
 cheaply, with their own codes; every document the README shows passes."""
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from graphql import parse
 
-from oms_project.graphql_limits import cost_error
+from oms_project.kernel.graphql_limits import cost_error
 
 from .test_hardening import codes, post
 from .tokens import hs_token

@@ -19,7 +19,7 @@ from django.core.management import CommandError, call_command
 
 from identity.domain.persisted_queries import PersistedQueryRefused, manifest_entries, requested_hash
 from identity.infrastructure.models import PersistedQuery
-from oms_project.metrics import PERSISTED_QUERIES as OUTCOMES
+from oms_project.kernel.metrics import PERSISTED_QUERIES as OUTCOMES
 
 from .tokens import hs_token
 

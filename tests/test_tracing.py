@@ -1,4 +1,4 @@
-"""OpenTelemetry traces (issue 17, part 3; oms_project/tracing.py), with the SDK's in-memory
+"""OpenTelemetry traces (issue 17, part 3; oms_project/kernel/tracing.py), with the SDK's in-memory
 exporter: the span tree of a placeOrder (HTTP server span, GraphQL operation, its SQL), the trace
 carried by the order's events into webhook deliveries and stream publishes (W3C traceparent), inbound
 webhooks, and nothing personal in any attribute. The last test runs the app as a process with
@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from oms_project import tracing
+from oms_project.kernel import instrumentation, tracing
 from ordering.infrastructure.models import OutboxEvent
 from webhooks.infrastructure.models import WebhookSubscription
 
@@ -48,10 +48,10 @@ def spans():
     """Tracing on, into the in-memory exporter, for one test (the process's tracer provider is set once)."""
     trace.set_tracer_provider(PROVIDER)
     assert trace.get_tracer_provider() is PROVIDER, "another tracer provider was set in this process"
-    tracing.instrument()
+    instrumentation.instrument()
     EXPORTER.clear()
     yield EXPORTER
-    tracing.uninstrument()
+    instrumentation.uninstrument()
     EXPORTER.clear()
 
 
@@ -78,7 +78,7 @@ def every_attribute(finished) -> str:
 def test_tracing_is_off_without_an_endpoint(monkeypatch):
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
-    assert tracing.configure_from_environment() is False
+    assert instrumentation.configure_from_environment() is False
     assert not tracing.enabled() and tracing.traceparent() == ""
     with tracing.operation("mutation", "PlaceOrder", "t") as span:
         assert span is None
@@ -89,11 +89,11 @@ def test_turning_tracing_off_unwraps_the_connection(spans, tenant):
 
     Tenant.objects.count()
     assert any("db.system" in span.attributes for span in spans.get_finished_spans())
-    tracing.uninstrument()
+    instrumentation.uninstrument()
     spans.clear()
     Tenant.objects.count()
     assert spans.get_finished_spans() == ()
-    tracing.instrument()  # on again, and wrapped once only
+    instrumentation.instrument()  # on again, and wrapped once only
     Tenant.objects.count()
     assert len(spans.get_finished_spans()) == 1
 

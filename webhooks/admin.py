@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from oms_project.admin_mixins import ReadOnlyAdminMixin, TenantScopedAdmin, TenantScopedInline
+from oms_project.kernel.admin_mixins import ReadOnlyAdminMixin, TenantScopedAdmin, TenantScopedInline
 from ordering.domain.events import EVENT_TYPES
 from webhooks.domain.signatures import new_secret
 

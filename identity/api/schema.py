@@ -5,8 +5,8 @@ from __future__ import annotations
 import graphene
 
 from identity.domain.principal import Role as RoleValue
-from identity.infrastructure.tenancy import tenant_reads
-from oms_project.graphql_common import UserError, user_error
+from oms_project.kernel.graphql_common import AddressInput, UserError, user_error
+from oms_project.kernel.tenancy import tenant_reads
 from snapshots.application.customers import (
     AddressData,
     CustomerProfile,
@@ -87,15 +87,6 @@ def me_from_principal(principal) -> Me:
         roles=sorted(role.value for role in principal.roles),
         vendor_id=principal.vendor_id,
     )
-
-
-class AddressInput(graphene.InputObjectType):
-    line1 = graphene.String(required=True)
-    line2 = graphene.String()
-    city = graphene.String(required=True)
-    state = graphene.String()
-    postal_code = graphene.String(required=True)
-    country = graphene.String(required=True, description="ISO 3166-1 alpha-2.")
 
 
 class CustomerAddressInput(AddressInput):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+# The shape of a tenant id is the kernel's (every app and the admission lane check it).
+from oms_project.kernel.tenant_ids import TENANT_ID_FORMAT, is_tenant_id  # noqa: F401 (re-exported)
 
 from .errors import InvalidTenantSettings
 
@@ -12,13 +14,6 @@ ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 MIN_HS_SECRET_LENGTH = 32
-# A tenant id is a slug of at most 63 characters (the registry's key, in URLs and token claims).
-TENANT_ID_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,63}")
-
-
-def is_tenant_id(value: object) -> bool:
-    """Whether `value` has the documented shape of a tenant id (checked before any lookup)."""
-    return isinstance(value, str) and TENANT_ID_FORMAT.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ two documented groups and their permissions in place (after every migrate, and w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
+
+from oms_project.kernel.admin_scope import EVERYTHING, AdminScope
 
 PLATFORM_OPERATORS = "platform-operators"
 TENANT_STAFF = "tenant-staff"
@@ -64,23 +64,6 @@ PLATFORM_APPS = ("identity", "snapshots", "ordering", "webhooks")
 PLATFORM_EXTRA_PERMISSIONS = ("auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group")
 
 
-@dataclass(frozen=True)
-class AdminScope:
-    """What one admin user's pages cover: every tenant, one tenant, or nothing tenant-owned."""
-
-    everything: bool
-    tenant_id: str | None = None
-
-    @property
-    def sees_nothing(self) -> bool:
-        return not self.everything and self.tenant_id is None
-
-
-EVERYTHING = AdminScope(everything=True)
-NOTHING = AdminScope(everything=False)
-_CACHE_ATTRIBUTE = "_oms_admin_scope"
-
-
 def is_platform_operator(user) -> bool:
     if not (user.is_authenticated and user.is_active):
         return False
@@ -89,22 +72,16 @@ def is_platform_operator(user) -> bool:
     return any(group.name == PLATFORM_OPERATORS for group in user.groups.all())
 
 
-def admin_scope_of(user) -> AdminScope:
-    """The user's scope, worked out once per request (cached on the user object)."""
-    cached = getattr(user, _CACHE_ATTRIBUTE, None)
-    if cached is not None:
-        return cached
-    if not (user.is_authenticated and user.is_active and user.is_staff):
-        scope = NOTHING
-    elif is_platform_operator(user):
-        scope = EVERYTHING
-    else:
-        from .models import TenantStaffMember
+def scope_of(user) -> AdminScope:
+    """The scope of an active staff user (the kernel's `admin_scope_of` caches it per request and
+    answers NOTHING for anyone else): every tenant for an operator, else the tenant the user is
+    bound to, if any."""
+    if is_platform_operator(user):
+        return EVERYTHING
+    from .models import TenantStaffMember
 
-        tenant_id = TenantStaffMember.objects.filter(user_id=user.pk).values_list("tenant_id", flat=True).first()
-        scope = AdminScope(everything=False, tenant_id=tenant_id)
-    setattr(user, _CACHE_ATTRIBUTE, scope)
-    return scope
+    tenant_id = TenantStaffMember.objects.filter(user_id=user.pk).values_list("tenant_id", flat=True).first()
+    return AdminScope(everything=False, tenant_id=tenant_id)
 
 
 def _permissions(names) -> list[Permission]:

@@ -14,8 +14,8 @@ from jwt.exceptions import PyJWKClientConnectionError, PyJWKClientError, PyJWKSe
 
 from identity.domain.errors import AuthenticationFailed, KeySourceUnavailable
 from identity.domain.tenant import TenantTokenPolicy
-from oms_project.input_gate import TextRefused, check_tree
-from oms_project.local_cache import TtlCache
+from oms_project.kernel.input_gate import TextRefused, check_tree
+from oms_project.kernel.local_cache import TtlCache
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class JwksClients:
 
 jwks_clients = JwksClients()
 
-# Per process, for OMS_AUTH_CACHE_SECONDS (oms_project/local_cache.py): a token as parsed, and a
+# Per process, for OMS_AUTH_CACHE_SECONDS (oms_project/kernel/local_cache.py): a token as parsed, and a
 # token as verified under one tenant policy. Failures are never kept.
 PARSED_TOKENS = TtlCache("parsed tokens")
 VERIFIED_TOKENS = TtlCache("verified tokens")

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import transaction
 
 from identity.domain.persisted_queries import ManifestEntry
-from oms_project.local_cache import TtlCache
+from oms_project.kernel.local_cache import TtlCache
 
 from .models import PersistedQuery
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from identity.domain.errors import InvalidTenantSettings
 from identity.domain.tenant import TenantTokenPolicy
-from oms_project.admission.rules import Limits
-from oms_project.local_cache import TtlCache
+from oms_project.kernel.admission.rules import Limits
+from oms_project.kernel.local_cache import TtlCache
 
 from .models import Tenant
 

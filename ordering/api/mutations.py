@@ -8,9 +8,8 @@ from typing import Any
 import graphene
 from graphql import GraphQLError
 
-from identity.api.schema import AddressInput
-from oms_project.graphql_common import UserError, user_error
-from oms_project.observability import assign_request_id
+from oms_project.kernel.graphql_common import AddressInput, UserError, user_error
+from oms_project.kernel.observability import assign_request_id
 from ordering.application import commands as c
 from ordering.application import fulfilment_handlers as fh
 from ordering.application import handlers

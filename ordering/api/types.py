@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import graphene
 
-from identity.api.schema import AddressInput
+from oms_project.kernel.graphql_common import AddressInput
 from ordering.application.queries import OrderSort as OrderSortValue
 from ordering.domain import fulfilment
 from ordering.domain.lifecycle import OrderStatus as OrderStatusValue

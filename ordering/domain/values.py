@@ -7,9 +7,9 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
+from oms_project.kernel.money import CurrencyMismatch, Money, minor_units
 from snapshots.domain import fields
 from snapshots.domain.errors import SnapshotInvalid
-from snapshots.domain.money import CurrencyMismatch, Money, minor_units
 
 from .errors import Invalid
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.core.validators import validate_slug
 from django.db import models
 from django.db.models import Q
 
-from identity.infrastructure.models import Tenant
 from ordering.domain.fulfilment import HoldReason, ReviewStatus, ShipmentStatus
 from ordering.domain.lifecycle import OrderStatus
 from ordering.domain.order import PaymentStatus
@@ -25,7 +25,9 @@ def amount_field(**kwargs) -> models.DecimalField:
 def tenant_field() -> models.ForeignKey:
     """The owning tenant. No index of its own: every table's indexes and unique constraints lead
     with it, so a single-column index would only cost writes and tempt the planner."""
-    return models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+", db_index=False)
+    return models.ForeignKey(
+        settings.OMS_TENANT_MODEL, on_delete=models.PROTECT, db_column="tenant_id", related_name="+", db_index=False
+    )
 
 
 class Order(models.Model):
@@ -263,7 +265,7 @@ class OrderNumberCounter(models.Model):
     """The last order number given in a tenant; incremented in the placing transaction."""
 
     tenant = models.OneToOneField(
-        Tenant, on_delete=models.PROTECT, primary_key=True, db_column="tenant_id", related_name="+"
+        settings.OMS_TENANT_MODEL, on_delete=models.PROTECT, primary_key=True, db_column="tenant_id", related_name="+"
     )
     last_number = models.PositiveBigIntegerField(default=0)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from oms_project import tracing
+from oms_project.kernel import tracing
 from ordering.application.event_payloads import event_data, order_document
 from ordering.domain.events import OrderEvent
 from ordering.domain.order import Order

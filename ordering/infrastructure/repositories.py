@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import F, Prefetch, prefetch_related_objects
 
-from oms_project import prepared
+from oms_project.kernel import prepared
 from ordering.application.ports import RetryUseCase
 from ordering.domain.checkout import Catalog
 from ordering.domain.errors import CouponExhausted, IdempotencyKeyReused

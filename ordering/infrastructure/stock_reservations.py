@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from oms_project.metrics import STOCK_REFUSALS
+from oms_project.kernel.metrics import STOCK_REFUSALS
 from ordering.domain.stock import Shortage, StockChange, StockShortage
 from snapshots.infrastructure import stock
 from snapshots.infrastructure.models import StockReservation

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 from django.db import transaction
 
-from identity.infrastructure.tenancy import tenant_transaction
-from oms_project.metrics import ORDER_TRANSITIONS
+from oms_project.kernel.metrics import ORDER_TRANSITIONS
+from oms_project.kernel.tenancy import tenant_transaction
 from ordering.domain.events import OrderEvent
 from snapshots.infrastructure.customer_store import OrmCustomerStore
 

@@ -25,7 +25,7 @@ from django.db.models import AutoField, Model, QuerySet
 from django.db.models.sql.subqueries import DeleteQuery, InsertQuery, UpdateQuery
 from django.utils import timezone
 
-from oms_project import prepared
+from oms_project.kernel import prepared
 
 from .json_rows import TableSpec, dumps
 

@@ -8,9 +8,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from oms_project.kernel.money import Money
+
 from . import fields
 from .errors import SnapshotInvalid
-from .money import Money
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_AMOUNT = Decimal("9999999999.9999")

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.db import models
 
+from oms_project.kernel.money import Money
 from snapshots.domain.catalog import Coupon, Offer, Product, ShippingOption, Vendor
-from snapshots.domain.money import Money
 
 from .snapshot_writer import MONEY_FIELDS
 

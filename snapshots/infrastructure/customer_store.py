@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 
-from identity.infrastructure.tenancy import tenant_transaction
-from oms_project.local_cache import TtlCache
+from oms_project.kernel.local_cache import TtlCache
+from oms_project.kernel.tenancy import tenant_transaction
 from snapshots.domain.customers import (
     CustomerAddress,
     CustomerDetails,

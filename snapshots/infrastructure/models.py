@@ -6,13 +6,14 @@ Every table is keyed by (tenant, upstream id) with the tenant first, carries the
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
-
-from identity.infrastructure.models import Tenant
 
 
 class SnapshotModel(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
+    tenant = models.ForeignKey(
+        settings.OMS_TENANT_MODEL, on_delete=models.PROTECT, db_column="tenant_id", related_name="+"
+    )
     version = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -267,7 +268,7 @@ class StockReservation(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     tenant = models.ForeignKey(
-        Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+", db_index=False
+        settings.OMS_TENANT_MODEL, on_delete=models.PROTECT, db_column="tenant_id", related_name="+", db_index=False
     )
     product_id = models.CharField(max_length=255)
     order_id = models.UUIDField()

@@ -7,9 +7,9 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
-from identity.infrastructure.tenancy import tenant_transaction
+from oms_project.kernel.money import Money
+from oms_project.kernel.tenancy import tenant_transaction
 from snapshots.domain.customers import is_newer
-from snapshots.domain.money import Money
 
 from . import stock
 from .models import (

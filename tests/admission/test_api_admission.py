@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from identity.infrastructure.models import Tenant
-from oms_project import admission
-from oms_project.metrics import ADMISSION_REFUSED, ADMISSION_STORE_ERRORS
+from oms_project.kernel import admission
+from oms_project.kernel.metrics import ADMISSION_REFUSED, ADMISSION_STORE_ERRORS
 from ordering.infrastructure.models import Order
 from tests.ordering.conftest import US_ADDRESS, catalog, shop  # noqa: F401 (fixtures)
 from tests.tokens import hs_token

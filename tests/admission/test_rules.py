@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oms_project.admission.rules import Bucket, Limits, Verdict, gcra, refund
+from oms_project.kernel.admission.rules import Bucket, Limits, Verdict, gcra, refund
 
 LIMITS = dict(rate=10, burst=100, token_rate=5, token_burst=20)
 

@@ -9,9 +9,9 @@ import textwrap
 
 import pytest
 
-from oms_project.admission import Admission
-from oms_project.admission.rules import OVER_SHARE, RATE_LIMITED, Limits
-from oms_project.admission.stores import LocalStore, MemoryStore, RedisStore
+from oms_project.kernel.admission import Admission
+from oms_project.kernel.admission.rules import OVER_SHARE, RATE_LIMITED, Limits
+from oms_project.kernel.admission.stores import LocalStore, MemoryStore, RedisStore
 
 LIMITS = Limits(share=0.5, rate=100, burst=50, token_rate=100, token_burst=20)
 SLOW = "Limits(share=0.5, rate=0.001, burst=50, token_rate=0.001, token_burst=20)"  # no refill during a test
@@ -122,8 +122,8 @@ def _hold_in_another_process(store_expression: str, slots: int) -> None:
     without releasing them (a worker still serving them, as far as the store knows)."""
     script = textwrap.dedent(f"""
         import os
-        from oms_project.admission.rules import Limits
-        from oms_project.admission.stores import LocalStore, MemoryStore, RedisStore
+        from oms_project.kernel.admission.rules import Limits
+        from oms_project.kernel.admission.stores import LocalStore, MemoryStore, RedisStore
         store = {store_expression}
         limits = {SLOW}
         for i in range({slots}):
@@ -154,7 +154,7 @@ def test_two_processes_share_one_budget(kind, tmp_path, request):
 
 
 def test_a_store_that_fails_admits_and_is_counted(caplog):
-    from oms_project.metrics import ADMISSION_STORE_ERRORS
+    from oms_project.kernel.metrics import ADMISSION_STORE_ERRORS
 
     before = ADMISSION_STORE_ERRORS._value.get()
     down = RedisStore("redis://127.0.0.1:1/0", timeout=0.2)  # nothing listens on port 1

@@ -1,5 +1,5 @@
 """Which database errors mean "the database cannot be reached" (503 DATABASE_UNAVAILABLE) and
-which are a request's own failure (oms_project/internal_errors.py)."""
+which are a request's own failure (oms_project/kernel/internal_errors.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import psycopg.errors as pg
 import pytest
 from django.db import InterfaceError, OperationalError, connection
 
-from oms_project.internal_errors import database_unavailable
+from oms_project.kernel.internal_errors import database_unavailable
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="SQLite has no server to lose: nothing is DATABASE_UNAVAILABLE there"

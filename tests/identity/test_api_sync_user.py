@@ -197,7 +197,7 @@ def test_the_customer_in_a_mutation_payload_is_read_in_the_tenants_scope(gql, te
     """A mutation runs no request-wide transaction (docs/decisions.md): the payload's `me.customer`
     opens its own tenant scope, so row-level security applies to that read too."""
     from identity.api import schema
-    from identity.infrastructure.tenancy import current_tenant_scope
+    from oms_project.kernel.tenancy import current_tenant_scope
 
     scopes = []
     real = schema.customer_profile

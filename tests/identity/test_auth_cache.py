@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from oms_project import local_cache
+from oms_project.kernel import local_cache
 from snapshots.infrastructure.models import UserAuthorizationSnapshot
 from tests.conftest import requires_postgres
 from tests.tokens import hs_token

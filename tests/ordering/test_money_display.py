@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from oms_project.money_display import money
+from oms_project.kernel.money_display import money
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.utils import ProgrammingError
 
-from identity.infrastructure.tenancy import (
+from oms_project.graphql_view import OmsGraphQLView
+from oms_project.kernel.tenancy import (
     CrossTenantTransaction,
     current_tenant_scope,
     tenant_transaction,
 )
-from oms_project.graphql_view import OmsGraphQLView
 from ordering.infrastructure import models
 from snapshots.infrastructure.models import ProductSnapshot
 

@@ -102,7 +102,7 @@ def test_a_stale_order_write_in_the_batch_is_refused_and_nothing_of_the_batch_st
 
 def test_the_hot_statements_are_prepared_on_the_connection(shop):
     """After a few placements the order row, its children, the catalog, the write batch and the
-    tenant scope are prepared statements (oms_project/prepared.py): PostgreSQL no longer parses
+    tenant scope are prepared statements (oms_project/kernel/prepared.py): PostgreSQL no longer parses
     or plans them."""
     for _ in range(3):
         shop.placed()

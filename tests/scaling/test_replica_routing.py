@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.db import DEFAULT_DB_ALIAS
 
-from oms_project import replicas
-from oms_project.prepared import READING_FROM
+from oms_project.kernel import replicas
+from oms_project.kernel.prepared import READING_FROM
 
 
 def test_wal_positions_parse_and_compare():

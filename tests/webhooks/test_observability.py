@@ -19,7 +19,7 @@ import pytest
 from django.core.management import call_command
 from prometheus_client.parser import text_string_to_metric_families
 
-from oms_project.observability import ContextFilter, OmsJsonFormatter
+from oms_project.kernel.observability import ContextFilter, OmsJsonFormatter
 from ordering.infrastructure.models import OutboxEvent
 from tests.conftest import database_url_for_subprocesses, free_port, requires_postgres
 from tests.ordering.conftest import Shop, seed_catalog

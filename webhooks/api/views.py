@@ -11,11 +11,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from identity.domain.tenant import is_tenant_id
-from identity.infrastructure.tenancy import tenant_transaction
-from oms_project import tracing
-from oms_project.metrics import WEBHOOK_RECEIPTS
-from oms_project.observability import bind_tenant
-from oms_project.request_limits import body_exceeds
+from oms_project.kernel import tracing
+from oms_project.kernel.metrics import WEBHOOK_RECEIPTS
+from oms_project.kernel.observability import bind_tenant
+from oms_project.kernel.request_limits import body_exceeds
+from oms_project.kernel.tenancy import tenant_transaction
 from ordering.domain.errors import OrderingError
 from snapshots.application.changes import UnknownSnapshotType
 from snapshots.domain.errors import SnapshotInvalid

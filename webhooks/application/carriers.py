@@ -8,7 +8,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from oms_project.input_gate import TextRefused, check_tree
+from oms_project.kernel.input_gate import TextRefused, check_tree
 from ordering.application.commands import TrackingUpdate
 from webhooks.domain.carriers import NO_CHANGE
 from webhooks.domain.carriers.registry import PROVIDERS

@@ -8,7 +8,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from oms_project.input_gate import TextRefused, check_tree
+from oms_project.kernel.input_gate import TextRefused, check_tree
 from ordering.application import commands as c
 from webhooks.domain.events import EventMalformed, parse_event
 from webhooks.domain.signatures import verify

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-from oms_project.input_gate import TextRefused, check_tree
+from oms_project.kernel.input_gate import TextRefused, check_tree
 from snapshots.application.changes import SnapshotWriter, apply_change, parse_change
 from webhooks.domain.events import EventMalformed, parse_event
 from webhooks.domain.signatures import verify

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from oms_project import tracing
+from oms_project.kernel import tracing
 from webhooks.domain.outbound import AttemptResult, NextState, RetryPolicy, after_attempt, signed_headers
 
 
@@ -46,7 +46,7 @@ class ClaimedDelivery:
     body: bytes
     attempts: int
     subscription_id: str = ""
-    trace_parent: str = ""  # of the operation that raised the event (oms_project/tracing.py)
+    trace_parent: str = ""  # of the operation that raised the event (oms_project/kernel/tracing.py)
 
 
 @dataclass(frozen=True)

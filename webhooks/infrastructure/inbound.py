@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
 
-from identity.infrastructure.models import Tenant
-from identity.infrastructure.tenancy import tenant_transaction
+from oms_project.kernel.tenancy import tenant_model, tenant_transaction
 from ordering.application.commands import CancelImportedOrder, ChangeImportedDestination, ImportOrder, TrackingUpdate
 from ordering.application.fulfilment_handlers import apply_tracking_update, parse_tracking_update
 from ordering.application.intake_handlers import (
@@ -30,7 +29,7 @@ class OrmInboundPorts:
     snapshots = OrmSnapshotWriter()
 
     def tenant_is_active(self, tenant_id: str) -> bool:
-        return Tenant.objects.filter(pk=tenant_id, active=True).exists()
+        return tenant_model().objects.filter(pk=tenant_id, active=True).exists()
 
     def active_secrets(self, tenant_id: str, now: float, channel: str = "") -> list[str]:
         """The secrets that sign the tenant's snapshot webhooks, or (`channel`) a sales channel's."""

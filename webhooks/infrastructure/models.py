@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from identity.infrastructure.models import Tenant
-
 
 class InboundWebhookSecret(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
+    tenant = models.ForeignKey(
+        settings.OMS_TENANT_MODEL, on_delete=models.PROTECT, db_column="tenant_id", related_name="+"
+    )
     secret = models.CharField(max_length=200, help_text="whsec_<base64>; shown once when created.")
     channel = models.CharField(
         max_length=63,
@@ -70,7 +71,9 @@ class CarrierWebhookSecret(models.Model):
     AfterShip's webhook secret): chosen or shown at the provider, set here with
     `manage.py carrier_secret` (docs/integrations.md)."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
+    tenant = models.ForeignKey(
+        settings.OMS_TENANT_MODEL, on_delete=models.PROTECT, db_column="tenant_id", related_name="+"
+    )
     provider = models.CharField(max_length=40)
     secret = models.CharField(max_length=500)
     updated_at = models.DateTimeField(auto_now=True)
@@ -84,7 +87,9 @@ class CarrierWebhookSecret(models.Model):
 
 
 class InboundWebhookReceipt(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
+    tenant = models.ForeignKey(
+        settings.OMS_TENANT_MODEL, on_delete=models.PROTECT, db_column="tenant_id", related_name="+"
+    )
     webhook_id = models.CharField(max_length=255)
     event_type = models.CharField(max_length=100)
     received_at = models.DateTimeField(auto_now_add=True)
@@ -111,7 +116,9 @@ class WebhookSubscription(models.Model):
     """Where a tenant's order events go: a URL, its own signing secret, the event types wanted."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
+    tenant = models.ForeignKey(
+        settings.OMS_TENANT_MODEL, on_delete=models.PROTECT, db_column="tenant_id", related_name="+"
+    )
     url = models.CharField(
         max_length=500,
         validators=[validate_url],
@@ -147,7 +154,9 @@ class WebhookSubscription(models.Model):
 class WebhookDelivery(models.Model):
     """One event for one subscription, until it is delivered or dead."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
+    tenant = models.ForeignKey(
+        settings.OMS_TENANT_MODEL, on_delete=models.PROTECT, db_column="tenant_id", related_name="+"
+    )
     subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
     event = models.ForeignKey("ordering.OutboxEvent", on_delete=models.CASCADE, related_name="deliveries")
     aggregate_id = models.UUIDField()
@@ -188,7 +197,9 @@ class WebhookDelivery(models.Model):
 
 
 class DeliveryAttempt(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, db_column="tenant_id", related_name="+")
+    tenant = models.ForeignKey(
+        settings.OMS_TENANT_MODEL, on_delete=models.PROTECT, db_column="tenant_id", related_name="+"
+    )
     delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
     number = models.PositiveIntegerField()
     attempted_at = models.DateTimeField()

@@ -22,7 +22,7 @@ import urllib3
 from django.db import connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 
-from oms_project.metrics import WEBHOOK_DELIVERIES
+from oms_project.kernel.metrics import WEBHOOK_DELIVERIES
 from ordering.application.event_payloads import envelope
 from ordering.infrastructure.models import OutboxEvent
 from ordering.infrastructure.outbox_queue import RoundRobin, quota

@@ -17,8 +17,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from oms_project import tracing
-from oms_project.metrics import STREAM_PUBLISHED
+from oms_project.kernel import tracing
+from oms_project.kernel.metrics import STREAM_PUBLISHED
 from ordering.application.event_payloads import envelope
 from ordering.infrastructure.models import OutboxEvent
 from ordering.infrastructure.outbox_queue import RoundRobin, quota

@@ -11,12 +11,13 @@ names. With OMS_PERSISTED_QUERIES_ONLY=1 the listed documents are the only ones 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.module_loading import import_string
 
 from identity.application.persisted_queries import load_manifest
 from identity.infrastructure.models import PersistedQuery
 from identity.infrastructure.persisted_queries import OrmPersistedQueries
-from oms_project.graphql_view import document_problems
 
 
 class Command(BaseCommand):
@@ -42,6 +43,8 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError) as error:
             raise CommandError(f"cannot read {file}: {error}") from None
         try:
+            # The endpoint's own checks (OMS_GRAPHQL_DOCUMENT_CHECK names them, as GRAPHENE names the schema).
+            document_problems = import_string(settings.OMS_GRAPHQL_DOCUMENT_CHECK)
             listed, unlisted = load_manifest(text, OrmPersistedQueries(), document_problems, replace=replace)
         except ValueError as error:
             raise CommandError(f"nothing loaded: {error}") from None

@@ -8,7 +8,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from identity.infrastructure.models import Tenant
+from oms_project.kernel.tenancy import tenant_model
 from snapshots.application.csv_import import SPECS, import_snapshots
 from snapshots.infrastructure.snapshot_writer import OrmSnapshotWriter
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options) -> None:
-        if not Tenant.objects.filter(pk=options["tenant"]).exists():
+        if not tenant_model().objects.filter(pk=options["tenant"]).exists():
             raise CommandError(f"unknown tenant {options['tenant']!r}")
         started = time.perf_counter()
         try:

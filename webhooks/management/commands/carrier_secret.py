@@ -15,7 +15,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from identity.infrastructure.models import Tenant
+from oms_project.kernel.tenancy import tenant_model
 from webhooks.domain.carriers.registry import PROVIDERS
 from webhooks.infrastructure.models import CarrierWebhookSecret
 
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("action", choices=["set", "show", "unset"])
 
     def handle(self, *args, tenant: str, provider: str, action: str, **options) -> None:
-        if not Tenant.objects.filter(pk=tenant).exists():
+        if not tenant_model().objects.filter(pk=tenant).exists():
             raise CommandError(f"unknown tenant {tenant!r}")
         rows = CarrierWebhookSecret.objects.filter(tenant_id=tenant, provider=provider)
         if action == "set":

@@ -21,7 +21,7 @@ from django.core.validators import validate_slug
 from django.db import transaction
 from django.utils import timezone
 
-from identity.infrastructure.models import Tenant
+from oms_project.kernel.tenancy import tenant_model
 from ordering.infrastructure.models import CHANNEL_KINDS, SalesChannel
 from webhooks.domain.signatures import new_secret
 from webhooks.infrastructure.models import InboundWebhookSecret
@@ -54,7 +54,7 @@ class Command(BaseCommand):
         grace_hours: float,
         **options,
     ) -> None:
-        if not Tenant.objects.filter(pk=tenant).exists():
+        if not tenant_model().objects.filter(pk=tenant).exists():
             raise CommandError(f"unknown tenant {tenant!r}")
         if action == "list":
             for channel in SalesChannel.objects.filter(tenant_id=tenant).order_by("channel_id"):

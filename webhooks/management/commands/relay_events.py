@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, connection
 
-from oms_project import tracing
+from oms_project.kernel import instrumentation
 from webhooks.application.stream import StreamPublisher, StreamUnavailable
 from webhooks.infrastructure.relay_factory import configured_relay
 
@@ -61,7 +61,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, once: bool, poll_seconds: float | None, metrics_port: int | None, **options) -> None:
-        tracing.configure_from_environment()  # deliveries and publishes continue the events' traces
+        instrumentation.configure_from_environment()  # deliveries and publishes continue the events' traces
         relay = configured_relay()
         publisher = stream_publisher()
         poll = poll_seconds or settings.OMS_RELAY_POLL_SECONDS

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from identity.infrastructure.models import Tenant
+from oms_project.kernel.tenancy import tenant_model
 from ordering.domain.events import EVENT_TYPES
 from webhooks.domain.destinations import DestinationRefused
 from webhooks.domain.signatures import new_secret
@@ -35,7 +35,7 @@ class Command(BaseCommand):
     def handle(
         self, *args, tenant: str, action: str, target: str | None, events: list[str], description: str, **options
     ) -> None:
-        if not Tenant.objects.filter(pk=tenant).exists():
+        if not tenant_model().objects.filter(pk=tenant).exists():
             raise CommandError(f"unknown tenant {tenant!r}")
         if action == "add":
             self._add(tenant, target, events, description)

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from identity.infrastructure.models import Tenant
+from oms_project.kernel.tenancy import tenant_model
 from webhooks.domain.signatures import new_secret
 from webhooks.infrastructure.models import InboundWebhookSecret
 
@@ -27,7 +27,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, tenant: str, action: str, secret_id: int | None, grace_hours: float, **options) -> None:
-        if not Tenant.objects.filter(pk=tenant).exists():
+        if not tenant_model().objects.filter(pk=tenant).exists():
             raise CommandError(f"unknown tenant {tenant!r}")
         now = timezone.now()
         if action in ("generate", "rotate"):

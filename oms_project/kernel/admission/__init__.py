@@ -25,11 +25,15 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+
+from oms_project.kernel.admin_scope import admin_scope_of
+from oms_project.kernel.tenant_ids import is_tenant_id
 
 from .rules import OVER_SHARE, RATE_LIMITED, Bucket, Limits, Verdict
 from .stores import ACTIVE_WINDOW, AdmissionStore, LocalStore, MemoryStore, RedisStore, Usage
@@ -234,7 +238,7 @@ class Admission:
 
     def _call(self, step: Callable[[AdmissionStore], Verdict]) -> Verdict | None:
         """The store's answer, or None when the store failed (the request is admitted)."""
-        from oms_project.metrics import ADMISSION_STORE_ERRORS
+        from oms_project.kernel.metrics import ADMISSION_STORE_ERRORS
 
         try:
             return step(self.store)
@@ -247,7 +251,7 @@ class Admission:
             return None
 
     def _refused(self, tenant_id: str, verdict: Verdict) -> None:
-        from oms_project.metrics import ADMISSION_REFUSED
+        from oms_project.kernel.metrics import ADMISSION_REFUSED
 
         ADMISSION_REFUSED.labels(tenant_id, verdict.reason).inc()
         if _REFUSAL_LOG.due(f"{tenant_id}\x1f{verdict.reason}"):
@@ -334,10 +338,21 @@ def lane() -> Admission | None:
     return current  # type: ignore[return-value]
 
 
+_TENANT_LIMITS: Callable[[str, Limits], Limits] | None = None
+
+
+def provide_tenant_limits(limits_of: Callable[[str, Limits], Limits]) -> None:
+    """Set where a tenant's own limits come from: `limits_of(tenant_id, defaults)` (the identity
+    app's tenant registry provides it when it is ready). Until then every tenant has the
+    platform's defaults."""
+    global _LANE, _TENANT_LIMITS
+    _TENANT_LIMITS = limits_of
+    _LANE = _UNSET
+
+
 def _build() -> Admission | None:
     if not settings.OMS_ADMISSION:
         return None
-    from identity.infrastructure.tenants import admission_limits
 
     lease_seconds = settings.OMS_ADMISSION_LEASE_SECONDS
     store: AdmissionStore
@@ -348,7 +363,10 @@ def _build() -> Admission | None:
     else:
         store = MemoryStore(lease_seconds)
     defaults = default_limits()  # read once: a changed setting builds the lane again
-    return Admission(store, settings.OMS_SERVING_CAPACITY, lambda tenant: admission_limits(tenant, defaults))
+    limits_of = _TENANT_LIMITS
+    if limits_of is None:
+        return Admission(store, settings.OMS_SERVING_CAPACITY, lambda tenant: defaults)
+    return Admission(store, settings.OMS_SERVING_CAPACITY, lambda tenant: limits_of(tenant, defaults))
 
 
 @receiver(setting_changed)
@@ -375,8 +393,6 @@ PLATFORM = "*platform"  # the admission key of platform operators in the admin (
 
 
 def _webhook_tenant(path: str) -> str | None:
-    from identity.domain.tenant import is_tenant_id
-
     tenant_id = path[len(WEBHOOKS_PREFIX) :].split("/", 1)[0]
     return tenant_id if is_tenant_id(tenant_id) else None
 
@@ -395,11 +411,17 @@ class AdmissionMiddleware:
 
     def __init__(self, get_response) -> None:
         # Imported here, not with the package: gunicorn's master imports the stores without Django.
-        from oms_project.api_lane import is_api_request
-        from oms_project.graphql_view import principal_of
+        from oms_project.kernel.api_lane import is_api_request
 
         self.get_response = get_response
-        self.is_api_request, self.principal_of = is_api_request, principal_of
+        self.is_api_request = is_api_request
+
+    @staticmethod
+    def principal_of(request: HttpRequest) -> Any:
+        """The verified caller of an API request (its `tenant_id` and `user_id`), or an exception
+        when its token is refused: the composition root's subclass wires the GraphQL view's
+        (`oms_project.middleware.AdmissionMiddleware`)."""
+        raise NotImplementedError
 
     def __call__(self, request: HttpRequest):
         path = request.path_info
@@ -418,8 +440,6 @@ class AdmissionMiddleware:
         elif path.startswith(ADMIN_PREFIX):
             user = getattr(request, "user", None)
             if user is not None and user.is_authenticated:
-                from identity.infrastructure.admin_staff import admin_scope_of
-
                 scope = admin_scope_of(user)
                 cost = 1 if request.method in ("GET", "HEAD") else settings.OMS_ADMISSION_MUTATION_COST
                 return self._admitted(request, scope.tenant_id or PLATFORM, f"admin:{user.pk}", cost)

@@ -69,3 +69,14 @@ def user_error(error: CodedError, renames: dict[str, str] | None = None) -> User
         code=error.code,
         message=error.message,
     )
+
+
+# A postal address as the API takes it (customers' address books, orders' destinations). A comment,
+# not a docstring: graphene would publish a docstring as the type's description in the schema.
+class AddressInput(graphene.InputObjectType):
+    line1 = graphene.String(required=True)
+    line2 = graphene.String()
+    city = graphene.String(required=True)
+    state = graphene.String()
+    postal_code = graphene.String(required=True)
+    country = graphene.String(required=True, description="ISO 3166-1 alpha-2.")

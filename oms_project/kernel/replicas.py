@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
-from oms_project.metrics import REPLICA_FALLBACKS, REPLICA_LAG, REPLICA_READS
-from oms_project.prepared import READING_FROM
+from oms_project.kernel.metrics import REPLICA_FALLBACKS, REPLICA_LAG, REPLICA_READS
+from oms_project.kernel.prepared import READING_FROM
 
 logger = logging.getLogger("oms.replicas")
 

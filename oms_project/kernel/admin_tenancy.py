@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
-from identity.infrastructure.admin_staff import admin_scope_of
-from identity.infrastructure.tenancy import row_level_security_enabled, tenant_transaction
-from oms_project import replicas
+from oms_project.kernel import replicas
+from oms_project.kernel.admin_scope import admin_scope_of
+from oms_project.kernel.tenancy import row_level_security_enabled, tenant_transaction
 
 ADMIN_PREFIX = "/admin/"  # oms_project/urls.py
 # The admin's own account pages: they read and write the user's own row and session, never
@@ -39,7 +39,7 @@ class AdminTenantScopeMiddleware:
             return self.get_response(request)
         scope = admin_scope_of(user)
         user.get_all_permissions()  # cached on the user object for the rest of the request
-        # A page that only shows (GET) may read from a replica (oms_project/replicas.py); the
+        # A page that only shows (GET) may read from a replica (oms_project/kernel/replicas.py); the
         # session and the user were read above, from the primary.
         reads = replicas.reading() if request.method in ("GET", "HEAD") else nullcontext()
         with reads:

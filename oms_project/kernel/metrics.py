@@ -19,11 +19,10 @@ import hmac
 import logging
 import os
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -161,66 +160,12 @@ def require_metrics_protection() -> None:
         )
 
 
-class RelayBacklogCollector:
-    """Relay lag and backlog, read from the outbox and delivery tables at scrape time."""
-
-    def collect(self):
-        from ordering.infrastructure.models import OutboxEvent
-        from webhooks.infrastructure.models import WebhookDelivery
-
-        now = datetime.now(UTC)
-        oldest_event = (
-            OutboxEvent.objects.filter(dispatched_at__isnull=True)
-            .order_by("position")
-            .values_list("occurred_at", flat=True)
-            .first()
-        )
-        oldest_due = (
-            WebhookDelivery.objects.filter(status="PENDING", next_attempt_at__lte=now)
-            .order_by("next_attempt_at")
-            .values_list("next_attempt_at", flat=True)
-            .first()
-        )
-        lag = GaugeMetricFamily(
-            "oms_relay_lag_seconds", "Age of the oldest work the relay has not done yet, by stage.", labels=["stage"]
-        )
-        lag.add_metric(["fan_out"], (now - oldest_event).total_seconds() if oldest_event else 0.0)
-        lag.add_metric(["delivery"], (now - oldest_due).total_seconds() if oldest_due else 0.0)
-        if settings.OMS_EVENT_STREAM_URL:
-            oldest_unpublished = (
-                OutboxEvent.objects.filter(published_at__isnull=True)
-                .order_by("position")
-                .values_list("occurred_at", flat=True)
-                .first()
-            )
-            lag.add_metric(["stream"], (now - oldest_unpublished).total_seconds() if oldest_unpublished else 0.0)
-        yield lag
-        backlog = GaugeMetricFamily("oms_relay_backlog", "Deliveries waiting, by status.", labels=["status"])
-        backlog.add_metric(["pending"], WebhookDelivery.objects.filter(status="PENDING").count())
-        backlog.add_metric(["dead"], WebhookDelivery.objects.filter(status="DEAD").count())
-        yield backlog
-        by_tenant = GaugeMetricFamily(
-            "oms_relay_backlog_by_tenant",
-            "Work the relay has not done yet, per tenant: events not fanned out, deliveries pending.",
-            labels=["tenant", "stage"],
-        )
-        for stage, rows in (
-            ("fan_out", OutboxEvent.objects.filter(dispatched_at__isnull=True)),
-            ("delivery", WebhookDelivery.objects.filter(status="PENDING")),
-        ):
-            for tenant_id, count in (
-                rows.order_by().values("tenant_id").annotate(n=Count("pk")).values_list("tenant_id", "n")
-            ):
-                by_tenant.add_metric([tenant_id, stage], count)
-        yield by_tenant
-
-
 class AdmissionCollector:
     """Each tenant's requests in progress and points left, read from the admission store at
     scrape time (under gunicorn every worker shares it, so one worker's answer is the server's)."""
 
     def collect(self):
-        from oms_project.admission import lane
+        from oms_project.kernel.admission import lane
 
         in_flight = GaugeMetricFamily("oms_admission_in_flight", "Requests in progress, per tenant.", labels=["tenant"])
         remaining = GaugeMetricFamily(
@@ -234,44 +179,16 @@ class AdmissionCollector:
         yield from (in_flight, remaining)
 
 
-class StockCollector:
-    """Per tenant, over the products with a count (docs/inventory.md): units reserved and not in
-    the count yet, units left to sell, products with none left. One scan of the product
-    snapshots per scrape."""
+_SCRAPE_COLLECTORS: dict[str, Callable[[], object]] = {}
 
-    def collect(self):
-        from django.db.models import Count, F, Q, Sum, Value
-        from django.db.models.functions import Greatest
 
-        from snapshots.infrastructure.models import ProductSnapshot
+def collect_at_scrape(name: str, make: Callable[[], object]) -> None:
+    """Add a collector that reads the database when `/metrics` is scraped (an app registers its
+    own from its `AppConfig.ready`; the kernel reads no app's tables)."""
+    _SCRAPE_COLLECTORS[name] = make
 
-        left = F("available_quantity") - F("reserved_quantity")
-        rows = (
-            ProductSnapshot.objects.filter(available_quantity__isnull=False)
-            .order_by()
-            .values("tenant_id")
-            .annotate(
-                reserved=Sum("reserved_quantity"),
-                sellable=Sum(Greatest(left, Value(0))),
-                sold_out=Count("id", filter=Q(available_quantity__lte=F("reserved_quantity"))),
-            )
-        )
-        reserved = GaugeMetricFamily(
-            "oms_stock_reserved_units",
-            "Units placed orders hold that the inventory count does not include yet.",
-            labels=["tenant"],
-        )
-        sellable = GaugeMetricFamily(
-            "oms_stock_sellable_units", "Units left to sell, over products with a count.", labels=["tenant"]
-        )
-        sold_out = GaugeMetricFamily(
-            "oms_products_sold_out", "Products with a count and nothing left to sell.", labels=["tenant"]
-        )
-        for row in rows:
-            reserved.add_metric([row["tenant_id"]], row["reserved"] or 0)
-            sellable.add_metric([row["tenant_id"]], row["sellable"] or 0)
-            sold_out.add_metric([row["tenant_id"]], row["sold_out"])
-        yield from (reserved, sellable, sold_out)
+
+collect_at_scrape("admission", AdmissionCollector)
 
 
 def process_registry():
@@ -290,8 +207,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
             return HttpResponse("metrics need the scrape token\n", status=401, content_type="text/plain")
     database = CollectorRegistry(auto_describe=False)
-    database.register(RelayBacklogCollector())
-    database.register(StockCollector())
-    database.register(AdmissionCollector())
+    for make in _SCRAPE_COLLECTORS.values():
+        database.register(make())
     body = generate_latest(process_registry()) + generate_latest(database)
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

@@ -23,7 +23,7 @@ import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
-from oms_project import tracing
+from oms_project.kernel import tracing
 
 
 class _DebugCursor(CursorDebugWrapper):
@@ -54,7 +54,7 @@ _KEPT = "oms_prepared_cursor"
 
 
 # The database this request works on: the primary, or a read replica while
-# `oms_project.replicas.reading` runs a read-only request.
+# `oms_project.kernel.replicas.reading` runs a read-only request.
 READING_FROM: ContextVar[str] = ContextVar("oms_reading_from", default=DEFAULT_DB_ALIAS)
 
 

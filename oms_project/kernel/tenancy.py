@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 
-from oms_project import prepared
+from oms_project.kernel import prepared
 
 SCOPE_ATTRIBUTE = "oms_tenant_scope"
 
@@ -87,3 +87,11 @@ def tenant_reads(tenant_id: str) -> Iterator[None]:
         return
     with tenant_transaction(tenant_id):
         yield
+
+
+def tenant_model() -> type[models.Model]:
+    """The tenant registry's model (`OMS_TENANT_MODEL`, as Django names the user model): the
+    kernel and the apps other than identity reach it through this, never by importing it."""
+    from django.apps import apps
+
+    return apps.get_model(settings.OMS_TENANT_MODEL)

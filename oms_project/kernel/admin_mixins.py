@@ -3,7 +3,7 @@
 Every `ModelAdmin` and inline of a tenant-owned model (one with a foreign key to the tenant)
 derives from `TenantScopedAdmin` / `TenantScopedInline` and names its tenant field
 (`tenant_field`, default `"tenant"`); `tests/test_admin_tenancy.py` fails when one does not. For
-the request's user (`identity.infrastructure.admin_staff.admin_scope_of`):
+the request's user (`oms_project.kernel.admin_scope.admin_scope_of`):
 
 - a platform operator sees every tenant, with the tenant as a column and the first filter;
 - a tenant staff member sees and acts on their tenant only: the change list and its counts,
@@ -18,7 +18,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import Http404
 
-from identity.infrastructure.admin_staff import AdminScope, admin_scope_of
+from .admin_scope import AdminScope, admin_scope_of
+from .tenancy import tenant_model
 
 
 class ReadOnlyAdminMixin:
@@ -37,10 +38,9 @@ class ReadOnlyAdminMixin:
 
 def is_tenant_owned(model) -> bool:
     """A model whose rows belong to one tenant: it has a foreign key to the tenant registry."""
-    from identity.infrastructure.models import Tenant
-
+    tenant = tenant_model()
     return any(
-        field.concrete and field.is_relation and field.related_model is Tenant for field in model._meta.get_fields()
+        field.concrete and field.is_relation and field.related_model is tenant for field in model._meta.get_fields()
     )
 
 
@@ -88,8 +88,7 @@ class _TenantScope:
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         """Choices of a foreign key to the tenant, or to another tenant-owned model, are the
         user's tenant's only."""
-        from identity.infrastructure.models import Tenant
-
+        Tenant = tenant_model()
         scope = self.admin_scope(request)
         related = db_field.related_model
         if not scope.everything and "queryset" not in kwargs:

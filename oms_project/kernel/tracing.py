@@ -22,7 +22,6 @@ What is traced:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -54,99 +53,15 @@ def _otel():
     return api
 
 
-# Attributes of the server span that may hold a query string (old and stable HTTP conventions).
-_URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.query")
-
-
 def enabled() -> bool:
     return _state["on"]
-
-
-def configure_from_environment() -> bool:
-    """Start tracing when an OTLP endpoint is configured (wsgi.py, relay_events). Idempotent."""
-    if _state["on"] or not (
-        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-    ):
-        return _state["on"]
-    from opentelemetry import trace
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-    provider = TracerProvider(resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "oms")}))
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    trace.set_tracer_provider(provider)
-    instrument()
-    return True
-
-
-def instrument() -> None:
-    """Turn the instrumentations on (the tracer provider is already set: the OTLP one, or a test's
-    in-memory one). The Django middleware is added to settings.MIDDLEWARE, so this runs before a
-    request handler is built."""
-    from django.db import connections
-    from django.db.backends.signals import connection_created
-    from opentelemetry.instrumentation.django import DjangoInstrumentor
-
-    if _state["on"]:
-        return
-    DjangoInstrumentor().instrument(
-        excluded_urls="healthz,readyz,metrics,static/", request_hook=_path_only, response_hook=_path_only_after
-    )
-    _state["on"] = True
-    connection_created.connect(_instrument_connection, dispatch_uid="oms-tracing")
-    for wrapper in connections.all(initialized_only=True):
-        if wrapper.connection is not None:
-            _instrument_connection(None, wrapper)
-
-
-def uninstrument() -> None:
-    """Back to no-ops (tests), this thread's open connections unwrapped."""
-    from django.db import connections
-    from django.db.backends.signals import connection_created
-    from opentelemetry.instrumentation.django import DjangoInstrumentor
-
-    if not _state["on"]:
-        return
-    DjangoInstrumentor().uninstrument()
-    connection_created.disconnect(dispatch_uid="oms-tracing")
-    for wrapper in connections.all(initialized_only=True):
-        raw = wrapper.connection
-        if raw is None:
-            continue
-        if wrapper.vendor == "postgresql" and getattr(raw, "_oms_traced", False):
-            raw.cursor_factory = raw._oms_untraced_cursor_factory
-            raw._oms_traced = False
-        elif wrapper.vendor == "sqlite" and getattr(raw, "_self_oms_traced", False):
-            wrapper.connection = raw.__wrapped__
-    _state["on"] = False
-
-
-def _instrument_connection(sender, connection, **kwargs) -> None:
-    """Django sets its own psycopg cursor factory after connecting (replacing the one the psycopg
-    instrumentation's patched `connect` would have set, and PsycopgInstrumentor.instrument_connection
-    would replace Django's client-binding cursor by a plain one), so each new connection's own
-    factory is wrapped by the instrumentation's traced subclass once Django is done with it."""
-    raw = connection.connection
-    if getattr(raw, "_oms_traced", False) or getattr(raw, "_self_oms_traced", False):
-        return
-    if connection.vendor == "postgresql":
-        raw._oms_untraced_cursor_factory = raw.cursor_factory
-        raw.cursor_factory = cursor_class(raw.cursor_factory)
-        raw._oms_traced = True
-    elif connection.vendor == "sqlite":
-        from opentelemetry.instrumentation.sqlite3 import SQLite3Instrumentor
-
-        connection.connection = SQLite3Instrumentor.instrument_connection(connection.connection)
-        connection.connection._self_oms_traced = True
 
 
 _TRACED_CURSORS: dict[type, type] = {}
 
 
 def cursor_class(base: type) -> type:
-    """`base` (a psycopg cursor class: Django's, or oms_project/prepared.py's server-binding one),
+    """`base` (a psycopg cursor class: Django's, or oms_project/kernel/prepared.py's server-binding one),
     traced by the psycopg instrumentation's own cursor factory while tracing is on."""
     if not _state["on"]:
         return base
@@ -156,18 +71,6 @@ def cursor_class(base: type) -> type:
 
         traced = _TRACED_CURSORS[base] = _new_cursor_factory(base_factory=base)
     return traced
-
-
-def _path_only(span, request) -> None:
-    if span.is_recording():
-        recorded = getattr(span, "attributes", None) or {}
-        for name in _URL_ATTRIBUTES:
-            if name in recorded:
-                span.set_attribute(name, "" if name == "url.query" else request.path)
-
-
-def _path_only_after(span, request, response) -> None:
-    _path_only(span, request)
 
 
 def operation(operation_type: str, name: str | None, tenant_id: str | None):

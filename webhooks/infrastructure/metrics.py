@@ -1,0 +1,64 @@
+"""The relay's lag and backlog in `/metrics`, read from the outbox and delivery tables at scrape
+time (registered by `WebhooksConfig.ready` with the kernel's `collect_at_scrape`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db.models import Count
+from prometheus_client.core import GaugeMetricFamily
+
+
+class RelayBacklogCollector:
+    """Relay lag and backlog, read from the outbox and delivery tables at scrape time."""
+
+    def collect(self):
+        from ordering.infrastructure.models import OutboxEvent
+        from webhooks.infrastructure.models import WebhookDelivery
+
+        now = datetime.now(UTC)
+        oldest_event = (
+            OutboxEvent.objects.filter(dispatched_at__isnull=True)
+            .order_by("position")
+            .values_list("occurred_at", flat=True)
+            .first()
+        )
+        oldest_due = (
+            WebhookDelivery.objects.filter(status="PENDING", next_attempt_at__lte=now)
+            .order_by("next_attempt_at")
+            .values_list("next_attempt_at", flat=True)
+            .first()
+        )
+        lag = GaugeMetricFamily(
+            "oms_relay_lag_seconds", "Age of the oldest work the relay has not done yet, by stage.", labels=["stage"]
+        )
+        lag.add_metric(["fan_out"], (now - oldest_event).total_seconds() if oldest_event else 0.0)
+        lag.add_metric(["delivery"], (now - oldest_due).total_seconds() if oldest_due else 0.0)
+        if settings.OMS_EVENT_STREAM_URL:
+            oldest_unpublished = (
+                OutboxEvent.objects.filter(published_at__isnull=True)
+                .order_by("position")
+                .values_list("occurred_at", flat=True)
+                .first()
+            )
+            lag.add_metric(["stream"], (now - oldest_unpublished).total_seconds() if oldest_unpublished else 0.0)
+        yield lag
+        backlog = GaugeMetricFamily("oms_relay_backlog", "Deliveries waiting, by status.", labels=["status"])
+        backlog.add_metric(["pending"], WebhookDelivery.objects.filter(status="PENDING").count())
+        backlog.add_metric(["dead"], WebhookDelivery.objects.filter(status="DEAD").count())
+        yield backlog
+        by_tenant = GaugeMetricFamily(
+            "oms_relay_backlog_by_tenant",
+            "Work the relay has not done yet, per tenant: events not fanned out, deliveries pending.",
+            labels=["tenant", "stage"],
+        )
+        for stage, rows in (
+            ("fan_out", OutboxEvent.objects.filter(dispatched_at__isnull=True)),
+            ("delivery", WebhookDelivery.objects.filter(status="PENDING")),
+        ):
+            for tenant_id, count in (
+                rows.order_by().values("tenant_id").annotate(n=Count("pk")).values_list("tenant_id", "n")
+            ):
+                by_tenant.add_metric([tenant_id, stage], count)
+        yield by_tenant
