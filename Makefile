@@ -29,6 +29,7 @@ check: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # The admin browser test drives Debian's Chromium (never a downloaded one).
 chromium:

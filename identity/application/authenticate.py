@@ -7,7 +7,7 @@ from dataclasses import replace
 from identity.domain.claims import principal_from_claims
 from identity.domain.errors import AccessRevoked, AuthenticationFailed
 from identity.domain.principal import Principal
-from identity.domain.tenant import is_tenant_id
+from oms_project.kernel.tenant_ids import is_tenant_id
 
 from .ports import AuthorizationLookup, TenantDirectory, TokenVerifier
 

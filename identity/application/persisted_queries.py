@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from identity.domain.persisted_queries import (
+    ManifestEntry,
     check_document,
     manifest_entries,
     not_found,
@@ -21,7 +22,7 @@ class PersistedQueryStore(Protocol):
 
     def register(self, sha256: str, document: str, operation_name: str = "") -> None: ...
 
-    def load_manifest(self, entries, *, replace: bool) -> tuple[int, int]: ...
+    def load_manifest(self, entries: list[ManifestEntry], *, replace: bool) -> tuple[int, int]: ...
 
 
 def document_to_run(

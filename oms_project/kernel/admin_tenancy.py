@@ -11,7 +11,10 @@ there is no such wall and the admin classes' own filters are the only one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
+
+from django.http import HttpRequest, HttpResponse
 
 from oms_project.kernel import replicas
 from oms_project.kernel.admin_scope import admin_scope_of
@@ -24,10 +27,10 @@ ACCOUNT_PAGES = tuple(ADMIN_PREFIX + page for page in ("login/", "logout/", "pas
 
 
 class AdminTenantScopeMiddleware:
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         if (
             not request.path.startswith(ADMIN_PREFIX)
             or request.path.startswith(ACCOUNT_PAGES)

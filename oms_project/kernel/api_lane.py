@@ -16,9 +16,12 @@ answer is a plain 400 that does not repeat the header (Django's `DisallowedHost`
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.middleware import AuthenticationMiddleware as _Authentication
 from django.contrib.messages.middleware import MessageMiddleware as _Messages
 from django.contrib.sessions.middleware import SessionMiddleware as _Sessions
+from django.http import HttpRequest, HttpResponse
 from django.middleware.common import CommonMiddleware as _Common
 from django.middleware.csrf import CsrfViewMiddleware as _Csrf
 from whitenoise.middleware import WhiteNoiseMiddleware as _WhiteNoise
@@ -26,38 +29,41 @@ from whitenoise.middleware import WhiteNoiseMiddleware as _WhiteNoise
 API_PATH = "/graphql/"
 
 
-def is_api_request(request) -> bool:
+def is_api_request(request: HttpRequest) -> bool:
     """A bearer-token call of the GraphQL endpoint (decided once per request)."""
-    known = getattr(request, "oms_api_request", None)
+    known: bool | None = getattr(request, "oms_api_request", None)
     if known is None:
-        known = request.oms_api_request = (
-            request.path_info == API_PATH and request.META.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer "
-        )
+        known = request.path_info == API_PATH and request.META.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer "
+        request.oms_api_request = known  # type: ignore[attr-defined]  # asked again by later middleware
     return known
 
 
-def browser_only(middleware: type) -> type:
+def browser_only(middleware: type[Any]) -> type[Any]:
     """`middleware`, passing API requests straight to the next one."""
 
-    class BrowserOnly(middleware):
-        def __call__(self, request):
+    class BrowserOnly(middleware):  # type: ignore[misc]  # a Django middleware class, chosen at import
+        def __call__(self, request: HttpRequest) -> HttpResponse:
             if is_api_request(request):
-                return self.get_response(request)
-            return super().__call__(request)
+                response: HttpResponse = self.get_response(request)
+                return response
+            answered: HttpResponse = super().__call__(request)
+            return answered
 
     BrowserOnly.__name__ = BrowserOnly.__qualname__ = middleware.__name__
     BrowserOnly.__doc__ = f"{middleware.__module__}.{middleware.__name__}, for browser requests only."
     return BrowserOnly
 
 
-class CommonMiddleware(browser_only(_Common)):
+class CommonMiddleware(browser_only(_Common)):  # type: ignore[misc]  # a class made by browser_only
     """Django's CommonMiddleware for browser requests; for API calls only its host check."""
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         if is_api_request(request):
             request.get_host()  # DisallowedHost (a SuspiciousOperation): 400, header not echoed
-            return self.get_response(request)
-        return super().__call__(request)
+            response: HttpResponse = self.get_response(request)
+            return response
+        answered: HttpResponse = super().__call__(request)
+        return answered
 
 
 WhiteNoiseMiddleware = browser_only(_WhiteNoise)

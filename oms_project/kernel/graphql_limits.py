@@ -8,18 +8,23 @@ the view before the body is read.
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from graphql import GraphQLError, ValidationRule, specified_rules
+from graphql import ASTValidationRule, GraphQLError, ValidationContext, ValidationRule, specified_rules
 from graphql.language import (
     DocumentNode,
+    ExecutableDefinitionNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     InlineFragmentNode,
     OperationDefinitionNode,
+    SelectionNode,
     SelectionSetNode,
+    VariableNode,
 )
 from graphql.language.parser import Parser, nested_too_deeply_error
+from graphql.language.visitor import VisitorAction
 
 
 def query_too_large(limit: int) -> GraphQLError:
@@ -50,7 +55,7 @@ def _depth(
 
 def depth_limit_rule(max_depth: int) -> type[ValidationRule]:
     class QueryDepthLimit(ValidationRule):
-        def enter_document(self, node: DocumentNode, *_args):
+        def enter_document(self, node: DocumentNode, *_args: Any) -> VisitorAction:
             fragments = {d.name.value: d for d in node.definitions if isinstance(d, FragmentDefinitionNode)}
             for definition in node.definitions:
                 if isinstance(definition, OperationDefinitionNode):
@@ -71,15 +76,15 @@ def depth_limit_rule(max_depth: int) -> type[ValidationRule]:
 
 def alias_limit_rule(max_aliases: int) -> type[ValidationRule]:
     class AliasLimit(ValidationRule):
-        def __init__(self, context) -> None:
+        def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
             self.aliases = 0
 
-        def enter_field(self, node: FieldNode, *_args):
+        def enter_field(self, node: FieldNode, *_args: Any) -> None:
             if node.alias is not None:
                 self.aliases += 1
 
-        def leave_document(self, node: DocumentNode, *_args):
+        def leave_document(self, node: DocumentNode, *_args: Any) -> None:
             if self.aliases > max_aliases:
                 self.report_error(
                     GraphQLError(
@@ -94,7 +99,7 @@ def alias_limit_rule(max_aliases: int) -> type[ValidationRule]:
 class NoIntrospection(ValidationRule):
     """`__schema` and `__type` are refused (once per document); `__typename` stays allowed."""
 
-    def enter_field(self, node: FieldNode, *_args):
+    def enter_field(self, node: FieldNode, *_args: Any) -> VisitorAction:
         if node.name.value in ("__schema", "__type"):
             self.report_error(
                 GraphQLError(
@@ -104,10 +109,15 @@ class NoIntrospection(ValidationRule):
                 )
             )
             return self.BREAK
+        return None
 
 
-def validation_rules(*, max_depth: int, max_aliases: int, introspection: bool) -> list[type[ValidationRule]]:
-    rules = [*specified_rules, depth_limit_rule(max_depth), alias_limit_rule(max_aliases)]
+def validation_rules(*, max_depth: int, max_aliases: int, introspection: bool) -> list[type[ASTValidationRule]]:
+    rules: list[type[ASTValidationRule]] = [
+        *specified_rules,
+        depth_limit_rule(max_depth),
+        alias_limit_rule(max_aliases),
+    ]
     if not introspection:
         rules.append(NoIntrospection)
     return rules
@@ -174,7 +184,7 @@ class _FieldCountingParser(Parser):
         self._fields_left -= 1
         if self._fields_left < 0:
             raise _too_many_fields(self._max_fields)
-        name = self._lexer.token.value  # the alias if there is one, else the name: the response name
+        name = self._lexer.token.value or ""  # the alias if there is one, else the name: the response name
         seen = self._names[-1]
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > self._max_repeats:
@@ -208,7 +218,7 @@ def cost_error(
     return None
 
 
-def _check_directives(node, limit: int) -> None:
+def _check_directives(node: ExecutableDefinitionNode | SelectionNode, limit: int) -> None:
     if len(node.directives or ()) > limit:
         raise _CostExceeded(
             GraphQLError(
@@ -283,7 +293,7 @@ PAGE_ARGUMENTS = ("first", "last")
 def requested_cost(
     document: DocumentNode,
     operation: OperationDefinitionNode,
-    variables: dict | None,
+    variables: dict[str, Any] | None,
     *,
     mutation_cost: int,
     default_page: int,
@@ -308,17 +318,17 @@ def _top_level_fields(selection_set: SelectionSetNode, fragments: dict[str, Frag
     return count
 
 
-def _page_size(field: FieldNode, variables: dict, default_page: int) -> int | None:
+def _page_size(field: FieldNode, variables: dict[str, Any], default_page: int) -> int | None:
     """The page a connection field asks for; None for a field without page arguments."""
     for argument in field.arguments or ():
         if argument.name.value in PAGE_ARGUMENTS:
             value = argument.value
-            if value.kind == "variable":
+            if isinstance(value, VariableNode):
                 given = variables.get(value.name.value)
             else:
                 given = getattr(value, "value", None)
             try:
-                return max(0, int(given))
+                return max(0, int(given))  # type: ignore[arg-type]  # whatever was sent: int() judges it
             except (TypeError, ValueError):
                 return default_page
     return default_page if field.name.value in _CONNECTIONS else None
@@ -332,7 +342,7 @@ def _selection_cost(
     selection_set: SelectionSetNode | None,
     fragments: dict[str, FragmentDefinitionNode],
     visiting: frozenset[str],
-    variables: dict,
+    variables: dict[str, Any],
     default_page: int,
 ) -> int:
     if selection_set is None:

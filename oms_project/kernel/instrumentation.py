@@ -5,6 +5,10 @@ the apps call is `tracing.py`, which imports no framework."""
 from __future__ import annotations
 
 import os
+from typing import Any
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.http import HttpRequest, HttpResponse
 
 from . import tracing
 
@@ -14,7 +18,7 @@ def configure_from_environment() -> bool:
     if tracing._state["on"] or not (
         os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
     ):
-        return tracing._state["on"]
+        return bool(tracing._state["on"])
     from opentelemetry import trace
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
@@ -70,7 +74,7 @@ def uninstrument() -> None:
     tracing._state["on"] = False
 
 
-def _instrument_connection(sender, connection, **kwargs) -> None:
+def _instrument_connection(sender: object, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
     """Django sets its own psycopg cursor factory after connecting (replacing the one the psycopg
     instrumentation's patched `connect` would have set, and PsycopgInstrumentor.instrument_connection
     would replace Django's client-binding cursor by a plain one), so each new connection's own
@@ -93,7 +97,7 @@ def _instrument_connection(sender, connection, **kwargs) -> None:
 _URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.query")
 
 
-def _path_only(span, request) -> None:
+def _path_only(span: Any, request: HttpRequest) -> None:
     if span.is_recording():
         recorded = getattr(span, "attributes", None) or {}
         for name in _URL_ATTRIBUTES:
@@ -101,5 +105,5 @@ def _path_only(span, request) -> None:
                 span.set_attribute(name, "" if name == "url.query" else request.path)
 
 
-def _path_only_after(span, request, response) -> None:
+def _path_only_after(span: Any, request: HttpRequest, response: HttpResponse) -> None:
     _path_only(span, request)

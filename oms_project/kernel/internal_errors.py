@@ -9,8 +9,10 @@ the fault in `oms_internal_errors_total{source}`. GraphQL resolvers' exceptions 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .metrics import INTERNAL_ERRORS
 from .observability import request_id_var
@@ -34,16 +36,16 @@ def report(error: BaseException, *, source: str) -> str:
     return request_id
 
 
-def graphql_internal_error(error: BaseException, formatted: dict | None = None) -> dict:
+def graphql_internal_error(error: BaseException, formatted: dict[str, Any] | None = None) -> dict[str, Any]:
     """The GraphQL error entry for an unexpected exception (keeps `path` and `locations`)."""
     request_id = report(error, source="graphql")
-    entry = {key: value for key, value in (formatted or {}).items() if key in ("path", "locations")}
+    entry: dict[str, Any] = {key: value for key, value in (formatted or {}).items() if key in ("path", "locations")}
     entry["message"] = MESSAGE
     entry["extensions"] = {"code": "INTERNAL", "request_id": request_id}
     return entry
 
 
-def server_error(request, *args, **kwargs) -> JsonResponse:
+def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """`handler500`: Django has logged the exception already (django.request, with traceback)."""
     INTERNAL_ERRORS.labels("http").inc()
     request_id = getattr(request, "request_id", "") or request_id_var.get()
@@ -73,7 +75,7 @@ def database_unavailable(error: BaseException) -> bool:
     return state is None or state.startswith(_UNAVAILABLE_STATES)
 
 
-def unavailable_response(request, error: BaseException) -> JsonResponse:
+def unavailable_response(request: HttpRequest, error: BaseException) -> JsonResponse:
     """503 with code DATABASE_UNAVAILABLE, as a GraphQL error on `/graphql/`; counted and logged
     (a warning: the operator sees the outage in /readyz and the database's own logs)."""
     INTERNAL_ERRORS.labels("database_unavailable").inc()
@@ -81,7 +83,9 @@ def unavailable_response(request, error: BaseException) -> JsonResponse:
         "database unavailable: %s", error, extra={"request_id": getattr(request, "request_id", None)}
     )
     if request.path.startswith("/graphql/"):
-        body = {"errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": {"code": "DATABASE_UNAVAILABLE"}}]}
+        body: dict[str, Any] = {
+            "errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": {"code": "DATABASE_UNAVAILABLE"}}]
+        }
     else:
         body = {"code": "DATABASE_UNAVAILABLE", "message": UNAVAILABLE_MESSAGE}
     response = JsonResponse(body, status=503)
@@ -93,13 +97,13 @@ class DatabaseUnavailableMiddleware:
     """A view that fails because the database cannot be reached answers 503
     DATABASE_UNAVAILABLE instead of 500 (the GraphQL view re-raises such a resolver's error)."""
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_exception(self, request, exception):
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if database_unavailable(exception):
             return unavailable_response(request, exception)
         return None

@@ -17,8 +17,6 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-_MISSING = object()
-
 
 class TtlCache:
     def __init__(self, name: str, max_entries: int = 10_000) -> None:
@@ -33,8 +31,8 @@ class TtlCache:
         if ttl <= 0:
             return load()
         now = time.monotonic()
-        entry = self._entries.get(key, _MISSING)
-        if entry is not _MISSING and entry[0] > now:
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > now:
             return entry[1]
         value = load()
         self.put(key, value, now + ttl)

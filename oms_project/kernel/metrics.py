@@ -19,7 +19,8 @@ import hmac
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -34,7 +35,9 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 # A process started with PROMETHEUS_MULTIPROC_DIR set writes its counters there from the first
 # metric on, so the directory must exist first. The image sets it for every command, including
@@ -118,10 +121,10 @@ _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"
 class RequestMetricsMiddleware:
     """Counts every request and times it, middleware included (first in `settings.MIDDLEWARE`)."""
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
@@ -133,12 +136,14 @@ class RequestMetricsMiddleware:
         return response
 
 
-def count_login_failure(sender, credentials=None, request=None, **kwargs) -> None:
+def count_login_failure(sender: object, credentials: object = None, request: object = None, **kwargs: Any) -> None:
     """`user_login_failed` receiver."""
     ADMIN_LOGIN_FAILURES.inc()
 
 
-def count_lockout(sender, request=None, username=None, ip_address=None, **kwargs) -> None:
+def count_lockout(
+    sender: object, request: object = None, username: str | None = None, ip_address: str | None = None, **kwargs: Any
+) -> None:
     """django-axes' `user_locked_out` receiver: counted, and logged with the address (never the
     password)."""
     ADMIN_LOCKOUTS.inc()
@@ -164,7 +169,7 @@ class AdmissionCollector:
     """Each tenant's requests in progress and points left, read from the admission store at
     scrape time (under gunicorn every worker shares it, so one worker's answer is the server's)."""
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         from oms_project.kernel.admission import lane
 
         in_flight = GaugeMetricFamily("oms_admission_in_flight", "Requests in progress, per tenant.", labels=["tenant"])
@@ -179,10 +184,10 @@ class AdmissionCollector:
         yield from (in_flight, remaining)
 
 
-_SCRAPE_COLLECTORS: dict[str, Callable[[], object]] = {}
+_SCRAPE_COLLECTORS: dict[str, Callable[[], Collector]] = {}
 
 
-def collect_at_scrape(name: str, make: Callable[[], object]) -> None:
+def collect_at_scrape(name: str, make: Callable[[], Collector]) -> None:
     """Add a collector that reads the database when `/metrics` is scraped (an app registers its
     own from its `AppConfig.ready`; the kernel reads no app's tables)."""
     _SCRAPE_COLLECTORS[name] = make
@@ -191,11 +196,11 @@ def collect_at_scrape(name: str, make: Callable[[], object]) -> None:
 collect_at_scrape("admission", AdmissionCollector)
 
 
-def process_registry():
+def process_registry() -> CollectorRegistry:
     """This process's metrics, or every gunicorn worker's when running multi-process."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # prometheus_client leaves it untyped
         return registry
     return REGISTRY
 

@@ -8,6 +8,7 @@ decimal strings: this is for reading, never for parsing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
@@ -37,14 +38,14 @@ def money(amount: Any, currency: str | None) -> str:
     return format_currency(value, currency, locale=_locale(settings.LANGUAGE_CODE))
 
 
-def admin_money(field: str, currency: str = "currency", *, description: str | None = None):
+def admin_money(field: str, currency: str = "currency", *, description: str | None = None) -> Callable[..., str]:
     """A read-only admin column or field showing model field `field` as money in the currency
     that `currency` names (a field of the row, or a dotted path such as "order.currency")."""
     from django.contrib import admin
 
     @admin.display(description=description or field.replace("_amount", "").replace("_", " "), ordering=field)
-    def show(self, obj) -> str:
-        code = obj
+    def show(self: object, obj: object) -> str:
+        code: Any = obj
         for part in currency.split("."):
             code = getattr(code, part, None)
         return money(getattr(obj, field), code)

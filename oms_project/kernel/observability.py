@@ -14,8 +14,11 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
+from typing import Any
 
+from django.http import HttpRequest, HttpResponse
 from pythonjsonlogger.json import JsonFormatter
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="")
@@ -25,15 +28,16 @@ SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 access_logger = logging.getLogger("oms.access")
 
 
-def assign_request_id(request) -> str:
+def assign_request_id(request: HttpRequest) -> str:
     """The caller's `X-Request-ID` when it is a sane token (at most 100 of [A-Za-z0-9-_.:]), else a
     new UUID; kept on the request so every use in one request agrees."""
-    existing = getattr(request, "request_id", None)
+    existing: str | None = getattr(request, "request_id", None)
     if existing:
         return existing
-    given = request.META.get("HTTP_X_REQUEST_ID", "")
-    request.request_id = given if SANE_REQUEST_ID.match(given) else uuid.uuid4().hex
-    return request.request_id
+    given = str(request.META.get("HTTP_X_REQUEST_ID", ""))
+    assigned = given if SANE_REQUEST_ID.match(given) else uuid.uuid4().hex
+    request.request_id = assigned  # type: ignore[attr-defined]  # read back by the log filter
+    return assigned
 
 
 def bind_tenant(tenant_id: str) -> None:
@@ -58,17 +62,17 @@ class ContextFilter(logging.Filter):
 class OmsJsonFormatter(JsonFormatter):
     """One JSON object per line: time, level, logger, message, request_id, tenant_id, extras."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("rename_fields", {"asctime": "time", "levelname": "level", "name": "logger"})
         kwargs.setdefault("timestamp", False)
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(tenant_id)s", *args, **kwargs)
 
 
 class RequestContextMiddleware:
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         rid = assign_request_id(request)
         rid_token = request_id_var.set(rid)
         tenant_token = tenant_id_var.set("")

@@ -16,11 +16,14 @@ unless the pooler supports protocol-level prepared statements (PgBouncer 1.21+).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from functools import cache
+from typing import Any
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 from oms_project.kernel import tracing
@@ -30,7 +33,7 @@ class _DebugCursor(CursorDebugWrapper):
     """Logs the statement as written (Django's own wrapper would read it back from a
     client-side-binding cursor, which this is not)."""
 
-    def execute(self, sql, params=None):
+    def execute(self, sql: Any, params: Any = None) -> Any:
         with self.debug_sql(sql, params):
             return CursorWrapper.execute(self, sql, params)
 
@@ -46,7 +49,7 @@ class _Kept:
     def __enter__(self) -> CursorWrapper:
         return self.wrapped
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         return None
 
 
@@ -58,7 +61,7 @@ _KEPT = "oms_prepared_cursor"
 READING_FROM: ContextVar[str] = ContextVar("oms_reading_from", default=DEFAULT_DB_ALIAS)
 
 
-def database():
+def database() -> BaseDatabaseWrapper:
     """This request's database connection (the primary, or its replica inside
     `replicas.reading`), looked up once (each attribute read through Django's `connection` proxy
     looks it up again)."""
@@ -71,7 +74,7 @@ def on_postgresql() -> bool:
     return database().vendor == "postgresql"
 
 
-def cursor():
+def cursor() -> AbstractContextManager[CursorWrapper]:
     """A cursor for one of the hot path's fixed statements (`with prepared.cursor() as c:`).
 
     One server-binding cursor is kept per database connection and reused (making a cursor and

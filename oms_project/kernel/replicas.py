@@ -32,9 +32,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.models import Model
 
 from oms_project.kernel.metrics import REPLICA_FALLBACKS, REPLICA_LAG, REPLICA_READS
 from oms_project.kernel.prepared import READING_FROM
@@ -154,7 +156,7 @@ def written(sub: str | None) -> str | None:
         return None
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute("SELECT pg_current_wal_lsn()::text")
-        position = cursor.fetchone()[0]
+        position: str = cursor.fetchone()[0]
     if sub:
         with _lock:
             if len(_writes) > 100_000:
@@ -166,14 +168,14 @@ def written(sub: str | None) -> str | None:
 class ReplicaRouter:
     """Reads inside `reading` go to its replica; writes and migrations to the primary only."""
 
-    def db_for_read(self, model, **hints):
+    def db_for_read(self, model: type[Model], **hints: Any) -> str:
         return READING_FROM.get()
 
-    def db_for_write(self, model, **hints):
+    def db_for_write(self, model: type[Model], **hints: Any) -> str:
         return DEFAULT_DB_ALIAS
 
-    def allow_relation(self, obj1, obj2, **hints):
+    def allow_relation(self, obj1: Model, obj2: Model, **hints: Any) -> bool:
         return True
 
-    def allow_migrate(self, db, app_label, model_name=None, **hints):
+    def allow_migrate(self, db: str, app_label: str, model_name: str | None = None, **hints: Any) -> bool:
         return db == DEFAULT_DB_ALIAS

@@ -23,7 +23,7 @@ What is traced:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 # Span kinds, as callers name them; the OpenTelemetry API itself is imported only once tracing is
@@ -32,7 +32,7 @@ CLIENT, PRODUCER, SERVER, INTERNAL = "CLIENT", "PRODUCER", "SERVER", "INTERNAL"
 _state: dict[str, Any] = {"on": False}
 
 
-def _otel():
+def _otel() -> Any:
     """The OpenTelemetry API and the tracer (imported and made the first time tracing is on)."""
     api = _state.get("api")
     if api is None:
@@ -54,7 +54,7 @@ def _otel():
 
 
 def enabled() -> bool:
-    return _state["on"]
+    return bool(_state["on"])
 
 
 _TRACED_CURSORS: dict[type, type] = {}
@@ -73,12 +73,12 @@ def cursor_class(base: type) -> type:
     return traced
 
 
-def operation(operation_type: str, name: str | None, tenant_id: str | None):
+def operation(operation_type: str, name: str | None, tenant_id: str | None) -> AbstractContextManager[Any]:
     """The span of one GraphQL operation, current while it runs."""
     if not _state["on"]:
         return nullcontext()
     otel = _otel()
-    return otel.tracer.start_as_current_span(
+    current: AbstractContextManager[Any] = otel.tracer.start_as_current_span(
         f"{operation_type} {name or 'anonymous'}",
         kind=otel.SpanKind.INTERNAL,
         attributes={
@@ -87,13 +87,19 @@ def operation(operation_type: str, name: str | None, tenant_id: str | None):
             "oms.tenant_id": tenant_id or "",
         },
     )
+    return current
 
 
-def span(name: str, attributes: Mapping[str, Any] | None = None, *, kind: str = INTERNAL):
+def span(
+    name: str, attributes: Mapping[str, Any] | None = None, *, kind: str = INTERNAL
+) -> AbstractContextManager[Any]:
     if not _state["on"]:
         return nullcontext()
     otel = _otel()
-    return otel.tracer.start_as_current_span(name, kind=otel.SpanKind[kind], attributes=dict(attributes or {}))
+    current: AbstractContextManager[Any] = otel.tracer.start_as_current_span(
+        name, kind=otel.SpanKind[kind], attributes=dict(attributes or {})
+    )
+    return current
 
 
 def traceparent() -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from identity.domain.principal import Principal
 from ordering.domain import access
@@ -29,8 +30,8 @@ def _act(
     order_id: str,
     expected_version: int | None,
     uow: UnitOfWork,
-    allowed: Callable[[Order], None],
-    change: Callable[[Order], None],
+    allowed: Callable[[Order], object],
+    change: Callable[[Order], object],
 ) -> Order:
     with uow:
         order = _load(uow, principal, order_id)
@@ -106,7 +107,7 @@ def cancel_shipment(principal: Principal, command: c.CancelShipment, uow: UnitOf
     )
 
 
-def parse_tracking_update(data: dict) -> c.TrackingUpdate:
+def parse_tracking_update(data: dict[str, Any]) -> c.TrackingUpdate:
     """The `data` of a `shipment.tracking_updated` webhook, validated before anything is read."""
 
     def text(name: str, required: bool, max_length: int) -> str:

@@ -9,12 +9,13 @@ return the order as the caller may see it (a vendor sees its share only).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from identity.domain.principal import Principal
 from ordering.domain import access
 from ordering.domain.checkout import (
+    CartItem,
     Catalog,
     check_coupon,
     check_coupon_codes,
@@ -36,6 +37,7 @@ from ordering.domain.lifecycle import require
 from ordering.domain.order import ChosenPayment, Order
 from ordering.domain.price_check import PriceChanged, price_changes
 from ordering.domain.values import Address, CustomerInfo, parse_amount
+from snapshots.domain.catalog import PaymentOption
 
 from . import commands as c
 from .ports import RetryUseCase, UnitOfWork
@@ -44,7 +46,7 @@ T = TypeVar("T")
 MAX_KEY_LENGTH = 255
 
 
-def _chosen(option) -> ChosenPayment | None:
+def _chosen(option: PaymentOption | None) -> ChosenPayment | None:
     return None if option is None else ChosenPayment(option.option_id, option.method)
 
 
@@ -68,7 +70,14 @@ def _load(uow: UnitOfWork, principal: Principal, order_id: str) -> Order:
     return access.require_visible(uow.orders.get(order_id, lock=True), principal)
 
 
-def _catalog_for(uow: UnitOfWork, order_items, coupon_codes, option_ids, *, payment_options: bool = False) -> Catalog:
+def _catalog_for(
+    uow: UnitOfWork,
+    order_items: Iterable[CartItem],
+    coupon_codes: Iterable[str],
+    option_ids: Iterable[str],
+    *,
+    payment_options: bool = False,
+) -> Catalog:
     return uow.catalog.load(
         product_ids=[i.product_id for i in order_items],
         coupon_codes=list(coupon_codes),
@@ -81,9 +90,9 @@ def _reprice(
     uow: UnitOfWork,
     order: Order,
     *,
-    items=None,
-    coupon_codes=None,
-    selections=None,
+    items: list[CartItem] | None = None,
+    coupon_codes: list[str] | None = None,
+    selections: dict[str, str] | None = None,
     address: Address | None = None,
     note: str,
     actor: str,
@@ -124,7 +133,7 @@ def _shipping_choices(choices: list[c.ShippingChoice]) -> dict[str, str]:
     return selections
 
 
-def _customer_info(principal: Principal, given: dict | None, uow: UnitOfWork) -> CustomerInfo:
+def _customer_info(principal: Principal, given: dict[str, Any] | None, uow: UnitOfWork) -> CustomerInfo:
     if given is not None:
         return CustomerInfo.create(principal.user_id, given)
     synced = uow.customers.customer(principal.tenant_id, principal.user_id)
@@ -312,7 +321,7 @@ def place_order(principal: Principal, command: c.PlaceOrder, uow: UnitOfWork) ->
             payment_option = _chosen(check_payment_option(chosen, order.vendor_ids, catalog))
             for index, code in enumerate(order.coupon_codes):
                 uow.coupons.redeem(code, catalog.coupons[code].usage_limit, field=f"coupon_codes[{index}]")
-            review = uow.workflow.get().reviews(order.total.amount)
+            review = uow.workflow.get().reviews(order.priced_total.amount)
             order.place(
                 number=uow.numbers.next_number(),
                 actor=principal.user_id,

@@ -29,7 +29,7 @@ def channel_principal(tenant_id: str, channel_id: str) -> Principal:
 def _active_channel(principal: Principal, uow: UnitOfWork) -> SalesChannel:
     if not principal.is_integration:
         raise Forbidden("only a sales channel's integration token takes orders in")
-    channel = uow.channels.channel(principal.channel_id)
+    channel = uow.channels.channel(principal.channel_id or "")  # an integration token always names one
     if channel is None or not channel.active:
         raise Forbidden(f"this tenant has no active sales channel {principal.channel_id!r}")
     return channel
@@ -69,7 +69,9 @@ def import_order(principal: Principal, command: c.ImportOrder, uow: UnitOfWork) 
                     "this external reference was taken in with a different order", field="external_reference"
                 ) from None
             if first is not None:
-                return uow.orders.get(first, lock=False)
+                taken = uow.orders.get(first, lock=False)
+                assert taken is not None, "a settled key names an order written in its transaction"
+                return taken
             check_vendors(checked, uow.channels.known_vendors(checked.vendor_ids), accept_any=channel.accept_any_vendor)
             products = uow.channels.products({(line.vendor_id, line.sku) for line in checked.lines})
             order = take_in(
@@ -90,7 +92,7 @@ def import_order(principal: Principal, command: c.ImportOrder, uow: UnitOfWork) 
 
 def _channel_order(principal: Principal, external_reference: str, uow: UnitOfWork) -> Order:
     _active_channel(principal, uow)
-    order_id = uow.channels.order_of(principal.channel_id, (external_reference or "").strip())
+    order_id = uow.channels.order_of(principal.channel_id or "", (external_reference or "").strip())
     order = uow.orders.get(order_id, lock=True) if order_id else None
     if order is None or not access.from_channel(order, principal):
         raise OrderNotFound(f"this channel has no order {external_reference!r}", field="external_reference")

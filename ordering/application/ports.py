@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ordering.domain.checkout import Catalog
 from ordering.domain.events import OrderEvent
@@ -16,6 +16,9 @@ from ordering.domain.intake import SalesChannel
 from ordering.domain.order import Order
 from snapshots.domain.customers import CustomerDetails
 from snapshots.domain.workflow import TenantWorkflow
+
+if TYPE_CHECKING:
+    from .queries import OrderCriteria
 
 
 class RetryUseCase(Exception):
@@ -109,4 +112,4 @@ class OrderReader(Protocol):
     """The read side: orders as the caller may see them, one page at a time."""
 
     def get(self, tenant_id: str, order_id: str) -> Order | None: ...
-    def page(self, criteria) -> OrderPage: ...
+    def page(self, criteria: OrderCriteria) -> OrderPage: ...

@@ -5,6 +5,8 @@ A use case that raises one of these has written nothing: the unit of work rolls 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class OrderingError(Exception):
     code = "INVALID"
@@ -14,7 +16,7 @@ class OrderingError(Exception):
         self.message = message
         self.field = field
 
-    def parts(self) -> list[OrderingError]:
+    def parts(self) -> Sequence[OrderingError]:
         """One error per thing the caller must fix (the API answers one payload error each)."""
         return [self]
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from . import events as ev
@@ -24,7 +23,6 @@ from .errors import (
     Forbidden,
     Invalid,
     InvalidTransition,
-    OrderOnHold,
     PaymentMismatch,
     ReviewRequired,
     ShippingOptionUnavailable,
@@ -44,6 +42,15 @@ from .fulfilment import (
 )
 from .lifecycle import OrderStatus
 from .order_amendments import OrderAmendments
+from .order_lines import (
+    AppliedCoupon,
+    Cancellation,
+    ChosenPayment,
+    HistoryEntry,
+    OrderLine,
+    Payment,
+    VendorShipping,
+)
 from .order_returns import OrderReturns
 from .order_rules import (
     MAX_NOTE,
@@ -61,13 +68,19 @@ from .order_rules import (
     shipment_data,
 )
 from .order_shipments import OrderShipments
-from .pricing import PricedOrder, line_tax
+from .pricing import PricedOrder
 from .values import Address, CustomerInfo, Money
 
 # Re-exported: the order's parts and its event data are imported from here.
 __all__ = [
+    "AppliedCoupon",
+    "Cancellation",
+    "ChosenPayment",
+    "HistoryEntry",
     "Hold",
     "HoldReason",
+    "OrderLine",
+    "Payment",
     "PaymentStatus",
     "Refund",
     "ReturnRequest",
@@ -78,6 +91,7 @@ __all__ = [
     "Shipment",
     "ShipmentLine",
     "ShipmentStatus",
+    "VendorShipping",
     "hold_data",
     "money_data",
     "new_id",
@@ -86,95 +100,6 @@ __all__ = [
     "review_data",
     "shipment_data",
 ]
-
-
-@dataclass
-class OrderLine:
-    line_id: str
-    product_id: str
-    vendor_id: str
-    sku: str
-    product_name: str
-    quantity: int
-    unit_price: Money
-    subtotal: Money
-    discount: Money
-    offer_id: str | None = None
-    shipped_quantity: int = 0
-    tax_rate: Decimal = Decimal(0)  # percent, frozen at checkout
-    tax_inclusive: bool = False
-    fixed_tax: Money | None = None  # the tax a sales channel charged (imported orders), added to the total
-    weight: Decimal | None = None  # kilograms, as a sales channel sent it
-
-    @property
-    def total(self) -> Money:
-        return self.subtotal - self.discount
-
-    @property
-    def tax(self) -> Money:
-        if self.fixed_tax is not None:
-            return self.fixed_tax
-        return line_tax(self.total, self.tax_rate, self.tax_inclusive)
-
-    @property
-    def added_tax(self) -> Money:
-        return Money.zero(self.subtotal.currency) if self.tax_inclusive else self.tax
-
-    @property
-    def unshipped(self) -> int:
-        return self.quantity - self.shipped_quantity
-
-
-@dataclass(frozen=True)
-class VendorShipping:
-    """A vendor's shipping on this order; `option_id` is None until the customer picks one."""
-
-    vendor_id: str
-    option_id: str | None
-    name: str
-    carrier: str
-    cost: Money
-    waived_by: str | None = None
-    delivery_days: int | None = None
-
-
-@dataclass(frozen=True)
-class AppliedCoupon:
-    code: str
-    vendor_id: str  # "" for a tenant-wide coupon
-    discount: Money
-
-
-@dataclass(frozen=True)
-class ChosenPayment:
-    """The payment option chosen at checkout: confirmation must pay with its method."""
-
-    option_id: str
-    method: str
-
-
-@dataclass(frozen=True)
-class Payment:
-    method: str
-    reference: str
-    amount: Money
-    paid_at: datetime
-
-
-@dataclass(frozen=True)
-class Cancellation:
-    reason: str
-    by: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    at: datetime
-    actor: str
-    from_status: OrderStatus | None
-    to_status: OrderStatus
-    note: str = ""
 
 
 @dataclass
@@ -367,7 +292,7 @@ class Order(OrderShipments, OrderAmendments, OrderReturns):
             raise PaymentMismatch(
                 f"the order was placed to be paid by {self.payment_option.method}", field="payment.method"
             )
-        if amount.currency != self.currency or amount.amount != self.total.amount:
+        if amount.currency != self.currency or amount.amount != self.priced_total.amount:
             raise PaymentMismatch(f"the payment must be {self.total}, the order's total", field="payment.amount")
         self.payment = Payment(method, reference, amount, now)
         self.payment_status = PaymentStatus.PAID
@@ -425,10 +350,6 @@ class Order(OrderShipments, OrderAmendments, OrderReturns):
         self._transition("resume", target, actor, now, "resumed")
 
     # -- holds and review ---------------------------------------------------------------------
-
-    def _require_not_held(self, action: str) -> None:
-        if self.hold is not None:
-            raise OrderOnHold(f"the order is on hold ({self.hold.reason.value}); release it before you {action} it")
 
     def place_on_hold(self, *, reason: Any, note: str | None, actor: str, now: datetime) -> None:
         lifecycle.require("hold", self.status)
@@ -491,39 +412,6 @@ class Order(OrderShipments, OrderAmendments, OrderReturns):
             now,
             f"review escalated to {assignee}",
             {"review": review_data(self.review), "note": note or None},
-        )
-
-    # -- history and events -------------------------------------------------------------------
-
-    def _record(self, actor: str, now: datetime, to_status: OrderStatus, note: str) -> None:
-        self.history.append(HistoryEntry(now, actor, self.status, to_status, note))
-        self.status = to_status
-        self.version += 1
-        self.updated_at = now
-
-    def _change(self, event_type: str, actor: str, now: datetime, note: str, data: dict[str, Any]) -> None:
-        """A change that keeps the status: a history entry, a version and one event."""
-        self._record(actor, now, self.status, note)
-        self._raise(event_type, actor, now, data)
-
-    def _transition(
-        self, action: str, target: OrderStatus, actor: str, now: datetime, note: str, data: dict[str, Any] | None = None
-    ) -> None:
-        source = self.status
-        self._record(actor, now, target, note)
-        self._raise(
-            ev.TRANSITION_EVENTS[action],
-            actor,
-            now,
-            {"from_status": source.value, "to_status": target.value, **(data or {})},
-        )
-        if source is not target:
-            self._raise(ev.ORDER_STATUS_CHANGED, actor, now, {"from_status": source.value, "to_status": target.value})
-
-    def _raise(self, event_type: str, actor: str, now: datetime, data: dict[str, Any] | None = None) -> None:
-        self.event_sequence += 1
-        self.events.append(
-            ev.OrderEvent(event_type, self.tenant_id, self.order_id, self.event_sequence, now, actor, data or {})
         )
 
     def pull_events(self) -> list[ev.OrderEvent]:

@@ -5,22 +5,22 @@ while nothing is in a shipment."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import events as ev
 from . import lifecycle
 from .checkout import MAX_QUANTITY
-from .errors import Invalid, InvalidTransition, NotFound, QuantityLimit
+from .errors import Invalid, InvalidTransition, QuantityLimit
 from .fulfilment import ShipmentStatus
+from .order_lines import OrderLine
 from .order_rules import money_data, positive_quantity
+from .order_state import OrderState
 from .values import Address, Money
 
-if TYPE_CHECKING:
-    from .order import OrderLine
 
-
-class OrderAmendments:
+class OrderAmendments(OrderState):
     """Methods of `Order` (ordering/domain/order.py), kept here by subject."""
 
     def _require_amendable(self) -> None:
@@ -41,7 +41,7 @@ class OrderAmendments:
         if address == self.shipping_address:
             raise Invalid("this is the order's address already", field="shipping_address")
         self.shipping_address = address
-        self._amended(["shipping_address"], self.total, actor, now, f"destination changed ({address.city})")
+        self._amended(["shipping_address"], self.priced_total, actor, now, f"destination changed ({address.city})")
 
     def change_quantity(
         self, line_id: str, quantity: Any, *, actor: str, now: datetime, limit: int | None = None
@@ -57,7 +57,7 @@ class OrderAmendments:
         most = MAX_QUANTITY if limit is None else min(limit, MAX_QUANTITY)
         if quantity > line.quantity and quantity > most:
             raise QuantityLimit(f"at most {most} of {line.sku} per order", field="quantity")
-        previous = self.total
+        previous = self.priced_total
         self._reprice_frozen({line.line_id: quantity})
         self._amended(["lines"], previous, actor, now, f"{line.sku}: {line.quantity} -> {quantity}")
 
@@ -70,15 +70,9 @@ class OrderAmendments:
         lines = [self._line(line_id, f"line_ids[{index}]") for index, line_id in enumerate(line_ids)]
         if len(lines) == len(self.lines):
             raise Invalid("an order keeps at least one line; cancel it instead", field="line_ids")
-        previous = self.total
+        previous = self.priced_total
         self._reprice_frozen({line.line_id: 0 for line in lines})
         self._amended(["lines"], previous, actor, now, "removed " + ", ".join(line.sku for line in lines))
-
-    def _line(self, line_id: str, field_name: str) -> OrderLine:
-        for line in self.lines:
-            if line.line_id == line_id:
-                return line
-        raise NotFound("no such line on this order", field=field_name)
 
     def _reprice_frozen(self, quantities: dict[str, int]) -> None:
         """New quantities (0 removes a line) at the frozen unit prices. Offer discounts and coupons
@@ -86,7 +80,7 @@ class OrderAmendments:
         and coupons; other shipping charges stay as placed."""
         zero = Money.zero(self.currency)
 
-        def goods(lines, vendor: str | None = None) -> Money:
+        def goods(lines: Iterable[OrderLine], vendor: str | None = None) -> Money:
             return sum((line.total for line in lines if vendor in (None, line.vendor_id)), zero)
 
         before = list(self.lines)
@@ -137,7 +131,7 @@ class OrderAmendments:
 
     def _amended(self, changed: list[str], previous_total: Money, actor: str, now: datetime, note: str) -> None:
         self.revision += 1
-        difference = self.total - previous_total
+        difference = self.priced_total - previous_total
         if self.payment is not None and difference.amount != 0:
             self.payment_adjustment = (self.payment_adjustment or Money.zero(self.currency)) + difference
         self._change(

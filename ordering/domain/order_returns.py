@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import events as ev
 from . import lifecycle
 from .errors import Invalid, InvalidTransition, NotFound, RefundExceedsPaid, ReturnWindowClosed
 from .fulfilment import Refund, ReturnRequest, ReturnStatus, ShipmentLine
+from .order_lines import OrderLine
 from .order_rules import (
     MAX_NOTE,
     MAX_REASON,
@@ -23,13 +24,11 @@ from .order_rules import (
     required_text,
     return_data,
 )
+from .order_state import OrderState
 from .values import Money
 
-if TYPE_CHECKING:
-    from .order import OrderLine
 
-
-class OrderReturns:
+class OrderReturns(OrderState):
     """Methods of `Order` (ordering/domain/order.py), kept here by subject."""
 
     def returnable(self, line: OrderLine) -> int:

@@ -7,11 +7,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import Invalid
 from .fulfilment import Hold, Refund, ReturnRequest, Review, Shipment
 from .values import Money, display_amount
+
+E = TypeVar("E", bound=Enum)
 
 MAX_REASON = 500
 MAX_CARRIER = 100
@@ -52,7 +54,7 @@ def positive_quantity(value: Any, field_name: str) -> int:
     return value
 
 
-def choice(kind, value: Any, field_name: str):
+def choice(kind: type[E], value: Any, field_name: str) -> E:
     try:
         return kind(value)
     except ValueError:

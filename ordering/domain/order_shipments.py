@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import events as ev
 from . import lifecycle
@@ -20,6 +20,7 @@ from .fulfilment import (
     require_shipment_transition,
 )
 from .lifecycle import OrderStatus
+from .order_lines import OrderLine
 from .order_rules import (
     MAX_CARRIER,
     MAX_NOTE,
@@ -30,12 +31,10 @@ from .order_rules import (
     required_text,
     shipment_data,
 )
-
-if TYPE_CHECKING:
-    from .order import OrderLine
+from .order_state import OrderState
 
 
-class OrderShipments:
+class OrderShipments(OrderState):
     """Methods of `Order` (ordering/domain/order.py), kept here by subject."""
 
     def ship(

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -107,7 +108,7 @@ class PricedOrder:
         return self.subtotal - self.discount_total + self.shipping_total + added
 
 
-def _sum(amounts, currency: str) -> Money:
+def _sum(amounts: Iterable[Money], currency: str) -> Money:
     total = Money.zero(currency)
     for amount in amounts:
         total = total + amount
@@ -123,6 +124,7 @@ def _offer_discount(offer: Offer, product: Product, quantity: int, subtotal: Mon
         not offer.active
         or offer.vendor_id != product.vendor_id
         or offer.kind == "free_shipping"
+        or offer.value is None  # only free shipping has none
         or quantity < offer.min_quantity
         or not _in_window(offer.valid_from, offer.valid_until, now)
         or (offer.product_ids and product.product_id not in offer.product_ids)

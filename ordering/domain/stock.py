@@ -15,9 +15,13 @@ per short line, nothing written.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import OutOfStock
 from .lifecycle import OrderStatus
+
+if TYPE_CHECKING:
+    from .order import Order
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class Shortage:
         return f"only {self.sellable} of {self.sku} left to sell; this needs {self.wanted} more"
 
 
-def held_stock(order) -> dict[str, Held]:
+def held_stock(order: Order) -> dict[str, Held]:
     """Per product, what `order` holds in its current state."""
     if order.status is OrderStatus.DRAFT:
         return {}
@@ -76,6 +80,7 @@ def stock_changes(before: dict[str, Held], after: dict[str, Held]) -> list[Stock
         difference = (now.quantity if now else 0) - (was.quantity if was else 0)
         if difference:
             where = now or was
+            assert where is not None  # a product in neither has no difference
             changes.append(StockChange(product, where.sku, difference, f"lines[{where.line}].quantity"))
     return changes
 

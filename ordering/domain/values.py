@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from oms_project.kernel.money import CurrencyMismatch, Money, minor_units
 from snapshots.domain import fields
 from snapshots.domain.errors import SnapshotInvalid
 
 from .errors import Invalid
+
+T = TypeVar("T")
 
 __all__ = ["Address", "CurrencyMismatch", "CustomerInfo", "Money", "display_amount", "minor_units", "parse_amount"]
 
@@ -29,7 +32,7 @@ def display_amount(amount: Decimal, currency: str) -> Decimal:
     return quantized if quantized == amount else amount.normalize()
 
 
-def _checked(function, *args, **kwargs):
+def _checked(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a snapshot field rule, re-raising its failure as an ordering `Invalid`."""
     try:
         return function(*args, **kwargs)

@@ -65,8 +65,8 @@ def _user_authorization(data: Mapping[str, Any]) -> UserAuthorization:
 class SnapshotKind:
     name: str
     key_field: str
-    parse: Callable[[Mapping[str, Any]], Any]
-    key_of: Callable[[Mapping[str, Any]], str] | None = None  # for keys made of several fields
+    parse: Callable[[dict[str, Any]], Any]
+    key_of: Callable[[dict[str, Any]], str] | None = None  # for keys made of several fields
 
 
 KINDS: dict[str, SnapshotKind] = {
@@ -96,7 +96,7 @@ class SnapshotChange:
     snapshot: Any | None  # None: a deletion
 
 
-def parse_change(event_type: str, data: Mapping[str, Any]) -> SnapshotChange:
+def parse_change(event_type: str, data: dict[str, Any]) -> SnapshotChange:
     """Validate an upstream event completely, before anything is written."""
     name, _, action = event_type.rpartition(".")
     kind = KINDS.get(name)

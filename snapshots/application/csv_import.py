@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -111,7 +112,7 @@ class ImportReport:
 
 
 class SnapshotBulkWriter(Protocol):
-    def atomic(self, tenant_id: str): ...
+    def atomic(self, tenant_id: str) -> AbstractContextManager[None]: ...
 
     def bulk_upsert(self, tenant_id: str, kind: str, snapshots: list[Any]) -> tuple[int, int]:
         """Upsert those not older than what is stored; (written, stale)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from identity.domain.principal import Principal
 
@@ -12,7 +13,7 @@ class StockForbidden(Exception):
     message = "only staff and vendors can read stock"
 
 
-def product_stock(principal: Principal, product_id: str, stock_of: Callable[[str, str], object]):
+def product_stock(principal: Principal, product_id: str, stock_of: Callable[[str, str], Any]) -> Any:
     """The product's available, reserved and sellable quantities, or None when there is no such
     product the caller may see (another vendor's product reads as absent)."""
     if not (principal.is_staff or principal.is_vendor):

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal, overload
 
 from oms_project.kernel.money import Money
 
@@ -24,6 +24,10 @@ def currency(field: str, value: Any) -> str:
     return text
 
 
+@overload
+def decimal(field: str, value: Any, *, required: Literal[True] = True, positive: bool = False) -> Decimal: ...
+@overload
+def decimal(field: str, value: Any, *, required: bool, positive: bool = False) -> Decimal | None: ...
 def decimal(field: str, value: Any, *, required: bool = True, positive: bool = False) -> Decimal | None:
     """A non-negative decimal from a string or integer; floats are refused (they lose cents)."""
     if value is None:
@@ -36,13 +40,18 @@ def decimal(field: str, value: Any, *, required: bool = True, positive: bool = F
         number = Decimal(str(value).strip())
     except InvalidOperation as exc:
         raise SnapshotInvalid(field, 'must be a decimal string such as "12.50"') from exc
-    if not number.is_finite() or number.as_tuple().exponent < -4 or number > MAX_AMOUNT:
+    exponent = number.as_tuple().exponent  # a letter ("n", "N", "F") for NaN and infinities
+    if not number.is_finite() or (isinstance(exponent, int) and exponent < -4) or number > MAX_AMOUNT:
         raise SnapshotInvalid(field, "must be a finite amount with at most 4 decimal places")
     if number < 0 or (positive and number == 0):
         raise SnapshotInvalid(field, "must be positive" if positive else "must not be negative")
     return number
 
 
+@overload
+def money(field: str, value: Any, *, required: Literal[True] = True) -> Money: ...
+@overload
+def money(field: str, value: Any, *, required: bool) -> Money | None: ...
 def money(field: str, value: Any, *, required: bool = True) -> Money | None:
     if value is None and not required:
         return None
@@ -51,6 +60,10 @@ def money(field: str, value: Any, *, required: bool = True) -> Money | None:
     return Money(decimal(f"{field}.amount", value.get("amount")), currency(f"{field}.currency", value.get("currency")))
 
 
+@overload
+def quantity(field: str, value: Any, *, default: int, minimum: int = 0) -> int: ...
+@overload
+def quantity(field: str, value: Any, *, default: None = None, minimum: int = 0) -> int | None: ...
 def quantity(field: str, value: Any, *, default: int | None = None, minimum: int = 0) -> int | None:
     if value is None:
         return default

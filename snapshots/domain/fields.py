@@ -25,10 +25,10 @@ def optional_text(field: str, value: Any, *, max_length: int = _MAX_TEXT) -> str
         return ""
     if not isinstance(value, str):
         raise SnapshotInvalid(field, "must be a string")
-    value = value.strip()
-    if len(value) > max_length:
+    text = value.strip()
+    if len(text) > max_length:
         raise SnapshotInvalid(field, f"must be at most {max_length} characters")
-    return value
+    return text
 
 
 def email(field: str, value: Any) -> str:

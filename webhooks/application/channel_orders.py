@@ -50,25 +50,30 @@ class ChannelPorts(Protocol):
         """The channel's order with this reference, or None."""
 
 
+def _sent(data: dict[str, Any], name: str) -> Any:
+    """A field as the channel sent it, unchecked: the ordering intake rules judge it."""
+    return data.get(name)
+
+
 def channel_command(event_type: str, data: dict[str, Any]) -> Any:
     """The ordering command of a channel's event (its fields as the GraphQL input's, snake_case)."""
     if event_type == IMPORT:
         return c.ImportOrder(
-            external_reference=data.get("external_reference"),
-            currency=data.get("currency"),
-            customer=data.get("customer"),
-            shipping_address=data.get("shipping_address"),
-            lines=data.get("lines"),
-            shipping=data.get("shipping") or [],
-            total=data.get("total"),
-            paid_amount=data.get("paid_amount"),
-            payment_reference=data.get("payment_reference"),
+            external_reference=_sent(data, "external_reference"),
+            currency=_sent(data, "currency"),
+            customer=_sent(data, "customer"),
+            shipping_address=_sent(data, "shipping_address"),
+            lines=_sent(data, "lines"),
+            shipping=_sent(data, "shipping") or [],
+            total=_sent(data, "total"),
+            paid_amount=_sent(data, "paid_amount"),
+            payment_reference=_sent(data, "payment_reference"),
         )
     if event_type == CANCELLED:
-        return c.CancelImportedOrder(external_reference=data.get("external_reference"), reason=data.get("reason"))
+        return c.CancelImportedOrder(external_reference=_sent(data, "external_reference"), reason=_sent(data, "reason"))
     if event_type == ADDRESS_CHANGED:
         return c.ChangeImportedDestination(
-            external_reference=data.get("external_reference"), shipping_address=data.get("shipping_address")
+            external_reference=_sent(data, "external_reference"), shipping_address=_sent(data, "shipping_address")
         )
     raise UnknownChannelEvent(event_type)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
+from typing import Any, Protocol
 
 from oms_project.kernel.input_gate import TextRefused, check_tree
 from snapshots.application.changes import SnapshotWriter, apply_change, parse_change
@@ -45,7 +45,7 @@ class InboundPorts(Protocol):
 
     def atomic(self, tenant_id: str) -> AbstractContextManager[None]: ...
 
-    def parse_tracking(self, data: dict) -> object:
+    def parse_tracking(self, data: dict[str, Any]) -> object:
         """Validate a carrier's tracking update (raises the ordering `Invalid`)."""
 
     def apply_tracking(self, tenant_id: str, update: object) -> bool:

@@ -30,6 +30,7 @@ from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from oms_project.kernel import tracing
@@ -133,7 +134,7 @@ class Relay:
         """Long enough for a claimed delivery to wait for its lane, time out and be recorded."""
         return timedelta(seconds=self.timeout_seconds * 3 + 5)
 
-    def _attempt(self, claimed: ClaimedDelivery, done: queue.SimpleQueue) -> None:
+    def _attempt(self, claimed: ClaimedDelivery, done: queue.SimpleQueue[Outcome]) -> None:
         try:
             headers = signed_headers(claimed.secret, claimed.event_id, int(time.time()), claimed.body)
             with tracing.continued(
@@ -174,7 +175,7 @@ class Relay:
         claimed, and what is in flight is finished and recorded."""
         self._fan_out_for(self.fan_out_seconds)
         last_fan_out = time.monotonic()
-        done: queue.SimpleQueue = queue.SimpleQueue()
+        done: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         in_flight: Counter[str] = Counter()
         attempts = 0
         stopping = False
@@ -198,7 +199,7 @@ class Relay:
                     in_flight[outcome.delivery.subscription_id] -= 1
                 in_flight += Counter()  # drop the lanes that are empty now
 
-    def _claim(self, in_flight: Counter, done: queue.SimpleQueue) -> list[ClaimedDelivery]:
+    def _claim(self, in_flight: Counter[str], done: queue.SimpleQueue[Outcome]) -> list[ClaimedDelivery]:
         """Claim when at least half a batch is free (or nothing is in flight): few, large claims."""
         room = self.claim_batch - sum(in_flight.values())
         if in_flight and room < max(1, self.claim_batch // 2):
@@ -207,7 +208,7 @@ class Relay:
         claimed = self.store.claim(self.clock(), self.lease, room, full, per_subscription=self.concurrency * 2)
         for delivery in claimed:
             in_flight[delivery.subscription_id] += 1
-            self._lanes.submit(delivery.subscription_id, lambda d=delivery: self._attempt(d, done))
+            self._lanes.submit(delivery.subscription_id, partial(self._attempt, delivery, done))
         return claimed
 
     def run_forever(
@@ -227,7 +228,9 @@ class Relay:
         self._lanes.close()
 
 
-def _collect(done: queue.SimpleQueue, want: int, first_wait: float = 0.2, gather: float = 0.05) -> list[Outcome]:
+def _collect(
+    done: queue.SimpleQueue[Outcome], want: int, first_wait: float = 0.2, gather: float = 0.05
+) -> list[Outcome]:
     """Finished attempts: the first within `first_wait` seconds, then more until `want` are in
     hand or `gather` seconds have passed since the first."""
     try:

@@ -164,7 +164,7 @@ class Ticket:
             return {}
         return rate_limit_headers(self.limits, self.verdict, self.admission.capacity)
 
-    def cost_extension(self) -> dict | None:
+    def cost_extension(self) -> dict[str, Any] | None:
         """`extensions.cost` of an API answer (the tenant's bucket, as Shopify reports it)."""
         if self.admission is None or self.requested_cost is None:
             return None
@@ -193,7 +193,10 @@ def rate_limit_headers(limits: Limits, verdict: Verdict, capacity: int | None) -
     if verdict.reason == OVER_SHARE:  # refused before the buckets were asked: only the share is known
         current = [f'"share";r=0;t={verdict.retry_after_header}']
     else:
-        refill = lambda left, bucket: max(0, math.ceil((bucket.burst - left) / bucket.rate))
+
+        def refill(left: float, bucket: Bucket) -> int:
+            return max(0, math.ceil((bucket.burst - left) / bucket.rate))
+
         current = [
             f'"tenant";r={math.floor(verdict.tenant_remaining)};t={refill(verdict.tenant_remaining, tenant)}',
             f'"caller";r={math.floor(verdict.caller_remaining)};t={refill(verdict.caller_remaining, caller)}',
@@ -278,7 +281,7 @@ class Admission:
             return []
 
 
-def graphql_refusal(verdict: Verdict) -> dict:
+def graphql_refusal(verdict: Verdict) -> dict[str, Any]:
     """A refusal as a GraphQL answer's body."""
     code = verdict.reason or RATE_LIMITED
     return {
@@ -302,10 +305,10 @@ def refusal_response(ticket: Ticket, *, graphql: bool) -> HttpResponse:
     response = HttpResponse(
         json.dumps(body), status=429, content_type="application/json", headers=refusal_headers(ticket, verdict)
     )
-    response.oms_outcome = code.lower()  # the webhook receipts metric's label
+    response.oms_outcome = code.lower()  # type: ignore[attr-defined]  # the webhook receipts metric's label
     # Not one "Too Many Requests" warning per refusal from django.request: refusals are counted in
     # oms_admission_refused_total and logged once a minute per tenant (Admission._refused).
-    response._has_been_logged = True
+    response._has_been_logged = True  # type: ignore[attr-defined]  # Django's own flag
     return response
 
 
@@ -370,7 +373,7 @@ def _build() -> Admission | None:
 
 
 @receiver(setting_changed)
-def _settings_changed(setting: str, **kwargs) -> None:
+def _settings_changed(setting: str, **kwargs: Any) -> None:
     """A changed admission setting (tests) builds the lane again on its next use."""
     global _LANE
     if setting in _SETTINGS:
@@ -409,7 +412,7 @@ class AdmissionMiddleware:
     - Signed-in admin requests: by the staff member's tenant; the caller is the user.
     """
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         # Imported here, not with the package: gunicorn's master imports the stores without Django.
         from oms_project.kernel.api_lane import is_api_request
 
@@ -423,7 +426,7 @@ class AdmissionMiddleware:
         (`oms_project.middleware.AdmissionMiddleware`)."""
         raise NotImplementedError
 
-    def __call__(self, request: HttpRequest):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path_info
         if self.is_api_request(request):
             try:
@@ -445,14 +448,16 @@ class AdmissionMiddleware:
                 return self._admitted(request, scope.tenant_id or PLATFORM, f"admin:{user.pk}", cost)
         return self.get_response(request)
 
-    def _admitted(self, request, tenant_id: str, caller: str, cost: float, *, graphql: bool = False):
+    def _admitted(
+        self, request: HttpRequest, tenant_id: str, caller: str, cost: float, *, graphql: bool = False
+    ) -> HttpResponse:
         admission = lane()
         if admission is None:
             return self.get_response(request)
         ticket = admission.admit(tenant_id, caller, cost)
         if not ticket.admitted:
             return refusal_response(ticket, graphql=graphql)
-        request.oms_ticket = ticket
+        request.oms_ticket = ticket  # type: ignore[attr-defined]  # the GraphQL view spends on it
         try:
             response = self.get_response(request)
         finally:
@@ -462,5 +467,5 @@ class AdmissionMiddleware:
         for name, value in headers.items():
             response[name] = value
         if refused is not None:
-            response._has_been_logged = True  # counted and logged here, not by django.request
+            response._has_been_logged = True  # type: ignore[attr-defined]  # counted and logged here, not by django.request
         return response

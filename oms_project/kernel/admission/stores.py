@@ -29,10 +29,16 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from .rules import OVER_SHARE, RATE_LIMITED, Bucket, Limits, Verdict, caller_key, gcra, refund
+
+R = TypeVar("R")
+# What one step of a transaction writes: a statement and its rows of parameters.
+Changes = list[tuple[str, Sequence[Sequence[Any]]]]
+Step = Callable[[sqlite3.Connection, float], tuple[R, Changes]]
 
 ACTIVE_WINDOW = 2.0  # seconds: a tenant admitted this recently is being served
 
@@ -68,7 +74,9 @@ class LocalStore:
 
     PRUNE_EVERY = 512  # admissions between two sweeps of expired leases and full buckets
 
-    def __init__(self, path: str | None = None, lease_seconds: float = 60.0, clock=time.time) -> None:
+    def __init__(
+        self, path: str | None = None, lease_seconds: float = 60.0, clock: Callable[[], float] = time.time
+    ) -> None:
         self.path = path
         self.lease_seconds = lease_seconds
         self.clock = clock
@@ -100,7 +108,7 @@ class LocalStore:
             self._db, self._pid = db, os.getpid()
         return self._db
 
-    def _transaction(self, step):
+    def _transaction(self, step: Step[R]) -> R:
         with self._lock:
             db = self._connection()
             if self._lock_file is not None:
@@ -120,11 +128,20 @@ class LocalStore:
                     fcntl.flock(self._lock_file, fcntl.LOCK_UN)
             return verdict
 
-    def _tats(self, db, keys: tuple[str, str]) -> tuple[float | None, float | None]:
+    def _tats(self, db: sqlite3.Connection, keys: tuple[str, str]) -> tuple[float | None, float | None]:
         found = dict(db.execute("SELECT key, tat FROM bucket WHERE key IN (?, ?)", keys).fetchall())
         return found.get(keys[0]), found.get(keys[1])
 
-    def _spend(self, db, now, tenant_id, caller, cost, limits, in_flight=0):
+    def _spend(
+        self,
+        db: sqlite3.Connection,
+        now: float,
+        tenant_id: str,
+        caller: str,
+        cost: float,
+        limits: Limits,
+        in_flight: int = 0,
+    ) -> tuple[Verdict, Changes]:
         keys = (tenant_id, caller_key(tenant_id, caller))
         tenant_bucket, caller_bucket = _buckets(limits)
         tenant_tat, caller_tat = self._tats(db, keys)
@@ -151,7 +168,7 @@ class LocalStore:
     def admit(
         self, tenant_id: str, caller: str, lease: str, limits: Limits, capacity: int, window: float = ACTIVE_WINDOW
     ) -> Verdict:
-        def step(db, now):
+        def step(db: sqlite3.Connection, now: float) -> tuple[Verdict, Changes]:
             self._admits += 1
             if self._admits % self.PRUNE_EVERY == 0:
                 db.execute("DELETE FROM lease WHERE expires <= ?", (now,))
@@ -187,8 +204,8 @@ class LocalStore:
         return self._transaction(lambda db, now: self._spend(db, now, tenant_id, caller, cost, limits))
 
     def release(self, tenant_id: str, caller: str, lease: str, adjust: float, limits: Limits) -> Verdict:
-        def step(db, now):
-            changes = [("DELETE FROM lease WHERE id = ?", [(lease,)])]
+        def step(db: sqlite3.Connection, now: float) -> tuple[Verdict, Changes]:
+            changes: Changes = [("DELETE FROM lease WHERE id = ?", [(lease,)])]
             keys = (tenant_id, caller_key(tenant_id, caller))
             tenant_bucket, caller_bucket = _buckets(limits)
             tats = self._tats(db, keys)
@@ -237,7 +254,7 @@ class MemoryStore:
     """The same rules in this process's memory, for a single process (`make run`, the tests):
     plain dictionaries under one lock, a few microseconds a step."""
 
-    def __init__(self, lease_seconds: float = 60.0, clock=time.time) -> None:
+    def __init__(self, lease_seconds: float = 60.0, clock: Callable[[], float] = time.time) -> None:
         self.lease_seconds = lease_seconds
         self.clock = clock
         self._lock = threading.Lock()
@@ -253,7 +270,9 @@ class MemoryStore:
             del leases[lease]
         return len(leases)
 
-    def _spend(self, now: float, tenant_id: str, caller: str, cost: float, limits: Limits, in_flight: int = 0):
+    def _spend(
+        self, now: float, tenant_id: str, caller: str, cost: float, limits: Limits, in_flight: int = 0
+    ) -> Verdict:
         keys = (tenant_id, caller_key(tenant_id, caller))
         buckets = _buckets(limits)
         states = [gcra(self._tat(key), now, cost, bucket) for key, bucket in zip(keys, buckets)]
@@ -461,7 +480,7 @@ class RedisStore:
         return [prefix + "in_flight", prefix + "bucket", prefix + "caller:" + caller, SEEN_KEY, SERVED_KEY]
 
     @staticmethod
-    def _verdict(answer) -> Verdict:
+    def _verdict(answer: Sequence[bytes | str | int | float]) -> Verdict:
         reason, wait, tenant_left, caller_left, held = (
             part.decode() if isinstance(part, bytes) else str(part) for part in answer
         )
