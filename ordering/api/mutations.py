@@ -3,7 +3,9 @@ maps the result, or the error, onto `{ order, errors }`. No rule lives here."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import graphene
 from graphql import GraphQLError
@@ -44,6 +46,34 @@ def _address(value: Any) -> dict[str, Any] | None:
     return None if value is None else dict(value)
 
 
+@dataclass(frozen=True)
+class Into:
+    """What one argument becomes: the command fields `fields`, made by `make` from its value."""
+
+    fields: tuple[str, ...]
+    make: Callable[[Any], dict[str, Any]]
+
+    def __call__(self, value: Any) -> dict[str, Any]:
+        return self.make(value)
+
+
+def into(field: str, convert: Callable[[Any], Any] = lambda value: value) -> Into:
+    """An argument that becomes command field `field`, through `convert`."""
+    return Into((field,), lambda value: {field: convert(value)})
+
+
+def _payment(payment: Any) -> dict[str, Any]:
+    return {"method": payment.method, "reference": payment.reference, "amount": payment.amount}
+
+
+def _lines(values) -> list[ShipmentLine] | None:
+    return None if values is None else [ShipmentLine(line.line_id, line.quantity) for line in values]
+
+
+def _value(enum_value: Any) -> Any:
+    return getattr(enum_value, "value", enum_value)
+
+
 def _items(values) -> list[CartItem]:
     return [CartItem(item.product_id, item.quantity) for item in values or []]
 
@@ -62,10 +92,18 @@ class OrderMutation(graphene.Mutation):
 
     Output = OrderPayload
     handler: Any = None
+    command_type: Any = None  # the application command the arguments make
+    fields: ClassVar[dict[str, Into]] = {}  # arguments that are not a command field as given
+    fixed: ClassVar[dict[str, Any]] = {}  # command fields the mutation itself sets
 
     @classmethod
     def command(cls, **arguments: Any) -> Any:
-        raise NotImplementedError
+        """The command, built from the arguments by name, never by position: each argument is
+        the command field of the same (snake_case) name, unless `fields` says what it becomes."""
+        values = dict(cls.fixed)
+        for name, value in arguments.items():
+            values.update(cls.fields[name](value) if name in cls.fields else {name: value})
+        return cls.command_type(**values)
 
     @classmethod
     def mutate(cls, root, info, **arguments):
@@ -105,26 +143,17 @@ class CheckoutItems(OrderMutation):
 
     handler = staticmethod(handlers.checkout_items)
 
-    @classmethod
-    def command(
-        cls,
-        items,
-        shipping_address,
-        customer=None,
-        coupon_codes=None,
-        shipping_options=None,
-        idempotency_key=None,
-        payment_option_id=None,
-    ):
-        return c.CheckoutItems(
-            items=_items(items),
-            shipping_address=_address(shipping_address),
-            customer=None if customer is None else dict(customer),
-            coupon_codes=list(coupon_codes or []),
-            shipping_options=[c.ShippingChoice(s.vendor_id, s.shipping_option_id) for s in shipping_options or []],
-            idempotency_key=idempotency_key,
-            payment_option_id=payment_option_id,
-        )
+    command_type = c.CheckoutItems
+    fields = {
+        "items": into("items", _items),
+        "shipping_address": into("shipping_address", _address),
+        "customer": into("customer", lambda customer: None if customer is None else dict(customer)),
+        "coupon_codes": into("coupon_codes", lambda codes: list(codes or [])),
+        "shipping_options": into(
+            "shipping_options",
+            lambda choices: [c.ShippingChoice(s.vendor_id, s.shipping_option_id) for s in choices or []],
+        ),
+    }
 
 
 class UpdateCheckoutItems(OrderMutation):
@@ -137,9 +166,8 @@ class UpdateCheckoutItems(OrderMutation):
 
     handler = staticmethod(handlers.update_checkout_items)
 
-    @classmethod
-    def command(cls, order_id, items, expected_version=None):
-        return c.UpdateCheckoutItems(order_id, _items(items), expected_version)
+    command_type = c.UpdateCheckoutItems
+    fields = {"items": into("items", _items)}
 
 
 class ChangeDestination(OrderMutation):
@@ -155,9 +183,8 @@ class ChangeDestination(OrderMutation):
 
     handler = staticmethod(fh.change_destination_or_amend)
 
-    @classmethod
-    def command(cls, order_id, shipping_address, expected_version=None):
-        return c.ChangeDestination(order_id, _address(shipping_address), expected_version)
+    command_type = c.ChangeDestination
+    fields = {"shipping_address": into("shipping_address", _address)}
 
 
 class SelectShippingOption(OrderMutation):
@@ -171,9 +198,7 @@ class SelectShippingOption(OrderMutation):
 
     handler = staticmethod(handlers.select_shipping_option)
 
-    @classmethod
-    def command(cls, order_id, vendor_id, shipping_option_id, expected_version=None):
-        return c.SelectShippingOption(order_id, vendor_id, shipping_option_id, expected_version)
+    command_type = c.SelectShippingOption
 
 
 class ApplyCoupon(OrderMutation):
@@ -186,9 +211,7 @@ class ApplyCoupon(OrderMutation):
 
     handler = staticmethod(handlers.apply_coupon)
 
-    @classmethod
-    def command(cls, order_id, code, expected_version=None):
-        return c.ApplyCoupon(order_id, code, expected_version)
+    command_type = c.ApplyCoupon
 
 
 class RemoveCoupon(OrderMutation):
@@ -201,9 +224,7 @@ class RemoveCoupon(OrderMutation):
 
     handler = staticmethod(handlers.remove_coupon)
 
-    @classmethod
-    def command(cls, order_id, code, expected_version=None):
-        return c.RemoveCoupon(order_id, code, expected_version)
+    command_type = c.RemoveCoupon
 
 
 class PlaceOrder(OrderMutation):
@@ -217,9 +238,7 @@ class PlaceOrder(OrderMutation):
 
     handler = staticmethod(handlers.place_order)
 
-    @classmethod
-    def command(cls, order_id, expected_version=None, idempotency_key=None, payment_option_id=None):
-        return c.PlaceOrder(order_id, expected_version, idempotency_key, payment_option_id)
+    command_type = c.PlaceOrder
 
 
 class ConfirmOrder(OrderMutation):
@@ -232,9 +251,8 @@ class ConfirmOrder(OrderMutation):
 
     handler = staticmethod(handlers.confirm_order)
 
-    @classmethod
-    def command(cls, order_id, payment, expected_version=None):
-        return c.ConfirmOrder(order_id, payment.method, payment.reference, payment.amount, expected_version)
+    command_type = c.ConfirmOrder
+    fields = {"payment": Into(("method", "reference", "amount"), _payment)}
 
 
 class ShipOrder(OrderMutation):
@@ -251,10 +269,8 @@ class ShipOrder(OrderMutation):
 
     handler = staticmethod(handlers.ship_order)
 
-    @classmethod
-    def command(cls, order_id, carrier, tracking_number, lines=None, expected_version=None):
-        shipped = None if lines is None else [ShipmentLine(line.line_id, line.quantity) for line in lines]
-        return c.ShipOrder(order_id, carrier, tracking_number, shipped, expected_version)
+    command_type = c.ShipOrder
+    fields = {"lines": into("lines", _lines)}
 
 
 class DeliverOrder(OrderMutation):
@@ -266,9 +282,7 @@ class DeliverOrder(OrderMutation):
 
     handler = staticmethod(handlers.deliver_order)
 
-    @classmethod
-    def command(cls, order_id, expected_version=None):
-        return c.DeliverOrder(order_id, expected_version)
+    command_type = c.DeliverOrder
 
 
 class CompleteOrder(OrderMutation):
@@ -280,9 +294,7 @@ class CompleteOrder(OrderMutation):
 
     handler = staticmethod(handlers.complete_order)
 
-    @classmethod
-    def command(cls, order_id, expected_version=None):
-        return c.CompleteOrder(order_id, expected_version)
+    command_type = c.CompleteOrder
 
 
 class CancelOrder(OrderMutation):
@@ -296,9 +308,7 @@ class CancelOrder(OrderMutation):
 
     handler = staticmethod(handlers.cancel_order)
 
-    @classmethod
-    def command(cls, order_id, reason, expected_version=None):
-        return c.CancelOrder(order_id, reason, expected_version)
+    command_type = c.CancelOrder
 
 
 class MarkUnfulfillable(OrderMutation):
@@ -312,9 +322,7 @@ class MarkUnfulfillable(OrderMutation):
 
     handler = staticmethod(handlers.mark_unfulfillable)
 
-    @classmethod
-    def command(cls, order_id, reason, expected_version=None):
-        return c.MarkUnfulfillable(order_id, reason, expected_version)
+    command_type = c.MarkUnfulfillable
 
 
 class ResumeOrder(OrderMutation):
@@ -327,17 +335,7 @@ class ResumeOrder(OrderMutation):
 
     handler = staticmethod(handlers.resume_order)
 
-    @classmethod
-    def command(cls, order_id, expected_version=None):
-        return c.ResumeOrder(order_id, expected_version)
-
-
-def _lines(values) -> list[ShipmentLine] | None:
-    return None if values is None else [ShipmentLine(line.line_id, line.quantity) for line in values]
-
-
-def _value(enum_value: Any) -> Any:
-    return getattr(enum_value, "value", enum_value)
+    command_type = c.ResumeOrder
 
 
 class AddShipment(OrderMutation):
@@ -353,9 +351,8 @@ class AddShipment(OrderMutation):
 
     handler = staticmethod(fh.add_shipment)
 
-    @classmethod
-    def command(cls, order_id, lines=None, expected_version=None):
-        return c.AddShipment(order_id, _lines(lines), expected_version)
+    command_type = c.AddShipment
+    fields = {"lines": into("lines", _lines)}
 
 
 class AddShippingTrackingReference(OrderMutation):
@@ -371,9 +368,7 @@ class AddShippingTrackingReference(OrderMutation):
 
     handler = staticmethod(fh.add_shipping_tracking_reference)
 
-    @classmethod
-    def command(cls, order_id, shipment_id, carrier, tracking_number, expected_version=None):
-        return c.AddShippingTrackingReference(order_id, shipment_id, carrier, tracking_number, expected_version)
+    command_type = c.AddShippingTrackingReference
 
 
 class CancelShipment(OrderMutation):
@@ -387,9 +382,7 @@ class CancelShipment(OrderMutation):
 
     handler = staticmethod(fh.cancel_shipment)
 
-    @classmethod
-    def command(cls, order_id, shipment_id, reason, expected_version=None):
-        return c.CancelShipment(order_id, shipment_id, reason, expected_version)
+    command_type = c.CancelShipment
 
 
 class PlaceOnHold(OrderMutation):
@@ -404,9 +397,8 @@ class PlaceOnHold(OrderMutation):
 
     handler = staticmethod(fh.place_on_hold)
 
-    @classmethod
-    def command(cls, order_id, reason, note=None, expected_version=None):
-        return c.PlaceOnHold(order_id, _value(reason), note, expected_version)
+    command_type = c.PlaceOnHold
+    fields = {"reason": into("reason", _value)}
 
 
 class ReleaseHold(OrderMutation):
@@ -419,9 +411,7 @@ class ReleaseHold(OrderMutation):
 
     handler = staticmethod(fh.release_hold)
 
-    @classmethod
-    def command(cls, order_id, note=None, expected_version=None):
-        return c.ReleaseHold(order_id, note, expected_version)
+    command_type = c.ReleaseHold
 
 
 class ReviewOrder(OrderMutation):
@@ -436,9 +426,8 @@ class ReviewOrder(OrderMutation):
 
     handler = staticmethod(fh.review_order)
 
-    @classmethod
-    def command(cls, order_id, decision, note=None, expected_version=None):
-        return c.ReviewOrder(order_id, _value(decision), note, expected_version)
+    command_type = c.ReviewOrder
+    fields = {"decision": into("decision", _value)}
 
 
 class EscalateReviewer(OrderMutation):
@@ -452,9 +441,7 @@ class EscalateReviewer(OrderMutation):
 
     handler = staticmethod(fh.escalate_reviewer)
 
-    @classmethod
-    def command(cls, order_id, reviewer_id, note=None, expected_version=None):
-        return c.EscalateReviewer(order_id, reviewer_id, note, expected_version)
+    command_type = c.EscalateReviewer
 
 
 class ChangeOrderQuantity(OrderMutation):
@@ -469,9 +456,7 @@ class ChangeOrderQuantity(OrderMutation):
 
     handler = staticmethod(fh.change_order_quantity)
 
-    @classmethod
-    def command(cls, order_id, line_id, quantity, expected_version=None):
-        return c.ChangeOrderQuantity(order_id, line_id, quantity, expected_version)
+    command_type = c.ChangeOrderQuantity
 
 
 class RemoveLineItems(OrderMutation):
@@ -485,9 +470,8 @@ class RemoveLineItems(OrderMutation):
 
     handler = staticmethod(fh.remove_line_items)
 
-    @classmethod
-    def command(cls, order_id, line_ids, expected_version=None):
-        return c.RemoveLineItems(order_id, list(line_ids), expected_version)
+    command_type = c.RemoveLineItems
+    fields = {"line_ids": into("line_ids", list)}
 
 
 class RequestReturn(OrderMutation):
@@ -502,9 +486,8 @@ class RequestReturn(OrderMutation):
 
     handler = staticmethod(fh.request_return)
 
-    @classmethod
-    def command(cls, order_id, lines, reason, expected_version=None):
-        return c.RequestReturn(order_id, _lines(lines), reason, expected_version)
+    command_type = c.RequestReturn
+    fields = {"lines": into("lines", _lines)}
 
 
 class ApproveReturn(OrderMutation):
@@ -518,9 +501,8 @@ class ApproveReturn(OrderMutation):
 
     handler = staticmethod(fh.decide_return)
 
-    @classmethod
-    def command(cls, order_id, return_id, note=None, expected_version=None):
-        return c.DecideReturn(order_id, return_id, True, note, expected_version)
+    command_type = c.DecideReturn
+    fixed = {"approve": True}
 
 
 class RejectReturn(OrderMutation):
@@ -534,9 +516,9 @@ class RejectReturn(OrderMutation):
 
     handler = staticmethod(fh.decide_return)
 
-    @classmethod
-    def command(cls, order_id, return_id, reason, expected_version=None):
-        return c.DecideReturn(order_id, return_id, False, reason, expected_version)
+    command_type = c.DecideReturn
+    fields = {"reason": into("note")}
+    fixed = {"approve": False}
 
 
 class ReceiveReturn(OrderMutation):
@@ -549,9 +531,7 @@ class ReceiveReturn(OrderMutation):
 
     handler = staticmethod(fh.receive_return)
 
-    @classmethod
-    def command(cls, order_id, return_id, expected_version=None):
-        return c.ReceiveReturn(order_id, return_id, expected_version)
+    command_type = c.ReceiveReturn
 
 
 class ProcessRefund(OrderMutation):
@@ -567,9 +547,7 @@ class ProcessRefund(OrderMutation):
 
     handler = staticmethod(fh.process_refund)
 
-    @classmethod
-    def command(cls, order_id, amount, reason, return_id=None, expected_version=None):
-        return c.ProcessRefund(order_id, amount, reason, return_id, expected_version)
+    command_type = c.ProcessRefund
 
 
 class ImportOrder(OrderMutation):
@@ -591,30 +569,13 @@ class ImportOrder(OrderMutation):
 
     handler = staticmethod(ih.import_order)
 
-    @classmethod
-    def command(
-        cls,
-        external_reference,
-        currency,
-        customer,
-        shipping_address,
-        lines,
-        shipping=None,
-        total=None,
-        paid_amount=None,
-        payment_reference=None,
-    ):
-        return c.ImportOrder(
-            external_reference=external_reference,
-            currency=currency,
-            customer=dict(customer),
-            shipping_address=dict(shipping_address),
-            lines=[dict(line) for line in lines],
-            shipping=[dict(charge) for charge in shipping or []],
-            total=total,
-            paid_amount=paid_amount,
-            payment_reference=payment_reference,
-        )
+    command_type = c.ImportOrder
+    fields = {
+        "customer": into("customer", dict),
+        "shipping_address": into("shipping_address", dict),
+        "lines": into("lines", lambda lines: [dict(line) for line in lines]),
+        "shipping": into("shipping", lambda charges: [dict(charge) for charge in charges or []]),
+    }
 
 
 class OrderingMutation(graphene.ObjectType):
