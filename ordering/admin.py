@@ -1,7 +1,7 @@
 """Orders in Django admin: staff look, search and filter; every field is read-only.
 
 Changes go through the same application handlers as the API: the actions cancel, deliver and
-complete run `handlers.cancel_order` / `deliver_order` / `complete_order` for each selected order
+complete run `lifecycle_handlers.cancel_order` / `deliver_order` / `complete_order` for each selected order
 in its own unit of work, as a staff principal of that order's tenant whose user id is
 `admin:<username>` (so the order's history names the admin user). Refusals (an order in the wrong
 state, say) are reported per order and change nothing. The actions need the `ordering.change_order`
@@ -19,7 +19,7 @@ from oms_project.kernel.admin_mixins import ReadOnlyAdminMixin, TenantScopedAdmi
 from oms_project.kernel.money_display import admin_money, money
 from oms_project.kernel.observability import assign_request_id
 from ordering.application import commands as c
-from ordering.application import handlers
+from ordering.application import lifecycle_handlers
 from ordering.domain.errors import OrderingError
 
 from .infrastructure.models import (
@@ -297,7 +297,7 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             intro="These orders will be cancelled, each on its own; an order that can no longer be cancelled is "
             "left as it is and reported.",
             submit="Cancel these orders",
-            handler=handlers.cancel_order,
+            handler=lifecycle_handlers.cancel_order,
             command=lambda order_id, reason: c.CancelOrder(order_id=order_id, reason=reason),
         )
 
@@ -313,26 +313,38 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             intro="These orders will be marked UNFULFILLABLE, each on its own (CONFIRMED or PARTIALLY_SHIPPED "
             "only); cancel or resume them afterwards.",
             submit="Mark these orders unfulfillable",
-            handler=handlers.mark_unfulfillable,
+            handler=lifecycle_handlers.mark_unfulfillable,
             command=lambda order_id, reason: c.MarkUnfulfillable(order_id=order_id, reason=reason),
         )
 
     @admin.action(description="Resume selected unfulfillable orders", permissions=["manage"])
     def resume_orders(self, request, queryset):
         self._run(
-            request, queryset, "resumed", handlers.resume_order, lambda order_id: c.ResumeOrder(order_id=order_id)
+            request,
+            queryset,
+            "resumed",
+            lifecycle_handlers.resume_order,
+            lambda order_id: c.ResumeOrder(order_id=order_id),
         )
 
     @admin.action(description="Mark selected orders delivered", permissions=["manage"])
     def deliver_orders(self, request, queryset):
         self._run(
-            request, queryset, "delivered", handlers.deliver_order, lambda order_id: c.DeliverOrder(order_id=order_id)
+            request,
+            queryset,
+            "delivered",
+            lifecycle_handlers.deliver_order,
+            lambda order_id: c.DeliverOrder(order_id=order_id),
         )
 
     @admin.action(description="Complete selected orders", permissions=["manage"])
     def complete_orders(self, request, queryset):
         self._run(
-            request, queryset, "completed", handlers.complete_order, lambda order_id: c.CompleteOrder(order_id=order_id)
+            request,
+            queryset,
+            "completed",
+            lifecycle_handlers.complete_order,
+            lambda order_id: c.CompleteOrder(order_id=order_id),
         )
 
 

@@ -12,10 +12,14 @@ from graphql import GraphQLError
 
 from oms_project.kernel.graphql_common import AddressInput, UserError, user_error
 from oms_project.kernel.observability import assign_request_id
+from ordering.application import amendment_handlers as amendments
+from ordering.application import checkout_handlers as checkout
 from ordering.application import commands as c
-from ordering.application import fulfilment_handlers as fh
-from ordering.application import handlers
 from ordering.application import intake_handlers as ih
+from ordering.application import lifecycle_handlers as lifecycle
+from ordering.application import return_handlers as returns
+from ordering.application import review_handlers as review
+from ordering.application import shipment_handlers as shipments
 from ordering.domain.checkout import CartItem
 from ordering.domain.errors import Forbidden, OrderingError
 from ordering.domain.order import ShipmentLine
@@ -141,7 +145,7 @@ class CheckoutItems(OrderMutation):
             description="Required when the tenant has payment options; every vendor of the cart must accept its method."
         )
 
-    handler = staticmethod(handlers.checkout_items)
+    handler = staticmethod(checkout.checkout_items)
 
     command_type = c.CheckoutItems
     fields = {
@@ -164,7 +168,7 @@ class UpdateCheckoutItems(OrderMutation):
         items = graphene.List(graphene.NonNull(CheckoutItemInput), required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(handlers.update_checkout_items)
+    handler = staticmethod(checkout.update_checkout_items)
 
     command_type = c.UpdateCheckoutItems
     fields = {"items": into("items", _items)}
@@ -181,7 +185,7 @@ class ChangeDestination(OrderMutation):
         shipping_address = AddressInput(required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(fh.change_destination_or_amend)
+    handler = staticmethod(amendments.change_destination_or_amend)
 
     command_type = c.ChangeDestination
     fields = {"shipping_address": into("shipping_address", _address)}
@@ -196,7 +200,7 @@ class SelectShippingOption(OrderMutation):
         shipping_option_id = graphene.ID(required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(handlers.select_shipping_option)
+    handler = staticmethod(checkout.select_shipping_option)
 
     command_type = c.SelectShippingOption
 
@@ -209,7 +213,7 @@ class ApplyCoupon(OrderMutation):
         code = graphene.String(required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(handlers.apply_coupon)
+    handler = staticmethod(checkout.apply_coupon)
 
     command_type = c.ApplyCoupon
 
@@ -222,7 +226,7 @@ class RemoveCoupon(OrderMutation):
         code = graphene.String(required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(handlers.remove_coupon)
+    handler = staticmethod(checkout.remove_coupon)
 
     command_type = c.RemoveCoupon
 
@@ -236,7 +240,7 @@ class PlaceOrder(OrderMutation):
         idempotency_key = graphene.String()
         payment_option_id = graphene.ID(description="Choose (or change) the payment option before placing.")
 
-    handler = staticmethod(handlers.place_order)
+    handler = staticmethod(lifecycle.place_order)
 
     command_type = c.PlaceOrder
 
@@ -249,7 +253,7 @@ class ConfirmOrder(OrderMutation):
         payment = PaymentInput(required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(handlers.confirm_order)
+    handler = staticmethod(lifecycle.confirm_order)
 
     command_type = c.ConfirmOrder
     fields = {"payment": Into(("method", "reference", "amount"), _payment)}
@@ -267,7 +271,7 @@ class ShipOrder(OrderMutation):
         )
         expected_version = graphene.Int()
 
-    handler = staticmethod(handlers.ship_order)
+    handler = staticmethod(lifecycle.ship_order)
 
     command_type = c.ShipOrder
     fields = {"lines": into("lines", _lines)}
@@ -280,7 +284,7 @@ class DeliverOrder(OrderMutation):
         order_id = graphene.ID(required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(handlers.deliver_order)
+    handler = staticmethod(lifecycle.deliver_order)
 
     command_type = c.DeliverOrder
 
@@ -292,7 +296,7 @@ class CompleteOrder(OrderMutation):
         order_id = graphene.ID(required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(handlers.complete_order)
+    handler = staticmethod(lifecycle.complete_order)
 
     command_type = c.CompleteOrder
 
@@ -306,7 +310,7 @@ class CancelOrder(OrderMutation):
         reason = graphene.String(required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(handlers.cancel_order)
+    handler = staticmethod(lifecycle.cancel_order)
 
     command_type = c.CancelOrder
 
@@ -320,7 +324,7 @@ class MarkUnfulfillable(OrderMutation):
         reason = graphene.String(required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(handlers.mark_unfulfillable)
+    handler = staticmethod(lifecycle.mark_unfulfillable)
 
     command_type = c.MarkUnfulfillable
 
@@ -333,7 +337,7 @@ class ResumeOrder(OrderMutation):
         order_id = graphene.ID(required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(handlers.resume_order)
+    handler = staticmethod(lifecycle.resume_order)
 
     command_type = c.ResumeOrder
 
@@ -349,7 +353,7 @@ class AddShipment(OrderMutation):
         )
         expected_version = graphene.Int()
 
-    handler = staticmethod(fh.add_shipment)
+    handler = staticmethod(shipments.add_shipment)
 
     command_type = c.AddShipment
     fields = {"lines": into("lines", _lines)}
@@ -366,7 +370,7 @@ class AddShippingTrackingReference(OrderMutation):
         tracking_number = graphene.String(required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(fh.add_shipping_tracking_reference)
+    handler = staticmethod(shipments.add_shipping_tracking_reference)
 
     command_type = c.AddShippingTrackingReference
 
@@ -380,7 +384,7 @@ class CancelShipment(OrderMutation):
         reason = graphene.String(required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(fh.cancel_shipment)
+    handler = staticmethod(shipments.cancel_shipment)
 
     command_type = c.CancelShipment
 
@@ -395,7 +399,7 @@ class PlaceOnHold(OrderMutation):
         note = graphene.String()
         expected_version = graphene.Int()
 
-    handler = staticmethod(fh.place_on_hold)
+    handler = staticmethod(review.place_on_hold)
 
     command_type = c.PlaceOnHold
     fields = {"reason": into("reason", _value)}
@@ -409,7 +413,7 @@ class ReleaseHold(OrderMutation):
         note = graphene.String()
         expected_version = graphene.Int()
 
-    handler = staticmethod(fh.release_hold)
+    handler = staticmethod(review.release_hold)
 
     command_type = c.ReleaseHold
 
@@ -424,7 +428,7 @@ class ReviewOrder(OrderMutation):
         note = graphene.String()
         expected_version = graphene.Int()
 
-    handler = staticmethod(fh.review_order)
+    handler = staticmethod(review.review_order)
 
     command_type = c.ReviewOrder
     fields = {"decision": into("decision", _value)}
@@ -439,7 +443,7 @@ class EscalateReviewer(OrderMutation):
         note = graphene.String()
         expected_version = graphene.Int()
 
-    handler = staticmethod(fh.escalate_reviewer)
+    handler = staticmethod(review.escalate_reviewer)
 
     command_type = c.EscalateReviewer
 
@@ -454,7 +458,7 @@ class ChangeOrderQuantity(OrderMutation):
         quantity = graphene.Int(required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(fh.change_order_quantity)
+    handler = staticmethod(amendments.change_order_quantity)
 
     command_type = c.ChangeOrderQuantity
 
@@ -468,7 +472,7 @@ class RemoveLineItems(OrderMutation):
         line_ids = graphene.List(graphene.NonNull(graphene.ID), required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(fh.remove_line_items)
+    handler = staticmethod(amendments.remove_line_items)
 
     command_type = c.RemoveLineItems
     fields = {"line_ids": into("line_ids", list)}
@@ -484,7 +488,7 @@ class RequestReturn(OrderMutation):
         reason = graphene.String(required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(fh.request_return)
+    handler = staticmethod(returns.request_return)
 
     command_type = c.RequestReturn
     fields = {"lines": into("lines", _lines)}
@@ -499,7 +503,7 @@ class ApproveReturn(OrderMutation):
         note = graphene.String()
         expected_version = graphene.Int()
 
-    handler = staticmethod(fh.decide_return)
+    handler = staticmethod(returns.decide_return)
 
     command_type = c.DecideReturn
     fixed = {"approve": True}
@@ -514,7 +518,7 @@ class RejectReturn(OrderMutation):
         reason = graphene.String(required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(fh.decide_return)
+    handler = staticmethod(returns.decide_return)
 
     command_type = c.DecideReturn
     fields = {"reason": into("note")}
@@ -529,7 +533,7 @@ class ReceiveReturn(OrderMutation):
         return_id = graphene.ID(required=True)
         expected_version = graphene.Int()
 
-    handler = staticmethod(fh.receive_return)
+    handler = staticmethod(returns.receive_return)
 
     command_type = c.ReceiveReturn
 
@@ -545,7 +549,7 @@ class ProcessRefund(OrderMutation):
         return_id = graphene.ID(description="The approved or received return this refund is for, if any.")
         expected_version = graphene.Int()
 
-    handler = staticmethod(fh.process_refund)
+    handler = staticmethod(returns.process_refund)
 
     command_type = c.ProcessRefund
 

@@ -13,7 +13,7 @@ from ordering.domain.order import Order
 from ordering.domain.values import Address
 
 from . import commands as c
-from .handlers import _retrying
+from .checkout_handlers import retrying
 from .ports import RetryUseCase, UnitOfWork
 
 OPERATION = "importOrder"
@@ -87,7 +87,7 @@ def import_order(principal: Principal, command: c.ImportOrder, uow: UnitOfWork) 
             uow.commit()
             return order
 
-    return _retrying(run, RetryUseCase)
+    return retrying(run, RetryUseCase)
 
 
 def _channel_order(principal: Principal, external_reference: str, uow: UnitOfWork) -> Order:
