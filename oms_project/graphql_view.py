@@ -43,6 +43,7 @@ from identity.infrastructure.jwt_verifier import PyJwtVerifier
 from identity.infrastructure.persisted_queries import OrmPersistedQueries
 from identity.infrastructure.tenants import OrmTenantDirectory
 from oms_project.kernel import admission, replicas, tracing
+from oms_project.kernel.errors import graphql_answer, graphql_error, http_status
 from oms_project.kernel.graphql_limits import (
     actual_cost,
     cost_error,
@@ -104,11 +105,10 @@ def principal_of(request: HttpRequest) -> Principal:
     return request.oms_principal
 
 
-def error_response(status: int, code: str, message: str) -> JsonResponse:
-    response = JsonResponse(
-        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
-        status=status,
-    )
+def error_response(code: str, message: str) -> JsonResponse:
+    """A whole answer that is one refusal, its status from the one table (kernel/errors.py)."""
+    status = http_status(code)
+    response = JsonResponse(graphql_answer(code, message), status=status)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="oms"'
     return response
@@ -356,10 +356,12 @@ class OmsGraphQLView(GraphQLView):
             return super().get_response(request, data, show_graphiql)
         except _Refused as refused:  # the document costs more than the buckets hold
             request.oms_refused = refused.verdict
-            return self.json_encode(request, admission.graphql_refusal(refused.verdict)), 429
+            return self.json_encode(request, admission.graphql_refusal(refused.verdict)), http_status(
+                refused.verdict.reason or admission.RATE_LIMITED
+            )
         except PersistedQueryRefused as refused:
             PERSISTED_QUERY_OUTCOMES.labels("not_found" if refused.status == 200 else "refused").inc()
-            body = {"errors": [{"message": refused.message, "extensions": {"code": refused.code}}]}
+            body = {"errors": [graphql_error(refused.code, refused.message)]}
             return self.json_encode(request, body), refused.status
 
     def json_encode(self, request, d, pretty=False):
@@ -427,16 +429,14 @@ class OmsGraphQLView(GraphQLView):
             return super().dispatch(request, *args, **kwargs)
         limit = settings.OMS_GRAPHQL_MAX_BODY_BYTES
         if body_exceeds(request, limit):
-            return error_response(413, "PAYLOAD_TOO_LARGE", f"the request body exceeds {limit} bytes")
+            return error_response("PAYLOAD_TOO_LARGE", f"the request body exceeds {limit} bytes")
         try:
             principal = principal_of(request)
         except AuthenticationFailed as exc:
             logger.info("authentication refused: %s", exc.message)
-            return error_response(401, exc.code, exc.message)
-        except AccessRevoked as exc:
-            return error_response(403, exc.code, exc.message)
-        except KeySourceUnavailable as exc:
-            return error_response(503, exc.code, exc.message)
+            return error_response(exc.code, exc.message)
+        except (AccessRevoked, KeySourceUnavailable) as exc:
+            return error_response(exc.code, exc.message)
         bind_tenant(principal.tenant_id)
         # graphene-django's dispatch without its `ensure_csrf_cookie`: a bearer-token request reads
         # no cookie, so it gets none (and no CSRF token is made for it). Transactions are opened

@@ -16,11 +16,11 @@ from django.template.response import TemplateResponse
 
 from identity.domain.principal import Principal, Role
 from oms_project.kernel.admin_mixins import ReadOnlyAdminMixin, TenantScopedAdmin, TenantScopedInline
+from oms_project.kernel.errors import CodedError
 from oms_project.kernel.money_display import admin_money, money
 from oms_project.kernel.observability import assign_request_id
 from ordering.application import commands as c
 from ordering.application import lifecycle_handlers
-from ordering.domain.errors import OrderingError
 
 from .infrastructure.models import (
     Order,
@@ -243,7 +243,7 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
                     command(str(order.id)),
                     DjangoUnitOfWork(order.tenant_id, correlation_id=assign_request_id(request)),
                 )
-            except OrderingError as error:
+            except CodedError as error:
                 refused.append(f"{order} ({error.code}: {error.message})")
             else:
                 done.append(str(order))

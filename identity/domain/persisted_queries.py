@@ -20,21 +20,27 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from oms_project.kernel.errors import CodedError, http_status
+
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-class PersistedQueryRefused(Exception):
-    """A persisted-query request that is not run; `status` is the HTTP status of the answer."""
+class PersistedQueryRefused(CodedError):
+    """A persisted-query request that is not run, with one of the codes of the one table."""
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-        self.message = message
-        self.status = status
+
+    @property
+    def status(self) -> int:
+        """The HTTP status of the answer (PERSISTED_QUERY_NOT_FOUND is a 200: Apollo clients then
+        send the document)."""
+        return http_status(self.code)
 
 
 def not_found() -> PersistedQueryRefused:
-    return PersistedQueryRefused("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound", status=200)
+    return PersistedQueryRefused("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
 
 
 def not_in_list() -> PersistedQueryRefused:

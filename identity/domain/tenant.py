@@ -46,20 +46,20 @@ class TenantTokenPolicy:
 
 def validate_token_policy(*, algorithms: tuple[str, ...] | list[str], hs_secret: str, jwks_url: str) -> None:
     if bool(hs_secret) == bool(jwks_url):
-        raise InvalidTenantSettings("jwt_hs256_secret", "set exactly one of an HS secret or a JWKS URL")
+        raise InvalidTenantSettings("set exactly one of an HS secret or a JWKS URL", field="jwt_hs256_secret")
     if not algorithms:
-        raise InvalidTenantSettings("jwt_algorithms", "at least one algorithm is required")
+        raise InvalidTenantSettings("at least one algorithm is required", field="jwt_algorithms")
     allowed = SYMMETRIC_ALGORITHMS if hs_secret else ASYMMETRIC_ALGORITHMS
     for name in algorithms:
         if name not in allowed:
             source = "an HS secret" if hs_secret else "a JWKS URL"
             raise InvalidTenantSettings(
-                "jwt_algorithms",
                 f"{name!r} cannot be used with {source}; allowed: {', '.join(sorted(allowed))}",
+                field="jwt_algorithms",
             )
     if hs_secret and len(hs_secret) < MIN_HS_SECRET_LENGTH:
         raise InvalidTenantSettings(
-            "jwt_hs256_secret", f"an HS secret must be at least {MIN_HS_SECRET_LENGTH} characters"
+            f"an HS secret must be at least {MIN_HS_SECRET_LENGTH} characters", field="jwt_hs256_secret"
         )
     if jwks_url and not jwks_url.lower().startswith(("https://", "http://")):
-        raise InvalidTenantSettings("jwt_jwks_url", "the JWKS URL must be http(s)")
+        raise InvalidTenantSettings("the JWKS URL must be http(s)", field="jwt_jwks_url")

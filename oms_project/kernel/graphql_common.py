@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import graphene
+from graphql import GraphQLError
 
+from .errors import PAYLOAD_CODES, CodedError, graphql_error
 
-class ErrorCode(graphene.Enum):
-    """Stable codes of payload errors (api.md, "Mutations"). Clients branch on these."""
-
-    NOT_FOUND = "NOT_FOUND"
-    INVALID = "INVALID"
-    INVALID_TRANSITION = "INVALID_TRANSITION"
-    CONFLICT = "CONFLICT"
-    OUT_OF_STOCK = "OUT_OF_STOCK"
-    PRODUCT_UNAVAILABLE = "PRODUCT_UNAVAILABLE"
-    VENDOR_UNAVAILABLE = "VENDOR_UNAVAILABLE"
-    QUANTITY_LIMIT = "QUANTITY_LIMIT"
-    COUPON_INVALID = "COUPON_INVALID"
-    COUPON_EXHAUSTED = "COUPON_EXHAUSTED"
-    SHIPPING_OPTION_UNAVAILABLE = "SHIPPING_OPTION_UNAVAILABLE"
-    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
-    PAYMENT_MISMATCH = "PAYMENT_MISMATCH"
-    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
-    ORDER_ON_HOLD = "ORDER_ON_HOLD"
-    REVIEW_REQUIRED = "REVIEW_REQUIRED"
-    RETURN_WINDOW_CLOSED = "RETURN_WINDOW_CLOSED"
-    REFUND_EXCEEDS_PAID = "REFUND_EXCEEDS_PAID"
-    PAYMENT_OPTION_UNAVAILABLE = "PAYMENT_OPTION_UNAVAILABLE"
-    PRICE_CHANGED = "PRICE_CHANGED"
-    TOTAL_MISMATCH = "TOTAL_MISMATCH"
+# Made from the one table of codes (oms_project/kernel/errors.py): the codes a payload may carry.
+ErrorCode = graphene.Enum(
+    "ErrorCode",
+    [(code, code) for code in PAYLOAD_CODES],
+    description='Stable codes of payload errors (api.md, "Mutations"). Clients branch on these.',
+)
 
 
 class UserError(graphene.ObjectType):
@@ -39,11 +21,6 @@ class UserError(graphene.ObjectType):
     field = graphene.String(description="Input field at fault (camelCase path), if any.")
     code = graphene.Field(ErrorCode, required=True)
     message = graphene.String(required=True)
-
-
-class CodedError(Protocol):
-    code: str
-    message: str
 
 
 def to_camel_path(path: str | None, renames: dict[str, str] | None = None) -> str | None:
@@ -80,3 +57,10 @@ class AddressInput(graphene.InputObjectType):
     state = graphene.String()
     postal_code = graphene.String(required=True)
     country = graphene.String(required=True, description="ISO 3166-1 alpha-2.")
+
+
+def top_level_error(error: CodedError, *, with_field: bool = False) -> GraphQLError:
+    """A refusal as a top-level GraphQL error (`extensions.code`, and `extensions.field` when
+    asked): the mutations' missing rights, a query's bad argument."""
+    extensions = {"field": error.field} if with_field else {}
+    return GraphQLError(error.message, extensions=graphql_error(error.code, error.message, **extensions)["extensions"])

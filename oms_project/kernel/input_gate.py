@@ -18,21 +18,21 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .errors import CodedError
+
 MAX_DEPTH = 32  # deeper input is refused, not walked
 FREE_TEXT_KEYS = frozenset({"reason", "note", "description", "detail", "message"})
 _STRICT = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 _FREE_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
-class TextRefused(ValueError):
+class TextRefused(CodedError, ValueError):
     """A string from outside holds a character the rules refuse (code INVALID)."""
 
     code = "INVALID"
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}" if field else message)
-        self.field = field
-        self.message = message
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
 
 
 def text_problem(value: str, *, free_text: bool = False) -> str | None:
@@ -56,17 +56,17 @@ def check_tree(value: Any, path: str = "", *, key: str = "", depth: int = 0) -> 
     """Raise TextRefused for the first refused string in `value` (dicts, lists, their keys), and
     for input nested deeper than MAX_DEPTH."""
     if depth > MAX_DEPTH:
-        raise TextRefused(path, f"is nested deeper than {MAX_DEPTH} levels")
+        raise TextRefused(f"is nested deeper than {MAX_DEPTH} levels", path)
     if isinstance(value, str):
         problem = text_problem(value, free_text=key in FREE_TEXT_KEYS)
         if problem:
-            raise TextRefused(path, problem)
+            raise TextRefused(problem, path)
     elif isinstance(value, Mapping):
         for name, item in value.items():
             if isinstance(name, str):
                 problem = text_problem(name)
                 if problem:
-                    raise TextRefused(path, f"a key {problem}")
+                    raise TextRefused(f"a key {problem}", path)
             check_tree(item, _join(path, name), key=name if isinstance(name, str) else key, depth=depth + 1)
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):

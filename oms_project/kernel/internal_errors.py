@@ -14,6 +14,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from .errors import graphql_error, http_status, problem
 from .metrics import INTERNAL_ERRORS
 from .observability import request_id_var
 
@@ -40,16 +41,14 @@ def graphql_internal_error(error: BaseException, formatted: dict[str, Any] | Non
     """The GraphQL error entry for an unexpected exception (keeps `path` and `locations`)."""
     request_id = report(error, source="graphql")
     entry: dict[str, Any] = {key: value for key, value in (formatted or {}).items() if key in ("path", "locations")}
-    entry["message"] = MESSAGE
-    entry["extensions"] = {"code": "INTERNAL", "request_id": request_id}
-    return entry
+    return {**entry, **graphql_error("INTERNAL", MESSAGE, request_id=request_id)}
 
 
 def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """`handler500`: Django has logged the exception already (django.request, with traceback)."""
     INTERNAL_ERRORS.labels("http").inc()
     request_id = getattr(request, "request_id", "") or request_id_var.get()
-    return JsonResponse({"code": "INTERNAL", "message": MESSAGE, "request_id": request_id}, status=500)
+    return JsonResponse({**problem("INTERNAL", MESSAGE), "request_id": request_id}, status=http_status("INTERNAL"))
 
 
 # -- the database cannot be reached (api.md: DATABASE_UNAVAILABLE, HTTP 503) --------------------
@@ -83,12 +82,10 @@ def unavailable_response(request: HttpRequest, error: BaseException) -> JsonResp
         "database unavailable: %s", error, extra={"request_id": getattr(request, "request_id", None)}
     )
     if request.path.startswith("/graphql/"):
-        body: dict[str, Any] = {
-            "errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": {"code": "DATABASE_UNAVAILABLE"}}]
-        }
+        body = {"errors": [graphql_error("DATABASE_UNAVAILABLE", UNAVAILABLE_MESSAGE)]}
     else:
-        body = {"code": "DATABASE_UNAVAILABLE", "message": UNAVAILABLE_MESSAGE}
-    response = JsonResponse(body, status=503)
+        body = problem("DATABASE_UNAVAILABLE", UNAVAILABLE_MESSAGE)
+    response = JsonResponse(body, status=http_status("DATABASE_UNAVAILABLE"))
     response["Retry-After"] = "1"
     return response
 

@@ -5,14 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from .errors import CodedError
 
-class CurrencyMismatch(ValueError):
+
+class CurrencyMismatch(CodedError, ValueError):
     code = "CURRENCY_MISMATCH"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = None
 
 
 # ISO 4217 minor units that differ from 2.

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import graphene
 from graphql import GraphQLError
 
-from oms_project.kernel.graphql_common import AddressInput, UserError, user_error
+from oms_project.kernel.graphql_common import AddressInput, UserError, top_level_error, user_error
 from oms_project.kernel.observability import assign_request_id
 from ordering.application import amendment_handlers as amendments
 from ordering.application import checkout_handlers as checkout
@@ -43,7 +43,8 @@ from .types import (
 
 
 def forbidden(error: Forbidden) -> GraphQLError:
-    return GraphQLError(error.message, extensions={"code": "FORBIDDEN"})
+    """A missing right: a top-level error (the caller's roles never allow it), not a payload one."""
+    return top_level_error(error)
 
 
 def _address(value: Any) -> dict[str, Any] | None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import graphene
-from graphql import GraphQLError
 
+from oms_project.kernel.graphql_common import top_level_error
 from ordering.application.queries import ListOrders, get_order, list_orders
 from ordering.application.queries import OrderFilter as OrderFilterValue
 from ordering.application.queries import OrderSort as OrderSortValue
@@ -58,7 +58,7 @@ class OrderingQuery(graphene.ObjectType):
         try:
             page = list_orders(info.context.principal, query, OrmOrderReader())
         except OrderingError as error:
-            raise GraphQLError(error.message, extensions={"code": error.code, "field": error.field}) from error
+            raise top_level_error(error, with_field=True) from error
         edges = [OrderEdge(cursor=cursor, node=order) for order, cursor in zip(page.orders, page.cursors, strict=True)]
         return OrderConnection(
             edges=edges,

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from oms_project.kernel.errors import CodedError
 
-class OrderingError(Exception):
+
+class OrderingError(CodedError):
+    """A refusal of an ordering rule: `(message, field=None)`, a code of the one table."""
+
     code = "INVALID"
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
     def parts(self) -> Sequence[OrderingError]:
         """One error per thing the caller must fix (the API answers one payload error each)."""

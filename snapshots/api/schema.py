@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import graphene
-from graphql import GraphQLError
 
+from oms_project.kernel.graphql_common import top_level_error
 from snapshots.application.stock import StockForbidden, product_stock
 from snapshots.infrastructure.stock import stock_of
 
@@ -37,4 +37,4 @@ class SnapshotsQuery(graphene.ObjectType):
         try:
             return product_stock(info.context.principal, product_id, stock_of)
         except StockForbidden as error:
-            raise GraphQLError(error.message, extensions={"code": error.code}) from error
+            raise top_level_error(error) from error

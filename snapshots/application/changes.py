@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from oms_project.kernel.errors import CodedError
 from snapshots.domain import fields
 from snapshots.domain.catalog import Coupon, Offer, PaymentOption, Product, ShippingOption, TaxOption, Vendor
 from snapshots.domain.customers import (
@@ -17,12 +18,11 @@ from snapshots.domain.customers import (
 from snapshots.domain.workflow import TenantWorkflow
 
 
-class UnknownSnapshotType(Exception):
+class UnknownSnapshotType(CodedError):
     code = "UNKNOWN_TYPE"
 
     def __init__(self, event_type: str) -> None:
         super().__init__(f"unknown event type {event_type!r}")
-        self.message = f"unknown event type {event_type!r}"
 
 
 def _customer(data: Mapping[str, Any]) -> CustomerDetails:

@@ -180,7 +180,7 @@ def validate_rows(kind: str, rows: Iterable[tuple[int, dict[str, str]]], report:
         except _CellError as exc:
             report.errors.append(RowError(line, exc.column, exc.message))
         except SnapshotInvalid as exc:
-            report.errors.append(RowError(line, _column_of(exc.field), exc.message))
+            report.errors.append(RowError(line, _column_of(exc.field or ""), exc.message))
 
 
 def import_snapshots(

@@ -88,7 +88,7 @@ def sync_user(principal: Principal, command: SyncUserCommand, store: CustomerSto
             taken = store.foreign_address_ids(principal.tenant_id, principal.user_id, ids)
             if taken:
                 index = ids.index(sorted(taken)[0])
-                raise SnapshotInvalid(f"addresses[{index}].address_id", "this address id is not available")
+                raise SnapshotInvalid("this address id is not available", field=f"addresses[{index}].address_id")
             store.replace_addresses(principal.tenant_id, principal.user_id, addresses)
         stored_authorization = store.authorization(principal.tenant_id, principal.user_id)
         authorization = UserAuthorization.create(

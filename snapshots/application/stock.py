@@ -6,11 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 from identity.domain.principal import Principal
+from oms_project.kernel.errors import CodedError
 
 
-class StockForbidden(Exception):
+class StockForbidden(CodedError):
     code = "FORBIDDEN"
-    message = "only staff and vendors can read stock"
+
+    def __init__(self, message: str = "only staff and vendors can read stock") -> None:
+        super().__init__(message)
 
 
 def product_stock(principal: Principal, product_id: str, stock_of: Callable[[str, str], Any]) -> Any:

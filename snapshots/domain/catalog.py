@@ -20,7 +20,7 @@ MAX_AMOUNT = Decimal("9999999999.9999")
 def currency(field: str, value: Any) -> str:
     text = fields.required_text(field, value, max_length=3).upper()
     if not _CURRENCY.match(text):
-        raise SnapshotInvalid(field, "must be an ISO 4217 currency code")
+        raise SnapshotInvalid("must be an ISO 4217 currency code", field=field)
     return text
 
 
@@ -32,19 +32,19 @@ def decimal(field: str, value: Any, *, required: bool = True, positive: bool = F
     """A non-negative decimal from a string or integer; floats are refused (they lose cents)."""
     if value is None:
         if required:
-            raise SnapshotInvalid(field, "is required")
+            raise SnapshotInvalid("is required", field=field)
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise SnapshotInvalid(field, 'must be a decimal string such as "12.50"')
+        raise SnapshotInvalid('must be a decimal string such as "12.50"', field=field)
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation as exc:
-        raise SnapshotInvalid(field, 'must be a decimal string such as "12.50"') from exc
+        raise SnapshotInvalid('must be a decimal string such as "12.50"', field=field) from exc
     exponent = number.as_tuple().exponent  # a letter ("n", "N", "F") for NaN and infinities
     if not number.is_finite() or (isinstance(exponent, int) and exponent < -4) or number > MAX_AMOUNT:
-        raise SnapshotInvalid(field, "must be a finite amount with at most 4 decimal places")
+        raise SnapshotInvalid("must be a finite amount with at most 4 decimal places", field=field)
     if number < 0 or (positive and number == 0):
-        raise SnapshotInvalid(field, "must be positive" if positive else "must not be negative")
+        raise SnapshotInvalid("must be positive" if positive else "must not be negative", field=field)
     return number
 
 
@@ -56,7 +56,7 @@ def money(field: str, value: Any, *, required: bool = True) -> Money | None:
     if value is None and not required:
         return None
     if not isinstance(value, dict):
-        raise SnapshotInvalid(field, 'must be {"amount": "12.50", "currency": "USD"}')
+        raise SnapshotInvalid('must be {"amount": "12.50", "currency": "USD"}', field=field)
     return Money(decimal(f"{field}.amount", value.get("amount")), currency(f"{field}.currency", value.get("currency")))
 
 
@@ -68,11 +68,11 @@ def quantity(field: str, value: Any, *, default: int | None = None, minimum: int
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SnapshotInvalid(field, "must be an integer")
+        raise SnapshotInvalid("must be an integer", field=field)
     if value < minimum:
-        raise SnapshotInvalid(field, f"must be at least {minimum}")
+        raise SnapshotInvalid(f"must be at least {minimum}", field=field)
     if value > fields.MAX_COUNT:
-        raise SnapshotInvalid(field, f"must be at most {fields.MAX_COUNT}")
+        raise SnapshotInvalid(f"must be at most {fields.MAX_COUNT}", field=field)
     return value
 
 
@@ -80,20 +80,20 @@ def moment(field: str, value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise SnapshotInvalid(field, "must be an ISO 8601 date-time")
+        raise SnapshotInvalid("must be an ISO 8601 date-time", field=field)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise SnapshotInvalid(field, "must be an ISO 8601 date-time") from exc
+        raise SnapshotInvalid("must be an ISO 8601 date-time", field=field) from exc
     if parsed.tzinfo is None:
-        raise SnapshotInvalid(field, "must carry a time zone offset (e.g. Z)")
+        raise SnapshotInvalid("must carry a time zone offset (e.g. Z)", field=field)
     return parsed
 
 
 def window(valid_from: Any, valid_until: Any) -> tuple[datetime | None, datetime | None]:
     start, end = moment("valid_from", valid_from), moment("valid_until", valid_until)
     if start and end and end <= start:
-        raise SnapshotInvalid("valid_until", "must be after valid_from")
+        raise SnapshotInvalid("must be after valid_from", field="valid_until")
     return start, end
 
 
@@ -101,7 +101,7 @@ def text_list(field: str, value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
-        raise SnapshotInvalid(field, "must be a list of ids")
+        raise SnapshotInvalid("must be a list of ids", field=field)
     return tuple(dict.fromkeys(item.strip() for item in value))
 
 
@@ -161,12 +161,12 @@ class Product:
         minimum = quantity("min_quantity", data.get("min_quantity"), default=1, minimum=1)
         maximum = quantity("max_quantity", data.get("max_quantity"), minimum=1)
         if maximum is not None and maximum < minimum:
-            raise SnapshotInvalid("max_quantity", "must not be below min_quantity")
+            raise SnapshotInvalid("must not be below min_quantity", field="max_quantity")
         attributes = data.get("attributes")
         if attributes is None:
             attributes = {}
         if not isinstance(attributes, dict):
-            raise SnapshotInvalid("attributes", "must be an object")
+            raise SnapshotInvalid("must be an object", field="attributes")
         return cls(
             product_id=fields.required_text("product_id", data.get("product_id"), max_length=255),
             vendor_id=fields.required_text("vendor_id", data.get("vendor_id"), max_length=255),
@@ -201,13 +201,13 @@ class Coupon:
     def create(cls, data: dict[str, Any]) -> Coupon:
         kind = data.get("kind")
         if kind not in ("percent", "fixed"):
-            raise SnapshotInvalid("kind", "must be percent or fixed")
+            raise SnapshotInvalid("must be percent or fixed", field="kind")
         value = decimal("value", data.get("value"), positive=True)
         if kind == "percent" and value > 100:
-            raise SnapshotInvalid("value", "a percentage must be at most 100")
+            raise SnapshotInvalid("a percentage must be at most 100", field="value")
         code_currency = "" if data.get("currency") in (None, "") else currency("currency", data.get("currency"))
         if kind == "fixed" and not code_currency:
-            raise SnapshotInvalid("currency", "is required for a fixed coupon")
+            raise SnapshotInvalid("is required for a fixed coupon", field="currency")
         start, end = window(data.get("valid_from"), data.get("valid_until"))
         return cls(
             code=fields.required_text("code", data.get("code"), max_length=64).upper(),
@@ -242,15 +242,15 @@ class Offer:
     def create(cls, data: dict[str, Any]) -> Offer:
         kind = data.get("kind")
         if kind not in ("percent_off", "fixed_off", "free_shipping"):
-            raise SnapshotInvalid("kind", "must be percent_off, fixed_off or free_shipping")
+            raise SnapshotInvalid("must be percent_off, fixed_off or free_shipping", field="kind")
         value = decimal("value", data.get("value"), required=kind != "free_shipping", positive=True)
         if kind == "percent_off" and value > 100:
-            raise SnapshotInvalid("value", "a percentage must be at most 100")
+            raise SnapshotInvalid("a percentage must be at most 100", field="value")
         priority = data.get("priority", 0)
         if isinstance(priority, bool) or not isinstance(priority, int):
-            raise SnapshotInvalid("priority", "must be an integer")
+            raise SnapshotInvalid("must be an integer", field="priority")
         if abs(priority) > fields.MAX_COUNT:
-            raise SnapshotInvalid("priority", f"must be between -{fields.MAX_COUNT} and {fields.MAX_COUNT}")
+            raise SnapshotInvalid(f"must be between -{fields.MAX_COUNT} and {fields.MAX_COUNT}", field="priority")
         start, end = window(data.get("valid_from"), data.get("valid_until"))
         return cls(
             offer_id=fields.required_text("offer_id", data.get("offer_id"), max_length=255),
@@ -288,10 +288,10 @@ class ShippingOption:
         free_over = money("free_over", data.get("free_over"), required=False)
         for field, amount in (("per_item_cost", per_item), ("free_over", free_over)):
             if amount is not None and amount.currency != base.currency:
-                raise SnapshotInvalid(f"{field}.currency", "must be the currency of base_cost")
+                raise SnapshotInvalid("must be the currency of base_cost", field=f"{field}.currency")
         raw_countries = data.get("countries")
         if not isinstance(raw_countries, list) or not raw_countries:
-            raise SnapshotInvalid("countries", "must be a non-empty list of country codes")
+            raise SnapshotInvalid("must be a non-empty list of country codes", field="countries")
         countries = tuple(dict.fromkeys(fields.country(f"countries[{i}]", c) for i, c in enumerate(raw_countries)))
         return cls(
             option_id=fields.required_text("option_id", data.get("option_id"), max_length=255),
@@ -335,7 +335,7 @@ class TaxOption:
         country = fields.country("country", data.get("country"))
         rate = decimal("rate", data.get("rate"))
         if rate > MAX_TAX_RATE:
-            raise SnapshotInvalid("rate", "must be a percentage from 0 to 100")
+            raise SnapshotInvalid("must be a percentage from 0 to 100", field="rate")
         return cls(
             tax_key=tax_key(vendor_id, country),
             vendor_id=vendor_id,

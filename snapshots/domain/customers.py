@@ -110,7 +110,7 @@ def normalise_address_book(addresses: list[CustomerAddress]) -> list[CustomerAdd
     seen: set[str] = set()
     for index, address in enumerate(addresses):
         if address.address_id in seen:
-            raise SnapshotInvalid(f"addresses[{index}]", "the same address is given twice")
+            raise SnapshotInvalid("the same address is given twice", field=f"addresses[{index}]")
         seen.add(address.address_id)
     if not addresses:
         return []
@@ -137,10 +137,10 @@ class UserAuthorization:
         cls, *, user_id: Any, roles: Any, vendor_id: Any = None, active: Any = True, version: Any = 0
     ) -> UserAuthorization:
         if not isinstance(roles, (list, tuple)) or not all(isinstance(r, str) for r in roles):
-            raise SnapshotInvalid("roles", "must be a list of role names")
+            raise SnapshotInvalid("must be a list of role names", field="roles")
         unknown = sorted({r for r in roles if r not in KNOWN_ROLES})
         if unknown:
-            raise SnapshotInvalid("roles", f"unknown roles: {', '.join(unknown)}")
+            raise SnapshotInvalid(f"unknown roles: {', '.join(unknown)}", field="roles")
         vendor = fields.optional_text("vendor_id", vendor_id, max_length=255)
         return cls(
             user_id=fields.required_text("user_id", user_id, max_length=255),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from oms_project.kernel.errors import CodedError
 
-class SnapshotInvalid(ValueError):
-    """One field of an incoming snapshot is wrong. `code` is the public error code."""
+
+class SnapshotInvalid(CodedError, ValueError):
+    """One field of an incoming snapshot is wrong: `(message, field=...)`. `str()` of it names
+    the field first (the CSV import's row errors)."""
 
     code = "INVALID"
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"

@@ -31,7 +31,7 @@ class TenantWorkflow:
             "return_window_days", data.get("return_window_days"), default=DEFAULT_RETURN_WINDOW_DAYS, minimum=0
         )
         if window > MAX_RETURN_WINDOW_DAYS:
-            raise SnapshotInvalid("return_window_days", f"must be at most {MAX_RETURN_WINDOW_DAYS}")
+            raise SnapshotInvalid(f"must be at most {MAX_RETURN_WINDOW_DAYS}", field="return_window_days")
         return cls(
             review_required=fields.boolean("review_required", data.get("review_required"), default=False),
             review_min_total=decimal("review_min_total", data.get("review_min_total"), required=False),

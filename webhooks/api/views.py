@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from identity.domain.tenant import is_tenant_id
-from oms_project.kernel import tracing
+from oms_project.kernel import errors, tracing
 from oms_project.kernel.metrics import WEBHOOK_RECEIPTS
 from oms_project.kernel.observability import bind_tenant
 from oms_project.kernel.request_limits import body_exceeds
@@ -31,11 +31,9 @@ from webhooks.infrastructure.inbound import OrmInboundPorts
 logger = logging.getLogger(__name__)
 
 
-def problem(status: int, code: str, message: str, field: str | None = None) -> JsonResponse:
-    body = {"code": code, "message": message}
-    if field:
-        body["field"] = field
-    response = JsonResponse(body, status=status)
+def problem(code: str, message: str, field: str | None = None) -> JsonResponse:
+    """A refused delivery: `{code, message, field?}`, its status from the one table (kernel/errors.py)."""
+    response = JsonResponse(errors.problem(code, message, field), status=errors.http_status(code))
     response.oms_outcome = code.lower()  # the receipts metric's label
     return response
 
@@ -62,10 +60,10 @@ def _counted(tenant_id: str, attributes: dict, receive) -> HttpResponse:
 def _delivery(request: HttpRequest, tenant_id: str) -> Delivery | JsonResponse:
     """The signed delivery, or the refusal of a tenant id of the wrong shape or a body too large."""
     if not is_tenant_id(tenant_id):
-        return problem(404, "NOT_FOUND", "unknown tenant")  # as an unknown tenant, before any lookup
+        return problem("NOT_FOUND", "unknown tenant")  # as an unknown tenant, before any lookup
     limit = settings.OMS_WEBHOOK_MAX_BODY_BYTES
     if body_exceeds(request, limit):
-        return problem(413, "PAYLOAD_TOO_LARGE", f"body exceeds {limit} bytes")
+        return problem("PAYLOAD_TOO_LARGE", f"body exceeds {limit} bytes")
     return Delivery(
         tenant_id=tenant_id,
         msg_id=request.headers.get("webhook-id"),
@@ -88,29 +86,21 @@ _REFUSALS = (
     OrderingError,
 )
 _UNKNOWN = (UnknownTenant, UnknownChannel, UnknownProvider)
-# An ordering refusal's HTTP status (its code and field go in the body); any other is a 400.
-_ORDERING_STATUS = {
-    "NOT_FOUND": 404,
-    "IDEMPOTENCY_KEY_REUSED": 409,
-    "INVALID_TRANSITION": 409,
-    "OUT_OF_STOCK": 409,
-    "FORBIDDEN": 403,
-}
 
 
-def _refused(error: Exception, *, unknown: str, not_found: str = "NOT_FOUND") -> JsonResponse:
+def _refused(error: errors.CodedError, *, unknown: str, not_found: str = "NOT_FOUND") -> JsonResponse:
     """The answer to a refused delivery. `unknown`: the message for an unknown tenant (or channel,
     or provider: one message, so a door is no tenant-existence oracle); `not_found`: the code of
     an ordering NOT_FOUND on this door (a tracking number no shipment has: SHIPMENT_NOT_FOUND)."""
     if isinstance(error, _UNKNOWN):
-        return problem(404, "NOT_FOUND", unknown)
+        return problem(error.code, unknown)
     if isinstance(error, SignatureRejected):
-        return problem(401, error.code, error.message)
+        return problem(error.code, error.message)
     if isinstance(error, OrderingError):
         part = error.parts()[0]
         code = not_found if part.code == "NOT_FOUND" else part.code
-        return problem(_ORDERING_STATUS.get(part.code, 400), code, error.message, field=part.field)
-    return problem(400, error.code, error.message, field=getattr(error, "field", None))
+        return problem(code, error.message, field=part.field)
+    return problem(error.code, error.message, field=error.field)
 
 
 def _answered(response: HttpResponse, outcome: str) -> HttpResponse:

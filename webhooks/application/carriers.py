@@ -8,6 +8,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Protocol
 
+from oms_project.kernel.errors import CodedError
 from oms_project.kernel.input_gate import TextRefused, check_tree
 from ordering.application.commands import TrackingUpdate
 from webhooks.domain.carriers import NO_CHANGE
@@ -20,8 +21,14 @@ from .receive import Outcome, UnknownTenant
 UNMAPPED, IGNORED = "unmapped", "ignored"
 
 
-class UnknownProvider(Exception):
+class UnknownProvider(CodedError):
     """No adapter of this name (HTTP 404)."""
+
+    code = "NOT_FOUND"
+
+    def __init__(self, provider: str) -> None:
+        super().__init__("unknown tracking provider")
+        self.provider = provider
 
 
 class CarrierPorts(Protocol):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from oms_project.kernel.errors import CodedError
 from oms_project.kernel.input_gate import TextRefused, check_tree
 from ordering.application import commands as c
 from webhooks.domain.events import EventMalformed, parse_event
@@ -19,16 +20,21 @@ IMPORT, CANCELLED, ADDRESS_CHANGED = "order.import", "order.cancelled", "order.a
 CHANNEL_EVENTS = (IMPORT, CANCELLED, ADDRESS_CHANGED)
 
 
-class UnknownChannel(Exception):
+class UnknownChannel(CodedError):
     """No active sales channel of this name for the tenant (HTTP 404)."""
 
+    code = "NOT_FOUND"
 
-class UnknownChannelEvent(Exception):
+    def __init__(self, channel_id: str) -> None:
+        super().__init__("unknown sales channel")
+        self.channel_id = channel_id
+
+
+class UnknownChannelEvent(CodedError):
     code = "UNKNOWN_TYPE"
 
     def __init__(self, event_type: str) -> None:
-        self.message = f"unknown event type {event_type!r}; a channel sends {', '.join(CHANNEL_EVENTS)}"
-        super().__init__(self.message)
+        super().__init__(f"unknown event type {event_type!r}; a channel sends {', '.join(CHANNEL_EVENTS)}")
 
 
 class ChannelPorts(Protocol):

@@ -7,14 +7,21 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
+from oms_project.kernel.errors import CodedError
 from oms_project.kernel.input_gate import TextRefused, check_tree
 from snapshots.application.changes import SnapshotWriter, apply_change, parse_change
 from webhooks.domain.events import EventMalformed, parse_event
 from webhooks.domain.signatures import verify
 
 
-class UnknownTenant(Exception):
-    """No active tenant with this id (HTTP 404)."""
+class UnknownTenant(CodedError):
+    """No active tenant with this id (HTTP 404; the doors answer one message for every unknown)."""
+
+    code = "NOT_FOUND"
+
+    def __init__(self, tenant_id: str) -> None:
+        super().__init__("unknown tenant")
+        self.tenant_id = tenant_id
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from oms_project.kernel.errors import CodedError
+
 from .outbound import check_url
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-class DestinationRefused(ValueError):
+class DestinationRefused(CodedError, ValueError):
     """The URL or the address it leads to is not an allowed webhook destination."""
+
+    code = "INVALID"
 
 
 @dataclass(frozen=True)

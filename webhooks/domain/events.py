@@ -6,15 +6,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from oms_project.kernel.errors import CodedError
 
-class EventMalformed(Exception):
+
+class EventMalformed(CodedError):
     """The body is not a well-formed event (HTTP 400)."""
 
     def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, field)
         self.code = code
-        self.message = message
-        self.field = field
 
 
 @dataclass(frozen=True)

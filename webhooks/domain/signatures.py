@@ -12,19 +12,17 @@ import hashlib
 import hmac
 import secrets as random
 
+from oms_project.kernel.errors import CodedError
+
 SECRET_PREFIX = "whsec_"
 TOLERANCE_SECONDS = 5 * 60
 MAX_ID_LENGTH = 255
 
 
-class SignatureRejected(Exception):
+class SignatureRejected(CodedError):
     """The delivery is not provably from a holder of one of the tenant's secrets (HTTP 401)."""
 
     code = "INVALID_SIGNATURE"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def new_secret() -> str:

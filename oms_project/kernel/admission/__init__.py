@@ -33,6 +33,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 from oms_project.kernel.admin_scope import admin_scope_of
+from oms_project.kernel.errors import graphql_answer, http_status, problem
 from oms_project.kernel.tenant_ids import is_tenant_id
 
 from .rules import OVER_SHARE, RATE_LIMITED, Bucket, Limits, Verdict
@@ -284,10 +285,7 @@ class Admission:
 def graphql_refusal(verdict: Verdict) -> dict[str, Any]:
     """A refusal as a GraphQL answer's body."""
     code = verdict.reason or RATE_LIMITED
-    return {
-        "data": None,
-        "errors": [{"message": MESSAGES[code], "extensions": {"code": code, "retryAfter": verdict.retry_after_header}}],
-    }
+    return graphql_answer(code, MESSAGES[code], retryAfter=verdict.retry_after_header)
 
 
 def refusal_headers(ticket: Ticket, verdict: Verdict) -> dict[str, str]:
@@ -301,9 +299,12 @@ def refusal_response(ticket: Ticket, *, graphql: bool) -> HttpResponse:
     stay much cheaper than serving (`make bench-fairness`)."""
     verdict = ticket.verdict
     code = verdict.reason or RATE_LIMITED
-    body = graphql_refusal(verdict) if graphql else {"code": code, "message": MESSAGES[code]}
+    body = graphql_refusal(verdict) if graphql else problem(code, MESSAGES[code])
     response = HttpResponse(
-        json.dumps(body), status=429, content_type="application/json", headers=refusal_headers(ticket, verdict)
+        json.dumps(body),
+        status=http_status(code),
+        content_type="application/json",
+        headers=refusal_headers(ticket, verdict),
     )
     response.oms_outcome = code.lower()  # type: ignore[attr-defined]  # the webhook receipts metric's label
     # Not one "Too Many Requests" warning per refusal from django.request: refusals are counted in
