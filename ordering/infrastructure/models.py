@@ -1,6 +1,6 @@
 """Order tables. Every row carries its tenant, and every index starts with it.
 
-The aggregate lives in `order.py` of the domain; `repositories.py` maps it to these rows and
+The aggregate lives in `order.py` of the domain; `order_rows.py` maps it to these rows and
 back. Money is stored as an amount column in the order's currency (`Order.currency`).
 """
 

@@ -156,7 +156,7 @@ def test_adding_an_order_that_is_placed_already_reserves_its_lines(catalog):
 
 def _priced_kettles(quantity: int):
     from ordering.domain.checkout import price_cart
-    from ordering.infrastructure.repositories import OrmCatalogReader
+    from ordering.infrastructure.order_catalog import OrmCatalogReader
 
     catalog = OrmCatalogReader("tenant-a").load(product_ids=["kettle"], coupon_codes=[], option_ids=["acme-std"])
     return price_cart(
