@@ -1,7 +1,7 @@
 """Orders in Django admin: staff look, search and filter; every field is read-only.
 
 Changes go through the same application handlers as the API: the actions cancel, deliver and
-complete run `lifecycle_handlers.cancel_order` / `deliver_order` / `complete_order` for each selected order
+complete run `lifecycle.cancel_order` / `deliver_order` / `complete_order` for each selected order
 in its own unit of work, as a staff principal of that order's tenant whose user id is
 `admin:<username>` (so the order's history names the admin user). Refusals (an order in the wrong
 state, say) are reported per order and change nothing. The actions need the `ordering.change_order`
@@ -20,7 +20,7 @@ from oms_project.kernel.errors import CodedError
 from oms_project.kernel.money_display import admin_money, money
 from oms_project.kernel.observability import assign_request_id
 from ordering.application import commands as c
-from ordering.application import lifecycle_handlers
+from ordering.application.handlers import lifecycle
 
 from .infrastructure.models import (
     Order,
@@ -297,7 +297,7 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             intro="These orders will be cancelled, each on its own; an order that can no longer be cancelled is "
             "left as it is and reported.",
             submit="Cancel these orders",
-            handler=lifecycle_handlers.cancel_order,
+            handler=lifecycle.cancel_order,
             command=lambda order_id, reason: c.CancelOrder(order_id=order_id, reason=reason),
         )
 
@@ -313,7 +313,7 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             intro="These orders will be marked UNFULFILLABLE, each on its own (CONFIRMED or PARTIALLY_SHIPPED "
             "only); cancel or resume them afterwards.",
             submit="Mark these orders unfulfillable",
-            handler=lifecycle_handlers.mark_unfulfillable,
+            handler=lifecycle.mark_unfulfillable,
             command=lambda order_id, reason: c.MarkUnfulfillable(order_id=order_id, reason=reason),
         )
 
@@ -323,7 +323,7 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             request,
             queryset,
             "resumed",
-            lifecycle_handlers.resume_order,
+            lifecycle.resume_order,
             lambda order_id: c.ResumeOrder(order_id=order_id),
         )
 
@@ -333,7 +333,7 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             request,
             queryset,
             "delivered",
-            lifecycle_handlers.deliver_order,
+            lifecycle.deliver_order,
             lambda order_id: c.DeliverOrder(order_id=order_id),
         )
 
@@ -343,7 +343,7 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             request,
             queryset,
             "completed",
-            lifecycle_handlers.complete_order,
+            lifecycle.complete_order,
             lambda order_id: c.CompleteOrder(order_id=order_id),
         )
 

@@ -86,7 +86,7 @@ def test_webhook_secret_is_generated_in_admin_and_can_be_revoked(staff_client, t
 
 
 def test_staff_set_a_tenant_workflow_in_admin_and_orders_follow_it(staff_client, tenant):
-    from ordering.infrastructure.workflow_reader import OrmWorkflowReader
+    from ordering.infrastructure.repositories.workflow import OrmWorkflowReader
     from snapshots.infrastructure.models import TenantWorkflowSnapshot
 
     assert OrmWorkflowReader(tenant.id).get().review_required is False  # the defaults

@@ -48,7 +48,7 @@ def test_the_tree_keeps_every_contract(tree):
     [
         (
             "oms_project/kernel/wrong_way.py",
-            "import ordering.application.lifecycle_handlers",
+            "import ordering.application.handlers.lifecycle",
             "The kernel imports no app",
         ),
         ("ordering/application/wrong_way.py", "from django.db import models", "application layers import no"),

@@ -12,14 +12,9 @@ from graphql import GraphQLError
 
 from oms_project.kernel.graphql_common import AddressInput, UserError, top_level_error, user_error
 from oms_project.kernel.observability import assign_request_id
-from ordering.application import amendment_handlers as amendments
-from ordering.application import checkout_handlers as checkout
 from ordering.application import commands as c
-from ordering.application import intake_handlers as ih
-from ordering.application import lifecycle_handlers as lifecycle
-from ordering.application import return_handlers as returns
-from ordering.application import review_handlers as review
-from ordering.application import shipment_handlers as shipments
+from ordering.application.handlers import amendments, checkout, lifecycle, returns, review, shipments
+from ordering.application.handlers import intake as ih
 from ordering.domain.checkout import CartItem
 from ordering.domain.errors import Forbidden, OrderingError
 from ordering.domain.order import ShipmentLine

@@ -26,7 +26,7 @@ from ordering.domain.lifecycle import OrderStatus
 from ordering.domain.order import Order
 
 from . import models, order_counts
-from .order_rows import to_domain, with_children
+from .repositories.order_rows import to_domain, with_children
 
 _SORT = {
     OrderSort.CREATED_AT_DESC: ("created_at", True),

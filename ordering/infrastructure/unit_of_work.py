@@ -20,16 +20,16 @@ from oms_project.kernel.tenancy import tenant_transaction
 from ordering.domain.events import OrderEvent
 from snapshots.infrastructure.customer_store import OrmCustomerStore
 
-from .coupon_usage import OrmCouponUsage
-from .idempotency_keys import OrmIdempotencyKeys
-from .order_catalog import OrmCatalogReader
-from .order_numbers import OrmOrderNumbers
-from .order_repository import OrmOrderRepository
 from .outbox import OrmOutbox
+from .repositories.catalog import OrmCatalogReader
+from .repositories.coupon_usage import OrmCouponUsage
+from .repositories.idempotency_keys import OrmIdempotencyKeys
+from .repositories.order_numbers import OrmOrderNumbers
+from .repositories.orders import OrmOrderRepository
+from .repositories.shipments import OrmShipmentFinder
+from .repositories.workflow import OrmWorkflowReader
 from .sales_channels import OrmSalesChannels
-from .shipment_finder import OrmShipmentFinder
 from .stock_reservations import OrmStockReservations
-from .workflow_reader import OrmWorkflowReader
 from .write_batch import WriteBatch
 
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from ordering.infrastructure import models
-from ordering.infrastructure.order_rows import CHILDREN, to_domain, with_children
+from ordering.infrastructure.repositories.order_rows import CHILDREN, to_domain, with_children
 from tests.conftest import requires_postgres
 
 # Real transactions (not the test's savepoints), so BEGIN and COMMIT are counted as in production.

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from identity.domain.principal import Principal, Role
-from ordering.application import checkout_handlers, lifecycle_handlers
 from ordering.application import commands as c
+from ordering.application.handlers import checkout as drafts
+from ordering.application.handlers import lifecycle
 from ordering.domain.checkout import CartItem
 from ordering.domain.errors import InvalidTransition, ProductUnavailable
 from ordering.infrastructure import models
@@ -33,7 +34,7 @@ def run(handler, principal, command, sink=None):
 
 def checkout():
     return run(
-        checkout_handlers.checkout_items,
+        drafts.checkout_items,
         CUST,
         c.CheckoutItems(
             items=[CartItem("kettle", 1)],
@@ -50,44 +51,42 @@ def test_every_change_yields_its_events_in_sequence(catalog):
     assert events[0].tenant_id == "tenant-a" and events[0].order_id == order.order_id
     assert events[0].actor == "cust-1" and events[0].occurred_at == NOW
 
-    _, events = run(lifecycle_handlers.place_order, CUST, c.PlaceOrder(order.order_id))
+    _, events = run(lifecycle.place_order, CUST, c.PlaceOrder(order.order_id))
     assert [(e.type, e.sequence) for e in events] == [("order.placed", 2), ("order.status_changed", 3)]
     assert events[1].data["from_status"] == "DRAFT" and events[1].data["to_status"] == "PENDING"
 
-    _, events = run(lifecycle_handlers.confirm_order, STAFF, c.ConfirmOrder(order.order_id, "card", "ch", "44.00"))
+    _, events = run(lifecycle.confirm_order, STAFF, c.ConfirmOrder(order.order_id, "card", "ch", "44.00"))
     assert [e.type for e in events] == ["order.confirmed", "order.status_changed"]
-    _, events = run(lifecycle_handlers.ship_order, ACME, c.ShipOrder(order.order_id, "UPS", "1Z"))
+    _, events = run(lifecycle.ship_order, ACME, c.ShipOrder(order.order_id, "UPS", "1Z"))
     assert [(e.type, e.sequence) for e in events] == [("order.shipped", 6), ("order.status_changed", 7)]
     assert events[0].data["shipment"]["tracking_number"] == "1Z"
-    _, events = run(lifecycle_handlers.deliver_order, STAFF, c.DeliverOrder(order.order_id))
+    _, events = run(lifecycle.deliver_order, STAFF, c.DeliverOrder(order.order_id))
     assert [e.type for e in events] == ["order.delivered", "order.status_changed"]
-    _, events = run(lifecycle_handlers.complete_order, STAFF, c.CompleteOrder(order.order_id))
+    _, events = run(lifecycle.complete_order, STAFF, c.CompleteOrder(order.order_id))
     assert [e.sequence for e in events] == [10, 11]
     assert models.Order.objects.get(id=order.order_id).event_sequence == 11
 
 
 def test_cancellation_carries_reason_and_who(catalog):
     order, _ = checkout()
-    _, events = run(lifecycle_handlers.cancel_order, CUST, c.CancelOrder(order.order_id, "too slow"))
+    _, events = run(lifecycle.cancel_order, CUST, c.CancelOrder(order.order_id, "too slow"))
     assert events[0].type == "order.cancelled"
     assert events[0].data["reason"] == "too slow" and events[0].data["cancelled_by"] == "cust-1"
 
 
 def test_draft_edits_raise_no_events(catalog):
     order, _ = checkout()
-    _, events = run(
-        checkout_handlers.update_checkout_items, CUST, c.UpdateCheckoutItems(order.order_id, [CartItem("kettle", 2)])
-    )
+    _, events = run(drafts.update_checkout_items, CUST, c.UpdateCheckoutItems(order.order_id, [CartItem("kettle", 2)]))
     assert events == []
 
 
 def test_a_refused_change_yields_no_events_and_keeps_the_sequence(catalog):
     order, _ = checkout()
     with pytest.raises(InvalidTransition):
-        run(lifecycle_handlers.deliver_order, STAFF, c.DeliverOrder(order.order_id))
+        run(lifecycle.deliver_order, STAFF, c.DeliverOrder(order.order_id))
     ProductSnapshot.objects.filter(product_id="kettle").update(active=False)
     with pytest.raises(ProductUnavailable):
-        run(lifecycle_handlers.place_order, CUST, c.PlaceOrder(order.order_id))
+        run(lifecycle.place_order, CUST, c.PlaceOrder(order.order_id))
     assert models.Order.objects.get(id=order.order_id).event_sequence == 1
 
 
@@ -98,14 +97,14 @@ def test_events_reach_the_sink_inside_the_transaction_and_a_failing_sink_rolls_b
     def sink(events):
         seen.append((list(events), models.Order.objects.get(id=order.order_id).status))
 
-    _, events = run(lifecycle_handlers.place_order, CUST, c.PlaceOrder(order.order_id), sink=sink)
+    _, events = run(lifecycle.place_order, CUST, c.PlaceOrder(order.order_id), sink=sink)
     assert seen == [(events, "PENDING")], "the sink sees the change it belongs to, before commit"
 
     def broken(events):
         raise RuntimeError("outbox unavailable")
 
     with pytest.raises(RuntimeError):
-        run(lifecycle_handlers.cancel_order, CUST, c.CancelOrder(order.order_id, "r"), sink=broken)
+        run(lifecycle.cancel_order, CUST, c.CancelOrder(order.order_id, "r"), sink=broken)
     row = models.Order.objects.get(id=order.order_id)
     assert row.status == "PENDING" and row.event_sequence == 3 and row.cancel_reason == ""
 
@@ -156,7 +155,7 @@ def test_adding_an_order_that_is_placed_already_reserves_its_lines(catalog):
 
 def _priced_kettles(quantity: int):
     from ordering.domain.checkout import price_cart
-    from ordering.infrastructure.order_catalog import OrmCatalogReader
+    from ordering.infrastructure.repositories.catalog import OrmCatalogReader
 
     catalog = OrmCatalogReader("tenant-a").load(product_ids=["kettle"], coupon_codes=[], option_ids=["acme-std"])
     return price_cart(

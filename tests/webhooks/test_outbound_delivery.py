@@ -128,7 +128,7 @@ def test_the_request_id_is_the_correlation_id(shop, client):
 def after_sale(shop: Shop) -> None:
     """Every event of issue 7: review, hold, amendment, shipments and tracking, returns, refunds."""
     from ordering.application.commands import TrackingUpdate
-    from ordering.application.shipment_handlers import apply_tracking_update
+    from ordering.application.handlers.shipments import apply_tracking_update
     from ordering.infrastructure.unit_of_work import DjangoUnitOfWork
     from snapshots.domain.catalog import PaymentOption, TaxOption
     from snapshots.domain.workflow import TenantWorkflow

@@ -9,13 +9,13 @@ from django.db import IntegrityError, transaction
 
 from oms_project.kernel.tenancy import tenant_model, tenant_transaction
 from ordering.application.commands import CancelImportedOrder, ChangeImportedDestination, ImportOrder, TrackingUpdate
-from ordering.application.intake_handlers import (
+from ordering.application.handlers.intake import (
     cancel_imported_order,
     change_imported_destination,
     channel_principal,
     import_order,
 )
-from ordering.application.shipment_handlers import apply_tracking_update, parse_tracking_update
+from ordering.application.handlers.shipments import apply_tracking_update, parse_tracking_update
 from ordering.infrastructure.models import SalesChannel
 from ordering.infrastructure.order_queries import OrmOrderReader
 from ordering.infrastructure.sales_channels import OrmSalesChannels

@@ -13,9 +13,9 @@ from ordering.domain.errors import (
 from ordering.domain.order import Order
 from ordering.domain.values import parse_amount
 
-from . import commands as c
-from .order_change import change_order, nobody_else
-from .ports import UnitOfWork
+from .. import commands as c
+from ..order_change import change_order, nobody_else
+from ..ports import UnitOfWork
 
 # -- returns and refunds ----------------------------------------------------------------------
 

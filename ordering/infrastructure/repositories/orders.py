@@ -14,7 +14,9 @@ from ordering.domain.order import (
     Order,
 )
 
-from . import json_rows, models
+from .. import json_rows, models
+from ..stock_reservations import OrmStockReservations
+from ..write_batch import WriteBatch, WriteConflict
 from .order_changes import LoadedOrders, count_change, reserve_change, sync_rows
 from .order_rows import (
     children_of,
@@ -27,8 +29,6 @@ from .order_rows import (
     to_domain,
     with_children,
 )
-from .stock_reservations import OrmStockReservations
-from .write_batch import WriteBatch, WriteConflict
 
 ORDER_SQL = f"SELECT to_jsonb(o)::text FROM {models.Order._meta.db_table} AS o WHERE o.tenant_id = %s AND o.id = %s"
 

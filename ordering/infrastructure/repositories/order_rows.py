@@ -37,7 +37,7 @@ from ordering.domain.order import (
 )
 from ordering.domain.values import Address, CustomerInfo, Money
 
-from . import json_rows, models, order_counts
+from .. import json_rows, models, order_counts
 
 # -- rows <-> aggregate -----------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from snapshots.domain.workflow import TenantWorkflow
 from snapshots.infrastructure import models as snapshot_models
 
-from .order_catalog import OrmCatalogReader, workflow_from_row
+from .catalog import OrmCatalogReader, workflow_from_row
 
 
 class OrmWorkflowReader:

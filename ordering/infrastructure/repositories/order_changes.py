@@ -13,10 +13,10 @@ from django.db.models import Model
 from ordering.domain.order import Order
 from ordering.domain.stock import Held, held_stock, stock_changes
 
-from . import order_counts
+from .. import order_counts
+from ..stock_reservations import OrmStockReservations
+from ..write_batch import WriteBatch
 from .order_rows import children_of, counted_scopes
-from .stock_reservations import OrmStockReservations
-from .write_batch import WriteBatch
 
 
 @dataclass(frozen=True)

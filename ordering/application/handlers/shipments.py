@@ -16,9 +16,9 @@ from ordering.domain.errors import (
 from ordering.domain.fulfilment import TRACKING_STATUSES, ShipmentStatus
 from ordering.domain.order import Order
 
-from . import commands as c
-from .order_change import change_order
-from .ports import UnitOfWork
+from .. import commands as c
+from ..order_change import change_order
+from ..ports import UnitOfWork
 
 MAX_TRACKING_DETAIL = 300
 

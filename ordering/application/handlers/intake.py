@@ -12,9 +12,9 @@ from ordering.domain.intake import ChannelOrder, SalesChannel, check_channel_ord
 from ordering.domain.order import Order
 from ordering.domain.values import Address
 
-from . import commands as c
-from .checkout_handlers import retrying
-from .ports import RetryUseCase, UnitOfWork
+from .. import commands as c
+from ..ports import RetryUseCase, UnitOfWork
+from .checkout import retrying
 
 OPERATION = "importOrder"
 

@@ -7,9 +7,9 @@ from identity.domain.principal import Principal
 from ordering.domain import access
 from ordering.domain.order import Order
 
-from . import commands as c
-from .order_change import change_order, nobody_else
-from .ports import UnitOfWork
+from .. import commands as c
+from ..order_change import change_order, nobody_else
+from ..ports import UnitOfWork
 
 # -- holds and review -------------------------------------------------------------------------
 

@@ -19,10 +19,10 @@ from ordering.domain.order import Order
 from ordering.domain.price_check import PriceChanged, price_changes
 from ordering.domain.values import parse_amount
 
-from . import commands as c
-from .checkout_handlers import catalog_for, checked_idempotency_key, chosen_payment, retrying
-from .order_change import change_order, load_for_change, nobody_else
-from .ports import RetryUseCase, UnitOfWork
+from .. import commands as c
+from ..order_change import change_order, load_for_change, nobody_else
+from ..ports import RetryUseCase, UnitOfWork
+from .checkout import catalog_for, checked_idempotency_key, chosen_payment, retrying
 
 # -- the lifecycle ----------------------------------------------------------------------------
 

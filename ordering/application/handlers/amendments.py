@@ -16,10 +16,10 @@ from ordering.domain.lifecycle import OrderStatus
 from ordering.domain.order import Order
 from ordering.domain.values import Address
 
-from . import commands as c
-from .checkout_handlers import reprice
-from .order_change import change_order
-from .ports import UnitOfWork
+from .. import commands as c
+from ..order_change import change_order
+from ..ports import UnitOfWork
+from .checkout import reprice
 
 # -- amendments -------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from oms_project.kernel import prepared
 
-from .write_batch import WriteBatch
+from ..write_batch import WriteBatch
 
 NEXT_NUMBER_SQL = (
     "INSERT INTO ordering_number_counter (tenant_id, last_number) VALUES (%s, 1) "

@@ -16,7 +16,7 @@ from snapshots.infrastructure.catalog_reader import (
     vendor_from_row,
 )
 
-from . import json_rows, models
+from .. import json_rows, models
 
 
 def _catalog_sql(payment_options: bool) -> str:

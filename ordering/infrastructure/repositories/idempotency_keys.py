@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from ordering.application.ports import RetryUseCase
 from ordering.domain.errors import IdempotencyKeyReused
 
-from . import models
+from .. import models
 
 
 class OrmIdempotencyKeys:

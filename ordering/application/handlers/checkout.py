@@ -32,9 +32,9 @@ from ordering.domain.order import ChosenPayment, Order
 from ordering.domain.values import Address, CustomerInfo
 from snapshots.domain.catalog import PaymentOption
 
-from . import commands as c
-from .order_change import change_order, load_for_change
-from .ports import RetryUseCase, UnitOfWork
+from .. import commands as c
+from ..order_change import change_order, load_for_change
+from ..ports import RetryUseCase, UnitOfWork
 
 T = TypeVar("T")
 MAX_KEY_LENGTH = 255

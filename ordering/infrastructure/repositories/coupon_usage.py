@@ -6,7 +6,7 @@ from django.db.models import F
 
 from ordering.domain.errors import CouponExhausted
 
-from . import models
+from .. import models
 
 
 class OrmCouponUsage:
