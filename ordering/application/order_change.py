@@ -22,6 +22,7 @@ one mutation class that names the command and the handler (docs/architecture.md 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from identity.domain.principal import Principal
 from ordering.domain import access
@@ -30,6 +31,16 @@ from ordering.domain.order import Order
 from .ports import UnitOfWork
 
 Step = Callable[[Order], object]
+
+
+class OrderCommand(Protocol):
+    """A command that changes one existing order (every lifecycle command is one)."""
+
+    @property
+    def order_id(self) -> str: ...
+
+    @property
+    def expected_version(self) -> int | None: ...
 
 
 def nobody_else(order: Order) -> None:
@@ -42,18 +53,14 @@ def load_for_change(uow: UnitOfWork, principal: Principal, order_id: str) -> Ord
 
 
 def change_order(
-    principal: Principal,
-    order_id: str,
-    expected_version: int | None,
-    uow: UnitOfWork,
-    authorize: Step,
-    act: Step,
+    principal: Principal, command: OrderCommand, uow: UnitOfWork, act: Step, authorize: Step = nobody_else
 ) -> Order:
-    """Load -> authorize -> check the version -> act -> save, in one unit of work (see above)."""
+    """Load -> authorize -> check the version -> act -> save, in one unit of work (see above).
+    `authorize` defaults to `nobody_else`: an action whose rule needs no order."""
     with uow:
-        order = load_for_change(uow, principal, order_id)
+        order = load_for_change(uow, principal, command.order_id)
         authorize(order)
-        order.check_version(expected_version)
+        order.check_version(command.expected_version)
         act(order)
         uow.orders.save(order)
         uow.commit()

@@ -51,7 +51,7 @@ def change_destination_or_amend(principal: Principal, command: c.ChangeDestinati
         else:
             order.amend_destination(address, actor=principal.user_id, now=uow.now())
 
-    return change_order(principal, command.order_id, command.expected_version, uow, allowed, change)
+    return change_order(principal, command, uow, change, authorize=allowed)
 
 
 def change_order_quantity(principal: Principal, command: c.ChangeOrderQuantity, uow: UnitOfWork) -> Order:
@@ -74,7 +74,7 @@ def change_order_quantity(principal: Principal, command: c.ChangeOrderQuantity, 
         order.change_quantity(command.line_id, command.quantity, actor=principal.user_id, now=uow.now(), limit=limit)
 
     try:
-        return change_order(principal, command.order_id, command.expected_version, uow, _amender(principal), change)
+        return change_order(principal, command, uow, change, authorize=_amender(principal))
     except OutOfStock as error:  # the one line this changes: named by the mutation's own argument
         raise OutOfStock(error.message, field="quantity") from error
 
@@ -82,9 +82,8 @@ def change_order_quantity(principal: Principal, command: c.ChangeOrderQuantity, 
 def remove_line_items(principal: Principal, command: c.RemoveLineItems, uow: UnitOfWork) -> Order:
     return change_order(
         principal,
-        command.order_id,
-        command.expected_version,
+        command,
         uow,
-        _amender(principal),
         lambda order: order.remove_lines(list(command.line_ids), actor=principal.user_id, now=uow.now()),
+        authorize=_amender(principal),
     )

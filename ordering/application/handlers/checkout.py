@@ -33,7 +33,7 @@ from ordering.domain.values import Address, CustomerInfo
 from snapshots.domain.catalog import PaymentOption
 
 from .. import commands as c
-from ..order_change import change_order, load_for_change
+from ..order_change import OrderCommand, change_order, load_for_change
 from ..ports import RetryUseCase, UnitOfWork
 
 T = TypeVar("T")
@@ -181,7 +181,7 @@ def checkout_items(principal: Principal, command: c.CheckoutItems, uow: UnitOfWo
 
 
 def _draft_change(
-    principal: Principal, order_id: str, expected_version: int | None, uow: UnitOfWork, change: Callable[[Order], None]
+    principal: Principal, command: OrderCommand, uow: UnitOfWork, change: Callable[[Order], None]
 ) -> Order:
     """A change to a DRAFT order, by the customer who checked it out."""
 
@@ -190,7 +190,7 @@ def _draft_change(
         change(order)
 
     return change_order(
-        principal, order_id, expected_version, uow, lambda order: access.require_owner(order, principal, "change"), act
+        principal, command, uow, act, authorize=lambda order: access.require_owner(order, principal, "change")
     )
 
 
@@ -198,8 +198,7 @@ def update_checkout_items(principal: Principal, command: c.UpdateCheckoutItems, 
     items = check_items(list(command.items))
     return _draft_change(
         principal,
-        command.order_id,
-        command.expected_version,
+        command,
         uow,
         lambda order: reprice(uow, order, items=items, note="items updated", actor=principal.user_id),
     )
@@ -220,7 +219,7 @@ def select_shipping_option(principal: Principal, command: c.SelectShippingOption
             note=f"shipping for {command.vendor_id}: {command.shipping_option_id}",
         )
 
-    return _draft_change(principal, command.order_id, command.expected_version, uow, change)
+    return _draft_change(principal, command, uow, change)
 
 
 def _single_code(code: str) -> str:
@@ -251,7 +250,7 @@ def apply_coupon(principal: Principal, command: c.ApplyCoupon, uow: UnitOfWork) 
                 error.field = "code"
             raise
 
-    return _draft_change(principal, command.order_id, command.expected_version, uow, change)
+    return _draft_change(principal, command, uow, change)
 
 
 def remove_coupon(principal: Principal, command: c.RemoveCoupon, uow: UnitOfWork) -> Order:
@@ -268,4 +267,4 @@ def remove_coupon(principal: Principal, command: c.RemoveCoupon, uow: UnitOfWork
             note=f"coupon {code} removed",
         )
 
-    return _draft_change(principal, command.order_id, command.expected_version, uow, change)
+    return _draft_change(principal, command, uow, change)

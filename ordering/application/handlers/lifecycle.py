@@ -20,7 +20,7 @@ from ordering.domain.price_check import PriceChanged, price_changes
 from ordering.domain.values import parse_amount
 
 from .. import commands as c
-from ..order_change import change_order, load_for_change, nobody_else
+from ..order_change import OrderCommand, change_order, load_for_change
 from ..ports import RetryUseCase, UnitOfWork
 from .checkout import catalog_for, checked_idempotency_key, chosen_payment, retrying
 
@@ -89,7 +89,7 @@ def confirm_order(principal: Principal, command: c.ConfirmOrder, uow: UnitOfWork
             method=command.method, reference=command.reference, amount=amount, actor=principal.user_id, now=uow.now()
         )
 
-    return change_order(principal, command.order_id, command.expected_version, uow, nobody_else, act)
+    return change_order(principal, command, uow, act)
 
 
 def ship_order(principal: Principal, command: c.ShipOrder, uow: UnitOfWork) -> Order:
@@ -97,10 +97,8 @@ def ship_order(principal: Principal, command: c.ShipOrder, uow: UnitOfWork) -> O
         raise Forbidden("only the order's vendors and staff can ship it")
     return change_order(
         principal,
-        command.order_id,
-        command.expected_version,
+        command,
         uow,
-        lambda order: access.shipping_scope(order, principal),
         lambda order: order.ship(
             carrier=command.carrier,
             tracking_number=command.tracking_number,
@@ -109,6 +107,7 @@ def ship_order(principal: Principal, command: c.ShipOrder, uow: UnitOfWork) -> O
             actor=principal.user_id,
             now=uow.now(),
         ),
+        authorize=lambda order: access.shipping_scope(order, principal),
     )
 
 
@@ -117,11 +116,10 @@ def deliver_order(principal: Principal, command: c.DeliverOrder, uow: UnitOfWork
         raise Forbidden("only staff, or the vendor of every line, can mark an order delivered")
     return change_order(
         principal,
-        command.order_id,
-        command.expected_version,
+        command,
         uow,
-        lambda order: access.require_can_deliver(order, principal),
         lambda order: order.deliver(actor=principal.user_id, now=uow.now()),
+        authorize=lambda order: access.require_can_deliver(order, principal),
     )
 
 
@@ -129,27 +127,24 @@ def complete_order(principal: Principal, command: c.CompleteOrder, uow: UnitOfWo
     access.require_staff(principal, "complete")
     return change_order(
         principal,
-        command.order_id,
-        command.expected_version,
+        command,
         uow,
-        nobody_else,
         lambda order: order.complete(actor=principal.user_id, now=uow.now()),
     )
 
 
 def _as_staff_or_sole_vendor(
-    principal: Principal, order_id: str, expected_version: int | None, uow: UnitOfWork, change: Callable[[Order], None]
+    principal: Principal, command: OrderCommand, uow: UnitOfWork, change: Callable[[Order], None]
 ) -> Order:
     """Marking an order UNFULFILLABLE and resuming it: staff, or the vendor of every line."""
     if not (principal.is_staff or principal.is_vendor):
         raise Forbidden("only staff, or the vendor of every line, can mark an order unfulfillable or resume it")
     return change_order(
         principal,
-        order_id,
-        expected_version,
+        command,
         uow,
-        lambda order: access.require_can_mark_unfulfillable(order, principal),
         change,
+        authorize=lambda order: access.require_can_mark_unfulfillable(order, principal),
     )
 
 
@@ -158,8 +153,7 @@ def mark_unfulfillable(principal: Principal, command: c.MarkUnfulfillable, uow: 
     until it is cancelled or resumed."""
     return _as_staff_or_sole_vendor(
         principal,
-        command.order_id,
-        command.expected_version,
+        command,
         uow,
         lambda order: order.mark_unfulfillable(reason=command.reason, actor=principal.user_id, now=uow.now()),
     )
@@ -169,8 +163,7 @@ def resume_order(principal: Principal, command: c.ResumeOrder, uow: UnitOfWork) 
     """UNFULFILLABLE -> CONFIRMED, or PARTIALLY_SHIPPED when part of it had shipped."""
     return _as_staff_or_sole_vendor(
         principal,
-        command.order_id,
-        command.expected_version,
+        command,
         uow,
         lambda order: order.resume(actor=principal.user_id, now=uow.now()),
     )
@@ -179,9 +172,8 @@ def resume_order(principal: Principal, command: c.ResumeOrder, uow: UnitOfWork) 
 def cancel_order(principal: Principal, command: c.CancelOrder, uow: UnitOfWork) -> Order:
     return change_order(
         principal,
-        command.order_id,
-        command.expected_version,
+        command,
         uow,
-        lambda order: access.require_can_cancel(order, principal),
         lambda order: order.cancel(reason=command.reason, actor=principal.user_id, now=uow.now()),
+        authorize=lambda order: access.require_can_cancel(order, principal),
     )

@@ -14,7 +14,7 @@ from ordering.domain.order import Order
 from ordering.domain.values import parse_amount
 
 from .. import commands as c
-from ..order_change import change_order, nobody_else
+from ..order_change import change_order
 from ..ports import UnitOfWork
 
 # -- returns and refunds ----------------------------------------------------------------------
@@ -26,13 +26,12 @@ def request_return(principal: Principal, command: c.RequestReturn, uow: UnitOfWo
     window = uow.workflow.get().return_window_days
     return change_order(
         principal,
-        command.order_id,
-        command.expected_version,
+        command,
         uow,
-        lambda order: access.require_owner(order, principal, "return"),
         lambda order: order.request_return(
             lines=list(command.lines), reason=command.reason, window_days=window, actor=principal.user_id, now=uow.now()
         ),
+        authorize=lambda order: access.require_owner(order, principal, "return"),
     )
 
 
@@ -52,13 +51,12 @@ def decide_return(principal: Principal, command: c.DecideReturn, uow: UnitOfWork
         raise Forbidden("only staff, or the vendor whose lines are returned, can handle a return")
     return change_order(
         principal,
-        command.order_id,
-        command.expected_version,
+        command,
         uow,
-        _return_handler(principal, command.return_id),
         lambda order: order.decide_return(
             command.return_id, approve=command.approve, note=command.note, actor=principal.user_id, now=uow.now()
         ),
+        authorize=_return_handler(principal, command.return_id),
     )
 
 
@@ -67,11 +65,10 @@ def receive_return(principal: Principal, command: c.ReceiveReturn, uow: UnitOfWo
         raise Forbidden("only staff, or the vendor whose lines are returned, can handle a return")
     return change_order(
         principal,
-        command.order_id,
-        command.expected_version,
+        command,
         uow,
-        _return_handler(principal, command.return_id),
         lambda order: order.receive_return(command.return_id, actor=principal.user_id, now=uow.now()),
+        authorize=_return_handler(principal, command.return_id),
     )
 
 
@@ -84,4 +81,4 @@ def process_refund(principal: Principal, command: c.ProcessRefund, uow: UnitOfWo
             amount=amount, reason=command.reason, return_id=command.return_id, actor=principal.user_id, now=uow.now()
         )
 
-    return change_order(principal, command.order_id, command.expected_version, uow, nobody_else, refund)
+    return change_order(principal, command, uow, refund)

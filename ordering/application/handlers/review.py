@@ -8,7 +8,7 @@ from ordering.domain import access
 from ordering.domain.order import Order
 
 from .. import commands as c
-from ..order_change import change_order, nobody_else
+from ..order_change import change_order
 from ..ports import UnitOfWork
 
 # -- holds and review -------------------------------------------------------------------------
@@ -18,10 +18,8 @@ def place_on_hold(principal: Principal, command: c.PlaceOnHold, uow: UnitOfWork)
     access.require_staff(principal, "hold")
     return change_order(
         principal,
-        command.order_id,
-        command.expected_version,
+        command,
         uow,
-        nobody_else,
         lambda order: order.place_on_hold(
             reason=command.reason, note=command.note, actor=principal.user_id, now=uow.now()
         ),
@@ -32,10 +30,8 @@ def release_hold(principal: Principal, command: c.ReleaseHold, uow: UnitOfWork) 
     access.require_staff(principal, "release")
     return change_order(
         principal,
-        command.order_id,
-        command.expected_version,
+        command,
         uow,
-        nobody_else,
         lambda order: order.release_hold(note=command.note, actor=principal.user_id, now=uow.now()),
     )
 
@@ -44,10 +40,8 @@ def review_order(principal: Principal, command: c.ReviewOrder, uow: UnitOfWork) 
     access.require_staff(principal, "review")
     return change_order(
         principal,
-        command.order_id,
-        command.expected_version,
+        command,
         uow,
-        nobody_else,
         lambda order: order.decide_review(
             decision=command.decision, note=command.note, actor=principal.user_id, now=uow.now()
         ),
@@ -58,10 +52,8 @@ def escalate_reviewer(principal: Principal, command: c.EscalateReviewer, uow: Un
     access.require_staff(principal, "escalate the review of")
     return change_order(
         principal,
-        command.order_id,
-        command.expected_version,
+        command,
         uow,
-        nobody_else,
         lambda order: order.escalate_review(
             assignee=command.reviewer_id, note=command.note, actor=principal.user_id, now=uow.now()
         ),

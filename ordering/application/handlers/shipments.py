@@ -35,16 +35,15 @@ def add_shipment(principal: Principal, command: c.AddShipment, uow: UnitOfWork) 
     _shipper(principal)
     return change_order(
         principal,
-        command.order_id,
-        command.expected_version,
+        command,
         uow,
-        lambda order: access.shipping_scope(order, principal),
         lambda order: order.add_shipment(
             lines=None if command.lines is None else list(command.lines),
             vendor_scope=access.shipping_scope(order, principal),
             actor=principal.user_id,
             now=uow.now(),
         ),
+        authorize=lambda order: access.shipping_scope(order, principal),
     )
 
 
@@ -54,10 +53,8 @@ def add_shipping_tracking_reference(
     _shipper(principal)
     return change_order(
         principal,
-        command.order_id,
-        command.expected_version,
+        command,
         uow,
-        lambda order: access.shipping_scope(order, principal),
         lambda order: order.add_tracking_reference(
             command.shipment_id,
             carrier=command.carrier,
@@ -66,6 +63,7 @@ def add_shipping_tracking_reference(
             actor=principal.user_id,
             now=uow.now(),
         ),
+        authorize=lambda order: access.shipping_scope(order, principal),
     )
 
 
@@ -73,10 +71,8 @@ def cancel_shipment(principal: Principal, command: c.CancelShipment, uow: UnitOf
     _shipper(principal)
     return change_order(
         principal,
-        command.order_id,
-        command.expected_version,
+        command,
         uow,
-        lambda order: access.shipping_scope(order, principal),
         lambda order: order.cancel_shipment(
             command.shipment_id,
             reason=command.reason,
@@ -84,6 +80,7 @@ def cancel_shipment(principal: Principal, command: c.CancelShipment, uow: UnitOf
             actor=principal.user_id,
             now=uow.now(),
         ),
+        authorize=lambda order: access.shipping_scope(order, principal),
     )
 
 
