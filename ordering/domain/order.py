@@ -11,7 +11,7 @@ Who may call which method is decided in `access.py`; what things cost in `pricin
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -104,43 +104,8 @@ __all__ = [
 
 @dataclass
 class Order(OrderShipments, OrderAmendments, OrderReturns):
-    order_id: str
-    tenant_id: str
-    status: OrderStatus
-    payment_status: PaymentStatus
-    currency: str
-    customer: CustomerInfo
-    shipping_address: Address
-    created_at: datetime
-    updated_at: datetime
-    lines: list[OrderLine] = field(default_factory=list)
-    shipping: list[VendorShipping] = field(default_factory=list)
-    coupons: list[AppliedCoupon] = field(default_factory=list)
-    subtotal: Money | None = None
-    discount_total: Money | None = None
-    shipping_total: Money | None = None
-    total: Money | None = None
-    tax_total: Money | None = None
-    payment_option: ChosenPayment | None = None
-    number: str | None = None
-    placed_at: datetime | None = None
-    payment: Payment | None = None
-    shipments: list[Shipment] = field(default_factory=list)
-    cancellation: Cancellation | None = None
-    unfulfillable_reason: str = ""  # set while UNFULFILLABLE
-    channel: str = ""  # the sales channel it was imported from (ordering/domain/intake.py); "": our checkout
-    external_reference: str = ""  # the channel's reference, unique per tenant and channel
-    history: list[HistoryEntry] = field(default_factory=list)
-    hold: Hold | None = None
-    review: Review | None = None
-    revision: int = 0  # amendments after placing, from 0
-    payment_adjustment: Money | None = None  # a paid total changed by amendments: + owed, - to refund
-    delivered_at: datetime | None = None
-    returns: list[ReturnRequest] = field(default_factory=list)
-    refunds: list[Refund] = field(default_factory=list)
-    version: int = 1
-    event_sequence: int = 0
-    events: list[ev.OrderEvent] = field(default_factory=list, compare=False, repr=False)
+    """One order: its fields are `OrderState`'s (order_state.py), its rules are the methods here
+    and in the parts it derives from."""
 
     # -- creating and revising a draft ---------------------------------------------------------
 

@@ -9,6 +9,7 @@ part's private methods.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -29,8 +30,9 @@ from .order_rules import PaymentStatus
 from .values import Address, CustomerInfo, Money
 
 
+@dataclass
 class OrderState:
-    """The order's fields (declared here, set by the `Order` dataclass) and the steps its parts share."""
+    """The order's fields, declared once here, and the steps its parts share."""
 
     order_id: str
     tenant_id: str
@@ -41,34 +43,34 @@ class OrderState:
     shipping_address: Address
     created_at: datetime
     updated_at: datetime
-    lines: list[OrderLine]
-    shipping: list[VendorShipping]
-    coupons: list[AppliedCoupon]
-    subtotal: Money | None
-    discount_total: Money | None
-    shipping_total: Money | None
-    total: Money | None
-    tax_total: Money | None
-    payment_option: ChosenPayment | None
-    number: str | None
-    placed_at: datetime | None
-    payment: Payment | None
-    shipments: list[Shipment]
-    cancellation: Cancellation | None
-    unfulfillable_reason: str
-    channel: str
-    external_reference: str
-    history: list[HistoryEntry]
-    hold: Hold | None
-    review: Review | None
-    revision: int
-    payment_adjustment: Money | None
-    delivered_at: datetime | None
-    returns: list[ReturnRequest]
-    refunds: list[Refund]
-    version: int
-    event_sequence: int
-    events: list[ev.OrderEvent]
+    lines: list[OrderLine] = field(default_factory=list)
+    shipping: list[VendorShipping] = field(default_factory=list)
+    coupons: list[AppliedCoupon] = field(default_factory=list)
+    subtotal: Money | None = None
+    discount_total: Money | None = None
+    shipping_total: Money | None = None
+    total: Money | None = None
+    tax_total: Money | None = None
+    payment_option: ChosenPayment | None = None
+    number: str | None = None
+    placed_at: datetime | None = None
+    payment: Payment | None = None
+    shipments: list[Shipment] = field(default_factory=list)
+    cancellation: Cancellation | None = None
+    unfulfillable_reason: str = ""  # set while UNFULFILLABLE
+    channel: str = ""  # the sales channel it was imported from (ordering/domain/intake.py); "": our checkout
+    external_reference: str = ""  # the channel's reference, unique per tenant and channel
+    history: list[HistoryEntry] = field(default_factory=list)
+    hold: Hold | None = None
+    review: Review | None = None
+    revision: int = 0  # amendments after placing, from 0
+    payment_adjustment: Money | None = None  # a paid total changed by amendments: + owed, - to refund
+    delivered_at: datetime | None = None
+    returns: list[ReturnRequest] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
+    version: int = 1
+    event_sequence: int = 0
+    events: list[ev.OrderEvent] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def priced_total(self) -> Money:
