@@ -385,15 +385,7 @@ class OrmDeliveryStore:
                         )
                         for pk, tenant, number, at, code, latency, error, status, next_at, delivered in rows
                     ],
-                    [
-                        "status",
-                        "attempts",
-                        "lease_until",
-                        "next_attempt_at",
-                        "last_status_code",
-                        "last_error",
-                        "delivered_at",
-                    ],
+                    sorted(RECORD_COLUMNS["webhooks_delivery"]),  # the same columns as RECORD_SQL's
                 )
         for outcome in outcomes:
             label = {"DELIVERED": "delivered", "DEAD": "dead"}.get(outcome.state.status.value, "retry")
