@@ -461,6 +461,9 @@ def test_roles_that_may_never_do_an_action_get_forbidden(shop):
     shop.ok("confirmOrder", shop.staff, orderId=placed["id"], payment=payment)
     forbidden(shop, "shipOrder", shop.customer, orderId=placed["id"], carrier="UPS", trackingNumber="t")
     forbidden(shop, "cancelOrder", shop.acme, orderId=placed["id"], reason="globex has a line too")
+    # Access is checked before the version (order_change.change_order): a stale version does not
+    # tell a caller who may not cancel anything about the order.
+    forbidden(shop, "cancelOrder", shop.acme, orderId=placed["id"], reason="stale too", expectedVersion=1)
     shop.ok("shipOrder", shop.acme, orderId=placed["id"], carrier="UPS", trackingNumber="t")
     shop.ok("shipOrder", shop.globex, orderId=placed["id"], carrier="UPS", trackingNumber="u")
     forbidden(shop, "deliverOrder", shop.acme, orderId=placed["id"])
