@@ -21,9 +21,10 @@ run: venv
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	DEBUG=1 LOG_FORMAT=plain $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-# The suite runs on every core (pytest-xdist; each worker has its own test database); `-n 0` for one process.
+# The suite runs on every core (pytest-xdist; each worker has its own test database; an idle worker
+# steals queued tests from a busy one, so a few long tests do not leave a core waiting); `-n 0` for one process.
 test: venv chromium redis
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 check: venv
 	$(BIN)/ruff check .

@@ -74,8 +74,11 @@ def nats_or_skip(tmp_path):
     pytest.skip(reason)
 
 
-def stream_messages(url: str, stream: str, subject: str = "oms.>", timeout: float = 1.0) -> list[dict]:
-    """Everything the stream holds on `subject`, in stream order: envelope, subject and headers."""
+def stream_messages(url: str, stream: str, subject: str = "oms.>", timeout: float = 5.0) -> list[dict]:
+    """Everything the stream holds on `subject`, in stream order: envelope, subject and headers.
+
+    Reads until a message says nothing is pending after it (no fixed wait at the end); `timeout`
+    bounds the wait for a message that does not come."""
 
     async def read() -> list[dict]:
         import nats
@@ -84,6 +87,8 @@ def stream_messages(url: str, stream: str, subject: str = "oms.>", timeout: floa
         nc = await nats.connect(url)
         try:
             js = nc.jetstream()
+            if (await js.stream_info(stream)).state.messages == 0:
+                return []
             sub = await js.subscribe(
                 subject, stream=stream, ordered_consumer=True, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
             )
@@ -92,7 +97,7 @@ def stream_messages(url: str, stream: str, subject: str = "oms.>", timeout: floa
                 try:
                     message = await sub.next_msg(timeout=timeout)
                 except nats.errors.TimeoutError:
-                    return found
+                    break
                 found.append(
                     {
                         "event": json.loads(message.data),
@@ -100,6 +105,10 @@ def stream_messages(url: str, stream: str, subject: str = "oms.>", timeout: floa
                         "headers": dict(message.headers or {}),
                     }
                 )
+                if message.metadata.num_pending == 0:
+                    break
+            await sub.unsubscribe()
+            return found
         finally:
             await nc.close()
 

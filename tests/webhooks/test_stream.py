@@ -172,11 +172,13 @@ def test_nats_down_events_wait_in_the_outbox_then_go_out(nats_server, tenant):
         pytest.skip("the shared NATS server is never stopped")
     nats_server.stop()
     write_events(tenant.id, orders=5)
-    work = StreamPublisher(OrmUnpublishedEvents(), NatsEventStream.from_settings(), max_backoff_seconds=0.5)
+    stream = NatsEventStream.from_settings()
+    stream.connect_seconds = 1.0  # each attempt while the server is down gives up sooner
+    work = StreamPublisher(OrmUnpublishedEvents(), stream, max_backoff_seconds=0.5)
     with pytest.raises(StreamUnavailable):
         work.publish_once()
     assert OutboxEvent.objects.filter(published_at__isnull=True).count() == 25  # nothing lost, nothing marked
-    threading.Timer(1.0, nats_server.start).start()  # back in a second, while the publisher retries
+    threading.Timer(0.5, nats_server.start).start()  # back in a second, while the publisher retries
     deadline = time.monotonic() + 30
     try:
         work.run_forever(

@@ -142,7 +142,12 @@ class OrmUnpublishedEvents:
 
 
 class NatsEventStream:
-    """JetStream over nats-py: the stream created or updated at start, publishes pipelined."""
+    """JetStream over nats-py: the stream created or updated at start, publishes pipelined.
+
+    A first connection that does not succeed within `connect_seconds` (retrying every half second)
+    is StreamUnavailable; once connected, the client reconnects for ever."""
+
+    connect_seconds = 3.0
 
     def __init__(
         self, url: str, *, name: str, max_age_days: float, duplicate_window_seconds: float, ack_timeout_seconds: float
@@ -189,7 +194,7 @@ class NatsEventStream:
                     reconnect_time_wait=0.5,
                     error_cb=quiet,
                 ),
-                timeout=3,
+                timeout=self.connect_seconds,
             )
         except Exception as error:
             self.nc = None
