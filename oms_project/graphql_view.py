@@ -72,7 +72,12 @@ class GraphQLContext:
 
 
 def authenticate_request(request: HttpRequest) -> Principal:
-    token = parse_authorization_header(request.headers.get("Authorization"))
+    return authenticate_header(request.headers.get("Authorization"))
+
+
+def authenticate_header(authorization: str | None) -> Principal:
+    """The principal of an `Authorization: Bearer <JWT>` value (HTTP requests and live connections)."""
+    token = parse_authorization_header(authorization)
     verifier = PyJwtVerifier(
         leeway=settings.OMS_JWT_LEEWAY_SECONDS,
         jwks_lifespan=settings.OMS_JWKS_CACHE_SECONDS,

@@ -5,6 +5,7 @@ import graphene
 from identity.api.schema import IdentityMutation, IdentityQuery
 from ordering.api.mutations import OrderingMutation
 from ordering.api.queries import OrderingQuery
+from ordering.api.subscriptions import OrderingSubscription
 from snapshots.api.schema import SnapshotsQuery
 
 
@@ -16,4 +17,8 @@ class Mutation(IdentityMutation, OrderingMutation, graphene.ObjectType):
     pass
 
 
-schema = graphene.Schema(query=Query, mutation=Mutation)
+class Subscription(OrderingSubscription, graphene.ObjectType):
+    pass
+
+
+schema = graphene.Schema(query=Query, mutation=Mutation, subscription=Subscription)

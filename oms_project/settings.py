@@ -93,6 +93,13 @@ OMS_EVENT_STREAM_MAX_AGE_DAYS = env_float("OMS_EVENT_STREAM_MAX_AGE_DAYS", 7)
 OMS_EVENT_STREAM_DUPLICATE_WINDOW_SECONDS = env_float("OMS_EVENT_STREAM_DUPLICATE_WINDOW_SECONDS", 120)
 OMS_EVENT_STREAM_BATCH = int(env_float("OMS_EVENT_STREAM_BATCH", 1000))
 OMS_EVENT_STREAM_ACK_TIMEOUT_SECONDS = env_float("OMS_EVENT_STREAM_ACK_TIMEOUT_SECONDS", 5)
+# Live order status (GraphQL subscriptions, oms_project/live.py; docs/live.md): the hub's poll when
+# it cannot LISTEN (SQLite), and the limits of one connection.
+OMS_LIVE_POLL_SECONDS = env_float("OMS_LIVE_POLL_SECONDS", 0.1)
+OMS_LIVE_INIT_TIMEOUT_SECONDS = env_float("OMS_LIVE_INIT_TIMEOUT_SECONDS", 10)
+OMS_LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION = int(env_float("OMS_LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20))
+OMS_LIVE_MAX_MESSAGE_BYTES = int(env_float("OMS_LIVE_MAX_MESSAGE_BYTES", 64 * 1024))
+OMS_LIVE_PING_SECONDS = env_float("OMS_LIVE_PING_SECONDS", 30)
 # Deliveries in flight at once (claimed per batch), and parallel requests per subscription.
 OMS_RELAY_BATCH = int(env_float("OMS_RELAY_BATCH", 200))
 OMS_RELAY_CONCURRENCY = int(env_float("OMS_RELAY_CONCURRENCY", 16))
@@ -160,6 +167,7 @@ OMS_ADMISSION_STATE_FILE = os.environ.get("OMS_ADMISSION_STATE_FILE", "").strip(
 OMS_TENANT_MODEL = "identity.Tenant"
 
 INSTALLED_APPS = [
+    "daphne",  # `runserver` serves ASGI: subscriptions work under `make run`
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -236,6 +244,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(env_float("DATA_UPLOAD_MAX_MEMORY_SIZE", 2.5 *
 
 ROOT_URLCONF = "oms_project.urls"
 WSGI_APPLICATION = "oms_project.wsgi.application"
+ASGI_APPLICATION = "oms_project.asgi.application"
 
 TEMPLATES = [
     {

@@ -58,7 +58,7 @@ def all_coded_error_classes() -> set[type[CodedError]]:
     for package in PACKAGES:
         module = importlib.import_module(package)
         for info in pkgutil.walk_packages(module.__path__, package + "."):
-            if ".migrations" not in info.name and not info.name.endswith(("wsgi", "settings_test")):
+            if ".migrations" not in info.name and not info.name.endswith(("wsgi", "asgi", "settings_test")):
                 importlib.import_module(info.name)
     found, waiting = set(), [CodedError]
     while waiting:

@@ -85,6 +85,9 @@ CODES: tuple[Code, ...] = (
     # Fair share.
     Code("OVER_SHARE", 429),
     Code("RATE_LIMITED", 429),
+    # Live order status (subscriptions).
+    Code("REPLAY_UNAVAILABLE", 410),  # the events after a position are no longer kept: reload
+    Code("TOO_MANY_SUBSCRIPTIONS", 429),  # one connection runs at most so many operations
     # The webhook doors.
     Code("MALFORMED_JSON", 400),
     Code("UNKNOWN_TYPE", 400),
