@@ -100,6 +100,8 @@ OMS_LIVE_INIT_TIMEOUT_SECONDS = env_float("OMS_LIVE_INIT_TIMEOUT_SECONDS", 10)
 OMS_LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION = int(env_float("OMS_LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20))
 OMS_LIVE_MAX_MESSAGE_BYTES = int(env_float("OMS_LIVE_MAX_MESSAGE_BYTES", 64 * 1024))
 OMS_LIVE_PING_SECONDS = env_float("OMS_LIVE_PING_SECONDS", 30)
+# A reconnect with `after` is replayed up to this many of the tenant's events; more: REPLAY_UNAVAILABLE.
+OMS_LIVE_REPLAY_LIMIT = int(env_float("OMS_LIVE_REPLAY_LIMIT", 10_000))
 # Deliveries in flight at once (claimed per batch), and parallel requests per subscription.
 OMS_RELAY_BATCH = int(env_float("OMS_RELAY_BATCH", 200))
 OMS_RELAY_CONCURRENCY = int(env_float("OMS_RELAY_CONCURRENCY", 16))

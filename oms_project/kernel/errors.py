@@ -88,6 +88,7 @@ CODES: tuple[Code, ...] = (
     # Live order status (subscriptions).
     Code("REPLAY_UNAVAILABLE", 410),  # the events after a position are no longer kept: reload
     Code("TOO_MANY_SUBSCRIPTIONS", 429),  # one connection runs at most so many operations
+    Code("LIVE_UNAVAILABLE", 503),  # the event stream cannot be read now: subscribe again shortly
     # The webhook doors.
     Code("MALFORMED_JSON", 400),
     Code("UNKNOWN_TYPE", 400),

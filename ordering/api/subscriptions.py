@@ -53,14 +53,15 @@ def _order_feed(principal, order_id: str):
 
 
 async def _open(info, make_feed, after: str | None, envelopes: bool = False):
+    """The subscription's stream, once the caller's right, the `after` position and the source
+    have all been checked (a refusal is the protocol's `error` message)."""
     live: LiveOrders = info.context.live
     try:
         feed = await make_feed()
         position = _after(live, after)
-        await live.open(feed, position)
+        return await (live.envelopes(feed, position) if envelopes else live.updates(feed, position))
     except CodedError as error:
         raise top_level_error(error, with_field=bool(error.field)) from error
-    return live.envelopes(feed, position) if envelopes else live.updates(feed, position)
 
 
 class OrderingSubscription(graphene.ObjectType):

@@ -12,9 +12,10 @@ Nothing is sent that the follower could not read with a query: each update is th
 `get_order` gives it to that principal when the update is sent (a vendor sees its lines only),
 and an event whose order the principal can no longer see is skipped. One change (one new version of
 the order) may raise several events (`order.placed` and `order.status_changed`): the order feeds
-send one update per change, at its last event; `orderEvents` sends every event. An update carries
-the order as it stands when it is sent, so two changes in quick succession may both show the
-later state; each still has its own position.
+send one update per change, at its first event, showing the order as it stands when the update is
+sent; `orderEvents` sends every event. Changes that come faster than they are sent, or that a
+reconnecting client missed, are sent once per order, as its latest state, at the position of the
+event that made the update (`SentVersions`).
 
 A position is opaque to clients: `<source letter><number>` (`o` the outbox position, `s` the
 stream sequence). A client passes the last one it saw as `after`; what it missed is replayed in
@@ -24,8 +25,9 @@ order before live updates. A position the source no longer holds is `REPLAY_UNAV
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from identity.domain.principal import Principal
 from oms_project.kernel.errors import CodedError
@@ -55,21 +57,56 @@ class LiveEvent:
     vendor_ids: frozenset[str]
     status: str
     channel: str
-    version: int = 0  # the order's version after the change that raised it
-    ends_change: bool = True  # the last event of its change (one change may raise several)
+    version: int = 0  # the order's version after the change that raised it (0: not known)
 
 
-def mark_change_ends(events: list[LiveEvent]) -> list[LiveEvent]:
-    """Events in position order, each marked whether it is the last its change raised: a change
-    (one transaction, one new version) raises its events together, and an update is sent once per
-    change, at its last event."""
-    seen: set[tuple[str, str, int]] = set()
-    marked = []
-    for event in reversed(events):
-        key = (event.tenant_id, event.order_id, event.version)
-        marked.append(event if key not in seen else replace(event, ends_change=False))
-        seen.add(key)
-    return marked[::-1]
+def event_of(
+    position: int, tenant_id: str, order_id: str, type: str, sequence: int, occurred_at: datetime, data: Any
+) -> LiveEvent:
+    """An event as the feeds route it, from what the outbox row or the stream message says: who
+    the order belongs to comes from the event's order document (docs/events/)."""
+    order = (data or {}).get("order") or {}
+    return LiveEvent(
+        position=position,
+        tenant_id=tenant_id,
+        order_id=str(order_id),
+        type=type,
+        sequence=sequence,
+        occurred_at=occurred_at,
+        customer_user_id=(order.get("customer") or {}).get("user_id") or "",
+        vendor_ids=frozenset(line.get("vendor_id") for line in order.get("lines") or () if line.get("vendor_id")),
+        status=order.get("status") or "",
+        channel=order.get("channel") or "",
+        version=order.get("version") or 0,
+    )
+
+
+class SentVersions:
+    """One order feed's memory of what it sent: the version of each order's last update. A change
+    (one new version) may raise several events (`order.placed` and `order.status_changed`), and an
+    update shows the order as it stands when sent: an event whose order was already sent at its
+    version or a later one makes no new update."""
+
+    def __init__(self) -> None:
+        self.versions: dict[str, int] = {}
+
+    def wants(self, event: LiveEvent) -> bool:
+        return not event.version or event.version > self.versions.get(event.order_id, 0)
+
+    def sent(self, order_id: str, version: int) -> None:
+        self.versions[order_id] = max(version, self.versions.get(order_id, 0))
+
+
+def same_change_or_before(missed: list[LiveEvent], seen: LiveEvent) -> list[LiveEvent]:
+    """A replay without the events of the order `seen` belongs to at `seen`'s version or before
+    (a change raises its events together: the client that saw one saw the change)."""
+    return [e for e in missed if not (e.order_id == seen.order_id and 0 < e.version <= seen.version)]
+
+
+class LiveUnavailable(CodedError):
+    """The event source cannot be read now (the stream is unreachable): subscribe again shortly."""
+
+    code = "LIVE_UNAVAILABLE"
 
 
 SOURCES = ("o", "s")  # the outbox's positions, the stream's sequences
@@ -146,8 +183,7 @@ def staff_feed(principal: Principal, types: tuple[str, ...] = (), channel: str |
 
 
 def order_update(feed: Feed, event: LiveEvent, reader: OrderReader) -> Order | None:
-    """The order as the feed's principal may read it now, or None when it may not (skip). Only
-    the last event of a change makes an update."""
-    if not event.ends_change or not feed.follows(event):
+    """The order as the feed's principal may read it now, or None when it may not (skip)."""
+    if not feed.follows(event):
         return None
     return get_order(feed.principal, event.order_id, reader)

@@ -52,10 +52,10 @@ class LiveClient:
         (the protocol has no acknowledgement of a subscribe: a client that acts at once may act
         before its subscription is in place)."""
         hub = LiveOrders.process_hub()
-        before = len(hub.subscribers)
+        before = hub.started()
         await self.subscribe(id_, query, variables)
         deadline = asyncio.get_running_loop().time() + 5
-        while len(hub.subscribers) <= before or not hub.ready():
+        while hub.started() <= before:
             assert asyncio.get_running_loop().time() < deadline, "the subscription did not start"
             await asyncio.sleep(0.005)
 

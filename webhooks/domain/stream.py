@@ -18,6 +18,11 @@ SUBJECT_PREFIX = "oms"
 STREAM_SUBJECTS = "oms.*.orders.>"
 
 
+def tenant_subjects(tenant_id: str) -> str:
+    """Every event subject of one tenant: `oms.acme.orders.>`."""
+    return f"{SUBJECT_PREFIX}.{tenant_id}.orders.>"
+
+
 def subject_for(tenant_id: str, event_type: str) -> str:
     """`order.placed` of tenant `acme` -> `oms.acme.orders.placed`."""
     name = event_type.removeprefix("order.")
