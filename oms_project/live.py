@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -26,9 +27,11 @@ from graphql.execution import create_source_event_stream
 from identity.domain.errors import AccessRevoked, AuthenticationFailed, KeySourceUnavailable
 from identity.domain.principal import Principal
 from oms_project.kernel import graphql_ws
+from oms_project.kernel.admission.live import TRY_AGAIN_LATER, admit_connection, live_connections
 from oms_project.kernel.errors import graphql_error
 from oms_project.kernel.graphql_limits import query_too_large
 from oms_project.kernel.input_gate import TextRefused, check_tree
+from oms_project.kernel.metrics import LIVE_CONNECTIONS, LIVE_MESSAGES
 from oms_project.kernel.tenancy import tenant_reads
 from ordering.infrastructure.live import LiveOrders
 
@@ -75,7 +78,20 @@ class GraphQLLiveHandler:
             raise graphql_ws.Refused(f"Forbidden: {refused.message}") from None
         except KeySourceUnavailable as unavailable:
             raise graphql_ws.Refused(f"Forbidden: {unavailable.message}", graphql_ws.INTERNAL) from None
+        verdict = await sync_to_async(admit_connection, thread_sensitive=False)(principal.tenant_id, principal.user_id)
+        if verdict.admitted:
+            verdict = live_connections().open(principal.tenant_id, principal.user_id)
+        if not verdict.admitted:
+            LIVE_MESSAGES.labels("refused").inc()
+            raise graphql_ws.Refused(f"{verdict.reason}: {verdict.message}", TRY_AGAIN_LATER)
+        LIVE_MESSAGES.labels("accepted").inc()
+        LIVE_CONNECTIONS.labels(principal.tenant_id).inc()
         return graphql_ws.Connected(principal, expires, {"live": LiveOrders()})
+
+    async def disconnect(self, connected: graphql_ws.Connected) -> None:
+        principal: Principal = connected.principal
+        live_connections().close(principal.tenant_id, principal.user_id)
+        LIVE_CONNECTIONS.labels(principal.tenant_id).dec()
 
     async def operation(self, connected: graphql_ws.Connected, payload: dict[str, Any]) -> AsyncIterator[dict]:
         query, variables = payload.get("query"), payload.get("variables") or {}
@@ -122,7 +138,9 @@ class GraphQLLiveHandler:
         run_async = database_sync_to_async(run)
         try:
             async for value in stream:
-                yield await run_async(value)
+                answer = await run_async(value)
+                LIVE_MESSAGES.labels("next").inc()
+                yield answer
         finally:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:

@@ -100,6 +100,10 @@ OMS_LIVE_INIT_TIMEOUT_SECONDS = env_float("OMS_LIVE_INIT_TIMEOUT_SECONDS", 10)
 OMS_LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION = int(env_float("OMS_LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20))
 OMS_LIVE_MAX_MESSAGE_BYTES = int(env_float("OMS_LIVE_MAX_MESSAGE_BYTES", 64 * 1024))
 OMS_LIVE_PING_SECONDS = env_float("OMS_LIVE_PING_SECONDS", 30)
+# Live connections one ASGI process holds (a tenant holds its OMS_ADMISSION_SHARE of them while
+# others hold any), and one token's (oms_project/kernel/admission/live.py).
+OMS_LIVE_MAX_CONNECTIONS = int(env_float("OMS_LIVE_MAX_CONNECTIONS", 10_000))
+OMS_LIVE_MAX_CONNECTIONS_PER_TOKEN = int(env_float("OMS_LIVE_MAX_CONNECTIONS_PER_TOKEN", 20))
 # A reconnect with `after` is replayed up to this many of the tenant's events; more: REPLAY_UNAVAILABLE.
 OMS_LIVE_REPLAY_LIMIT = int(env_float("OMS_LIVE_REPLAY_LIMIT", 10_000))
 # Deliveries in flight at once (claimed per batch), and parallel requests per subscription.

@@ -81,6 +81,10 @@ class LiveHandler(Protocol):
         message."""
         ...
 
+    async def disconnect(self, connected: Connected) -> None:
+        """The accepted connection ended (whoever closed it)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -146,11 +150,14 @@ class Session:
         await handle(message)
 
     async def ended(self) -> None:
-        """The socket is gone: stop everything it ran."""
+        """The socket is gone: stop everything it ran, and tell the handler."""
         self._closed = True
         for task in [*self.operations.values(), *self._timers]:
             task.cancel()
         self.operations.clear()
+        connected, self.connected = self.connected, None
+        if connected is not None:
+            await self.handler.disconnect(connected)
 
     # Messages.
 

@@ -115,6 +115,14 @@ ADMISSION_REFUSED = Counter(
 ADMISSION_STORE_ERRORS = Counter(
     "oms_admission_store_errors", "Admission steps whose store failed; the request was admitted (fail open)."
 )
+LIVE_CONNECTIONS = Gauge(
+    "oms_live_connections", "Live (subscription) connections this process holds, by tenant.", ["tenant"]
+)
+LIVE_MESSAGES = Counter(
+    "oms_live_messages",
+    "Live connections' outcomes and messages, by kind: accepted, refused, next (an update sent), error.",
+    ["kind"],
+)
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 

@@ -183,3 +183,65 @@ def test_ping_gets_pong_and_an_idle_connection_is_pinged(customer, settings):
         return pong, ping
 
     assert live(scenario) == ({"type": "pong"}, {"type": "ping"})
+
+
+def _token(tenant, sub: str) -> str:
+    return hs_token(tenant, sub=sub, roles=["customer"])
+
+
+async def _init(token: str) -> tuple[LiveClient, dict]:
+    client = await opened()
+    return client, await client.init(token)
+
+
+def test_a_token_holds_at_most_its_connections_and_gets_one_back_when_one_closes(tenant, settings):
+    settings.OMS_LIVE_MAX_CONNECTIONS_PER_TOKEN = 2
+    token, other = _token(tenant, "cust-1"), _token(tenant, "cust-2")
+
+    async def scenario():
+        first, _ = await _init(token)
+        await _init(token)
+        _, refused = await _init(token)
+        _, someone_else = await _init(other)
+        await first.close()
+        _, again = await _init(token)
+        return refused, someone_else, again
+
+    refused, someone_else, again = live(scenario)
+    assert refused["type"] == "__closed__" and refused["code"] == 1013 and refused["reason"].startswith("RATE_LIMITED")
+    assert someone_else == {"type": "connection_ack"} and again == {"type": "connection_ack"}
+
+
+def test_a_tenant_holds_its_share_of_the_live_capacity_while_another_holds_some(tenant, other_tenant, settings):
+    settings.OMS_LIVE_MAX_CONNECTIONS = 4
+    settings.OMS_ADMISSION_SHARE = 0.5
+
+    async def scenario():
+        answers = []
+        answers.append((await _init(_token(other_tenant, "b-1")))[1])  # the other tenant holds one
+        for n in range(3):
+            answers.append((await _init(_token(tenant, f"a-{n}")))[1])
+        answers.append((await _init(_token(other_tenant, "b-2")))[1])  # still room for the other
+        return answers
+
+    b1, a0, a1, a2, b2 = live(scenario)
+    assert [a["type"] for a in (b1, a0, a1, b2)] == ["connection_ack"] * 4
+    assert a2["type"] == "__closed__" and a2["code"] == 1013 and a2["reason"].startswith("OVER_SHARE")
+
+
+def test_a_reconnect_storm_spends_the_tokens_rate_like_any_request(tenant, settings):
+    settings.OMS_RATE_LIMIT_TOKEN_BURST = 2
+    settings.OMS_RATE_LIMIT_TOKEN_RATE = 0.001
+    token = _token(tenant, "cust-1")
+
+    async def scenario():
+        answers = []
+        for _ in range(3):
+            client, answer = await _init(token)
+            answers.append(answer)
+            await client.close()
+        return answers
+
+    first, second, third = live(scenario)
+    assert first == second == {"type": "connection_ack"}
+    assert third["type"] == "__closed__" and third["code"] == 1013 and third["reason"].startswith("RATE_LIMITED")

@@ -383,6 +383,9 @@ def _settings_changed(setting: str, **kwargs: Any) -> None:
 
 def reset() -> None:
     """Forget every count of this process's store, and which warnings were logged (tests)."""
+    from . import live
+
+    live.reset()
     for log in (_REFUSAL_LOG, _STORE_ERROR_LOG):
         log._last.clear()
     current = lane()
