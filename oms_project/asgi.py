@@ -19,8 +19,8 @@ http = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
-from oms_project.live import websocket_application  # noqa: E402
+from oms_project.live import http_application, websocket_application  # noqa: E402
 
-application = ProtocolTypeRouter({"http": http, "websocket": websocket_application()})
+application = ProtocolTypeRouter({"http": http_application(http), "websocket": websocket_application()})
 
 require_metrics_protection()

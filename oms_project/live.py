@@ -11,7 +11,10 @@ thread; the events come from the process's hub (ordering/infrastructure/live.py)
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +24,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.http.request import validate_host
 from graphql import ExecutionResult, OperationType, execute, get_operation_ast
 from graphql.execution import create_source_event_stream
 
@@ -28,7 +32,7 @@ from identity.domain.errors import AccessRevoked, AuthenticationFailed, KeySourc
 from identity.domain.principal import Principal
 from oms_project.kernel import graphql_ws
 from oms_project.kernel.admission.live import TRY_AGAIN_LATER, admit_connection, live_connections
-from oms_project.kernel.errors import graphql_error
+from oms_project.kernel.errors import CodedError, graphql_answer, graphql_error, http_status
 from oms_project.kernel.graphql_limits import query_too_large
 from oms_project.kernel.input_gate import TextRefused, check_tree
 from oms_project.kernel.metrics import LIVE_CONNECTIONS, LIVE_MESSAGES
@@ -75,15 +79,17 @@ class GraphQLLiveHandler:
         try:
             principal, expires = await database_sync_to_async(_authenticate)(authorization)
         except (AuthenticationFailed, AccessRevoked) as refused:
-            raise graphql_ws.Refused(f"Forbidden: {refused.message}") from None
+            raise graphql_ws.Refused(f"Forbidden: {refused.message}", code=refused.code) from None
         except KeySourceUnavailable as unavailable:
-            raise graphql_ws.Refused(f"Forbidden: {unavailable.message}", graphql_ws.INTERNAL) from None
+            raise graphql_ws.Refused(
+                f"Forbidden: {unavailable.message}", graphql_ws.INTERNAL, code=unavailable.code
+            ) from None
         verdict = await sync_to_async(admit_connection, thread_sensitive=False)(principal.tenant_id, principal.user_id)
         if verdict.admitted:
             verdict = live_connections().open(principal.tenant_id, principal.user_id)
         if not verdict.admitted:
             LIVE_MESSAGES.labels("refused").inc()
-            raise graphql_ws.Refused(f"{verdict.reason}: {verdict.message}", TRY_AGAIN_LATER)
+            raise graphql_ws.Refused(f"{verdict.reason}: {verdict.message}", TRY_AGAIN_LATER, code=verdict.reason)
         LIVE_MESSAGES.labels("accepted").inc()
         LIVE_CONNECTIONS.labels(principal.tenant_id).inc()
         return graphql_ws.Connected(principal, expires, {"live": LiveOrders()})
@@ -188,3 +194,150 @@ def websocket_application():
     from django.urls import path
 
     return URLRouter([path("graphql/", GraphQLWebSocketConsumer.as_asgi())])
+
+
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),  # a proxy must not hold the stream back
+    (b"x-content-type-options", b"nosniff"),
+]
+
+
+def _sse(event: str, data: Any = None) -> bytes:
+    text = "" if data is None else json.dumps(data, separators=(",", ":"))
+    return f"event: {event}\ndata: {text}\n\n".encode()
+
+
+def wants_event_stream(scope: dict[str, Any]) -> bool:
+    """A GraphQL-over-SSE request: `POST /graphql/` that accepts `text/event-stream`."""
+    if scope.get("type") != "http" or scope.get("path") != "/graphql/" or scope.get("method") != "POST":
+        return False
+    accept = b",".join(value for name, value in scope.get("headers", []) if name == b"accept")
+    return b"text/event-stream" in accept
+
+
+class GraphQLServerSentEvents:
+    """GraphQL over Server-Sent Events (the graphql-sse protocol's distinct connections mode): one
+    operation per `POST /graphql/` with `Accept: text/event-stream`, its results as `next` events,
+    then `complete`; the client ends a subscription by closing the request. The token is the
+    `Authorization` header; a refused token or connection answers like the HTTP API (401, 403,
+    429 with its code) before the stream starts. Errors of the operation itself (validation,
+    rights) are `next` events with `errors`, as the protocol asks."""
+
+    def __init__(self) -> None:
+        self.handler = GraphQLLiveHandler()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope.get("headers", [])}
+        host = headers.get("host", "")
+        if not validate_host(host.rsplit(":", 1)[0] if not host.endswith("]") else host, settings.ALLOWED_HOSTS):
+            await _answer(send, 400, graphql_answer("BAD_REQUEST", "the Host header is not one this service answers"))
+            return
+        body, disconnected = await _read_body(receive, settings.OMS_GRAPHQL_MAX_BODY_BYTES)
+        if disconnected:
+            return
+        if body is None:
+            limit = settings.OMS_GRAPHQL_MAX_BODY_BYTES
+            await _answer(send, 413, graphql_answer("PAYLOAD_TOO_LARGE", f"the request body exceeds {limit} bytes"))
+            return
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            await _answer(send, 400, graphql_answer("BAD_REQUEST", "the body is not a JSON object"))
+            return
+        try:
+            connected = await self.handler.connect({"Authorization": headers.get("authorization")})
+        except graphql_ws.Refused as refused:
+            await _answer(send, http_status(refused.code), graphql_answer(refused.code, refused.reason))
+            return
+        try:
+            await _stream(self.handler, connected, payload, receive, send)
+        finally:
+            await self.handler.disconnect(connected)
+
+
+async def _answer(send: Any, status: int, body: dict[str, Any]) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+
+
+async def _read_body(receive: Any, limit: int) -> tuple[bytes | None, bool]:
+    """The whole body (None when over `limit`), and whether the client left meanwhile."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None, True
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None, False
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks), False
+
+
+async def _stream(handler: GraphQLLiveHandler, connected: graphql_ws.Connected, payload: Any, receive, send) -> None:
+    async def emit(chunk: bytes) -> None:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+    await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+    await emit(b":\n\n")  # a comment: the headers go out now
+
+    async def results() -> None:
+        operation = handler.operation(connected, payload)
+        try:
+            async for result in operation:
+                await emit(_sse("next", result))
+        except graphql_ws.OperationFailed as failed:
+            await emit(_sse("next", {"errors": failed.errors}))
+        except CodedError as refusal:
+            await emit(_sse("next", {"errors": [graphql_error(refusal.code, refusal.message)]}))
+        finally:
+            await operation.aclose()
+
+    async def keepalive() -> None:
+        while True:
+            await asyncio.sleep(settings.OMS_LIVE_PING_SECONDS)
+            await emit(b":\n\n")
+
+    async def left() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    async def expiry() -> None:
+        if connected.expires_at is None:
+            await asyncio.Event().wait()
+        else:
+            await asyncio.sleep(max(0.0, connected.expires_at - time.time()))
+            await emit(_sse("next", {"errors": [graphql_error("UNAUTHENTICATED", "the token expired")]}))
+
+    tasks = [asyncio.create_task(work()) for work in (results, keepalive, left, expiry)]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    if tasks[2] not in done:  # the client is still there: the stream ends properly
+        await send({"type": "http.response.body", "body": _sse("complete"), "more_body": False})
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("a live stream failed", exc_info=task.exception())
+
+
+def http_application(django: Any) -> Any:
+    """The HTTP side of the ASGI process: GraphQL over SSE at `/graphql/` for a request that
+    accepts an event stream, Django for everything else."""
+    sse = GraphQLServerSentEvents()
+
+    async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if wants_event_stream(scope):
+            await sse(scope, receive, send)
+        else:
+            await django(scope, receive, send)
+
+    return application

@@ -53,12 +53,14 @@ class OperationFailed(Exception):
 
 
 class Refused(Exception):
-    """The handler refuses the connection: closed with `close_code`."""
+    """The handler refuses the connection: closed with `close_code`; `code` is the refusal's
+    error code (kernel/errors.py) for a transport that answers over HTTP instead (SSE)."""
 
-    def __init__(self, reason: str, close_code: int = FORBIDDEN) -> None:
+    def __init__(self, reason: str, close_code: int = FORBIDDEN, code: str = "UNAUTHENTICATED") -> None:
         super().__init__(reason)
         self.reason = reason
         self.close_code = close_code
+        self.code = code
 
 
 @dataclass

@@ -69,3 +69,51 @@ class LiveClient:
 def call(function, *args: Any, **kwargs: Any):
     """Run a synchronous test step (an HTTP call through the test client) from the live test."""
     return sync_to_async(function)(*args, **kwargs)
+
+
+class SseClient:
+    """One GraphQL-over-SSE request (distinct connections mode) to the ASGI process's HTTP side."""
+
+    def __init__(self, body: dict[str, Any] | bytes, token: str | None = None, host: str = "testserver") -> None:
+        from asgiref.testing import ApplicationCommunicator
+        from django.core.asgi import get_asgi_application
+
+        from oms_project.live import http_application
+
+        headers = [(b"host", host.encode()), (b"accept", b"text/event-stream"), (b"content-type", b"application/json")]
+        if token is not None:
+            headers.append((b"authorization", f"Bearer {token}".encode()))
+        scope = {"type": "http", "method": "POST", "path": "/graphql/", "headers": headers, "query_string": b""}
+        self.app = ApplicationCommunicator(http_application(get_asgi_application()), scope)
+        self.body = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.status: int | None = None
+        self.headers: dict[str, str] = {}
+        self._buffer = ""
+
+    async def open(self) -> int:
+        await self.app.send_input({"type": "http.request", "body": self.body, "more_body": False})
+        start = await self.app.receive_output(5)
+        self.status = start["status"]
+        self.headers = {k.decode(): v.decode() for k, v in start.get("headers", [])}
+        return self.status
+
+    async def body_json(self) -> dict[str, Any]:
+        message = await self.app.receive_output(5)
+        return json.loads(message["body"])
+
+    async def event(self, timeout: float = 5) -> tuple[str, Any]:
+        """The next event (`next` with its data, `complete`), skipping comments."""
+        while "\n\n" not in self._buffer:
+            message = await self.app.receive_output(timeout)
+            self._buffer += message.get("body", b"").decode()
+            if not message.get("more_body") and "\n\n" not in self._buffer:
+                return "__end__", None
+        block, self._buffer = self._buffer.split("\n\n", 1)
+        fields = dict(line.split(": ", 1) if ": " in line else (line, "") for line in block.splitlines())
+        if "event" not in fields:
+            return await self.event(timeout)
+        return fields["event"], json.loads(fields["data"]) if fields.get("data") else None
+
+    async def close(self) -> None:
+        await self.app.send_input({"type": "http.disconnect"})
+        await self.app.wait(1)
