@@ -24,7 +24,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.http.request import validate_host
+from django.http.request import split_domain_port, validate_host
 from graphql import ExecutionResult, OperationType, execute, get_operation_ast
 from graphql.execution import create_source_event_stream
 
@@ -166,6 +166,9 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
     """One WebSocket at `/graphql/`, speaking `graphql-transport-ws` only (else closed 4406)."""
 
     async def connect(self) -> None:
+        if not _host_allowed(self.scope):
+            await self.close()  # before the handshake: answered 403, as Django answers a bad Host
+            return
         if graphql_ws.PROTOCOL not in self.scope.get("subprotocols", []):
             await self.accept()
             await self.close(4406, "Subprotocol not acceptable")
@@ -194,6 +197,13 @@ def websocket_application():
     from django.urls import path
 
     return URLRouter([path("graphql/", GraphQLWebSocketConsumer.as_asgi())])
+
+
+def _host_allowed(scope: dict[str, Any]) -> bool:
+    """The Host header is one of `ALLOWED_HOSTS`, as Django checks it for every HTTP request."""
+    host = next((value.decode("latin-1") for name, value in scope.get("headers", []) if name == b"host"), "")
+    domain, _ = split_domain_port(host)
+    return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
 
 
 SSE_HEADERS = [
@@ -230,8 +240,7 @@ class GraphQLServerSentEvents:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope.get("headers", [])}
-        host = headers.get("host", "")
-        if not validate_host(host.rsplit(":", 1)[0] if not host.endswith("]") else host, settings.ALLOWED_HOSTS):
+        if not _host_allowed(scope):
             await _answer(send, 400, graphql_answer("BAD_REQUEST", "the Host header is not one this service answers"))
             return
         body, disconnected = await _read_body(receive, settings.OMS_GRAPHQL_MAX_BODY_BYTES)

@@ -20,8 +20,10 @@ PROTOCOL = "graphql-transport-ws"
 
 
 class LiveClient:
-    def __init__(self, subprotocols: tuple[str, ...] = (PROTOCOL,)) -> None:
-        self.socket = WebsocketCommunicator(websocket_application(), "/graphql/", subprotocols=list(subprotocols))
+    def __init__(self, subprotocols: tuple[str, ...] = (PROTOCOL,), host: str = "testserver") -> None:
+        self.socket = WebsocketCommunicator(
+            websocket_application(), "/graphql/", headers=[(b"host", host.encode())], subprotocols=list(subprotocols)
+        )
         self.closed: tuple[int, str] | None = None
 
     async def open(self) -> bool:

@@ -245,3 +245,11 @@ def test_a_reconnect_storm_spends_the_tokens_rate_like_any_request(tenant, setti
     first, second, third = live(scenario)
     assert first == second == {"type": "connection_ack"}
     assert third["type"] == "__closed__" and third["code"] == 1013 and third["reason"].startswith("RATE_LIMITED")
+
+
+def test_a_host_not_allowed_is_refused_before_the_handshake():
+    async def scenario():
+        client = LiveClient(host="evil.example")
+        return await client.open()
+
+    assert live(scenario) is False
