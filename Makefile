@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 # make check - the habits CI keeps: lint and format (ruff), types (mypy), import contracts (import-linter)
-.PHONY: check run test schema venv clean chromium redis bench-fairness graphiql-assets bench bench-import bench-orders-list bench-events soak
+.PHONY: check run test schema venv clean chromium redis bench-fairness graphiql-assets bench bench-import bench-orders-list bench-events bench-live soak
 
 venv: $(INSTALLED)
 
@@ -77,6 +77,11 @@ bench-fairness: venv
 # outbox lag under the lifecycle load (docs/performance.md).
 bench-events: venv
 	$(BIN)/python bench/events.py
+
+# Live order status: 2,000 subscriptions on one ASGI process while lifecycles run (PostgreSQL;
+# BENCH_LIVE_SOURCE=stream reads the NATS stream on BENCH_NATS; docs/performance.md).
+bench-live: venv
+	$(BIN)/python bench/live.py
 
 # The whole stack under steady load for SOAK_SECONDS (300): no 5xx, flat worker memory, every event
 # delivered and the backlog drained at the end (PostgreSQL; docs/performance.md).

@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,6 @@ from oms_project.kernel.errors import CodedError, graphql_answer, graphql_error,
 from oms_project.kernel.graphql_limits import query_too_large
 from oms_project.kernel.input_gate import TextRefused, check_tree
 from oms_project.kernel.metrics import LIVE_CONNECTIONS, LIVE_MESSAGES
-from oms_project.kernel.tenancy import tenant_reads
 from ordering.infrastructure.live import LiveOrders
 
 from .graphql_view import OmsGraphQLView, _checked_document, authenticate_header, invalid_input
@@ -129,28 +129,54 @@ class GraphQLLiveHandler:
         if isinstance(stream, ExecutionResult):
             raise graphql_ws.OperationFailed(_formatted(stream).get("errors") or [])
 
-        def run(value: Any) -> dict[str, Any]:
-            with tenant_reads(principal.tenant_id):
-                result = execute(
-                    graphql_schema,
-                    document,
-                    root_value=value,
-                    context_value=context,
-                    variable_values=variables,
-                    operation_name=operation_name,
-                )
-            return _formatted(result)
+        answers = ANSWERS
+        asked = (query, json.dumps(variables, sort_keys=True), operation_name)
 
-        run_async = database_sync_to_async(run)
+        def run(value: Any) -> dict[str, Any]:
+            """One update as the document selects it: resolvers read the domain objects the
+            feed loaded (no query), so it runs here, without a thread or a transaction. The
+            feeds share a value between subscribers who may see the same, and the same document
+            over the same value answers the same: run once, sent to each."""
+            key = (*asked, id(value))
+            held = answers.get(key)
+            if held is not None and held[0] is value:
+                return held[1]
+            result = execute(
+                graphql_schema,
+                document,
+                root_value=value,
+                context_value=context,
+                variable_values=variables,
+                operation_name=operation_name,
+            )
+            answer = _formatted(result)
+            if not result.errors:
+                answers.keep(key, (value, answer))
+            return answer
+
         try:
             async for value in stream:
-                answer = await run_async(value)
+                answer = run(value)
                 LIVE_MESSAGES.labels("next").inc()
                 yield answer
         finally:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+
+class _Answers(OrderedDict[Any, Any]):
+    """The last answers the live documents gave, per document, variables and shared value."""
+
+    size = 4096
+
+    def keep(self, key: Any, entry: Any) -> None:
+        self[key] = entry
+        if len(self) > self.size:
+            self.popitem(last=False)
+
+
+ANSWERS = _Answers()
 
 
 def limits_from_settings() -> graphql_ws.Limits:

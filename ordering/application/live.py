@@ -31,6 +31,7 @@ from typing import Any
 
 from identity.domain.principal import Principal
 from oms_project.kernel.errors import CodedError
+from ordering.domain import access
 from ordering.domain import events as ev
 from ordering.domain.errors import Forbidden, Invalid, OrderNotFound
 from ordering.domain.order import Order
@@ -58,6 +59,12 @@ class LiveEvent:
     status: str
     channel: str
     version: int = 0  # the order's version after the change that raised it (0: not known)
+
+    def feed_keys(self) -> list[tuple[str, str]]:
+        """The `Feed.key`s of the feeds that may follow it (a hub routes by them)."""
+        keys = [("order", self.order_id), ("customer", self.customer_user_id), ("all", "")]
+        keys.extend(("vendor", vendor_id) for vendor_id in self.vendor_ids)
+        return keys
 
 
 def event_of(
@@ -136,6 +143,7 @@ class Feed:
     principal: Principal
     matches: Callable[[LiveEvent], bool]
     name: str
+    key: tuple[str, str] = ("all", "")  # which events it may follow at all: see LiveEvent.feed_keys
 
     @property
     def tenant_id(self) -> str:
@@ -149,14 +157,14 @@ def order_feed(principal: Principal, order_id: str, reader: OrderReader) -> Feed
     """`orderUpdated`: the order must be one the caller may read now (else NOT_FOUND, as `order(id)`)."""
     if get_order(principal, order_id, reader) is None:
         raise OrderNotFound()
-    return Feed(principal, lambda event: event.order_id == order_id, "orderUpdated")
+    return Feed(principal, lambda event: event.order_id == order_id, "orderUpdated", ("order", order_id))
 
 
 def customer_feed(principal: Principal) -> Feed:
     if not principal.is_customer:
         raise Forbidden("only customers follow their own orders")
     user_id = principal.user_id
-    return Feed(principal, lambda event: event.customer_user_id == user_id, "myOrderUpdates")
+    return Feed(principal, lambda event: event.customer_user_id == user_id, "myOrderUpdates", ("customer", user_id))
 
 
 def vendor_feed(principal: Principal) -> Feed:
@@ -164,7 +172,10 @@ def vendor_feed(principal: Principal) -> Feed:
         raise Forbidden("only vendors follow the orders they sell in")
     vendor_id = principal.vendor_id
     return Feed(
-        principal, lambda event: event.status != "DRAFT" and vendor_id in event.vendor_ids, "vendorOrderUpdates"
+        principal,
+        lambda event: event.status != "DRAFT" and vendor_id in event.vendor_ids,
+        "vendorOrderUpdates",
+        ("vendor", vendor_id or ""),
     )
 
 
@@ -187,3 +198,11 @@ def order_update(feed: Feed, event: LiveEvent, reader: OrderReader) -> Order | N
     if not feed.follows(event):
         return None
     return get_order(feed.principal, event.order_id, reader)
+
+
+def update_view(feed: Feed, order: Order | None) -> Order | None:
+    """An order read once for every feed of the process, as this feed's principal may read it
+    (None: it may not), by the same rules as `get_order`."""
+    if order is None or not access.can_see(order, feed.principal):
+        return None
+    return access.view_of(order, feed.principal)

@@ -27,6 +27,7 @@ from ordering.domain.order import Order
 
 from . import models, order_counts
 from .repositories.order_rows import to_domain, with_children
+from .repositories.orders import order_row
 
 _SORT = {
     OrderSort.CREATED_AT_DESC: ("created_at", True),
@@ -151,7 +152,7 @@ class OrmOrderReader:
             key = uuid.UUID(str(order_id))
         except ValueError:
             return None
-        row = models.Order.objects.filter(tenant_id=tenant_id, id=key).first()
+        row = order_row(tenant_id, key, lock=False)  # the repository's prepared statement
         return to_domain(with_children([row])[0]) if row else None
 
     def filtered(self, criteria: OrderCriteria) -> QuerySet:

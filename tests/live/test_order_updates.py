@@ -202,3 +202,21 @@ def test_an_order_another_customer_cannot_read_is_not_found(shop):
 
     refused = live(scenario)
     assert refused["type"] == "error" and refused["payload"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+def test_an_update_carries_every_field_the_order_query_gives(shop):
+    from tests.ordering.conftest import ORDER_FIELDS
+
+    document = f"subscription {{ myOrderUpdates {{ position order {{ {ORDER_FIELDS} }} }} }}"
+
+    async def scenario():
+        draft = await call(shop.draft, (("mug", 1), ("lamp", 1)))
+        client = await connected(shop.customer)
+        await client.follow("1", document)
+        await call(shop.ok, "placeOrder", shop.customer, orderId=draft["id"])
+        update = (await next_payload(client))["myOrderUpdates"]
+        await client.close()
+        return update, await call(shop.order, draft["id"], shop.customer)
+
+    update, queried = live(scenario)
+    assert update["order"] == queried

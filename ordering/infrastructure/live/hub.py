@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,9 +19,10 @@ from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import connection
 
 from oms_project.kernel.tenancy import tenant_reads
-from ordering.application.live import Feed, LiveEvent, SentVersions, order_update
+from ordering.application.live import Feed, LiveEvent, SentVersions, update_view
 
 from ..order_queries import OrmOrderReader
 
@@ -87,6 +89,9 @@ class LiveHub:
         self.source = source
         self.replay_limit = settings.OMS_LIVE_REPLAY_LIMIT if replay_limit is None else replay_limit
         self.subscribers: set[_Subscriber] = set()
+        # tenant -> Feed.key -> subscribers: an event is offered only to feeds that may follow it
+        self.index: dict[str, dict[tuple[str, str], set[_Subscriber]]] = {}
+        self.recent = RecentOrders()
 
     @property
     def letter(self) -> str:
@@ -97,6 +102,7 @@ class LiveHub:
         (LIVE_UNAVAILABLE, REPLAY_UNAVAILABLE) comes from here, before anything is sent."""
         subscriber = _Subscriber(feed)
         self.subscribers.add(subscriber)
+        self.index.setdefault(feed.tenant_id, {}).setdefault(feed.key, set()).add(subscriber)
         try:
             await self.source.watch(feed.tenant_id, self.route)
             subscriber.started = True
@@ -108,15 +114,27 @@ class LiveHub:
 
     def route(self, events: list[LiveEvent]) -> None:
         for event in events:
-            for subscriber in list(self.subscribers):
-                if subscriber.feed.follows(event):
-                    subscriber.queue.put_nowait(event)
+            feeds = self.index.get(event.tenant_id)
+            if not feeds:
+                continue
+            for key in event.feed_keys():
+                for subscriber in feeds.get(key, ()):
+                    if subscriber.feed.follows(event):
+                        subscriber.queue.put_nowait(event)
 
     async def leave(self, subscriber: _Subscriber) -> None:
+        if subscriber not in self.subscribers:
+            return
         self.subscribers.discard(subscriber)
-        tenant_id = subscriber.feed.tenant_id
-        if not any(other.feed.tenant_id == tenant_id for other in self.subscribers):
-            await self.source.unwatch(tenant_id)
+        feed = subscriber.feed
+        feeds = self.index.get(feed.tenant_id, {})
+        same = feeds.get(feed.key, set())
+        same.discard(subscriber)
+        if not same:
+            feeds.pop(feed.key, None)
+        if not feeds:
+            self.index.pop(feed.tenant_id, None)
+            await self.source.unwatch(feed.tenant_id)
 
     def started(self) -> int:
         """How many subscriptions receive live events now (tests wait for theirs)."""
@@ -142,9 +160,106 @@ class EnvelopeValue:
     occurred_at: datetime
 
 
-def _update(feed: Feed, event: LiveEvent) -> Any:
-    with tenant_reads(feed.tenant_id):
-        return order_update(feed, event, OrmOrderReader())
+def reads(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`function` (database reads) run from the event loop: on PostgreSQL in a pool of threads,
+    so reads for many feeds go in parallel, each thread with its connection; elsewhere (SQLite)
+    in Django's one thread for synchronous work, where SQLite wants its readers."""
+    return database_sync_to_async(function, thread_sensitive=connection.vendor != "postgresql")
+
+
+def _read_order(tenant_id: str, order_id: str) -> Any:
+    with tenant_reads(tenant_id):
+        return OrmOrderReader().get(tenant_id, order_id)
+
+
+class _Recent(OrderedDict[Any, Any]):
+    """At most `size` entries, the least recently used dropped first."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def keep(self, key: Any, value: Any) -> Any:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+
+class RecentOrders:
+    """The orders the process's feeds were sent lately, read once for all of them: a change that
+    reaches the customer, the vendors and staff of an order is one read, whoever reads it first.
+    An order is read again once an event says it has a newer version than the one held. The
+    values the feeds send are shared too (one per event and view), so the transport can answer
+    a document it already ran for one of them without running it again."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self.orders: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self.read = reads(_read_order)
+        self.reading: dict[tuple[str, str], asyncio.Future[Any]] = {}
+        self.values = _Recent(size)
+
+    def update_value(self, letter: str, event: LiveEvent, view: Any) -> OrderUpdateValue:
+        key = ("update", event.position, id(view))
+        value = self.values.get(key)
+        if value is None or value.order is not view:
+            value = self.values.keep(key, OrderUpdateValue(f"{letter}{event.position}", view))
+        return value
+
+    def envelope(self, letter: str, event: LiveEvent) -> EnvelopeValue:
+        key = ("envelope", event.position)
+        value = self.values.get(key)
+        if value is None:
+            position = f"{letter}{event.position}"
+            value = self.values.keep(
+                key, EnvelopeValue(position, event.type, event.order_id, event.sequence, event.occurred_at)
+            )
+        return value
+
+    def view(self, feed: Feed, order: Any) -> Any:
+        """The feed's view of a shared order, itself shared between feeds that see the same."""
+        view = update_view(feed, order)
+        if view is None or view is order:
+            return view
+        key = ("view", id(order), feed.principal.vendor_id)
+        held = self.values.get(key)
+        if held is not None and held[0] is order:
+            return held[1]
+        return self.values.keep(key, (order, view))[1]
+
+    async def at_least(self, event: LiveEvent) -> Any:
+        """The order at the event's version or later: held, being read for another feed (then
+        awaited, not read twice), or read now."""
+        key = (event.tenant_id, event.order_id)
+        while True:
+            held = self.orders.get(key)
+            if held is not None and event.version and held.version >= event.version:
+                self.orders.move_to_end(key)
+                return held
+            reading = self.reading.get(key)
+            if reading is None:
+                break
+            order = await asyncio.shield(reading)
+            if order is None or not event.version or order.version >= event.version:
+                return order
+        reading = self.reading[key] = asyncio.get_running_loop().create_future()
+        try:
+            order = await self.read(event.tenant_id, event.order_id)
+        except BaseException as error:
+            reading.set_exception(error)
+            reading.exception()  # retrieved: a waiter re-raises it, nobody else must
+            raise
+        finally:
+            del self.reading[key]
+        reading.set_result(order)
+        if order is not None:
+            self.orders[key] = order
+            self.orders.move_to_end(key)
+            while len(self.orders) > self.size:
+                self.orders.popitem(last=False)
+        return order
 
 
 def _process_source() -> EventSource:
@@ -180,11 +295,11 @@ class LiveOrders:
 
     async def updates(self, feed: Feed, after: int | None) -> AsyncIterator[OrderUpdateValue]:
         following = await self.hub.start(feed, after)
-        return _Updates(following, feed, self.letter)
+        return _Updates(following, feed, self.letter, self.hub.recent)
 
     async def envelopes(self, feed: Feed, after: int | None) -> AsyncIterator[EnvelopeValue]:
         following = await self.hub.start(feed, after)
-        return _Envelopes(following, self.letter)
+        return _Envelopes(following, self.letter, self.hub.recent)
 
 
 class _Updates:
@@ -192,11 +307,11 @@ class _Updates:
     away, or changes that came faster than they are sent, get each order's latest state, at the
     position of the last event it covers."""
 
-    def __init__(self, following: Following, feed: Feed, letter: str) -> None:
+    def __init__(self, following: Following, feed: Feed, letter: str, recent: RecentOrders) -> None:
         self.following, self.feed, self.letter = following, feed, letter
         self.sent = SentVersions()
         self.ready: list[OrderUpdateValue] = []
-        self.update = database_sync_to_async(_update)
+        self.recent = recent
 
     def __aiter__(self) -> _Updates:
         return self
@@ -210,10 +325,10 @@ class _Updates:
                     latest.pop(event.order_id, None)  # kept in the order of each order's last event
                     latest[event.order_id] = event
             for event in latest.values():
-                order = await self.update(self.feed, event)
+                order = self.recent.view(self.feed, await self.recent.at_least(event))
                 if order is not None:
                     self.sent.sent(event.order_id, order.version)
-                    self.ready.append(OrderUpdateValue(f"{self.letter}{event.position}", order))
+                    self.ready.append(self.recent.update_value(self.letter, event, order))
         return self.ready.pop(0)
 
     async def aclose(self) -> None:
@@ -221,8 +336,8 @@ class _Updates:
 
 
 class _Envelopes:
-    def __init__(self, following: Following, letter: str) -> None:
-        self.following, self.letter = following, letter
+    def __init__(self, following: Following, letter: str, recent: RecentOrders) -> None:
+        self.following, self.letter, self.recent = following, letter, recent
         self.ready: list[LiveEvent] = []
 
     def __aiter__(self) -> _Envelopes:
@@ -231,10 +346,7 @@ class _Envelopes:
     async def __anext__(self) -> EnvelopeValue:
         while not self.ready:
             self.ready = await self.following.__anext__()
-        event = self.ready.pop(0)
-        return EnvelopeValue(
-            f"{self.letter}{event.position}", event.type, event.order_id, event.sequence, event.occurred_at
-        )
+        return self.recent.envelope(self.letter, self.ready.pop(0))
 
     async def aclose(self) -> None:
         await self.following.aclose()

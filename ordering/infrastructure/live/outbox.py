@@ -6,9 +6,10 @@ once. On PostgreSQL it wakes on `NOTIFY oms_outbox` (ordering migration 0008's t
 each commit that wrote events); elsewhere it polls every `OMS_LIVE_POLL_SECONDS`.
 
 Outbox positions come from a sequence, so a transaction that took a lower position can commit
-after one with a higher position. The reader therefore reads from a low-water mark that moves past
-an event only once it is `settle_seconds` old, and remembers which positions above the mark it
-has routed already: a late commit is still routed, and nothing twice.
+after one with a higher position. The reader reads what is above the highest position it has
+routed, and remembers the positions it skipped on the way (gaps): those are looked for again at
+each read until they appear or `settle_seconds` pass (a rolled-back transaction's positions never
+appear). A late commit is still routed, and nothing twice.
 
 A replay reads the outbox in the tenant's scope, in position order.
 """
@@ -17,23 +18,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+import time
+from datetime import timedelta
 from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
 
 from oms_project.kernel.tenancy import tenant_reads
 from ordering.application.live import Feed, LiveEvent, ReplayUnavailable, event_of, same_change_or_before
 
 from ..models import OutboxEvent
-from .hub import Route
+from .hub import Route, reads
 
 logger = logging.getLogger(__name__)
 
 NOTIFY_CHANNEL = "oms_outbox"
+# The routing fields of the events above a position, out of each event's order document (PostgreSQL).
+ROUTING_SQL = """
+SELECT e.position, e.tenant_id, e.aggregate_id, e.type, e.sequence, e.occurred_at,
+       e.data #>> '{order,customer,user_id}', e.data #>> '{order,status}', e.data #>> '{order,channel}',
+       (e.data #>> '{order,version}')::int,
+       ARRAY(SELECT DISTINCT line ->> 'vendor_id' FROM jsonb_array_elements(e.data #> '{order,lines}') AS line
+              WHERE line ->> 'vendor_id' IS NOT NULL)
+  FROM ordering_outbox_event AS e
+ WHERE e.position > %s
+ ORDER BY e.position
+ LIMIT %s
+"""
 ROW_FIELDS = ("position", "tenant_id", "aggregate_id", "type", "sequence", "occurred_at", "data")
 
 
@@ -49,6 +62,25 @@ def live_event(row: dict[str, Any]) -> LiveEvent:
     )
 
 
+def routed_event(
+    position, tenant_id, order_id, type_, sequence, occurred_at, customer, status, channel, version, vendors
+):
+    """A row of ROUTING_SQL as the feeds route it."""
+    return LiveEvent(
+        position=position,
+        tenant_id=tenant_id,
+        order_id=str(order_id),
+        type=type_,
+        sequence=sequence,
+        occurred_at=occurred_at,
+        customer_user_id=customer or "",
+        vendor_ids=frozenset(vendors or ()),
+        status=status or "",
+        channel=channel or "",
+        version=version or 0,
+    )
+
+
 class OutboxReader:
     """The outbox as the reader reads it (every tenant) and as a replay reads it (one tenant)."""
 
@@ -56,12 +88,15 @@ class OutboxReader:
         last = OutboxEvent.objects.order_by("-position").values_list("position", flat=True).first()
         return last or 0
 
-    def positions_since(self, low: int, limit: int) -> list[tuple[int, datetime]]:
-        return list(
-            OutboxEvent.objects.filter(position__gt=low)
-            .order_by("position")
-            .values_list("position", "created_at")[:limit]
-        )
+    def events_after(self, high: int, limit: int) -> list[LiveEvent]:
+        """The events above `high`, oldest first. On PostgreSQL only the fields the feeds route by
+        are taken out of each event's order document (not the whole document)."""
+        if connection.vendor != "postgresql":
+            rows = OutboxEvent.objects.filter(position__gt=high).order_by("position").values(*ROW_FIELDS)[:limit]
+            return [live_event(row) for row in rows]
+        with connection.cursor() as cursor:
+            cursor.execute(ROUTING_SQL, [high, limit])
+            return [routed_event(*row) for row in cursor.fetchall()]
 
     def events(self, positions: list[int]) -> list[LiveEvent]:
         rows = OutboxEvent.objects.filter(position__in=positions).order_by("position").values(*ROW_FIELDS)
@@ -119,13 +154,13 @@ class OutboxSource:
 
     async def _read(self, ready: asyncio.Future[None]) -> None:
         try:
-            low = await database_sync_to_async(self.reader.latest)()
+            high = await database_sync_to_async(self.reader.latest)()
         except Exception as error:
             self._task = None
             ready.set_exception(error)
             return
         ready.set_result(None)
-        routed: dict[int, datetime] = {}
+        gaps: dict[int, float] = {}  # positions below `high` not seen yet -> when first missed
         listener = _Listener() if connection.vendor == "postgresql" else None
         try:
             while True:
@@ -133,37 +168,44 @@ class OutboxSource:
                     self._task = None  # at once: a watch from now on starts a new reader
                     return
                 try:
-                    low = await self._route_once(low, routed)
+                    high = await self._route_once(high, gaps)
                 except Exception:  # the database away: keep subscribers, try again
                     logger.exception("live: reading the outbox failed; retrying")
                     await asyncio.sleep(1.0)
                     continue
                 if listener is not None:
-                    await listener.wait(self.poll_seconds * 10)
+                    # Woken by the next commit; with gaps open, soon anyway to look for them.
+                    await listener.wait(self.poll_seconds if gaps else self.poll_seconds * 10)
                 else:
                     await asyncio.sleep(self.poll_seconds)
         finally:
             if listener is not None:
                 await listener.close()
 
-    async def _route_once(self, low: int, routed: dict[int, datetime]) -> int:
+    async def _route_once(self, high: int, gaps: dict[int, float]) -> int:
+        """Route what committed since the last read: the positions above `high`, and those of the
+        open gaps below it that have committed since. A gap is given up `settle` after it opened
+        (a rolled-back transaction leaves one for ever)."""
+        now = time.monotonic()
+        settle = self.settle.total_seconds()
+        for position in [p for p, opened in gaps.items() if now - opened > settle]:
+            del gaps[position]
+        found: list[LiveEvent] = []
+        if gaps:
+            found = await reads(self.reader.events)(sorted(gaps))
+            for event in found:
+                gaps.pop(event.position, None)
         while True:
-            found = await database_sync_to_async(self.reader.positions_since)(low, self.batch)
-            new = [position for position, _ in found if position not in routed]
-            if new and self.route is not None:
-                events = await database_sync_to_async(self.reader.events)(new)
-                self.route([event for event in events if event.tenant_id in self.tenants])
-            settled_before = timezone.now() - self.settle
-            for position, created_at in found:
-                routed[position] = created_at
-            for position, created_at in found:  # the mark moves over settled positions only
-                if created_at >= settled_before:
-                    break
-                low = position
-            for settled in [p for p in routed if p <= low]:
-                del routed[settled]
-            if len(found) < self.batch:
-                return low
+            new = await reads(self.reader.events_after)(high, self.batch)
+            for event in new:
+                gaps.update((missing, now) for missing in range(high + 1, event.position))
+                high = event.position
+            found.extend(new)
+            if len(new) < self.batch:
+                break
+        if found and self.route is not None:
+            self.route([event for event in found if event.tenant_id in self.tenants])
+        return high
 
 
 class _Listener:

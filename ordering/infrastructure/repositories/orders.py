@@ -33,7 +33,7 @@ from .order_rows import (
 ORDER_SQL = f"SELECT to_jsonb(o)::text FROM {models.Order._meta.db_table} AS o WHERE o.tenant_id = %s AND o.id = %s"
 
 
-def _order_row(tenant_id: str, order_id: uuid.UUID, lock: bool):
+def order_row(tenant_id: str, order_id: uuid.UUID, lock: bool):
     """The order's row. With `lock`, the row is locked (and re-read at its latest version if we
     waited) before its children are read: the lock serialises every writer."""
     if not prepared.on_postgresql():
@@ -65,7 +65,7 @@ class OrmOrderRepository:
             key = uuid.UUID(str(order_id))
         except ValueError:
             return None
-        row = _order_row(self.tenant_id, key, lock)
+        row = order_row(self.tenant_id, key, lock)
         if row is None:
             return None
         order = to_domain(with_children([row])[0])
