@@ -17,7 +17,9 @@ COPY --chown=oms:oms . .
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
     && rm -rf /app/var/*.sqlite3* && chown -R oms:oms /app/var
 USER 10001
-EXPOSE 8000
+# 8000: the API (gunicorn, this CMD); 8001: the live process (subscriptions) when run with
+# `uvicorn oms_project.asgi:application --host 0.0.0.0 --port 8001 --ws websockets-sansio --lifespan off`
+EXPOSE 8000 8001
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=6 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz')"]
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "oms_project.wsgi:application"]

@@ -355,6 +355,7 @@ def main() -> None:
         print(
             f"  CPU of the ASGI process: {cpu_used:.2f} s, {cpu_used / delivered * 1000:.3f} ms per delivered message"
         )
+    print(f"  CPU of the subscribing client (on the same machine): {counts['cpu']:.2f} s")
 
 
 if __name__ == "__main__":

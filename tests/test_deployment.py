@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_compose_runs_the_database_nats_redis_the_migrating_app_and_the_relay():
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    assert set(services) == {"db", "nats", "redis", "app", "relay"}
+    assert set(services) == {"db", "nats", "redis", "app", "relay", "live"}
     # Every app replica admits against one budget (oms_project/admission).
     assert services["app"]["environment"]["OMS_RATE_LIMIT_REDIS_URL"].endswith("redis://redis:6379/0}")
     assert "-js" in services["nats"]["command"]
@@ -34,6 +34,10 @@ def test_compose_runs_the_database_nats_redis_the_migrating_app_and_the_relay():
     assert relay["command"][-1] == "relay_events" and relay["deploy"]["replicas"] >= 2
     assert relay["depends_on"]["app"]["condition"] == "service_healthy"
     assert app["environment"]["DATABASE_URL"] == relay["environment"]["DATABASE_URL"]
+    live = services["live"]
+    assert live["command"][:2] == ["uvicorn", "oms_project.asgi:application"]
+    assert live["environment"]["DATABASE_URL"] == app["environment"]["DATABASE_URL"]
+    assert live["depends_on"]["app"]["condition"] == "service_healthy"
 
 
 def test_the_image_is_multi_stage_and_runs_gunicorn_as_a_non_root_user():
@@ -245,6 +249,29 @@ def test_the_compose_commands_and_the_image_run_as_plain_processes(empty_databas
         finally:
             stop(relay)
         assert relay.returncode == 0
+        # The live process: its command on a free port speaks graphql-transport-ws at /graphql/.
+        live_port = free_port()
+        live_command = [part.replace("8001", str(live_port)) for part in compose["services"]["live"]["command"]]
+        live = subprocess.Popen(live_command, cwd=ROOT, env=environment("live"), stderr=subprocess.PIPE, text=True)
+        try:
+            from websockets.exceptions import ConnectionClosed
+            from websockets.sync.client import connect
+
+            for _ in range(300):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{live_port}/readyz", timeout=2)
+                    break
+                except OSError:
+                    assert live.poll() is None, live.communicate()[1][-2000:]
+                    time.sleep(0.1)
+            url = f"ws://127.0.0.1:{live_port}/graphql/"
+            with connect(url, subprotocols=["graphql-transport-ws"], open_timeout=10) as socket:
+                socket.send('{"type": "connection_init", "payload": {"Authorization": "Bearer nope"}}')
+                with pytest.raises(ConnectionClosed) as closed:
+                    socket.recv(timeout=10)
+            assert closed.value.rcvd.code == 4403
+        finally:
+            stop(live)
     finally:
         os.killpg(app.pid, signal.SIGTERM)
         app.communicate(timeout=30)

@@ -312,6 +312,12 @@ def test_the_app_exports_over_otlp_when_an_endpoint_is_set(tmp_path):
             except requests.ConnectionError:
                 threading.Event().wait(0.2)
         assert answer is not None and answer.json()["data"]["checkoutItems"]["errors"] == []
+        # `make run`'s server serves subscriptions too (daphne's runserver, oms_project/asgi.py).
+        from websockets.sync.client import connect
+
+        with connect(f"ws://127.0.0.1:{port}/graphql/", subprotocols=["graphql-transport-ws"]) as socket:
+            socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
+            assert json.loads(socket.recv(timeout=10)) == {"type": "connection_ack"}
         for _ in range(50):
             if "mutation Checkout" in collector.names:
                 break
