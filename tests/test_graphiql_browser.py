@@ -136,3 +136,76 @@ def test_graphiql_runs_a_query_offline_in_a_real_browser(live_server, settings, 
     assert blocked == []
     # The only error: the schema fetched on load with the placeholder instead of a token.
     assert problems == ["console: Failed to load resource: the server responded with a status of 401 (Unauthorized)"]
+
+
+CHECKOUT = (
+    "mutation($items: [CheckoutItemInput!]!, $address: AddressInput!, $shipping: [ShippingOptionSelectionInput!]) "
+    "{ checkoutItems(items: $items, shippingAddress: $address, shippingOptions: $shipping) "
+    "{ order { id } errors { code } } }"
+)
+CART = {
+    "items": [{"productId": "prod-mug", "quantity": 1}],
+    "address": {"line1": "1 Main St", "city": "Springfield", "postalCode": "12345", "country": "US"},
+    "shipping": [{"vendorId": "vendor-acme", "shippingOptionId": "ship-acme-std"}],
+}
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} missing: `make test` installs Debian's chromium")
+@pytest.mark.django_db(transaction=True)
+def test_graphiql_runs_a_subscription_in_a_real_browser(settings):
+    """The page on the ASGI process (as `make run` serves it): a subscription typed in GraphiQL
+    shows the order the customer places meanwhile."""
+    import requests
+    from playwright.sync_api import sync_playwright
+
+    from tests.live.server import AsgiServer
+
+    settings.DEBUG = True
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "testserver"]
+    printed = io.StringIO()
+    call_command("seed_demo", stdout=printed)
+    token = re.search(r"customer \(([^)]+)\):\n\s+(\S+)", printed.getvalue()).group(2)
+    server = AsgiServer().start()
+    problems: list[str] = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            tab = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+            tab.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            try:
+                tab.goto(f"http://127.0.0.1:{server.port}/graphql/", wait_until="networkidle")
+                tab.wait_for_selector(".graphiql-container")
+                tab.evaluate(
+                    """([query, headers, headersEditor]) => {
+                    document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(query);
+                    document.querySelector(headersEditor + ' .CodeMirror').CodeMirror.setValue(headers);
+                }""",
+                    [
+                        "subscription { myOrderUpdates { position order { status } } }",
+                        json.dumps({"Authorization": f"Bearer {token}"}, indent=2),
+                        HEADERS,
+                    ],
+                )
+                tab.click(".graphiql-execute-button")
+                server.wait_following(1)
+                # Over HTTP to the same process: this thread runs Playwright's event loop, where
+                # Django refuses database work.
+                checkout = requests.post(
+                    server.http_url,
+                    json={"query": CHECKOUT, "variables": CART},
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=30,
+                ).json()["data"]["checkoutItems"]
+                assert checkout["errors"] == [], checkout
+                tab.locator(".graphiql-response").filter(has_text="DRAFT").wait_for()
+                answer = json.loads(
+                    tab.evaluate("document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue()")
+                )
+                tab.screenshot(path=SHOTS / "graphiql-subscription.png")
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+    assert answer["data"]["myOrderUpdates"]["order"]["status"] == "DRAFT"
+    assert answer["data"]["myOrderUpdates"]["position"].startswith("o")
+    assert problems == []
