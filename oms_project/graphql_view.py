@@ -261,6 +261,10 @@ class OmsGraphQLView(GraphQLView):
                     ["POST"], f"Can only perform a {operation.operation.value} operation from a POST request."
                 )
             )
+        if operation is not None and operation.operation == OperationType.SUBSCRIPTION:
+            # Subscriptions are the live process's (oms_project/live.py): WebSocket or SSE.
+            message = "subscriptions run over a WebSocket (graphql-transport-ws) or Server-Sent Events (docs/live.md)"
+            return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": "BAD_REQUEST"})])
         mutation = operation is not None and operation.operation == OperationType.MUTATION
         ticket = getattr(request, "oms_ticket", None)
         if ticket is not None and operation is not None:

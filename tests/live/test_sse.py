@@ -104,3 +104,10 @@ def test_a_client_that_leaves_ends_its_subscription(shop):
 
     following, after = live(scenario)
     assert following == 1 and after == 0
+
+
+def test_a_subscription_posted_as_a_plain_request_is_a_bad_request(gql, shop):
+    response = gql.post(MY_UPDATES, token=shop.customer)
+    body = response.json()
+    assert body.get("data") is None and body["errors"][0]["extensions"]["code"] == "BAD_REQUEST", body
+    assert response.status_code == 400
