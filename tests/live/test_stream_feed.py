@@ -9,7 +9,7 @@ from asgiref.sync import async_to_sync
 
 from ordering.infrastructure.live import LiveOrders
 from ordering.infrastructure.live.stream import StreamSource
-from tests.webhooks.nats import nats_or_skip
+from tests.webhooks.test_stream import nats_server  # noqa: F401 (a fixture)
 from webhooks.application.stream import StreamPublisher, StreamUnavailable
 from webhooks.infrastructure.stream import NatsEventStream, OrmUnpublishedEvents
 
@@ -17,14 +17,6 @@ from .client import call
 from .test_order_updates import MY_UPDATES, ORDER_EVENTS, ORDER_UPDATED, connected, next_payload, shop  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def nats_server(tmp_path, settings):
-    server = nats_or_skip(tmp_path)
-    settings.OMS_EVENT_STREAM_URL = server.url
-    yield server
-    server.stop()
 
 
 @pytest.fixture

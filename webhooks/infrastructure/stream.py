@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from oms_project.kernel import tracing
+from oms_project.kernel import nats_connection, tracing
 from oms_project.kernel.metrics import STREAM_PUBLISHED
 from ordering.application.event_payloads import envelope
 from ordering.infrastructure.models import OutboxEvent
@@ -174,28 +174,11 @@ class NatsEventStream:
         return self.loop.run_until_complete(coroutine)
 
     async def _connect(self) -> None:
-        import nats
-
         if self.nc is not None and not self.nc.is_closed:
             return
-
-        async def quiet(error) -> None:  # reconnects are logged once per failure by the publisher
-            logger.debug("nats: %s", error)
-
         try:
-            # Once connected, reconnect forever; the first connection is bounded (nats-py would
-            # otherwise retry it forever too).
-            self.nc = await asyncio.wait_for(
-                nats.connect(
-                    self.url,
-                    connect_timeout=2,
-                    allow_reconnect=True,
-                    max_reconnect_attempts=-1,
-                    reconnect_time_wait=0.5,
-                    error_cb=quiet,
-                ),
-                timeout=self.connect_seconds,
-            )
+            # Reconnects are logged once per failure by the publisher.
+            self.nc = await nats_connection.connect(self.url, within=self.connect_seconds)
         except Exception as error:
             self.nc = None
             raise StreamUnavailable(f"cannot connect to {self.url}: {type(error).__name__}: {error}") from None

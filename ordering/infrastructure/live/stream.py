@@ -21,6 +21,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from oms_project.kernel import nats_connection
 from ordering.application.live import (
     Feed,
     LiveEvent,
@@ -66,8 +67,6 @@ class StreamSource:
         self._resuming: asyncio.Task[None] | None = None
 
     async def _jetstream(self) -> Any:
-        import nats
-
         if self.nc is not None and not self.nc.is_closed:
             return self.js
 
@@ -78,22 +77,9 @@ class StreamSource:
             logger.warning("live: reconnected to the event stream %s; resuming", self.url)
             self._resuming = asyncio.create_task(self._resume())
 
-        async def error(problem: Exception) -> None:
-            logger.debug("live: nats: %s", problem)
-
         try:
-            self.nc = await asyncio.wait_for(
-                nats.connect(
-                    self.url,
-                    connect_timeout=2,
-                    allow_reconnect=True,
-                    max_reconnect_attempts=-1,
-                    reconnect_time_wait=0.5,
-                    disconnected_cb=disconnected,
-                    reconnected_cb=reconnected,
-                    error_cb=error,
-                ),
-                timeout=self.connect_seconds,
+            self.nc = await nats_connection.connect(
+                self.url, within=self.connect_seconds, disconnected=disconnected, reconnected=reconnected
             )
         except Exception as failure:
             self.nc = None
