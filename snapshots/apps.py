@@ -12,3 +12,9 @@ class SnapshotsConfig(AppConfig):
         from .infrastructure.metrics import StockCollector
 
         collect_at_scrape("stock", StockCollector)
+
+        from .application import services
+        from .infrastructure.customer_store import OrmCustomerStore
+        from .infrastructure.snapshot_writer import OrmSnapshotWriter
+
+        services.provide(customer_store=OrmCustomerStore, snapshot_writer=OrmSnapshotWriter)

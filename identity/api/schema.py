@@ -7,6 +7,7 @@ import graphene
 from identity.domain.principal import Role as RoleValue
 from oms_project.kernel.graphql_common import AddressInput, UserError, user_error
 from oms_project.kernel.tenancy import tenant_reads
+from snapshots.application import services as snapshots
 from snapshots.application.customers import (
     AddressData,
     CustomerProfile,
@@ -15,7 +16,6 @@ from snapshots.application.customers import (
     sync_user,
 )
 from snapshots.domain.errors import SnapshotInvalid
-from snapshots.infrastructure.customer_store import OrmCustomerStore
 
 Role = graphene.Enum.from_enum(RoleValue, description="What a principal may do.")
 
@@ -77,7 +77,7 @@ class Me(graphene.ObjectType):
     def resolve_customer(parent, info):
         principal = info.context.principal
         with tenant_reads(principal.tenant_id):
-            return Customer.from_profile(customer_profile(principal, OrmCustomerStore()))
+            return Customer.from_profile(customer_profile(principal, snapshots.customer_store()))
 
 
 def me_from_principal(principal) -> Me:
@@ -136,7 +136,7 @@ class SyncUser(graphene.Mutation):
             ],
         )
         try:
-            profile = sync_user(principal, command, OrmCustomerStore())
+            profile = sync_user(principal, command, snapshots.customer_store())
         except SnapshotInvalid as exc:
             return SyncUser(me=None, customer=None, errors=[user_error(exc, {"address_id": "id"})])
         return SyncUser(me=me_from_principal(principal), customer=Customer.from_profile(profile), errors=[])

@@ -18,7 +18,7 @@ from django.db import transaction
 from oms_project.kernel.metrics import ORDER_TRANSITIONS
 from oms_project.kernel.tenancy import tenant_transaction
 from ordering.domain.events import OrderEvent
-from snapshots.infrastructure.customer_store import OrmCustomerStore
+from snapshots.application import services as snapshots
 
 from .outbox import OrmOutbox
 from .repositories.catalog import OrmCatalogReader
@@ -57,7 +57,7 @@ class DjangoUnitOfWork:
         self.event_sink = event_sink
         self.events: list[OrderEvent] = []
         self.catalog = OrmCatalogReader(tenant_id)
-        self.customers = OrmCustomerStore()
+        self.customers = snapshots.customer_store()
         self.coupons = OrmCouponUsage(tenant_id)
         self.idempotency = OrmIdempotencyKeys(tenant_id)
         self.workflow = OrmWorkflowReader(tenant_id, self.catalog)

@@ -20,13 +20,15 @@ from ordering.infrastructure.models import SalesChannel
 from ordering.infrastructure.order_queries import OrmOrderReader
 from ordering.infrastructure.sales_channels import OrmSalesChannels
 from ordering.infrastructure.unit_of_work import DjangoUnitOfWork
-from snapshots.infrastructure.snapshot_writer import OrmSnapshotWriter
+from snapshots.application import services as snapshot_services
 
 from .models import CarrierWebhookSecret, InboundWebhookReceipt, InboundWebhookSecret
 
 
 class OrmInboundPorts:
-    snapshots = OrmSnapshotWriter()
+    @property
+    def snapshots(self):
+        return snapshot_services.snapshot_writer()
 
     def tenant_is_active(self, tenant_id: str) -> bool:
         return tenant_model().objects.filter(pk=tenant_id, active=True).exists()

@@ -15,10 +15,9 @@ from django.db import transaction
 from identity.domain.principal import Principal, Role
 from identity.infrastructure.dev_tokens import issue_development_token
 from identity.infrastructure.models import Tenant
+from snapshots.application import services as snapshots
 from snapshots.application.changes import apply_change, parse_change
 from snapshots.application.customers import AddressData, SyncUserCommand, sync_user
-from snapshots.infrastructure.customer_store import OrmCustomerStore
-from snapshots.infrastructure.snapshot_writer import OrmSnapshotWriter
 
 DEMO_USERS = [
     # (user id, roles, vendor id, email, first name, last name)
@@ -158,7 +157,7 @@ class Command(BaseCommand):
             if not tenant.jwt_hs256_secret:
                 self.stderr.write(f"Tenant {tenant_id} uses JWKS; no development tokens printed.")
                 return
-            store = OrmCustomerStore()
+            store = snapshots.customer_store()
             for user_id, roles, vendor_id, email, first, last in DEMO_USERS:
                 principal = Principal(
                     user_id=user_id,
@@ -182,7 +181,7 @@ class Command(BaseCommand):
                     SyncUserCommand(email=email, first_name=first, last_name=last, addresses=addresses),
                     store,
                 )
-            writer = OrmSnapshotWriter()
+            writer = snapshots.snapshot_writer()
             for kind, data in DEMO_CATALOG:
                 apply_change(tenant.id, parse_change(f"{kind}.upserted", {**data, "version": 1}), writer)
             admin_note = self._ensure_admin_user(tenant.id)
