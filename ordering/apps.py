@@ -5,3 +5,15 @@ class OrderingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "ordering"
     verbose_name = "Ordering"
+
+    def ready(self) -> None:
+        from .application import services
+        from .infrastructure.order_queries import OrmOrderReader
+        from .infrastructure.sales_channels import OrmSalesChannels
+        from .infrastructure.unit_of_work import DjangoUnitOfWork
+
+        services.provide(
+            services.Adapters(
+                unit_of_work=DjangoUnitOfWork, order_reader=OrmOrderReader, sales_channels=OrmSalesChannels
+            )
+        )

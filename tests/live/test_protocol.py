@@ -124,7 +124,7 @@ def test_a_message_over_the_limit_closes_1009(customer, settings):
 
 
 def test_a_token_that_expires_closes_the_connection_at_its_exp(tenant):
-    token = hs_token(tenant, sub="cust-1", roles=["customer"], exp=int(time.time()) + 1)
+    token = hs_token(tenant, sub="cust-1", roles=["customer"], exp=int(time.time()) + 2)  # still valid at init
 
     async def steps(client):
         assert await client.init(token) == {"type": "connection_ack"}
@@ -133,7 +133,7 @@ def test_a_token_that_expires_closes_the_connection_at_its_exp(tenant):
     started = time.monotonic()
     code, reason = closed_with(steps)
     assert code == 4403 and "expired" in reason
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 5
 
 
 def test_another_protocol_is_refused_4406():

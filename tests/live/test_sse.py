@@ -81,12 +81,12 @@ def test_a_bad_request_is_answered_before_any_stream(shop, token, body, host, st
 
 
 def test_an_expiring_token_ends_the_stream_at_its_exp(tenant):
-    token = hs_token(tenant, sub="cust-1", roles=["customer"], exp=int(time.time()) + 1)
+    token = hs_token(tenant, sub="cust-1", roles=["customer"], exp=int(time.time()) + 2)  # still valid at the request
 
     async def scenario():
         stream = SseClient({"query": MY_UPDATES}, token)
         await started(stream)
-        return await stream.event(timeout=5), await stream.event()
+        return await stream.event(timeout=8), await stream.event()
 
     (name, data), (end, _) = live(scenario)
     assert name == "next" and data["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from django.db import IntegrityError, transaction
 
 from oms_project.kernel.tenancy import tenant_model, tenant_transaction
+from ordering.application import services as ordering
 from ordering.application.commands import CancelImportedOrder, ChangeImportedDestination, ImportOrder, TrackingUpdate
 from ordering.application.handlers.intake import (
     cancel_imported_order,
@@ -16,10 +17,6 @@ from ordering.application.handlers.intake import (
     import_order,
 )
 from ordering.application.handlers.shipments import apply_tracking_update, parse_tracking_update
-from ordering.infrastructure.models import SalesChannel
-from ordering.infrastructure.order_queries import OrmOrderReader
-from ordering.infrastructure.sales_channels import OrmSalesChannels
-from ordering.infrastructure.unit_of_work import DjangoUnitOfWork
 from snapshots.application import services as snapshot_services
 
 from .models import CarrierWebhookSecret, InboundWebhookReceipt, InboundWebhookSecret
@@ -59,7 +56,7 @@ class OrmInboundPorts:
         return parse_tracking_update(data)
 
     def apply_tracking(self, tenant_id: str, update: TrackingUpdate) -> bool:
-        return apply_tracking_update(update, DjangoUnitOfWork(tenant_id))
+        return apply_tracking_update(update, ordering.unit_of_work(tenant_id))
 
     def carrier_secret(self, tenant_id: str, provider: str) -> str | None:
         return (
@@ -71,7 +68,8 @@ class OrmInboundPorts:
     # -- a sales channel's door (webhooks/application/channel_orders.py) ----------------------
 
     def channel_is_active(self, tenant_id: str, channel_id: str) -> bool:
-        return SalesChannel.objects.filter(tenant_id=tenant_id, channel_id=channel_id, active=True).exists()
+        channel = ordering.sales_channels(tenant_id).channel(channel_id)
+        return channel is not None and channel.active
 
     def run_channel_command(self, tenant_id: str, channel_id: str, command):
         handler = {
@@ -79,8 +77,8 @@ class OrmInboundPorts:
             CancelImportedOrder: cancel_imported_order,
             ChangeImportedDestination: change_imported_destination,
         }[type(command)]
-        return handler(channel_principal(tenant_id, channel_id), command, DjangoUnitOfWork(tenant_id))
+        return handler(channel_principal(tenant_id, channel_id), command, ordering.unit_of_work(tenant_id))
 
     def order_of(self, tenant_id: str, channel_id: str, external_reference: str):
-        order_id = OrmSalesChannels(tenant_id).order_of(channel_id, external_reference.strip())
-        return None if order_id is None else OrmOrderReader().get(tenant_id, order_id)
+        order_id = ordering.sales_channels(tenant_id).order_of(channel_id, external_reference.strip())
+        return None if order_id is None else ordering.order_reader().get(tenant_id, order_id)

@@ -1,0 +1,47 @@
+"""What the other apps use of ordering, by port: a unit of work for a tenant, the order reader and
+a tenant's sales channels (the webhook doors run ordering's use cases with them).
+
+Ordering's `AppConfig.ready` provides its adapters here (ordering/infrastructure); another app's
+code asks for them by these functions instead of importing ordering's infrastructure, so the
+import contracts hold (apps use each other's domain and application only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .ports import OrderReader, SalesChannels, UnitOfWork
+
+
+@dataclass(frozen=True)
+class Adapters:
+    unit_of_work: Callable[[str], UnitOfWork]  # tenant id -> a unit of work
+    order_reader: Callable[[], OrderReader]
+    sales_channels: Callable[[str], SalesChannels]  # tenant id -> its channels
+
+
+_provided: Adapters | None = None
+
+
+def provide(adapters: Adapters) -> None:
+    global _provided
+    _provided = adapters
+
+
+def _adapters() -> Adapters:
+    if _provided is None:
+        raise RuntimeError("the ordering app is not ready: no adapters were provided")
+    return _provided
+
+
+def unit_of_work(tenant_id: str) -> UnitOfWork:
+    return _adapters().unit_of_work(tenant_id)
+
+
+def order_reader() -> OrderReader:
+    return _adapters().order_reader()
+
+
+def sales_channels(tenant_id: str) -> SalesChannels:
+    return _adapters().sales_channels(tenant_id)
