@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import connection
 
 from oms_project.kernel.tenancy import tenant_reads
-from ordering.application.live import Feed, LiveEvent, SentVersions, update_view
+from ordering.application.live import Feed, LiveEvent, ReplayUnavailable, SentVersions, update_view
 
 from ..order_queries import OrmOrderReader
 
@@ -48,6 +48,7 @@ class _Subscriber:
     feed: Feed
     queue: asyncio.Queue[LiveEvent] = field(default_factory=asyncio.Queue)
     started: bool = False
+    behind: int = 0  # the position of its last event when it fell too far behind (0: it has not)
 
 
 class Following:
@@ -71,6 +72,11 @@ class Following:
             return batch
         queue = self.subscriber.queue
         while True:
+            if self.subscriber.behind:
+                raise ReplayUnavailable(
+                    "this subscription fell too far behind its events: subscribe again with the last position "
+                    "you saw as after"
+                )
             batch = [await queue.get()]
             while not queue.empty():
                 batch.append(queue.get_nowait())
@@ -85,9 +91,10 @@ class Following:
 
 
 class LiveHub:
-    def __init__(self, source: EventSource, replay_limit: int | None = None) -> None:
+    def __init__(self, source: EventSource, replay_limit: int | None = None, queue_limit: int = 10_000) -> None:
         self.source = source
         self.replay_limit = settings.OMS_LIVE_REPLAY_LIMIT if replay_limit is None else replay_limit
+        self.queue_limit = queue_limit  # events waiting for one subscriber before it is dropped
         self.subscribers: set[_Subscriber] = set()
         # tenant -> Feed.key -> subscribers: an event is offered only to feeds that may follow it
         self.index: dict[str, dict[tuple[str, str], set[_Subscriber]]] = {}
@@ -119,8 +126,15 @@ class LiveHub:
                 continue
             for key in event.feed_keys():
                 for subscriber in feeds.get(key, ()):
-                    if subscriber.feed.follows(event):
-                        subscriber.queue.put_nowait(event)
+                    if subscriber.behind or not subscriber.feed.follows(event):
+                        continue
+                    if subscriber.queue.qsize() >= self.queue_limit:
+                        # A subscriber that does not read (a stalled client) holds no more memory:
+                        # it is told to subscribe again with `after` (the replay catches it up).
+                        subscriber.behind = event.position
+                        subscriber.queue.put_nowait(event)  # wakes it to be told
+                        continue
+                    subscriber.queue.put_nowait(event)
 
     async def leave(self, subscriber: _Subscriber) -> None:
         if subscriber not in self.subscribers:
