@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .errors import CodedError, graphql_error
+
+logger = logging.getLogger(__name__)
 
 PROTOCOL = "graphql-transport-ws"
 
@@ -239,9 +242,7 @@ class Session:
         except asyncio.CancelledError:
             raise
         except Exception:  # a fault in one operation closes the connection, never the process
-            import logging
-
-            logging.getLogger(__name__).exception("a live operation failed")
+            logger.exception("a live operation failed")
             await self.close(INTERNAL, "Internal error")
         finally:
             if self.operations.get(id_) is asyncio.current_task():

@@ -67,24 +67,55 @@ class LiveEvent:
         return keys
 
 
+def routed_event(
+    position: int,
+    tenant_id: str,
+    order_id: Any,
+    type: str,
+    sequence: int,
+    occurred_at: datetime,
+    customer_user_id: str | None,
+    status: str | None,
+    channel: str | None,
+    version: int | None,
+    vendor_ids: Any,
+) -> LiveEvent:
+    """An event from the fields the feeds route by (missing ones empty)."""
+    return LiveEvent(
+        position,
+        tenant_id,
+        str(order_id),
+        type,
+        sequence,
+        occurred_at,
+        customer_user_id or "",
+        frozenset(vendor_id for vendor_id in vendor_ids or () if vendor_id),
+        status or "",
+        channel or "",
+        version or 0,
+    )
+
+
 def event_of(
     position: int, tenant_id: str, order_id: str, type: str, sequence: int, occurred_at: datetime, data: Any
 ) -> LiveEvent:
     """An event as the feeds route it, from what the outbox row or the stream message says: who
     the order belongs to comes from the event's order document (docs/events/)."""
     order = (data or {}).get("order") or {}
-    return LiveEvent(
-        position=position,
-        tenant_id=tenant_id,
-        order_id=str(order_id),
-        type=type,
-        sequence=sequence,
-        occurred_at=occurred_at,
-        customer_user_id=(order.get("customer") or {}).get("user_id") or "",
-        vendor_ids=frozenset(line.get("vendor_id") for line in order.get("lines") or () if line.get("vendor_id")),
-        status=order.get("status") or "",
-        channel=order.get("channel") or "",
-        version=order.get("version") or 0,
+    vendor_ids = [line.get("vendor_id") for line in order.get("lines") or ()]
+    customer = (order.get("customer") or {}).get("user_id")
+    return routed_event(
+        position,
+        tenant_id,
+        order_id,
+        type,
+        sequence,
+        occurred_at,
+        customer,
+        order.get("status"),
+        order.get("channel"),
+        order.get("version"),
+        vendor_ids,
     )
 
 
@@ -142,7 +173,6 @@ class Feed:
 
     principal: Principal
     matches: Callable[[LiveEvent], bool]
-    name: str
     key: tuple[str, str] = ("all", "")  # which events it may follow at all: see LiveEvent.feed_keys
 
     @property
@@ -157,14 +187,14 @@ def order_feed(principal: Principal, order_id: str, reader: OrderReader) -> Feed
     """`orderUpdated`: the order must be one the caller may read now (else NOT_FOUND, as `order(id)`)."""
     if get_order(principal, order_id, reader) is None:
         raise OrderNotFound()
-    return Feed(principal, lambda event: event.order_id == order_id, "orderUpdated", ("order", order_id))
+    return Feed(principal, lambda event: event.order_id == order_id, ("order", order_id))
 
 
 def customer_feed(principal: Principal) -> Feed:
     if not principal.is_customer:
         raise Forbidden("only customers follow their own orders")
     user_id = principal.user_id
-    return Feed(principal, lambda event: event.customer_user_id == user_id, "myOrderUpdates", ("customer", user_id))
+    return Feed(principal, lambda event: event.customer_user_id == user_id, ("customer", user_id))
 
 
 def vendor_feed(principal: Principal) -> Feed:
@@ -174,7 +204,6 @@ def vendor_feed(principal: Principal) -> Feed:
     return Feed(
         principal,
         lambda event: event.status != "DRAFT" and vendor_id in event.vendor_ids,
-        "vendorOrderUpdates",
         ("vendor", vendor_id or ""),
     )
 
@@ -190,14 +219,7 @@ def staff_feed(principal: Principal, types: tuple[str, ...] = (), channel: str |
     def matches(event: LiveEvent) -> bool:
         return (not wanted or event.type in wanted) and (channel is None or event.channel == channel)
 
-    return Feed(principal, matches, "orderEvents")
-
-
-def order_update(feed: Feed, event: LiveEvent, reader: OrderReader) -> Order | None:
-    """The order as the feed's principal may read it now, or None when it may not (skip)."""
-    if not feed.follows(event):
-        return None
-    return get_order(feed.principal, event.order_id, reader)
+    return Feed(principal, matches)
 
 
 def update_view(feed: Feed, order: Order | None) -> Order | None:

@@ -89,20 +89,22 @@ def shop(gql, tenant) -> Shop:
     return Shop(gql, tenant)
 
 
+def follow_order(server, shop, order_id, *, client="graphql-ws", count=1, after=None) -> NodeClient:
+    """The customer's `orderUpdated` for one order, through a real client under Node."""
+    variables = {"id": order_id} if after is None else {"id": order_id, "after": after}
+    url = server.ws_url if client != "graphql-sse" else server.http_url
+    return NodeClient(
+        client=client, url=url, token=shop.customer, query=ORDER_UPDATED, variables=variables, count=count
+    )
+
+
 def _pay(shop, order):
     return {"method": "card", "reference": "ch_1", "amount": order["total"]["amount"]}
 
 
 def test_graphql_ws_sees_the_order_placed_confirmed_and_shipped_in_order(server, shop):
     draft = shop.draft((("mug", 1),))
-    client = NodeClient(
-        client="graphql-ws",
-        url=server.ws_url,
-        token=shop.customer,
-        query=ORDER_UPDATED,
-        variables={"id": draft["id"]},
-        count=3,
-    )
+    client = follow_order(server, shop, draft["id"], count=3)
     server.wait_following(1)
     shop.ok("placeOrder", shop.customer, orderId=draft["id"])
     placed = client.until("next")
@@ -118,28 +120,14 @@ def test_graphql_ws_sees_the_order_placed_confirmed_and_shipped_in_order(server,
 
 def test_a_graphql_ws_reconnect_with_after_gets_what_it_missed(server, shop):
     draft = shop.draft((("mug", 1),))
-    first = NodeClient(
-        client="graphql-ws",
-        url=server.ws_url,
-        token=shop.customer,
-        query=ORDER_UPDATED,
-        variables={"id": draft["id"]},
-        count=1,
-    )
+    first = follow_order(server, shop, draft["id"])
     server.wait_following(1)
     shop.ok("placeOrder", shop.customer, orderId=draft["id"])
     placed = first.until("next")["data"]["orderUpdated"]
     first.finish()
     shop.ok("confirmOrder", shop.staff, orderId=draft["id"], payment=_pay(shop, draft))
     shop.ok("shipOrder", shop.acme, orderId=draft["id"], carrier="UPS", trackingNumber="1Z")
-    again = NodeClient(
-        client="graphql-ws",
-        url=server.ws_url,
-        token=shop.customer,
-        query=ORDER_UPDATED,
-        variables={"id": draft["id"], "after": placed["position"]},
-        count=2,
-    )
+    again = follow_order(server, shop, draft["id"], count=2, after=placed["position"])
     missed = again.until("next")["data"]["orderUpdated"]
     shop.ok("deliverOrder", shop.staff, orderId=draft["id"])
     live_one = again.until("next")["data"]["orderUpdated"]
@@ -176,14 +164,7 @@ def test_apollo_clients_graphql_ws_link_gets_the_vendors_view(server, shop):
 
 def test_graphql_sse_client_follows_an_order(server, shop):
     draft = shop.draft((("mug", 1),))
-    client = NodeClient(
-        client="graphql-sse",
-        url=server.http_url,
-        token=shop.customer,
-        query=ORDER_UPDATED,
-        variables={"id": draft["id"]},
-        count=1,
-    )
+    client = follow_order(server, shop, draft["id"], client="graphql-sse")
     server.wait_following(1)
     shop.ok("placeOrder", shop.customer, orderId=draft["id"])
     update = client.until("next")["data"]["orderUpdated"]

@@ -27,7 +27,14 @@ from django.conf import settings
 from django.db import connection
 
 from oms_project.kernel.tenancy import tenant_reads
-from ordering.application.live import Feed, LiveEvent, ReplayUnavailable, event_of, same_change_or_before
+from ordering.application.live import (
+    Feed,
+    LiveEvent,
+    ReplayUnavailable,
+    event_of,
+    routed_event,
+    same_change_or_before,
+)
 
 from ..models import OutboxEvent
 from .hub import Route, reads
@@ -59,25 +66,6 @@ def live_event(row: dict[str, Any]) -> LiveEvent:
         row["sequence"],
         row["occurred_at"],
         row["data"],
-    )
-
-
-def routed_event(
-    position, tenant_id, order_id, type_, sequence, occurred_at, customer, status, channel, version, vendors
-):
-    """A row of ROUTING_SQL as the feeds route it."""
-    return LiveEvent(
-        position=position,
-        tenant_id=tenant_id,
-        order_id=str(order_id),
-        type=type_,
-        sequence=sequence,
-        occurred_at=occurred_at,
-        customer_user_id=customer or "",
-        vendor_ids=frozenset(vendors or ()),
-        status=status or "",
-        channel=channel or "",
-        version=version or 0,
     )
 
 
