@@ -162,6 +162,9 @@ OMS_ADMISSION_MUTATION_COST = int(env_float("OMS_ADMISSION_MUTATION_COST", 10))
 # How long an admitted request may hold its slot before it is given back by itself (a worker that
 # died mid-request); longer than any request may run (gunicorn's timeout is 30 s).
 OMS_ADMISSION_LEASE_SECONDS = env_float("OMS_ADMISSION_LEASE_SECONDS", 60)
+# A request refused OVER_SHARE is told to retry after 1 to this many whole seconds, drawn at
+# random, so that clients refused together do not come back together.
+OMS_ADMISSION_RETRY_SPREAD_SECONDS = max(1, int(env_float("OMS_ADMISSION_RETRY_SPREAD_SECONDS", 3)))
 # Where the counts live: Redis shared by every server (OMS_RATE_LIMIT_REDIS_URL), else SQLite in
 # this file shared by the processes of one machine (gunicorn.conf.py names one per server), else
 # this process's memory.

@@ -101,6 +101,29 @@ def test_gunicorn_with_its_config_serves_and_sums_every_workers_metrics(tmp_path
     assert server.returncode == 0
 
 
+def test_a_worker_loads_its_urls_and_freezes_what_it_loaded_out_of_the_collectors_sight(tmp_path):
+    """gunicorn.conf.py's post_worker_init: a full garbage collection of a worker's start-up
+    objects took about 57 ms of a request that caught it (docs/performance.md, "Fair share")."""
+    probe = (
+        "import gc, runpy, sys, django; django.setup(); "
+        "hooks = runpy.run_path('gunicorn.conf.py'); "
+        "assert 'oms_project.schema' not in sys.modules; "
+        "hooks['post_worker_init'](None); "
+        "print(gc.get_freeze_count(), 'oms_project.schema' in sys.modules)"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "oms_project.settings_test",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    frozen, schema_loaded = result.stdout.split()
+    assert int(frozen) > 50_000 and schema_loaded == "True"
+
+
 # -- the container files, linted and run without a container engine (issue 17, part 5) ---------
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oms_project.kernel.admission.rules import Bucket, Limits, Verdict, gcra, refund
+from oms_project.kernel.admission.rules import Bucket, Limits, Verdict, gcra, over_share_wait, refund
 
 LIMITS = dict(rate=10, burst=100, token_rate=5, token_burst=20)
 
@@ -85,3 +85,16 @@ def test_a_window_is_the_seconds_an_empty_bucket_takes_to_fill():
     assert Bucket(rate=10, burst=100).window == 10
     assert Bucket(rate=3, burst=10).window == 4
     assert Bucket(rate=1000, burst=10).window == 1
+
+
+def test_an_over_share_wait_is_drawn_from_one_to_the_spread_in_whole_seconds():
+    draws = []
+
+    def draw(low: int, high: int) -> int:
+        draws.append((low, high))
+        return high
+
+    assert over_share_wait(3, draw) == 3.0
+    assert over_share_wait(0, draw) == 1.0  # never less than a second
+    assert draws == [(1, 3), (1, 1)]
+    assert {over_share_wait(2) for _ in range(200)} == {1.0, 2.0}

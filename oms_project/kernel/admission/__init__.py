@@ -17,6 +17,7 @@ tenant holds its share of the serving capacity (`OVER_SHARE`) or a bucket cannot
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -36,7 +37,7 @@ from oms_project.kernel.admin_scope import admin_scope_of
 from oms_project.kernel.errors import graphql_answer, http_status, problem
 from oms_project.kernel.tenant_ids import is_tenant_id
 
-from .rules import OVER_SHARE, RATE_LIMITED, Bucket, Limits, Verdict
+from .rules import OVER_SHARE, RATE_LIMITED, Bucket, Limits, Verdict, over_share_wait
 from .stores import ACTIVE_WINDOW, AdmissionStore, LocalStore, MemoryStore, RedisStore, Usage
 
 logger = logging.getLogger("oms.admission")
@@ -214,11 +215,13 @@ class Admission:
         capacity: int,
         limits_of: Callable[[str], Limits],
         active_window: float = ACTIVE_WINDOW,
+        retry_spread: int = 1,
     ) -> None:
         self.store = store
         self.capacity = capacity
         self.limits_of = limits_of
         self.active_window = active_window
+        self.retry_spread = retry_spread  # OVER_SHARE's Retry-After: 1 to this many seconds
 
     def admit(self, tenant_id: str, caller: str, cost: float = 1) -> Ticket:
         """A ticket for the request; `ticket.admitted` is false when it is refused (nothing held)."""
@@ -230,6 +233,8 @@ class Admission:
         if verdict is None:
             return Ticket(None, tenant_id, caller, limits)
         if not verdict.admitted:
+            if verdict.reason == OVER_SHARE:
+                verdict = dataclasses.replace(verdict, retry_after=over_share_wait(self.retry_spread))
             self._refused(tenant_id, verdict)
             return Ticket(self, tenant_id, caller, limits, verdict=verdict, _released=True)
         ticket = Ticket(self, tenant_id, caller, limits, lease=lease, spent=1, verdict=verdict)
@@ -322,6 +327,7 @@ _SETTINGS = (
     "OMS_ADMISSION_STATE_FILE",
     "OMS_SERVING_CAPACITY",
     "OMS_ADMISSION_LEASE_SECONDS",
+    "OMS_ADMISSION_RETRY_SPREAD_SECONDS",
     "OMS_ADMISSION_SHARE",
     "OMS_RATE_LIMIT_RATE",
     "OMS_RATE_LIMIT_BURST",
@@ -368,9 +374,12 @@ def _build() -> Admission | None:
         store = MemoryStore(lease_seconds)
     defaults = default_limits()  # read once: a changed setting builds the lane again
     limits_of = _TENANT_LIMITS
+    spread = settings.OMS_ADMISSION_RETRY_SPREAD_SECONDS
     if limits_of is None:
-        return Admission(store, settings.OMS_SERVING_CAPACITY, lambda tenant: defaults)
-    return Admission(store, settings.OMS_SERVING_CAPACITY, lambda tenant: limits_of(tenant, defaults))
+        return Admission(store, settings.OMS_SERVING_CAPACITY, lambda tenant: defaults, retry_spread=spread)
+    return Admission(
+        store, settings.OMS_SERVING_CAPACITY, lambda tenant: limits_of(tenant, defaults), retry_spread=spread
+    )
 
 
 @receiver(setting_changed)

@@ -21,6 +21,8 @@ written in Lua for Redis and checked against this one by the tests.
 from __future__ import annotations
 
 import math
+import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 RATE_LIMITED = "RATE_LIMITED"
@@ -52,6 +54,15 @@ class Limits:
     def in_flight_limit(self, capacity: int, others_active: bool) -> int:
         """Its share while other tenants are served, the whole capacity while it is alone."""
         return self.max_in_flight(capacity) if others_active else max(1, capacity)
+
+
+def over_share_wait(spread: int, draw: Callable[[int, int], int] = random.randint) -> float:
+    """How long a request refused `OVER_SHARE` is told to wait: a whole number of seconds drawn
+    from 1 to `spread`. A slot frees whenever one of the tenant's requests ends, so no wait is
+    exact; what matters is that the clients refused together do not all come back together.
+    Told "1" each, a flood's clients came back as one herd every second, and a quiet tenant's
+    request that arrived behind a herd waited for all of its refusals (docs/performance.md)."""
+    return float(draw(1, max(1, spread)))
 
 
 @dataclass(frozen=True)
