@@ -9,11 +9,16 @@ class OrderingConfig(AppConfig):
     def ready(self) -> None:
         from .application import services
         from .infrastructure.order_queries import OrmOrderReader
+        from .infrastructure.outbox_feed import OrmOutboxFeed
         from .infrastructure.sales_channels import OrmSalesChannels
         from .infrastructure.unit_of_work import DjangoUnitOfWork
 
         services.provide(
             services.Adapters(
-                unit_of_work=DjangoUnitOfWork, order_reader=OrmOrderReader, sales_channels=OrmSalesChannels
+                unit_of_work=DjangoUnitOfWork,
+                order_reader=OrmOrderReader,
+                sales_channels=OrmSalesChannels,
+                channel_registry=OrmSalesChannels,
+                outbox_feed=OrmOutboxFeed,
             )
         )

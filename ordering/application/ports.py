@@ -17,6 +17,8 @@ from ordering.domain.order import Order
 from snapshots.domain.customers import CustomerDetails
 from snapshots.domain.workflow import TenantWorkflow
 
+from .outbox import OutboxDocument, Stage, WaitingEvent
+
 if TYPE_CHECKING:
     from .queries import OrderCriteria
 
@@ -77,6 +79,45 @@ class SalesChannels(Protocol):
         """(vendor id, SKU) -> the product snapshot's id, for those the tenant has."""
 
     def order_of(self, channel_id: str, external_reference: str) -> str | None: ...
+
+
+class SalesChannelRegistry(Protocol):
+    """A tenant's sales channels as an operator manages them (`manage.py channels`)."""
+
+    def all(self) -> list[SalesChannel]: ...
+    def channel(self, channel_id: str) -> SalesChannel | None: ...
+    def add(self, channel: SalesChannel) -> None: ...
+    def revoke(self, channel_id: str) -> None:
+        """The channel no longer takes orders (they stay, and staff go on working them)."""
+
+
+class OutboxFeed(Protocol):
+    """The outbox as its consumers read it (`outbox.py`): what a stage has not handled yet, marking
+    it handled, its backlog, and deleting what is done. Positions are the outbox's order."""
+
+    def tenants_waiting(self, stage: Stage, after: str, limit: int) -> list[str]:
+        """Up to `limit` tenants with events `stage` has not handled, in tenant order after `after`."""
+
+    def waiting(self, stage: Stage, tenant_id: str, limit: int) -> list[WaitingEvent]:
+        """The tenant's oldest `limit` events `stage` has not handled, in position order."""
+
+    def documents(self, stage: Stage, positions: list[int]) -> list[OutboxDocument]:
+        """Those of `positions` that `stage` has not handled yet, whole, in position order."""
+
+    def mark(self, stage: Stage, positions: list[int], at: datetime) -> None:
+        """`stage` has handled these events (locked in position order, as the fan-out locks them)."""
+
+    def oldest_waiting(self, stage: Stage) -> datetime | None:
+        """When the oldest event `stage` has not handled occurred."""
+
+    def waiting_by_tenant(self, stage: Stage) -> list[tuple[str, int]]:
+        """How many events `stage` has not handled, per tenant that has any."""
+
+    def handled_before(self, cutoff: datetime, stages: tuple[Stage, ...], limit: int, after: int = 0) -> list[int]:
+        """The positions of up to `limit` events after position `after`, written before `cutoff`,
+        that every one of `stages` has handled, oldest first."""
+
+    def delete(self, positions: list[int]) -> None: ...
 
 
 class UnitOfWork(Protocol):

@@ -1,5 +1,6 @@
-"""What the other apps use of ordering, by port: a unit of work for a tenant, the order reader and
-a tenant's sales channels (the webhook doors run ordering's use cases with them).
+"""What the other apps use of ordering, by port: a unit of work for a tenant, the order reader, a
+tenant's sales channels (the webhook doors run ordering's use cases with them; `manage.py
+channels` manages them), and the outbox feed (the relay and the purge read the outbox with it).
 
 Ordering's `AppConfig.ready` provides its adapters here (ordering/infrastructure); another app's
 code asks for them by these functions instead of importing ordering's infrastructure, so the
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .ports import OrderReader, SalesChannels, UnitOfWork
+from .ports import OrderReader, OutboxFeed, SalesChannelRegistry, SalesChannels, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class Adapters:
     unit_of_work: Callable[[str], UnitOfWork]  # tenant id -> a unit of work
     order_reader: Callable[[], OrderReader]
     sales_channels: Callable[[str], SalesChannels]  # tenant id -> its channels
+    channel_registry: Callable[[str], SalesChannelRegistry]  # tenant id -> its channels, to manage
+    outbox_feed: Callable[[], OutboxFeed]
 
 
 _provided: Adapters | None = None
@@ -45,3 +48,11 @@ def order_reader() -> OrderReader:
 
 def sales_channels(tenant_id: str) -> SalesChannels:
     return _adapters().sales_channels(tenant_id)
+
+
+def channel_registry(tenant_id: str) -> SalesChannelRegistry:
+    return _adapters().channel_registry(tenant_id)
+
+
+def outbox_feed() -> OutboxFeed:
+    return _adapters().outbox_feed()

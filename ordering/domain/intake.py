@@ -34,6 +34,9 @@ MAX_WEIGHT = Decimal("100000")
 CHANNEL_SHIPPING = "channel"  # a shipping entry's option id: chosen and charged by the channel
 
 
+CHANNEL_KINDS = [("shopify", "Shopify"), ("woocommerce", "WooCommerce"), ("generic", "generic")]
+
+
 @dataclass(frozen=True)
 class SalesChannel:
     channel_id: str

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from ordering.domain.fulfilment import HoldReason, ReviewStatus, ShipmentStatus
+from ordering.domain.intake import CHANNEL_KINDS
 from ordering.domain.lifecycle import OrderStatus
 from ordering.domain.order import PaymentStatus
 
@@ -305,9 +306,6 @@ class CouponUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.used}"
-
-
-CHANNEL_KINDS = [("shopify", "Shopify"), ("woocommerce", "WooCommerce"), ("generic", "generic")]
 
 
 class SalesChannel(models.Model):

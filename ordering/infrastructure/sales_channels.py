@@ -1,4 +1,5 @@
-"""The tenant's sales channels and the snapshots an import is checked against, over the ORM."""
+"""The tenant's sales channels and the snapshots an import is checked against, over the ORM; the
+same adapter is the registry `manage.py channels` manages them with."""
 
 from __future__ import annotations
 
@@ -16,7 +17,24 @@ class OrmSalesChannels:
 
     def channel(self, channel_id: str) -> SalesChannel | None:
         row = models.SalesChannel.objects.filter(tenant_id=self.tenant_id, channel_id=channel_id).first()
-        return None if row is None else SalesChannel(row.channel_id, row.kind, row.accept_any_vendor, row.active)
+        return None if row is None else _channel(row)
+
+    def all(self) -> list[SalesChannel]:
+        return [
+            _channel(row) for row in models.SalesChannel.objects.filter(tenant_id=self.tenant_id).order_by("channel_id")
+        ]
+
+    def add(self, channel: SalesChannel) -> None:
+        models.SalesChannel.objects.create(
+            tenant_id=self.tenant_id,
+            channel_id=channel.channel_id,
+            kind=channel.kind,
+            accept_any_vendor=channel.accept_any_vendor,
+            active=channel.active,
+        )
+
+    def revoke(self, channel_id: str) -> None:
+        models.SalesChannel.objects.filter(tenant_id=self.tenant_id, channel_id=channel_id).update(active=False)
 
     def known_vendors(self, vendor_ids: set[str]) -> set[str] | None:
         vendors = VendorSnapshot.objects.filter(tenant_id=self.tenant_id)
@@ -45,3 +63,7 @@ class OrmSalesChannels:
             .first()
         )
         return None if found is None else str(found)
+
+
+def _channel(row: models.SalesChannel) -> SalesChannel:
+    return SalesChannel(row.channel_id, row.kind, row.accept_any_vendor, row.active)

@@ -106,3 +106,11 @@ def _tenant():
     from tests.factories import TenantFactory
 
     return TenantFactory(id="tenant-p")
+
+
+def test_an_event_kept_does_not_stop_the_purge_of_the_later_ones(delivered, settings):
+    settings.OMS_EVENT_STREAM_URL = ""
+    oldest = OutboxEvent.objects.order_by("position").first()
+    WebhookDelivery.objects.filter(event_id=oldest.position).update(status="PENDING")
+    purge("--older-than", "7d", "--batch", "1")  # the first batch's oldest candidate is kept
+    assert list(OutboxEvent.objects.values_list("position", flat=True)) == [oldest.position]

@@ -14,16 +14,12 @@ class RelayBacklogCollector:
     """Relay lag and backlog, read from the outbox and delivery tables at scrape time."""
 
     def collect(self):
-        from ordering.infrastructure.models import OutboxEvent
+        from ordering.application import services as ordering
         from webhooks.infrastructure.models import WebhookDelivery
 
+        outbox = ordering.outbox_feed()
         now = datetime.now(UTC)
-        oldest_event = (
-            OutboxEvent.objects.filter(dispatched_at__isnull=True)
-            .order_by("position")
-            .values_list("occurred_at", flat=True)
-            .first()
-        )
+        oldest_event = outbox.oldest_waiting("fan_out")
         oldest_due = (
             WebhookDelivery.objects.filter(status="PENDING", next_attempt_at__lte=now)
             .order_by("next_attempt_at")
@@ -36,12 +32,7 @@ class RelayBacklogCollector:
         lag.add_metric(["fan_out"], (now - oldest_event).total_seconds() if oldest_event else 0.0)
         lag.add_metric(["delivery"], (now - oldest_due).total_seconds() if oldest_due else 0.0)
         if settings.OMS_EVENT_STREAM_URL:
-            oldest_unpublished = (
-                OutboxEvent.objects.filter(published_at__isnull=True)
-                .order_by("position")
-                .values_list("occurred_at", flat=True)
-                .first()
-            )
+            oldest_unpublished = outbox.oldest_waiting("stream")
             lag.add_metric(["stream"], (now - oldest_unpublished).total_seconds() if oldest_unpublished else 0.0)
         yield lag
         backlog = GaugeMetricFamily("oms_relay_backlog", "Deliveries waiting, by status.", labels=["status"])
@@ -53,12 +44,14 @@ class RelayBacklogCollector:
             "Work the relay has not done yet, per tenant: events not fanned out, deliveries pending.",
             labels=["tenant", "stage"],
         )
-        for stage, rows in (
-            ("fan_out", OutboxEvent.objects.filter(dispatched_at__isnull=True)),
-            ("delivery", WebhookDelivery.objects.filter(status="PENDING")),
+        for tenant_id, count in outbox.waiting_by_tenant("fan_out"):
+            by_tenant.add_metric([tenant_id, "fan_out"], count)
+        for tenant_id, count in (
+            WebhookDelivery.objects.filter(status="PENDING")
+            .order_by()
+            .values("tenant_id")
+            .annotate(n=Count("pk"))
+            .values_list("tenant_id", "n")
         ):
-            for tenant_id, count in (
-                rows.order_by().values("tenant_id").annotate(n=Count("pk")).values_list("tenant_id", "n")
-            ):
-                by_tenant.add_metric([tenant_id, stage], count)
+            by_tenant.add_metric([tenant_id, "delivery"], count)
         yield by_tenant

@@ -23,9 +23,9 @@ from django.db import connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 
 from oms_project.kernel.metrics import WEBHOOK_DELIVERIES
+from ordering.application import services as ordering
 from ordering.application.event_payloads import envelope
-from ordering.infrastructure.models import OutboxEvent
-from ordering.infrastructure.outbox_queue import RoundRobin, quota
+from ordering.application.outbox import RoundRobin, quota
 from webhooks.application.relay import ClaimedDelivery, Outcome
 from webhooks.domain.destinations import DestinationRefused
 from webhooks.domain.outbound import AttemptResult, DeliveryStatus, body_of, subscribed
@@ -39,10 +39,13 @@ FAN_OUT_LOCK = 0x4F4D53  # pg_advisory_xact_lock key: one fan-out at a time
 NOTIFY_CHANNEL = "oms_outbox"  # ordering migration 0008's trigger notifies it
 
 # One statement to fan out a batch (PostgreSQL): each chosen tenant's next undispatched events
-# (round-robin between tenants, ordering/infrastructure/outbox_queue.py)
-# (its quota) become one delivery per active subscription of the tenant that wants their type, and
-# are marked dispatched. Rows are locked tenant by tenant in position order, as the stream's
-# publisher locks them (MARK_PUBLISHED_SQL): the two cannot deadlock.
+# (round-robin between tenants, ordering/application/outbox.py) (its quota) become one delivery
+# per active subscription of the tenant that wants their type, and are marked dispatched. Rows are
+# locked tenant by tenant in position order, as the stream's publisher locks them (ordering's
+# outbox feed, `mark`): the two cannot deadlock. This statement and CLAIM_SQL read ordering's
+# outbox table by name, on purpose: a delivery is made from an event in the same transaction that
+# marks it handled (docs/architecture.md, "Across apps"); every other read of the outbox goes
+# through the feed.
 FAN_OUT_SQL = """
 WITH events AS (
     SELECT e.position, e.tenant_id, e.type, e.aggregate_id, e.sequence
@@ -160,7 +163,8 @@ RECORD_COLUMNS = {
 class OrmDeliveryStore:
     def __init__(self) -> None:
         self._listener = OutboxListener()
-        self._tenants = RoundRobin("fan_out")
+        self._feed = ordering.outbox_feed()
+        self._tenants = RoundRobin(self._feed, "fan_out")
         self._last_subscription = NO_SUBSCRIPTION  # the subscription the last claim began with
 
     def fan_out(self, limit: int, now: datetime) -> int:
@@ -180,13 +184,7 @@ class OrmDeliveryStore:
                 with connection.cursor() as cursor:
                     cursor.execute(FAN_OUT_SQL, {"tenants": sorted(tenants), "quota": each, "now": now})
                     return cursor.rowcount
-            events = [
-                event
-                for tenant in tenants
-                for event in OutboxEvent.objects.filter(tenant_id=tenant, dispatched_at__isnull=True)
-                .order_by("position")
-                .only("position", "tenant_id", "type", "aggregate_id", "sequence")[:each]
-            ]
+            events = [event for tenant in tenants for event in self._feed.waiting("fan_out", tenant, each)]
             subscriptions: dict[str, list[WebhookSubscription]] = {}
             for sub in WebhookSubscription.objects.filter(tenant_id__in=tenants, active=True):
                 subscriptions.setdefault(sub.tenant_id, []).append(sub)
@@ -194,7 +192,7 @@ class OrmDeliveryStore:
                 WebhookDelivery(
                     tenant_id=e.tenant_id,
                     subscription=sub,
-                    event=e,
+                    event_id=e.position,
                     aggregate_id=e.aggregate_id,
                     sequence=e.sequence,
                     next_attempt_at=now,
@@ -204,7 +202,7 @@ class OrmDeliveryStore:
                 if subscribed(sub.event_types, e.type)
             ]
             WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
-            OutboxEvent.objects.filter(position__in=[e.position for e in events]).update(dispatched_at=now)
+            self._feed.mark("fan_out", [e.position for e in events], now)
             return len(events)
 
     def claim(

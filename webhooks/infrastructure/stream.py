@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from oms_project.kernel import nats_connection, tracing
 from oms_project.kernel.metrics import STREAM_PUBLISHED
+from ordering.application import services as ordering
 from ordering.application.event_payloads import envelope
-from ordering.infrastructure.models import OutboxEvent
-from ordering.infrastructure.outbox_queue import RoundRobin, quota
+from ordering.application.outbox import RoundRobin, quota
 from webhooks.application.stream import StreamUnavailable
 from webhooks.domain.outbound import body_of
 from webhooks.domain.stream import STREAM_SUBJECTS, StreamMessage, one_per_order
@@ -31,15 +31,6 @@ from .outbound import OutboxListener
 logger = logging.getLogger(__name__)
 STREAM_LOCK = 0x4F4D5353  # pg_try_advisory_xact_lock key: one publisher at a time
 WINDOW = 4  # unpublished events read per batch slot: room to skip further events of one order
-# The published events, locked tenant by tenant in position order first: the fan-out locks
-# undispatched events in that order too, so the two cannot deadlock (an UPDATE alone locks in the
-# order its scan finds rows, which after updates is not that order). Found by tenant and position.
-MARK_PUBLISHED_SQL = """
-UPDATE ordering_outbox_event AS o SET published_at = %s
-  FROM (SELECT tenant_id, position FROM ordering_outbox_event
-         WHERE published_at IS NULL AND position = ANY(%s) ORDER BY tenant_id, position FOR UPDATE) AS chosen
- WHERE o.tenant_id = chosen.tenant_id AND o.position = chosen.position
-"""
 
 
 @dataclass
@@ -47,19 +38,14 @@ class _Batch:
     messages: list[StreamMessage]
 
     def mark_published(self, positions: set[int]) -> None:
-        if not positions:
-            return
-        if connection.vendor != "postgresql":
-            OutboxEvent.objects.filter(position__in=sorted(positions)).update(published_at=timezone.now())
-            return
-        with connection.cursor() as cursor:
-            cursor.execute(MARK_PUBLISHED_SQL, [timezone.now(), sorted(positions)])
+        ordering.outbox_feed().mark("stream", sorted(positions), timezone.now())
 
 
 class OrmUnpublishedEvents:
     def __init__(self) -> None:
         self._listener = OutboxListener()
-        self._tenants = RoundRobin("stream")
+        self._feed = ordering.outbox_feed()
+        self._tenants = RoundRobin(self._feed, "stream")
 
     @contextmanager
     def next_batch(self, limit: int) -> Iterator[_Batch | None]:
@@ -70,67 +56,36 @@ class OrmUnpublishedEvents:
                     if not cursor.fetchone()[0]:
                         yield None  # another relay is publishing
                         return
-            # Round-robin between tenants (ordering/infrastructure/outbox_queue.py): each tenant
-            # with events waiting gets an equal part of the batch, its oldest first.
+            # Round-robin between tenants (ordering/application/outbox.py): each tenant with
+            # events waiting gets an equal part of the batch, its oldest first.
             tenants = self._tenants.next_tenants()
             each = quota(limit, tenants) if tenants else 0
             chosen = []
             for tenant in tenants:
-                window = (
-                    OutboxEvent.objects.filter(tenant_id=tenant, published_at__isnull=True)
-                    .order_by("position")
-                    .values_list("aggregate_id", "position")[: each * WINDOW]
-                )
-                chosen += one_per_order([(str(aggregate_id), position) for aggregate_id, position in window])[:each]
-            rows = (
-                OutboxEvent.objects.filter(published_at__isnull=True, position__in=chosen)
-                .order_by("position")
-                .values_list(
-                    "position",
-                    "event_id",
-                    "tenant_id",
-                    "type",
-                    "aggregate_id",
-                    "sequence",
-                    "occurred_at",
-                    "correlation_id",
-                    "data",
-                    "trace_parent",
-                )
-            )
+                window = self._feed.waiting("stream", tenant, each * WINDOW)
+                chosen += one_per_order([(event.aggregate_id, event.position) for event in window])[:each]
             yield _Batch(
                 [
                     StreamMessage(
-                        position,
-                        str(event_id),
-                        tenant_id,
-                        event_type,
+                        event.position,
+                        event.event_id,
+                        event.tenant_id,
+                        event.type,
                         body_of(
                             envelope(
-                                event_id=str(event_id),
-                                event_type=event_type,
-                                occurred_at=occurred_at,
-                                tenant_id=tenant_id,
-                                aggregate_id=str(aggregate_id),
-                                sequence=sequence,
-                                correlation_id=correlation_id,
-                                data=data,
+                                event_id=event.event_id,
+                                event_type=event.type,
+                                occurred_at=event.occurred_at,
+                                tenant_id=event.tenant_id,
+                                aggregate_id=event.aggregate_id,
+                                sequence=event.sequence,
+                                correlation_id=event.correlation_id,
+                                data=event.data,
                             )
                         ),
-                        trace_parent,
+                        event.trace_parent,
                     )
-                    for (
-                        position,
-                        event_id,
-                        tenant_id,
-                        event_type,
-                        aggregate_id,
-                        sequence,
-                        occurred_at,
-                        correlation_id,
-                        data,
-                        trace_parent,
-                    ) in rows
+                    for event in (self._feed.documents("stream", chosen) if chosen else [])
                 ]
             )
 

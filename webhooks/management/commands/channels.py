@@ -22,7 +22,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from oms_project.kernel.tenancy import tenant_model
-from ordering.infrastructure.models import CHANNEL_KINDS, SalesChannel
+from ordering.application import services as ordering
+from ordering.domain.intake import CHANNEL_KINDS, SalesChannel
 from webhooks.domain.signatures import new_secret
 from webhooks.infrastructure.models import InboundWebhookSecret
 
@@ -56,8 +57,9 @@ class Command(BaseCommand):
     ) -> None:
         if not tenant_model().objects.filter(pk=tenant).exists():
             raise CommandError(f"unknown tenant {tenant!r}")
+        channels = ordering.channel_registry(tenant)
         if action == "list":
-            for channel in SalesChannel.objects.filter(tenant_id=tenant).order_by("channel_id"):
+            for channel in channels.all():
                 secrets = InboundWebhookSecret.objects.filter(
                     InboundWebhookSecret.active_q(timezone.now()), tenant_id=tenant, channel=channel.channel_id
                 ).count()
@@ -76,15 +78,13 @@ class Command(BaseCommand):
                 raise CommandError("a channel's name is a slug: letters, digits, - and _") from None
             if len(name) > 63:
                 raise CommandError("a channel's name is at most 63 characters")
-            if SalesChannel.objects.filter(tenant_id=tenant, channel_id=name).exists():
+            if channels.channel(name) is not None:
                 raise CommandError(f"{tenant} has a channel {name!r} already")
-            SalesChannel.objects.create(
-                tenant_id=tenant, channel_id=name, kind=kind, accept_any_vendor=accept_any_vendor
-            )
+            channels.add(SalesChannel(name, kind, accept_any_vendor, active=True))
             secret = InboundWebhookSecret.objects.create(tenant_id=tenant, channel=name, secret=new_secret())
             self._show(tenant, name, secret)
             return
-        channel = SalesChannel.objects.filter(tenant_id=tenant, channel_id=name).first()
+        channel = channels.channel(name)
         if channel is None or not channel.active:
             raise CommandError(f"{tenant} has no active channel {name!r}")
         if action == "rotate":
@@ -96,8 +96,7 @@ class Command(BaseCommand):
         InboundWebhookSecret.objects.filter(tenant_id=tenant, channel=name, revoked_at__isnull=True).update(
             revoked_at=now
         )
-        channel.active = False
-        channel.save(update_fields=["active"])
+        channels.revoke(name)
         self.stdout.write(f"Channel {name} revoked: its secrets no longer sign and neither door takes its orders.")
 
     def _show(self, tenant: str, name: str, secret: InboundWebhookSecret) -> None:

@@ -13,10 +13,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from ordering.infrastructure.models import OutboxEvent
+from ordering.application import services as ordering
+from ordering.application.outbox import Stage
 from webhooks.infrastructure.models import DeliveryAttempt, WebhookDelivery
 
 from .tail_events import parse_duration
@@ -80,14 +80,24 @@ class Command(BaseCommand):
                         PURGE_SQL, {"cutoff": cutoff, "ignore_stream": ignore_stream, "done": done, "batch": batch}
                     )
                     return cursor.rowcount
-            unfinished = WebhookDelivery.objects.filter(event_id=OuterRef("position")).exclude(status__in=done)
-            events = OutboxEvent.objects.filter(created_at__lt=cutoff, dispatched_at__isnull=False).exclude(
-                Exists(unfinished)
-            )
-            if not ignore_stream:
-                events = events.filter(published_at__isnull=False)
-            positions = list(events.order_by("position").values_list("position", flat=True)[:batch])
+            # Elsewhere: the oldest handled events, window by window, less those with a delivery
+            # that is not done.
+            outbox = ordering.outbox_feed()
+            stages: tuple[Stage, ...] = ("fan_out",) if ignore_stream else ("fan_out", "stream")
+            positions: list[int] = []
+            after = 0
+            while len(positions) < batch:
+                candidates = outbox.handled_before(cutoff, stages, batch, after=after)
+                if not candidates:
+                    break
+                unfinished = set(
+                    WebhookDelivery.objects.filter(event_id__in=candidates)
+                    .exclude(status__in=done)
+                    .values_list("event_id", flat=True)
+                )
+                positions += [p for p in candidates if p not in unfinished][: batch - len(positions)]
+                after = candidates[-1]
             DeliveryAttempt.objects.filter(delivery__event_id__in=positions).delete()
             WebhookDelivery.objects.filter(event_id__in=positions).delete()
-            OutboxEvent.objects.filter(position__in=positions).delete()
+            outbox.delete(positions)
             return len(positions)
