@@ -83,6 +83,14 @@ class TenantAdmin(admin.ModelAdmin):
                 ],
             },
         ),
+        (
+            "Customer erasure",
+            {
+                "description": "What an erased order keeps of its shipping address for accounting "
+                "(docs/privacy.md). Empty: the platform default.",
+                "fields": ["erasure_keeps"],
+            },
+        ),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
 

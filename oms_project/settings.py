@@ -171,6 +171,11 @@ OMS_ADMISSION_RETRY_SPREAD_SECONDS = max(1, int(env_float("OMS_ADMISSION_RETRY_S
 OMS_RATE_LIMIT_REDIS_URL = os.environ.get("OMS_RATE_LIMIT_REDIS_URL", "").strip()
 OMS_ADMISSION_STATE_FILE = os.environ.get("OMS_ADMISSION_STATE_FILE", "").strip()
 
+# Customer erasure (docs/privacy.md): the shipping address fields an erased order keeps for
+# accounting, comma-separated, of postal_code and country ("-": none). A tenant's own rule
+# (create_tenant --erasure-keeps, the admin) overrides it.
+OMS_ERASURE_KEEPS = os.environ.get("OMS_ERASURE_KEEPS", "postal_code,country").strip() or "postal_code,country"
+
 # The tenant registry's model: the shared kernel (oms_project/kernel) names it through this
 # setting, as Django names the user model, and imports no app.
 OMS_TENANT_MODEL = "identity.Tenant"

@@ -8,7 +8,10 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         from oms_project.kernel.metrics import collect_at_scrape
+        from ordering.application import services as ordering
 
         from .infrastructure.metrics import RelayBacklogCollector
+        from .infrastructure.personal_data import erase_from_deliveries
 
         collect_at_scrape("relay", RelayBacklogCollector)
+        ordering.add_erasure_participant(erase_from_deliveries)

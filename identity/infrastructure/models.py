@@ -9,10 +9,21 @@ from django.db import models
 
 from identity.domain.errors import InvalidTenantSettings
 from identity.domain.tenant import TenantTokenPolicy, validate_token_policy
+from ordering.domain.privacy import keep_rule
 
 
 def default_algorithms() -> list[str]:
     return ["HS256"]
+
+
+def validate_erasure_keeps(value: str) -> None:
+    """A retention rule: some of ordering's keepable address fields, or "-" for none."""
+    if value.strip() in ("", "-"):
+        return
+    try:
+        keep_rule(value.split(","))
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
 
 
 class Tenant(models.Model):
@@ -45,6 +56,15 @@ class Tenant(models.Model):
     vendor_id_claim = models.CharField(max_length=200, default="vendor_id")
     channel_id_claim = models.CharField(
         max_length=200, default="channel_id", help_text="Claim path of an integration token's sales channel."
+    )
+    # Customer erasure (docs/privacy.md): what an erased order keeps of its address.
+    erasure_keeps = models.CharField(
+        "erased orders keep",
+        max_length=40,
+        blank=True,
+        validators=[validate_erasure_keeps],
+        help_text="Address fields an erased order keeps for accounting, comma-separated: postal_code, country; "
+        '"-" for none. Empty: the platform default (OMS_ERASURE_KEEPS).',
     )
     # Fair share (oms_project/admission): empty fields take the platform's defaults.
     admission_share = models.FloatField(

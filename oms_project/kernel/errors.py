@@ -61,6 +61,7 @@ CODES: tuple[Code, ...] = (
     Code("PAYMENT_OPTION_UNAVAILABLE", 400, payload=True),
     Code("PRICE_CHANGED", 400, payload=True),
     Code("TOTAL_MISMATCH", 400, payload=True),
+    Code("CUSTOMER_HAS_OPEN_ORDERS", 409, payload=True),  # an erasure while orders are still to fulfil
     # Authentication and authorization.
     Code("UNAUTHENTICATED", 401),
     Code("FORBIDDEN", 403),

@@ -13,7 +13,7 @@ from graphql import GraphQLError
 from oms_project.kernel.graphql_common import AddressInput, UserError, top_level_error, user_error
 from oms_project.kernel.observability import assign_request_id
 from ordering.application import commands as c
-from ordering.application.handlers import amendments, checkout, lifecycle, returns, review, shipments
+from ordering.application.handlers import amendments, checkout, lifecycle, privacy, returns, review, shipments
 from ordering.application.handlers import intake as ih
 from ordering.domain.checkout import CartItem
 from ordering.domain.errors import Forbidden, OrderingError
@@ -122,6 +122,54 @@ class OrderMutation(graphene.Mutation):
         except (SnapshotInvalid, CurrencyMismatch) as error:
             return OrderPayload(order=None, errors=[user_error(error)])
         return OrderPayload(order=order, errors=[])
+
+
+class CustomerErasure(graphene.ObjectType):
+    """One erasure of a customer's personal data (docs/privacy.md)."""
+
+    customer_user_id = graphene.ID(required=True)
+    order_ids = graphene.List(graphene.NonNull(graphene.ID), required=True, description="Its orders, all erased.")
+    cancelled_order_ids = graphene.List(
+        graphene.NonNull(graphene.ID), required=True, description="The open orders `force` cancelled first."
+    )
+    erased_at = graphene.DateTime(required=True)
+    held_personal_data = graphene.Boolean(
+        required=True, description="False: nothing was left to erase (an erasure done before); no event was sent."
+    )
+
+
+class CustomerErasurePayload(graphene.ObjectType):
+    erasure = graphene.Field(CustomerErasure, description="Null when errors is not empty.")
+    errors = graphene.List(graphene.NonNull(UserError), required=True)
+
+
+class EraseCustomer(graphene.Mutation):
+    """Erase a customer's personal data from their orders, snapshots, order search, event documents
+    and delivery records (staff); the orders keep numbers, lines, amounts and history, and
+    subscribers get `customer.erased`. Open orders refuse it (CUSTOMER_HAS_OPEN_ORDERS) unless
+    `force` cancels them first (docs/privacy.md)."""
+
+    class Arguments:
+        customer_user_id = graphene.ID(required=True)
+        reason = graphene.String(required=True, description="Why (kept in the erasure log; no personal data).")
+        force = graphene.Boolean(default_value=False, description="Cancel the open orders that can be cancelled.")
+
+    Output = CustomerErasurePayload
+
+    @classmethod
+    def mutate(cls, root, info, **arguments):
+        principal = info.context.principal
+        try:
+            erasure = privacy.erase_customer(
+                principal,
+                c.EraseCustomer(**arguments),
+                DjangoUnitOfWork(principal.tenant_id, correlation_id=assign_request_id(info.context.request)),
+            )
+        except Forbidden as error:
+            raise forbidden(error) from error
+        except OrderingError as error:
+            return CustomerErasurePayload(erasure=None, errors=[user_error(part) for part in error.parts()])
+        return CustomerErasurePayload(erasure=erasure, errors=[])
 
 
 class CheckoutItems(OrderMutation):
@@ -591,6 +639,7 @@ class OrderingMutation(graphene.ObjectType):
     deliver_order = DeliverOrder.Field()
     complete_order = CompleteOrder.Field()
     cancel_order = CancelOrder.Field()
+    erase_customer = EraseCustomer.Field()
     mark_unfulfillable = MarkUnfulfillable.Field()
     resume_order = ResumeOrder.Field()
     add_shipment = AddShipment.Field()

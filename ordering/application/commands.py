@@ -278,3 +278,12 @@ class ChangeImportedDestination:
 
     external_reference: str
     shipping_address: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EraseCustomer:
+    """Erase a customer's personal data from everything ordering holds (docs/privacy.md)."""
+
+    customer_user_id: str
+    reason: str
+    force: bool = False

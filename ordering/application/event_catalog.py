@@ -286,8 +286,29 @@ EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+# Events that are not an order's: their aggregate and their whole `data`.
+OTHER_EVENTS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    ev.CUSTOMER_ERASED: (
+        "A customer's personal data was erased from their orders and snapshots (docs/privacy.md): "
+        "erase your copies of it. It carries no personal value.",
+        "The customer: a UUID derived from the tenant and the customer's user id.",
+        obj(
+            {
+                "customer_user_id": STRING,
+                "order_ids": array({"type": "string", "format": "uuid"}),
+                "erased_at": DATE_TIME,
+            }
+        ),
+    ),
+}
+
+
 def event_schema(event_type: str) -> dict[str, Any]:
-    description, own = EVENTS[event_type]
+    if event_type in OTHER_EVENTS:
+        description, aggregate, data = OTHER_EVENTS[event_type]
+    else:
+        description, own = EVENTS[event_type]
+        aggregate, data = "The order id.", obj({"order": {"$ref": "#/$defs/order"}, **own})
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{BASE_URL}/{event_type}.schema.json",
@@ -305,17 +326,17 @@ def event_schema(event_type: str) -> dict[str, Any]:
                 "schema_version": {"const": 1},
                 "occurred_at": DATE_TIME,
                 "tenant_id": STRING,
-                "aggregate_id": {"type": "string", "format": "uuid", "description": "The order id."},
+                "aggregate_id": {"type": "string", "format": "uuid", "description": aggregate},
                 "sequence": {
                     "type": "integer",
                     "minimum": 1,
-                    "description": "Per order, increasing from 1: apply in this order.",
+                    "description": "Per aggregate, increasing from 1: apply in this order.",
                 },
                 "correlation_id": {
                     "type": ["string", "null"],
                     "description": "The request id of the change (X-Request-ID).",
                 },
-                "data": obj({"order": {"$ref": "#/$defs/order"}, **own}),
+                "data": data,
             }
         ),
         "$defs": DEFS,

@@ -14,7 +14,7 @@ from ordering.domain.checkout import Catalog
 from ordering.domain.events import OrderEvent
 from ordering.domain.intake import SalesChannel
 from ordering.domain.order import Order
-from snapshots.domain.customers import CustomerDetails
+from snapshots.domain.customers import CustomerAddress, CustomerDetails
 from snapshots.domain.workflow import TenantWorkflow
 
 from .outbox import OutboxDocument, Stage, WaitingEvent
@@ -43,6 +43,38 @@ class CatalogReader(Protocol):
 
 class CustomerDirectory(Protocol):
     def customer(self, tenant_id: str, user_id: str) -> CustomerDetails | None: ...
+
+    def forget(self, tenant_id: str, user_id: str) -> tuple[CustomerDetails | None, list[CustomerAddress]]:
+        """Delete the customer's snapshots (details, addresses, authorization); what was held."""
+
+
+@dataclass(frozen=True)
+class CustomerErasure:
+    """One erasure of a customer: the orders it went through, and when."""
+
+    customer_user_id: str
+    order_ids: list[str]
+    erased_at: datetime
+    cancelled_order_ids: list[str]
+    held_personal_data: bool  # False: nothing was left to erase (an erasure done before)
+
+
+class PersonalData(Protocol):
+    """What an erasure needs beyond the orders (docs/privacy.md)."""
+
+    def orders_of(self, customer_user_id: str) -> list[str]:
+        """The ids of the customer's orders in the tenant, oldest first."""
+
+    def retention_keeps(self) -> frozenset[str]:
+        """The address fields the tenant's retention rule keeps (`privacy.KEEPABLE`)."""
+
+    def scrub_copies(self, order_ids: list[str], erased: set[str]) -> None:
+        """Remove `erased` from the copies of these orders' data: their outbox documents, and what
+        other apps recorded of them (their erasure participants)."""
+
+    def record(self, erasure: CustomerErasure, requested_by: str, reason: str) -> None:
+        """Log the erasure (never the erased values) and, when it erased anything, queue its
+        `customer.erased` event."""
 
 
 class WorkflowReader(Protocol):
@@ -133,6 +165,7 @@ class UnitOfWork(Protocol):
     workflow: WorkflowReader
     shipments: ShipmentFinder
     channels: SalesChannels
+    personal_data: PersonalData
     events: list[OrderEvent]
     now: Callable[[], datetime]
 

@@ -56,3 +56,18 @@ def channel_registry(tenant_id: str) -> SalesChannelRegistry:
 
 def outbox_feed() -> OutboxFeed:
     return _adapters().outbox_feed()
+
+
+# Other apps that keep copies of orders' data register how to erase values from them: called
+# in the erasure's transaction with (tenant id, order ids, the erased values) (docs/privacy.md).
+ErasureParticipant = Callable[[str, list[str], set[str]], None]
+_participants: list[ErasureParticipant] = []
+
+
+def add_erasure_participant(participant: ErasureParticipant) -> None:
+    if participant not in _participants:
+        _participants.append(participant)
+
+
+def erasure_participants() -> list[ErasureParticipant]:
+    return list(_participants)

@@ -35,6 +35,9 @@ ORDER_RETURN_RECEIVED = "order.return_received"
 ORDER_REFUNDED = "order.refunded"
 ORDER_UNFULFILLABLE = "order.unfulfillable"
 ORDER_RESUMED = "order.resumed"
+# Not an order's: a customer's personal data was erased (docs/privacy.md). Its aggregate is the
+# customer, its data `{customer_user_id, order_ids, erased_at}` with no personal value.
+CUSTOMER_ERASED = "customer.erased"
 
 EVENT_TYPES = (
     ORDER_CREATED,
@@ -60,6 +63,7 @@ EVENT_TYPES = (
     ORDER_REFUNDED,
     ORDER_UNFULFILLABLE,
     ORDER_RESUMED,
+    CUSTOMER_ERASED,
 )
 
 # The event a transition raises, besides `order.status_changed`.

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from . import events as ev
-from . import lifecycle
+from . import lifecycle, privacy
 from .checkout import CartItem
 from .errors import (
     Conflict,
@@ -382,6 +382,51 @@ class Order(OrderShipments, OrderAmendments, OrderReturns):
     def pull_events(self) -> list[ev.OrderEvent]:
         raised, self.events = self.events, []
         return raised
+
+    # -- the customer's right to erasure (privacy.py) -----------------------------------------
+
+    def personal_values(self, keep: frozenset[str]) -> set[str]:
+        """The personal values the order holds that an erasure removes (`privacy.py`)."""
+        customer, address = self.customer, self.shipping_address
+        values = {customer.email, customer.first_name, customer.last_name, customer.phone}
+        values |= {address.line1, address.line2, address.city, address.state}
+        values |= {getattr(address, name) for name in privacy.KEEPABLE - keep}
+        written = [h.note for h in self.history if h.actor == customer.user_id]
+        written += [r.reason for r in self.returns if r.requested_by == customer.user_id]
+        if self.cancellation is not None and self.cancellation.by == customer.user_id:
+            written.append(self.cancellation.reason)
+        return privacy.erasable(values) | privacy.erasable(written)
+
+    def erase_personal_data(self, *, keep: frozenset[str], actor: str, now: datetime) -> bool:
+        """Replace every personal field by the marker, keeping the address fields of `keep`, and
+        what the customer wrote whole; record it in the history (no event: the erasure raises one
+        `customer.erased` for all of the customer's orders). False, and nothing changed, when
+        there is nothing left to erase."""
+        marker, customer, address = privacy.ERASED, self.customer, self.shipping_address
+        if not self.personal_values(keep):
+            return False
+        mine = customer.user_id
+        self.customer = dataclasses.replace(
+            customer,
+            email=marker,
+            first_name=marker,
+            last_name=marker,
+            phone=marker if customer.phone else "",
+        )
+        self.shipping_address = Address(
+            line1=marker,
+            line2=marker if address.line2 else "",
+            city=marker,
+            state=marker if address.state else "",
+            postal_code=address.postal_code if "postal_code" in keep else marker,
+            country=address.country if "country" in keep else privacy.ERASED_COUNTRY,
+        )
+        self.history = [dataclasses.replace(h, note=marker) if h.actor == mine and h.note else h for h in self.history]
+        self.returns = [dataclasses.replace(r, reason=marker) if r.requested_by == mine else r for r in self.returns]
+        if self.cancellation is not None and self.cancellation.by == mine:
+            self.cancellation = dataclasses.replace(self.cancellation, reason=marker)
+        self._record(actor, now, self.status, privacy.ERASURE_NOTE)
+        return True
 
     # -- what a vendor may see ----------------------------------------------------------------
 

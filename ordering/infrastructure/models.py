@@ -389,3 +389,24 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.sequence} of {self.aggregate_id}"
+
+
+class CustomerErasureRecord(models.Model):
+    """The erasure log (docs/privacy.md): who asked to erase which customer, when, why, and which
+    orders it went through. It never holds an erased value."""
+
+    tenant = tenant_field()
+    customer_user_id = models.CharField(max_length=255)
+    requested_by = models.CharField(max_length=255)
+    reason = models.CharField(max_length=500)
+    order_ids = models.JSONField(default=list)
+    cancelled_order_ids = models.JSONField(default=list)
+    held_personal_data = models.BooleanField(help_text="False: nothing was left to erase (erased before).")
+    erased_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "ordering_customer_erasure"
+        indexes = [models.Index(fields=["tenant", "customer_user_id", "erased_at"], name="erasure_customer")]
+
+    def __str__(self) -> str:
+        return f"erasure of {self.customer_user_id} at {self.erased_at:%Y-%m-%d %H:%M}"

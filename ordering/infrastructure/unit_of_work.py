@@ -21,6 +21,7 @@ from ordering.domain.events import OrderEvent
 from snapshots.application import services as snapshots
 
 from .outbox import OrmOutbox
+from .personal_data import OrmPersonalData
 from .repositories.catalog import OrmCatalogReader
 from .repositories.coupon_usage import OrmCouponUsage
 from .repositories.idempotency_keys import OrmIdempotencyKeys
@@ -63,6 +64,7 @@ class DjangoUnitOfWork:
         self.workflow = OrmWorkflowReader(tenant_id, self.catalog)
         self.shipments = OrmShipmentFinder(tenant_id)
         self.channels = OrmSalesChannels(tenant_id)
+        self.personal_data = OrmPersonalData(tenant_id, correlation_id)
         self.writes = WriteBatch()
         self.numbers = OrmOrderNumbers(tenant_id, self.writes)
         self.outbox = OrmOutbox(tenant_id, correlation_id, self.writes)

@@ -30,3 +30,6 @@ class CustomerStore(Protocol):
     def replace_addresses(self, tenant_id: str, user_id: str, addresses: list[CustomerAddress]) -> None: ...
 
     def save_authorization(self, tenant_id: str, authorization: UserAuthorization) -> None: ...
+
+    def forget(self, tenant_id: str, user_id: str) -> tuple[CustomerDetails | None, list[CustomerAddress]]:
+        """Delete the customer's details, addresses and authorization (an erasure); what was held."""

@@ -121,6 +121,14 @@ class OrmCustomerStore:
         )
         AUTHORIZATIONS.invalidate((tenant_id, authorization.user_id))
 
+    def forget(self, tenant_id: str, user_id: str) -> tuple[CustomerDetails | None, list[CustomerAddress]]:
+        held = self.customer(tenant_id, user_id), self.addresses(tenant_id, user_id)
+        CustomerDetailsSnapshot.objects.filter(tenant_id=tenant_id, user_id=user_id).delete()
+        CustomerAddressSnapshot.objects.filter(tenant_id=tenant_id, user_id=user_id).delete()
+        UserAuthorizationSnapshot.objects.filter(tenant_id=tenant_id, user_id=user_id).delete()
+        AUTHORIZATIONS.invalidate((tenant_id, user_id))
+        return held
+
 
 AUTHORIZATIONS = TtlCache("user authorization snapshots")
 

@@ -199,6 +199,12 @@ def test_every_payload_matches_its_json_schema(shop):
     stalled = shop.confirmed(items=(("mug", 1),))
     shop.ok("markUnfulfillable", shop.staff, orderId=stalled["id"], reason="out of stock")
     shop.ok("resumeOrder", shop.staff, orderId=stalled["id"])
+    assert shop.checkout(token=shop.other_customer)["errors"] == []  # cust-2's draft: the erasure cancels it
+    erased = shop.gql.execute(
+        'mutation { eraseCustomer(customerUserId: "cust-2", reason: "request 7", force: true) { errors { code } } }',
+        token=shop.staff,
+    )
+    assert erased["eraseCustomer"]["errors"] == []
     after_sale(shop)
 
     receiver = Receiver(subscribe(shop.tenant.id, "http://127.0.0.1:9/"))

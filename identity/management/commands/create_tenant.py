@@ -51,6 +51,10 @@ class Command(BaseCommand):
             ("--token-burst", "each caller's bucket size, in cost points"),
         ]:
             limits.add_argument(option, type=_optional_number, help=what)
+        parser.add_argument(
+            "--erasure-keeps",
+            help="address fields an erased order keeps: postal_code,country; - for none; '' for the platform default",
+        )
         state = parser.add_mutually_exclusive_group()
         state.add_argument("--active", dest="active", action="store_true", default=None)
         state.add_argument("--inactive", dest="active", action="store_false")
@@ -78,6 +82,7 @@ class Command(BaseCommand):
             ("roles_claim", "roles_claim"),
             ("vendor_id_claim", "vendor_id_claim"),
             ("channel_id_claim", "channel_id_claim"),
+            ("erasure_keeps", "erasure_keeps"),
             ("active", "active"),
             ("share", "admission_share"),
             ("rate", "rate_limit"),

@@ -1,0 +1,81 @@
+"""The customer's right to erasure (docs/privacy.md; the rules are `ordering.domain.privacy`).
+
+`erase_customer`, in units of work of its own:
+
+1. **check**: the customer's orders are read; open ones refuse the erasure
+   (`CUSTOMER_HAS_OPEN_ORDERS`) unless `force` may cancel them, and then nothing is written;
+2. **each order, atomically**: loaded with its row locked (an order being placed is erased after
+   its commit, never half of it), cancelled first when `force` says so, its personal fields
+   replaced by the marker, and the copies of its erased values (event documents, history notes,
+   what other apps recorded of it) scrubbed, all in one transaction;
+3. **the customer**: the snapshots deleted, the copies of their values scrubbed from the orders'
+   documents, the erasure logged and, when anything was erased, announced with one
+   `customer.erased` event.
+
+A failure part way leaves some orders erased and the rest as they were; erasing again finishes
+it (an order with nothing left to erase is skipped), and announces nothing when nothing was left.
+"""
+
+from __future__ import annotations
+
+from identity.domain.principal import Principal
+from ordering.domain import privacy
+from ordering.domain.errors import Forbidden
+from ordering.domain.order import Order
+from ordering.domain.order_rules import required_text
+
+from .. import commands as c
+from ..ports import CustomerErasure, UnitOfWork
+
+CANCEL_REASON = "cancelled to erase the customer's personal data"
+
+
+def erase_customer(principal: Principal, command: c.EraseCustomer, uow: UnitOfWork) -> CustomerErasure:
+    if not principal.is_staff:
+        raise Forbidden("only staff can erase a customer's personal data")
+    user_id = required_text(command.customer_user_id, "customerUserId", 255)
+    reason = required_text(command.reason, "reason", privacy.MAX_REASON)
+    with uow:  # 1. check: nothing is written
+        order_ids = uow.personal_data.orders_of(user_id)
+        statuses = {order.order_id: order.status for order in _orders(uow, order_ids, lock=False)}
+        blocked = privacy.blocking(statuses, force=command.force)
+        if blocked:
+            raise privacy.CustomerHasOpenOrders(blocked, force=command.force)
+        keep = uow.personal_data.retention_keeps()
+    erased: set[str] = set()
+    cancelled: list[str] = []
+    for order_id in order_ids:  # 2. each order, atomically
+        with uow:
+            now = uow.now()
+            order = uow.orders.get(order_id, lock=True)
+            if order is None:
+                continue
+            if privacy.blocking({order_id: order.status}, force=command.force):  # changed since the check
+                raise privacy.CustomerHasOpenOrders([order_id], force=command.force)
+            if order_id in privacy.to_cancel({order_id: order.status}):
+                order.cancel(reason=CANCEL_REASON, actor=principal.user_id, now=now)
+                cancelled.append(order_id)
+            values = order.personal_values(keep)
+            if order.erase_personal_data(keep=keep, actor=principal.user_id, now=now) or order_id in cancelled:
+                uow.orders.save(order)
+            uow.personal_data.scrub_copies([order_id], values)
+            uow.commit()
+        erased |= values
+    with uow:  # 3. the customer
+        now = uow.now()
+        details, addresses = uow.customers.forget(uow.tenant_id, user_id)
+        held: set[str] = set()
+        if details is not None:
+            held |= privacy.erasable([details.email, details.first_name, details.last_name, details.phone])
+        for address in addresses:
+            held |= privacy.erasable([address.line1, address.line2, address.city, address.state])
+            held |= privacy.erasable([getattr(address, name) for name in privacy.KEEPABLE - keep])
+        uow.personal_data.scrub_copies(order_ids, held - erased)
+        erasure = CustomerErasure(user_id, order_ids, now, cancelled, held_personal_data=bool(erased | held))
+        uow.personal_data.record(erasure, principal.user_id, reason)
+        uow.commit()
+    return erasure
+
+
+def _orders(uow: UnitOfWork, order_ids: list[str], *, lock: bool) -> list[Order]:
+    return [order for order in (uow.orders.get(order_id, lock=lock) for order_id in order_ids) if order is not None]

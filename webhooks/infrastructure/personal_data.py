@@ -1,0 +1,20 @@
+"""The relay's part of a customer erasure (docs/privacy.md): a subscriber's answer recorded with an
+attempt (`HTTP 500: <its body>`) may echo what it was sent. Registered with ordering as an erasure
+participant by `WebhooksConfig.ready`; runs in the erasure's transaction."""
+
+from __future__ import annotations
+
+from oms_project.kernel.rewrite import rewrite_field
+from ordering.domain.privacy import scrub
+
+from .models import DeliveryAttempt, WebhookDelivery
+
+
+def erase_from_deliveries(tenant_id: str, order_ids: list[str], erased: set[str]) -> None:
+    def scrubbed(text: str) -> str:
+        return scrub(text, erased)
+
+    deliveries = WebhookDelivery.objects.filter(tenant_id=tenant_id, aggregate_id__in=order_ids)
+    rewrite_field(deliveries.exclude(last_error=""), "last_error", scrubbed)
+    attempts = DeliveryAttempt.objects.filter(tenant_id=tenant_id, delivery__in=deliveries)
+    rewrite_field(attempts.exclude(error=""), "error", scrubbed)
