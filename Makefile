@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 # make check - the habits CI keeps: lint and format (ruff), types (mypy), import contracts (import-linter)
-.PHONY: check run test schema venv clean chromium redis bench-fairness graphiql-assets bench bench-import bench-orders-list bench-events bench-live soak
+.PHONY: check run test schema venv clean chromium redis bench-fairness graphiql-assets bench bench-import bench-orders-list bench-events bench-live bench-erasure soak
 
 venv: $(INSTALLED)
 
@@ -82,6 +82,10 @@ bench-events: venv
 # BENCH_LIVE_SOURCE=stream reads the NATS stream on BENCH_NATS; docs/performance.md).
 bench-live: venv
 	$(BIN)/python bench/live.py
+
+# Erasing a customer with 1,000 orders next to another tenant's checkout (docs/performance.md).
+bench-erasure: venv
+	$(BIN)/python bench/erasure.py
 
 # The whole stack under steady load for SOAK_SECONDS (300): no 5xx, flat worker memory, every event
 # delivered and the backlog drained at the end (PostgreSQL; docs/performance.md).

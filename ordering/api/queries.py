@@ -1,15 +1,21 @@
-"""The queries `order` and `orders` (api.md, "Queries")."""
+"""The queries `order`, `orders` (api.md, "Queries") and `customerDataExport` (api.md, "Customer
+data rights")."""
 
 from __future__ import annotations
+
+import json
 
 import graphene
 
 from oms_project.kernel.graphql_common import top_level_error
+from ordering.application.commands import ExportCustomerData
+from ordering.application.handlers.privacy import export_customer
 from ordering.application.queries import ListOrders, get_order, list_orders
 from ordering.application.queries import OrderFilter as OrderFilterValue
 from ordering.application.queries import OrderSort as OrderSortValue
 from ordering.domain.errors import OrderingError
 from ordering.infrastructure.order_queries import OrmOrderReader
+from ordering.infrastructure.unit_of_work import DjangoUnitOfWork
 
 from .types import Order, OrderConnection, OrderEdge, OrderFilter, OrderSort
 
@@ -34,6 +40,23 @@ class OrderingQuery(graphene.ObjectType):
         search=graphene.String(description="Order number, SKU, product name, customer name or email."),
         description="Customers: their own orders; vendors: placed orders with their lines; staff: the tenant's.",
     )
+
+    customer_data_export = graphene.JSONString(
+        required=True,
+        customer_user_id=graphene.ID(required=True),
+        description="Everything held about the customer as one JSON document: snapshots, orders with their "
+        "history, erasures (staff; the customer for themselves; docs/privacy.md).",
+    )
+
+    def resolve_customer_data_export(root, info, customer_user_id):
+        principal = info.context.principal
+        try:
+            pieces = export_customer(
+                principal, ExportCustomerData(customer_user_id), DjangoUnitOfWork(principal.tenant_id)
+            )
+            return json.loads("".join(pieces))
+        except OrderingError as error:
+            raise top_level_error(error, with_field=True) from error
 
     def resolve_order(root, info, id):
         return get_order(info.context.principal, id, OrmOrderReader())

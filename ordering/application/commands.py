@@ -287,3 +287,10 @@ class EraseCustomer:
     customer_user_id: str
     reason: str
     force: bool = False
+
+
+@dataclass(frozen=True)
+class ExportCustomerData:
+    """Everything ordering and the snapshots hold about a customer, as one JSON document."""
+
+    customer_user_id: str

@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ordering.domain.checkout import Catalog
 from ordering.domain.events import OrderEvent
 from ordering.domain.intake import SalesChannel
+from ordering.domain.lifecycle import OrderStatus
 from ordering.domain.order import Order
-from snapshots.domain.customers import CustomerAddress, CustomerDetails
+from snapshots.domain.customers import CustomerAddress, CustomerDetails, UserAuthorization
 from snapshots.domain.workflow import TenantWorkflow
 
 from .outbox import OutboxDocument, Stage, WaitingEvent
@@ -44,6 +45,10 @@ class CatalogReader(Protocol):
 class CustomerDirectory(Protocol):
     def customer(self, tenant_id: str, user_id: str) -> CustomerDetails | None: ...
 
+    def addresses(self, tenant_id: str, user_id: str) -> list[CustomerAddress]: ...
+
+    def authorization(self, tenant_id: str, user_id: str) -> UserAuthorization | None: ...
+
     def forget(self, tenant_id: str, user_id: str) -> tuple[CustomerDetails | None, list[CustomerAddress]]:
         """Delete the customer's snapshots (details, addresses, authorization); what was held."""
 
@@ -62,8 +67,8 @@ class CustomerErasure:
 class PersonalData(Protocol):
     """What an erasure needs beyond the orders (docs/privacy.md)."""
 
-    def orders_of(self, customer_user_id: str) -> list[str]:
-        """The ids of the customer's orders in the tenant, oldest first."""
+    def orders_of(self, customer_user_id: str) -> dict[str, OrderStatus]:
+        """The customer's orders in the tenant (id -> status), oldest first."""
 
     def retention_keeps(self) -> frozenset[str]:
         """The address fields the tenant's retention rule keeps (`privacy.KEEPABLE`)."""
@@ -71,6 +76,9 @@ class PersonalData(Protocol):
     def scrub_copies(self, order_ids: list[str], erased: set[str]) -> None:
         """Remove `erased` from the copies of these orders' data: their outbox documents, and what
         other apps recorded of them (their erasure participants)."""
+
+    def erasures_of(self, customer_user_id: str) -> list[dict[str, Any]]:
+        """The erasure log's entries for the customer, oldest first (no personal data)."""
 
     def record(self, erasure: CustomerErasure, requested_by: str, reason: str) -> None:
         """Log the erasure (never the erased values) and, when it erased anything, queue its

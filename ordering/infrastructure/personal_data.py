@@ -6,6 +6,7 @@ outbox, in the orders' history notes and in other apps' records, and the erasure
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 
@@ -16,6 +17,7 @@ from ordering.application import services
 from ordering.application.ports import CustomerErasure
 from ordering.domain import events as ev
 from ordering.domain import privacy
+from ordering.domain.lifecycle import OrderStatus
 
 from . import models
 
@@ -32,9 +34,12 @@ class OrmPersonalData:
         self.tenant_id = tenant_id
         self.correlation_id = correlation_id[:100]
 
-    def orders_of(self, customer_user_id: str) -> list[str]:
+    def orders_of(self, customer_user_id: str) -> dict[str, OrderStatus]:
         rows = models.Order.objects.filter(tenant_id=self.tenant_id, customer_user_id=customer_user_id)
-        return [str(order_id) for order_id in rows.order_by("created_at", "id").values_list("id", flat=True)]
+        return {
+            str(order_id): OrderStatus(status)
+            for order_id, status in rows.order_by("created_at", "id").values_list("id", "status")
+        }
 
     def retention_keeps(self) -> frozenset[str]:
         """The tenant's own rule (its `erasure_keeps`, set by `create_tenant --erasure-keeps` or in
@@ -58,6 +63,20 @@ class OrmPersonalData:
         rewrite_field(notes, "note", scrubbed)
         for participant in services.erasure_participants():
             participant(self.tenant_id, order_ids, erased)
+
+    def erasures_of(self, customer_user_id: str) -> list[dict[str, Any]]:
+        rows = models.CustomerErasureRecord.objects.filter(tenant_id=self.tenant_id, customer_user_id=customer_user_id)
+        return [
+            {
+                "erased_at": row.erased_at.isoformat(),
+                "requested_by": row.requested_by,
+                "reason": row.reason,
+                "order_ids": row.order_ids,
+                "cancelled_order_ids": row.cancelled_order_ids,
+                "held_personal_data": row.held_personal_data,
+            }
+            for row in rows.order_by("erased_at", "id")
+        ]
 
     def record(self, erasure: CustomerErasure, requested_by: str, reason: str) -> None:
         models.CustomerErasureRecord.objects.create(

@@ -4,11 +4,13 @@ it, and a refusal writes nothing."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 
 from identity.infrastructure.models import Tenant
@@ -267,3 +269,101 @@ def test_create_tenant_sets_the_retention_rule_and_refuses_an_unknown_field():
     with pytest.raises(Exception, match="keeps only"):
         call_command("create_tenant", "--id", "shop-r", "--erasure-keeps", "country,city", stdout=out)
     assert Tenant.objects.get(pk="shop-r").erasure_keeps == "country"
+
+
+def erasure_requested(user: str = "cust-1", reason: str | None = "upstream request 9") -> dict:
+    data = {"customer_user_id": user, **({"reason": reason} if reason is not None else {})}
+    return {"type": "customer.erasure_requested", "data": data}
+
+
+@pytest.mark.django_db
+def test_the_identity_system_asks_for_an_erasure_by_signed_webhook(shop, sender):
+    order = delivered(shop)
+    answer = sender.post(erasure_requested())
+    assert answer.status_code == 204 and answer["X-Webhook-Outcome"] == "applied"
+    assert shop.order(order["id"], shop.staff)["customer"]["email"] == "[erased]"
+    log = CustomerErasureRecord.objects.get(tenant_id=shop.tenant.id)
+    assert (log.requested_by, log.reason) == ("upstream:identity", "upstream request 9")
+
+
+@pytest.mark.django_db
+def test_an_erasure_request_with_open_orders_is_refused_until_they_close_and_then_applied(shop, sender):
+    draft = order_of_the_customer(shop)
+    refused = sender.post(erasure_requested(), msg_id="msg_erase_1")
+    assert refused.status_code == 409 and refused.json()["code"] == "CUSTOMER_HAS_OPEN_ORDERS"
+    assert Order.objects.get(id=draft["id"]).customer_email == EMAIL
+    assert not CustomerErasureRecord.objects.exists()
+    shop.ok("cancelOrder", shop.customer, orderId=draft["id"], reason="changed my mind")
+    again = sender.post(erasure_requested(), msg_id="msg_erase_1")  # the sender's retry, same id
+    assert again.status_code == 204 and again["X-Webhook-Outcome"] == "applied"
+    assert Order.objects.get(id=draft["id"]).customer_email == "[erased]"
+
+
+@pytest.mark.django_db
+def test_a_malformed_erasure_request_is_refused_and_writes_nothing(shop, sender):
+    delivered(shop)
+    answer = sender.post(erasure_requested(reason=None))
+    assert answer.status_code == 400 and answer.json()["code"] == "INVALID" and answer.json()["field"] == "reason"
+    assert Order.objects.filter(customer_email=EMAIL).count() == 1
+
+
+EXPORT = "query($id: ID!) { customerDataExport(customerUserId: $id) }"
+
+
+@pytest.mark.django_db
+def test_the_export_holds_every_value_the_erasure_then_removes(shop):
+    first = delivered(shop)
+    second = order_of_the_customer(shop)
+    shop.ok("placeOrder", shop.customer, orderId=second["id"])
+    shop.ok("cancelOrder", shop.customer, orderId=second["id"], reason=CANCEL_REASON)
+    snapshots_of_the_customer(shop.tenant.id)
+
+    exported = json.loads(shop.gql.execute(EXPORT, {"id": "cust-1"}, token=shop.staff)["customerDataExport"])
+
+    assert exported["customer"]["email"] == EMAIL and exported["addresses"][0]["line1"] == "77 Quuxbottom Lane"
+    assert exported["authorization"] == {"roles": ["customer"], "vendor_id": None}
+    assert [o["id"] for o in exported["orders"]] == [first["id"], second["id"]]
+    assert any(entry["note"] == CANCEL_REASON for entry in exported["orders"][1]["history"])
+    text = json.dumps(exported).lower()
+    assert all(value.lower() in text for value in ERASED)
+    assert exported["erasures"] == []
+
+    erase(shop)
+    after = json.loads(shop.gql.execute(EXPORT, {"id": "cust-1"}, token=shop.staff)["customerDataExport"])
+    assert after["customer"] is None and after["addresses"] == [] and after["authorization"] is None
+    assert not any(value.lower() in json.dumps(after).lower() for value in ERASED)
+    assert [e["requested_by"] for e in after["erasures"]] == ["staff-1"]
+    assert [o["number"] for o in after["orders"]] == [o["number"] for o in exported["orders"]]
+
+
+@pytest.mark.django_db
+def test_a_customer_may_export_their_own_data_and_nobody_elses(shop):
+    delivered(shop)
+    mine = json.loads(shop.gql.execute(EXPORT, {"id": "cust-1"}, token=shop.customer)["customerDataExport"])
+    assert len(mine["orders"]) == 1
+    for token, user in ((shop.other_customer, "cust-1"), (shop.acme, "cust-1")):
+        body = shop.gql.post(EXPORT, {"id": user}, token=token).json()
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN" and body["data"] is None
+    blank = shop.gql.post(EXPORT, {"id": " "}, token=shop.staff).json()
+    assert blank["errors"][0]["extensions"]["code"] == "INVALID"
+
+
+@pytest.mark.django_db
+def test_the_command_exports_to_a_file_and_erases_as_an_operator(shop, tmp_path):
+    order = delivered(shop)
+    target = tmp_path / "cust-1.json"
+    call_command("customer_data", shop.tenant.id, "export", "cust-1", "--out", str(target), stderr=StringIO())
+    assert json.loads(target.read_text())["orders"][0]["customer"]["email"] == EMAIL
+    out = StringIO()
+    call_command("customer_data", shop.tenant.id, "export", "cust-1", stdout=out)
+    assert json.loads(out.getvalue())["orders"][0]["id"] == order["id"]
+    with pytest.raises(CommandError, match="needs --reason"):
+        call_command("customer_data", shop.tenant.id, "erase", "cust-1")
+    out = StringIO()
+    call_command(
+        "customer_data", shop.tenant.id, "erase", "cust-1", "--reason", "ticket 5", "--as", "ops-anna", stdout=out
+    )
+    assert "erased; 1 order(s), 0 cancelled first" in out.getvalue()
+    assert CustomerErasureRecord.objects.get().requested_by == "operator:ops-anna"
+    with pytest.raises(CommandError, match="unknown tenant"):
+        call_command("customer_data", "nobody", "export", "cust-1")

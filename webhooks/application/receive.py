@@ -34,6 +34,7 @@ class Delivery:
 
 
 TRACKING_EVENT = "shipment.tracking_updated"
+ERASURE_EVENT = "customer.erasure_requested"  # the identity system asks to erase a customer (docs/privacy.md)
 
 
 class Outcome(str, Enum):
@@ -59,13 +60,21 @@ class InboundPorts(Protocol):
         """Move the shipments it names, inside the current transaction; False when not newer.
         Raises the ordering `NotFound` (no such tracking number) or `InvalidTransition`."""
 
+    def parse_erasure(self, data: dict[str, Any]) -> object:
+        """Validate an erasure request `{customer_user_id, reason}` (raises EventMalformed)."""
+
+    def erase_customer(self, tenant_id: str, request: object) -> None:
+        """Erase the customer as staff would without `force` (raises the ordering
+        `CustomerHasOpenOrders`: the sender retries once the orders are closed)."""
+
     @property
     def snapshots(self) -> SnapshotWriter: ...
 
 
 def receive_snapshot_webhook(delivery: Delivery, *, now: float, ports: InboundPorts) -> Outcome:
     """Verify, validate completely, then record the id and apply in one transaction. A carrier's
-    `shipment.tracking_updated` goes to the ordering context instead of the snapshots.
+    `shipment.tracking_updated` and an identity system's `customer.erasure_requested` go to the
+    ordering context instead of the snapshots.
 
     Raises UnknownTenant, SignatureRejected, EventMalformed, UnknownSnapshotType or
     SnapshotInvalid; in each case nothing is written.
@@ -92,6 +101,13 @@ def receive_snapshot_webhook(delivery: Delivery, *, now: float, ports: InboundPo
                 return Outcome.DUPLICATE
             applied = ports.apply_tracking(delivery.tenant_id, update)
         return Outcome.APPLIED if applied else Outcome.STALE
+    if event.type == ERASURE_EVENT:
+        request = ports.parse_erasure(event.data)
+        with ports.atomic(delivery.tenant_id):
+            if not ports.record_receipt(delivery.tenant_id, delivery.msg_id or "", event.type):
+                return Outcome.DUPLICATE
+            ports.erase_customer(delivery.tenant_id, request)
+        return Outcome.APPLIED
     change = parse_change(event.type, event.data)
     with ports.atomic(delivery.tenant_id):
         if not ports.record_receipt(delivery.tenant_id, delivery.msg_id or "", event.type):

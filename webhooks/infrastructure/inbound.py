@@ -9,15 +9,23 @@ from django.db import IntegrityError, transaction
 
 from oms_project.kernel.tenancy import tenant_model, tenant_transaction
 from ordering.application import services as ordering
-from ordering.application.commands import CancelImportedOrder, ChangeImportedDestination, ImportOrder, TrackingUpdate
+from ordering.application.commands import (
+    CancelImportedOrder,
+    ChangeImportedDestination,
+    EraseCustomer,
+    ImportOrder,
+    TrackingUpdate,
+)
 from ordering.application.handlers.intake import (
     cancel_imported_order,
     change_imported_destination,
     channel_principal,
     import_order,
 )
+from ordering.application.handlers.privacy import erase_customer, upstream_principal
 from ordering.application.handlers.shipments import apply_tracking_update, parse_tracking_update
 from snapshots.application import services as snapshot_services
+from webhooks.domain.events import EventMalformed
 
 from .models import CarrierWebhookSecret, InboundWebhookReceipt, InboundWebhookSecret
 
@@ -57,6 +65,18 @@ class OrmInboundPorts:
 
     def apply_tracking(self, tenant_id: str, update: TrackingUpdate) -> bool:
         return apply_tracking_update(update, ordering.unit_of_work(tenant_id))
+
+    def parse_erasure(self, data: dict) -> EraseCustomer:
+        values = {}
+        for field in ("customer_user_id", "reason"):
+            value = data.get(field)
+            if not isinstance(value, str) or not value.strip():
+                raise EventMalformed("INVALID", "is required (a non-empty string)", field=field)
+            values[field] = value
+        return EraseCustomer(**values)
+
+    def erase_customer(self, tenant_id: str, request: EraseCustomer) -> None:
+        erase_customer(upstream_principal(tenant_id), request, ordering.unit_of_work(tenant_id))
 
     def carrier_secret(self, tenant_id: str, provider: str) -> str | None:
         return (

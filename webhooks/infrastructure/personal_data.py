@@ -7,14 +7,18 @@ from __future__ import annotations
 from oms_project.kernel.rewrite import rewrite_field
 from ordering.domain.privacy import scrub
 
-from .models import DeliveryAttempt, WebhookDelivery
+from .models import DeliveryAttempt, WebhookDelivery, WebhookSubscription
 
 
 def erase_from_deliveries(tenant_id: str, order_ids: list[str], erased: set[str]) -> None:
     def scrubbed(text: str) -> str:
         return scrub(text, erased)
 
-    deliveries = WebhookDelivery.objects.filter(tenant_id=tenant_id, aggregate_id__in=order_ids)
+    # By subscription and order: the index the relay keeps its per-order queues in.
+    subscriptions = WebhookSubscription.objects.filter(tenant_id=tenant_id).values("id")
+    deliveries = WebhookDelivery.objects.filter(
+        tenant_id=tenant_id, subscription__in=subscriptions, aggregate_id__in=order_ids
+    )
     rewrite_field(deliveries.exclude(last_error=""), "last_error", scrubbed)
     attempts = DeliveryAttempt.objects.filter(tenant_id=tenant_id, delivery__in=deliveries)
     rewrite_field(attempts.exclude(error=""), "error", scrubbed)

@@ -18,16 +18,26 @@ it (an order with nothing left to erase is skipped), and announces nothing when 
 
 from __future__ import annotations
 
-from identity.domain.principal import Principal
+import json
+from collections.abc import Iterator
+
+from identity.domain.principal import Principal, Role
 from ordering.domain import privacy
 from ordering.domain.errors import Forbidden
 from ordering.domain.order import Order
 from ordering.domain.order_rules import required_text
 
 from .. import commands as c
+from ..event_payloads import order_document
 from ..ports import CustomerErasure, UnitOfWork
 
 CANCEL_REASON = "cancelled to erase the customer's personal data"
+UPSTREAM = "upstream:identity"  # who a `customer.erasure_requested` webhook acts as
+
+
+def upstream_principal(tenant_id: str) -> Principal:
+    """Who the tenant's identity system acts as when it asks for an erasure by webhook: staff."""
+    return Principal(user_id=UPSTREAM, tenant_id=tenant_id, roles=frozenset({Role.STAFF}))
 
 
 def erase_customer(principal: Principal, command: c.EraseCustomer, uow: UnitOfWork) -> CustomerErasure:
@@ -36,8 +46,8 @@ def erase_customer(principal: Principal, command: c.EraseCustomer, uow: UnitOfWo
     user_id = required_text(command.customer_user_id, "customerUserId", 255)
     reason = required_text(command.reason, "reason", privacy.MAX_REASON)
     with uow:  # 1. check: nothing is written
-        order_ids = uow.personal_data.orders_of(user_id)
-        statuses = {order.order_id: order.status for order in _orders(uow, order_ids, lock=False)}
+        statuses = uow.personal_data.orders_of(user_id)
+        order_ids = list(statuses)
         blocked = privacy.blocking(statuses, force=command.force)
         if blocked:
             raise privacy.CustomerHasOpenOrders(blocked, force=command.force)
@@ -79,3 +89,49 @@ def erase_customer(principal: Principal, command: c.EraseCustomer, uow: UnitOfWo
 
 def _orders(uow: UnitOfWork, order_ids: list[str], *, lock: bool) -> list[Order]:
     return [order for order in (uow.orders.get(order_id, lock=lock) for order_id in order_ids) if order is not None]
+
+
+def export_customer(principal: Principal, command: c.ExportCustomerData, uow: UnitOfWork) -> Iterator[str]:
+    """Everything held about the customer as one JSON document, in pieces (GDPR article 15): the
+    snapshots (details, addresses, authorization), every order whole with its history, and the
+    erasure log's entries. Staff, or the customer for themselves. The pieces come one order at a
+    time, so a customer with many orders is written out as it is read (`manage.py customer_data
+    export`); read in one transaction, so the document is one moment's state."""
+    user_id = required_text(command.customer_user_id, "customerUserId", 255)
+    if not principal.is_staff and not (principal.is_customer and principal.user_id == user_id):
+        raise Forbidden("only staff, or the customer themselves, can export a customer's data")
+    with uow:
+        details = uow.customers.customer(uow.tenant_id, user_id)
+        authorization = uow.customers.authorization(uow.tenant_id, user_id)
+        head = {
+            "customer_user_id": user_id,
+            "tenant_id": uow.tenant_id,
+            "exported_at": uow.now().isoformat(),
+            "customer": None if details is None else {k: v for k, v in vars(details).items() if k != "version"},
+            "addresses": [
+                {k: v for k, v in vars(address).items() if k not in ("user_id", "version")}
+                for address in uow.customers.addresses(uow.tenant_id, user_id)
+            ],
+            "authorization": None
+            if authorization is None
+            else {"roles": list(authorization.roles), "vendor_id": authorization.vendor_id or None},
+            "erasures": uow.personal_data.erasures_of(user_id),
+        }
+        text = json.dumps(head, separators=(",", ":"), sort_keys=True)
+        yield text[:-1] + ',"orders":['
+        for index, order in enumerate(_orders(uow, list(uow.personal_data.orders_of(user_id)), lock=False)):
+            document = {
+                **order_document(order),
+                "history": [
+                    {
+                        "at": entry.at.isoformat(),
+                        "actor": entry.actor,
+                        "from_status": entry.from_status.value if entry.from_status else None,
+                        "to_status": entry.to_status.value,
+                        "note": entry.note or None,
+                    }
+                    for entry in order.history
+                ],
+            }
+            yield ("," if index else "") + json.dumps(document, separators=(",", ":"), sort_keys=True)
+        yield "]}"
