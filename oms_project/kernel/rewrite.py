@@ -12,7 +12,7 @@ from django.db.models import Model, QuerySet
 def rewrite_field(rows: QuerySet[Any], field: str, change: Callable[[Any], Any], batch_size: int = 500) -> int:
     """`field` of each row of `rows` becomes `change(field)`; returns how many rows changed."""
     changed: list[Model] = []
-    for row in rows.only("pk", field).iterator(chunk_size=batch_size):
+    for row in rows.only("pk", field):  # one order's copies: a plain fetch (no server-side cursor)
         before = getattr(row, field)
         after = change(before)
         if after != before:

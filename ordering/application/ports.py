@@ -179,6 +179,9 @@ class UnitOfWork(Protocol):
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> bool | None: ...
+    def flush(self) -> None:
+        """Send the changes so far now, inside the transaction (`commit` still ends it)."""
+
     def commit(self) -> None: ...
 
 

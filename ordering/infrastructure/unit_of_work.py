@@ -76,18 +76,24 @@ class DjangoUnitOfWork:
         self.writes.clear()
         self.orders = OrmOrderRepository(self.tenant_id, self.writes, OrmStockReservations(self.tenant_id, self.writes))
         self._committed: list[OrderEvent] | None = None
+        self._raised: list[OrderEvent] = []
         self._stack = ExitStack()
         self._stack.enter_context(tenant_transaction(self.tenant_id))
         return self
 
-    def commit(self) -> None:
-        raised: list[OrderEvent] = []
+    def flush(self) -> None:
+        """Send what the orders changed so far, with their events, now, inside the transaction
+        (a use case that changes many orders sends each one's writes before the next)."""
         for order in self.orders.seen:
             events = order.pull_events()
             self.outbox.add((event, order) for event in events)
-            raised.extend(events)
+            self._raised.extend(events)
         self.writes.flush()  # the order's writes and its events: one statement on PostgreSQL
         self.orders.settle_late_values(self.writes.drawn)
+
+    def commit(self) -> None:
+        self.flush()
+        raised, self._raised = self._raised, []
         self.event_sink(raised)
         self._committed = raised
 

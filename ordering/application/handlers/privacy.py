@@ -4,15 +4,16 @@
 
 1. **check**: the customer's orders are read; open ones refuse the erasure
    (`CUSTOMER_HAS_OPEN_ORDERS`) unless `force` may cancel them, and then nothing is written;
-2. **each order, atomically**: loaded with its row locked (an order being placed is erased after
-   its commit, never half of it), cancelled first when `force` says so, its personal fields
-   replaced by the marker, and the copies of its erased values (event documents, history notes,
-   what other apps recorded of it) scrubbed, all in one transaction;
+2. **the orders, 50 to a transaction**: each loaded with its row locked (an order being placed is
+   erased after its commit, never half of it), cancelled first when `force` says so, its personal
+   fields replaced by the marker; then the copies of the erased values (event documents, history
+   notes, what other apps recorded of the orders) scrubbed, in the same transaction: an order is
+   never erased without its copies;
 3. **the customer**: the snapshots deleted, the copies of their values scrubbed from the orders'
    documents, the erasure logged and, when anything was erased, announced with one
    `customer.erased` event.
 
-A failure part way leaves some orders erased and the rest as they were; erasing again finishes
+A failure part way leaves some chunks of orders erased and the rest as they were; erasing again finishes
 it (an order with nothing left to erase is skipped), and announces nothing when nothing was left.
 """
 
@@ -32,6 +33,7 @@ from ..event_payloads import order_document
 from ..ports import CustomerErasure, UnitOfWork
 
 CANCEL_REASON = "cancelled to erase the customer's personal data"
+CHUNK = 50  # orders erased per transaction
 UPSTREAM = "upstream:identity"  # who a `customer.erasure_requested` webhook acts as
 
 
@@ -54,21 +56,25 @@ def erase_customer(principal: Principal, command: c.EraseCustomer, uow: UnitOfWo
         keep = uow.personal_data.retention_keeps()
     erased: set[str] = set()
     cancelled: list[str] = []
-    for order_id in order_ids:  # 2. each order, atomically
+    for start in range(0, len(order_ids), CHUNK):  # 2. the orders, a chunk per transaction
+        chunk = order_ids[start : start + CHUNK]
         with uow:
             now = uow.now()
-            order = uow.orders.get(order_id, lock=True)
-            if order is None:
-                continue
-            if privacy.blocking({order_id: order.status}, force=command.force):  # changed since the check
-                raise privacy.CustomerHasOpenOrders([order_id], force=command.force)
-            if order_id in privacy.to_cancel({order_id: order.status}):
-                order.cancel(reason=CANCEL_REASON, actor=principal.user_id, now=now)
-                cancelled.append(order_id)
-            values = order.personal_values(keep)
-            if order.erase_personal_data(keep=keep, actor=principal.user_id, now=now) or order_id in cancelled:
-                uow.orders.save(order)
-            uow.personal_data.scrub_copies([order_id], values)
+            values: set[str] = set()
+            for order_id in chunk:
+                order = uow.orders.get(order_id, lock=True)
+                if order is None:
+                    continue
+                if privacy.blocking({order_id: order.status}, force=command.force):  # changed since the check
+                    raise privacy.CustomerHasOpenOrders([order_id], force=command.force)
+                if order_id in privacy.to_cancel({order_id: order.status}):
+                    order.cancel(reason=CANCEL_REASON, actor=principal.user_id, now=now)
+                    cancelled.append(order_id)
+                values |= order.personal_values(keep)
+                if order.erase_personal_data(keep=keep, actor=principal.user_id, now=now) or order_id in cancelled:
+                    uow.orders.save(order)
+                    uow.flush()  # one order's writes at a time: the write batch sends one order's
+            uow.personal_data.scrub_copies(chunk, values)
             uow.commit()
         erased |= values
     with uow:  # 3. the customer
