@@ -144,8 +144,12 @@ class OutboxFeed(Protocol):
     def documents(self, stage: Stage, positions: list[int]) -> list[OutboxDocument]:
         """Those of `positions` that `stage` has not handled yet, whole, in position order."""
 
-    def mark(self, stage: Stage, positions: list[int], at: datetime) -> None:
-        """`stage` has handled these events (locked in position order, as the fan-out locks them)."""
+    def mark(self, stage: Stage, positions: list[int], at: datetime, sequences: dict[int, int] | None = None) -> None:
+        """`stage` has handled these events (locked in position order, as the fan-out locks them);
+        `sequences`: where the stream stored each (position -> stream sequence)."""
+
+    def stream_sequences(self, tenant_id: str, order_ids: list[str]) -> list[int]:
+        """Where the stream stored these orders' events (those it acknowledged with a sequence)."""
 
     def oldest_waiting(self, stage: Stage) -> datetime | None:
         """When the oldest event `stage` has not handled occurred."""

@@ -369,6 +369,9 @@ class OutboxEvent(models.Model):
     published_at = models.DateTimeField(
         null=True, blank=True, help_text="When the event stream acknowledged it (OMS_EVENT_STREAM_URL)."
     )
+    stream_sequence = models.BigIntegerField(
+        null=True, blank=True, help_text="Its sequence on the event stream: what an erasure deletes there."
+    )
 
     class Meta:
         db_table = "ordering_outbox_event"

@@ -41,6 +41,13 @@ UPDATE ordering_outbox_event AS o SET {column} = %s
  WHERE o.tenant_id = chosen.tenant_id AND o.position = chosen.position
 """
 
+# Where the stream stored each event (position -> sequence), after the publisher's mark.
+_SEQUENCES_SQL = """
+UPDATE ordering_outbox_event AS o SET stream_sequence = acked.sequence
+  FROM unnest(%s::bigint[], %s::bigint[]) AS acked (position, sequence)
+ WHERE o.position = acked.position
+"""
+
 _DOCUMENT_FIELDS = (
     "position",
     "event_id",
@@ -93,15 +100,29 @@ class OrmOutboxFeed:
             for position, event_id, tenant, event_type, aggregate_id, sequence, at, correlation, data, trace in rows
         ]
 
-    def mark(self, stage: Stage, positions: list[int], at: datetime) -> None:
+    def mark(self, stage: Stage, positions: list[int], at: datetime, sequences: dict[int, int] | None = None) -> None:
         if not positions:
             return
         column = STAGES[stage]
         if connection.vendor != "postgresql":
             OutboxEvent.objects.filter(position__in=sorted(positions)).update(**{column: at})
-            return
-        with connection.cursor() as cursor:
-            cursor.execute(_MARK_SQL.format(column=column), [at, sorted(positions)])
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(_MARK_SQL.format(column=column), [at, sorted(positions)])
+        if sequences:
+            known = sorted(p for p in positions if p in sequences)
+            if connection.vendor != "postgresql":
+                for position in known:
+                    OutboxEvent.objects.filter(position=position).update(stream_sequence=sequences[position])
+                return
+            with connection.cursor() as cursor:
+                cursor.execute(_SEQUENCES_SQL, [known, [sequences[p] for p in known]])
+
+    def stream_sequences(self, tenant_id: str, order_ids: list[str]) -> list[int]:
+        rows = OutboxEvent.objects.filter(
+            tenant_id=tenant_id, aggregate_id__in=order_ids, stream_sequence__isnull=False
+        ).order_by("stream_sequence")
+        return list(rows.values_list("stream_sequence", flat=True))
 
     def oldest_waiting(self, stage: Stage) -> datetime | None:
         return (

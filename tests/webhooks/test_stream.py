@@ -22,6 +22,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from ordering.infrastructure.models import OutboxEvent
+from tests.ordering.conftest import Shop, seed_catalog
+from tests.ordering.test_customer_erasure import EMAIL, ERASED, delivered, erase
 from webhooks.application.stream import StreamPublisher
 from webhooks.domain.stream import StreamMessage, filter_subject, one_per_order, subject_for
 from webhooks.infrastructure.stream import NatsEventStream, OrmUnpublishedEvents
@@ -357,3 +359,26 @@ def test_the_publisher_thread_outlives_a_database_error():
     finally:
         relay_events.PUBLISHER_RETRY_SECONDS = saved
     assert calls == ["run", "run", "closed", "closed"]
+
+
+def test_an_erasure_deletes_the_orders_earlier_messages_from_the_stream(nats_server, gql, tenant):
+    """The customer's orders were published with their personal data; once erased, the relay's
+    publisher, sending `customer.erased`, deletes those messages (docs/privacy.md)."""
+    seed_catalog(tenant.id)
+    shop = Shop(gql, tenant)
+    order = delivered(shop)
+    work = publisher()
+    assert work.publish_once() > 0
+    before = ours(stream_messages(nats_server.url, "OMS_ORDERS", subject=filter_subject(tenant.id)))
+    assert any(EMAIL in json.dumps(m) for m in before)
+    sequences = set(OutboxEvent.objects.filter(aggregate_id=order["id"]).values_list("stream_sequence", flat=True))
+    assert None not in sequences and len(sequences) == len(before)
+
+    assert erase(shop)["erasure"]["orderIds"] == [order["id"]]
+    assert work.publish_once() == 1  # customer.erased
+    work.stream.close()
+
+    after = ours(stream_messages(nats_server.url, "OMS_ORDERS", subject=filter_subject(tenant.id)))
+    assert [m["event"]["type"] for m in after] == ["customer.erased"]
+    assert after[0]["event"]["data"]["order_ids"] == [order["id"]]
+    assert not any(value.lower() in json.dumps(m).lower() for m in after for value in ERASED)

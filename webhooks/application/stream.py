@@ -10,6 +10,7 @@ crash between publish and mark) is dropped by the server's duplicate window (`Na
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
+from ordering.domain.events import CUSTOMER_ERASED
 from webhooks.domain.stream import StreamMessage
 
 logger = logging.getLogger(__name__)
@@ -29,7 +31,8 @@ class StreamUnavailable(Exception):
 class Batch(Protocol):
     messages: list[StreamMessage]
 
-    def mark_published(self, positions: set[int]) -> None: ...
+    def mark_published(self, acked: dict[int, int]) -> None:
+        """Mark these events published (position -> where the stream stored it)."""
 
 
 class UnpublishedEvents(Protocol):
@@ -39,13 +42,20 @@ class UnpublishedEvents(Protocol):
 
     def wait_for_events(self, seconds: float) -> None: ...
 
+    def stream_sequences(self, tenant_id: str, order_ids: list[str]) -> list[int]:
+        """Where the stream stored these orders' events."""
+
 
 class EventStream(Protocol):
     def ensure_stream(self) -> None: ...
 
-    def publish(self, messages: list[StreamMessage]) -> set[int]:
-        """Publish all, pipelined; the positions the stream acknowledged. Raises StreamUnavailable
-        when none could be."""
+    def publish(self, messages: list[StreamMessage]) -> dict[int, int]:
+        """Publish all, pipelined; the positions the stream acknowledged, each with the sequence
+        it stored it at. Raises StreamUnavailable when none could be."""
+
+    def erase(self, sequences: list[int]) -> None:
+        """Delete these messages, their content overwritten (a message already gone is no
+        error). Raises StreamUnavailable."""
 
 
 @dataclass
@@ -65,10 +75,22 @@ class StreamPublisher:
                     return published
                 acked = self.stream.publish(batch.messages)  # nothing acknowledged: raises, nothing marked
                 batch.mark_published(acked)
+                self._erase_what_erasures_name(batch.messages, acked)  # fails: the marks roll back
                 missing = len(batch.messages) - len(acked)
             published += len(acked)  # the marks committed with the block
             if missing:
                 raise StreamUnavailable(f"{missing} of {len(batch.messages)} events were not acknowledged")
+
+    def _erase_what_erasures_name(self, messages: list[StreamMessage], acked: dict[int, int]) -> None:
+        """A `customer.erased` event on its way out: the stream's earlier messages of the orders it
+        names are deleted (docs/privacy.md), before its publication is marked."""
+        for message in messages:
+            if message.event_type == CUSTOMER_ERASED and message.position in acked:
+                order_ids = json.loads(message.body)["data"]["order_ids"]
+                sequences = self.events.stream_sequences(message.tenant_id, order_ids)
+                if sequences:
+                    self.stream.erase(sequences)
+                    logger.info("erased %d stream message(s) of %d order(s)", len(sequences), len(order_ids))
 
     def run_forever(self, should_stop: Callable[[], bool], poll_seconds: float = 1.0) -> None:
         failures = 0

@@ -37,8 +37,8 @@ WINDOW = 4  # unpublished events read per batch slot: room to skip further event
 class _Batch:
     messages: list[StreamMessage]
 
-    def mark_published(self, positions: set[int]) -> None:
-        ordering.outbox_feed().mark("stream", sorted(positions), timezone.now())
+    def mark_published(self, acked: dict[int, int]) -> None:
+        ordering.outbox_feed().mark("stream", sorted(acked), timezone.now(), sequences=acked)
 
 
 class OrmUnpublishedEvents:
@@ -91,6 +91,9 @@ class OrmUnpublishedEvents:
 
     def wait_for_events(self, seconds: float) -> None:
         self._listener.wait(seconds)
+
+    def stream_sequences(self, tenant_id: str, order_ids: list[str]) -> list[int]:
+        return self._feed.stream_sequences(tenant_id, order_ids)
 
     def close(self) -> None:
         self._listener.close()
@@ -167,10 +170,29 @@ class NatsEventStream:
         except Exception as error:
             raise StreamUnavailable(f"stream {self.name}: {type(error).__name__}: {error}") from None
 
-    def publish(self, messages: list[StreamMessage]) -> set[int]:
+    def publish(self, messages: list[StreamMessage]) -> dict[int, int]:
         return self._run(self._publish(messages))
 
-    async def _publish(self, messages: list[StreamMessage]) -> set[int]:
+    def erase(self, sequences: list[int]) -> None:
+        self._run(self._erase(sequences))
+
+    async def _erase(self, sequences: list[int]) -> None:
+        from nats.js.errors import NotFoundError
+
+        if self.js is None:
+            await self._ensure_stream()
+        manager = self.nc.jsm(timeout=self.ack_timeout)
+        try:
+            for sequence in sequences:
+                try:
+                    # Not `no_erase`: the server overwrites the message's content, then deletes it.
+                    await manager.delete_msg(self.name, sequence)
+                except NotFoundError:
+                    pass  # gone already (an earlier erasure, or aged out)
+        except Exception as error:
+            raise StreamUnavailable(f"stream {self.name}: {type(error).__name__}: {error}") from None
+
+    async def _publish(self, messages: list[StreamMessage]) -> dict[int, int]:
         if self.js is None:
             await self._ensure_stream()
         pending: list[tuple[int, asyncio.Future]] = []
@@ -199,7 +221,7 @@ class NatsEventStream:
         except Exception as error:
             logger.debug("publish interrupted: %s", error)
         acked = {
-            position
+            position: future.result().seq
             for position, future in pending
             if future.done() and not future.cancelled() and future.exception() is None
         }
