@@ -84,11 +84,12 @@ class TenantAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "Customer erasure",
+            "Personal data",
             {
-                "description": "What an erased order keeps of its shipping address for accounting "
-                "(docs/privacy.md). Empty: the platform default.",
-                "fields": ["erasure_keeps"],
+                "description": "What an erased order keeps of its shipping address for accounting, and how "
+                "long closed orders keep personal data (docs/privacy.md). Empty: the platform default; retention "
+                "off.",
+                "fields": ["erasure_keeps", "personal_data_retention_days"],
             },
         ),
         ("Record", {"fields": ["created_at", "updated_at"]}),

@@ -66,6 +66,14 @@ class Tenant(models.Model):
         help_text="Address fields an erased order keeps for accounting, comma-separated: postal_code, country; "
         '"-" for none. Empty: the platform default (OMS_ERASURE_KEEPS).',
     )
+    personal_data_retention_days = models.PositiveIntegerField(
+        "keep personal data of closed orders (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="manage.py purge_personal_data anonymizes orders closed longer ago than this. Empty: kept "
+        "(retention off).",
+    )
     # Fair share (oms_project/admission): empty fields take the platform's defaults.
     admission_share = models.FloatField(
         "share of the serving capacity",

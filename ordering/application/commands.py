@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ordering.domain.checkout import CartItem
@@ -294,3 +295,11 @@ class ExportCustomerData:
     """Everything ordering and the snapshots hold about a customer, as one JSON document."""
 
     customer_user_id: str
+
+
+@dataclass(frozen=True)
+class PurgePersonalData:
+    """Anonymize the orders closed before `closed_before` (the tenant's retention period)."""
+
+    closed_before: datetime
+    batch: int = 500

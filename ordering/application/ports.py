@@ -77,6 +77,13 @@ class PersonalData(Protocol):
         """Remove `erased` from the copies of these orders' data: their outbox documents, and what
         other apps recorded of them (their erasure participants)."""
 
+    def closed_before(self, moment: datetime, limit: int) -> list[str]:
+        """Up to `limit` orders delivered, completed or cancelled whose last change is older than
+        `moment` and that still hold personal data, oldest first."""
+
+    def retention_days(self) -> int | None:
+        """The tenant's retention period for closed orders' personal data; None: off."""
+
     def erasures_of(self, customer_user_id: str) -> list[dict[str, Any]]:
         """The erasure log's entries for the customer, oldest first (no personal data)."""
 

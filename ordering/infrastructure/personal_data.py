@@ -6,6 +6,7 @@ outbox, in the orders' history notes and in other apps' records, and the erasure
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -63,6 +64,18 @@ class OrmPersonalData:
         rewrite_field(notes, "note", scrubbed)
         for participant in services.erasure_participants():
             participant(self.tenant_id, order_ids, erased)
+
+    def closed_before(self, moment: datetime, limit: int) -> list[str]:
+        rows = models.Order.objects.filter(
+            tenant_id=self.tenant_id,
+            status__in=[status.value for status in privacy.CLOSED],
+            updated_at__lt=moment,
+        ).exclude(customer_email=privacy.ERASED)
+        return [str(i) for i in rows.order_by("updated_at", "id").values_list("id", flat=True)[:limit]]
+
+    def retention_days(self) -> int | None:
+        days = tenant_model().objects.filter(pk=self.tenant_id).values_list("personal_data_retention_days", flat=True)
+        return days.first()
 
     def erasures_of(self, customer_user_id: str) -> list[dict[str, Any]]:
         rows = models.CustomerErasureRecord.objects.filter(tenant_id=self.tenant_id, customer_user_id=customer_user_id)

@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from identity.infrastructure.models import Tenant
-from ordering.infrastructure.models import CustomerErasureRecord, Order, OutboxEvent
+from ordering.infrastructure.models import CustomerErasureRecord, Order, OrderHistoryEntry, OutboxEvent
 from snapshots.domain.customers import CustomerAddress, CustomerDetails, UserAuthorization
 from snapshots.infrastructure.customer_store import OrmCustomerStore
 from tests.factories import TenantFactory
@@ -367,3 +367,68 @@ def test_the_command_exports_to_a_file_and_erases_as_an_operator(shop, tmp_path)
     assert CustomerErasureRecord.objects.get().requested_by == "operator:ops-anna"
     with pytest.raises(CommandError, match="unknown tenant"):
         call_command("customer_data", "nobody", "export", "cust-1")
+
+
+# -- the retention rule: manage.py purge_personal_data ------------------------------------------
+
+
+def purge_personal_data(*args: str) -> str:
+    out = StringIO()
+    call_command("purge_personal_data", *args, stdout=out)
+    return out.getvalue()
+
+
+def closed_long_ago(order_id: str, years: int = 4) -> None:
+    Order.objects.filter(id=order_id).update(updated_at=datetime.now(UTC).replace(year=datetime.now(UTC).year - years))
+
+
+@pytest.mark.django_db
+def test_orders_closed_longer_than_the_period_lose_their_personal_data_and_nothing_else_does(shop):
+    old, older = delivered(shop), delivered(shop)
+    recent = delivered(shop)
+    pending = order_of_the_customer(shop)
+    shop.ok("placeOrder", shop.customer, orderId=pending["id"])
+    for order_id in (old["id"], older["id"], pending["id"]):
+        closed_long_ago(order_id)
+
+    assert f"{shop.tenant.id}: 2 order(s) closed before" in purge_personal_data("--older-than", "3y", "--batch", "1")
+
+    for order_id in (old["id"], older["id"]):
+        now = shop.order(order_id, shop.staff)
+        assert now["customer"]["email"] == "[erased]" and now["shippingAddress"]["postalCode"] == "12345"
+        assert now["total"] == old["total"] and now["status"] == "DELIVERED"
+        events = OutboxEvent.objects.filter(aggregate_id=order_id)
+        assert not any(EMAIL in json.dumps(e.data) for e in events)
+    assert Order.objects.get(id=recent["id"]).customer_email == EMAIL
+    assert Order.objects.get(id=pending["id"]).customer_email == EMAIL  # old, but not closed
+    assert not OutboxEvent.objects.filter(type="customer.erased").exists()  # nobody asked: no event
+    assert f"{shop.tenant.id}: 0 order(s)" in purge_personal_data("--older-than", "3y")
+
+
+@pytest.mark.django_db
+def test_each_tenant_has_its_own_period_and_none_means_retention_off(shop):
+    order = delivered(shop)
+    closed_long_ago(order["id"], years=1)
+    other = TenantFactory(id="tenant-q")
+    assert f"{shop.tenant.id}: retention off" in purge_personal_data()
+    assert Order.objects.get(id=order["id"]).customer_email == EMAIL
+    call_command("create_tenant", "--id", shop.tenant.id, "--retention-days", "180", stdout=StringIO())
+    output = purge_personal_data()
+    assert f"{shop.tenant.id}: 1 order(s)" in output and f"{other.id}: retention off" in output
+    assert Order.objects.get(id=order["id"]).customer_email == "[erased]"
+    assert OrderHistoryEntry.objects.filter(order_id=order["id"], actor="retention").count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--older-than", "3 years"), "not an age"),
+        (("--older-than", "0d"), "not an age"),
+        (("--batch", "0"), "at least 1"),
+        (("--tenant", "nobody"), "unknown tenant"),
+    ],
+)
+def test_bad_options_are_refused(db, args, message):
+    with pytest.raises(CommandError, match=message):
+        purge_personal_data(*args)

@@ -55,6 +55,11 @@ class Command(BaseCommand):
             "--erasure-keeps",
             help="address fields an erased order keeps: postal_code,country; - for none; '' for the platform default",
         )
+        parser.add_argument(
+            "--retention-days",
+            type=_optional_number,
+            help="purge_personal_data anonymizes orders closed longer ago than this many days ('' to turn off)",
+        )
         state = parser.add_mutually_exclusive_group()
         state.add_argument("--active", dest="active", action="store_true", default=None)
         state.add_argument("--inactive", dest="active", action="store_false")
@@ -83,6 +88,7 @@ class Command(BaseCommand):
             ("vendor_id_claim", "vendor_id_claim"),
             ("channel_id_claim", "channel_id_claim"),
             ("erasure_keeps", "erasure_keeps"),
+            ("retention_days", "personal_data_retention_days"),
             ("active", "active"),
             ("share", "admission_share"),
             ("rate", "rate_limit"),

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 
 from identity.domain.principal import Principal, Role
 from ordering.domain import privacy
-from ordering.domain.errors import Forbidden
+from ordering.domain.errors import Forbidden, Invalid
 from ordering.domain.order import Order
 from ordering.domain.order_rules import required_text
 
@@ -141,3 +141,39 @@ def export_customer(principal: Principal, command: c.ExportCustomerData, uow: Un
             }
             yield ("," if index else "") + json.dumps(document, separators=(",", ":"), sort_keys=True)
         yield "]}"
+
+
+RETENTION = "retention"  # the history's actor of an anonymization by the retention rule
+
+
+def purge_personal_data(principal: Principal, command: c.PurgePersonalData, uow: UnitOfWork) -> int:
+    """The tenant's retention rule (docs/privacy.md): orders closed before `closed_before` lose
+    their personal fields as an erasure removes them (the address fields the tenant keeps stay),
+    50 to a transaction with their copies, oldest first, until none is left. Returns how many.
+    Resumable: an anonymized order no longer matches, so a run stopped part way goes on where
+    it stopped. No event: nothing was asked for; the tenant's subscribers keep their own rules."""
+    if not principal.is_staff:
+        raise Forbidden("only staff can purge personal data")
+    if command.batch < 1:
+        raise Invalid("must be at least 1", field="batch")
+    done = 0
+    while True:
+        before = done
+        with uow:
+            keep = uow.personal_data.retention_keeps()
+            chunk = uow.personal_data.closed_before(command.closed_before, min(command.batch, CHUNK))
+            values: set[str] = set()
+            now = uow.now()
+            for order_id in chunk:
+                order = uow.orders.get(order_id, lock=True)
+                if order is None or order.status not in privacy.CLOSED:  # reopened meanwhile: never
+                    continue
+                values |= order.personal_values(keep)
+                if order.erase_personal_data(keep=keep, actor=RETENTION, now=now):
+                    uow.orders.save(order)
+                    uow.flush()
+                    done += 1
+            uow.personal_data.scrub_copies(chunk, values)
+            uow.commit()
+        if len(chunk) < min(command.batch, CHUNK) or done == before:  # none left, or none it can change
+            return done
