@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -329,3 +330,46 @@ def test_the_app_exports_over_otlp_when_an_endpoint_is_set(tmp_path):
     assert any(
         name in ("SELECT", "INSERT", "UPDATE") or name.startswith(("SELECT", "INSERT")) for name in collector.names
     ), collector.names
+
+
+def test_no_log_record_and_no_span_carries_personal_data(spans, gql, tenant, caplog):
+    """A whole lifecycle and an erasure, everything logged (DEBUG, every logger) and traced: not
+    one email, name, phone or address line in a log record (message and extra fields) or in a
+    span (name, attributes, events, status) (docs/privacy.md)."""
+    from .ordering.test_customer_erasure import ERASED, PERSON, delivered, erase
+
+    seed_catalog(tenant.id)
+    shop = Shop(gql, tenant)
+    loggers = [logging.getLogger(name) for name in list(logging.Logger.manager.loggerDict)]
+    for logger in loggers:  # those that do not propagate to the root too
+        logger.addHandler(caplog.handler)
+    with caplog.at_level(logging.DEBUG):
+        delivered(shop)
+        refused = shop.checkout(customer={**PERSON, "email": f"not-an-email {PERSON['lastName']}"})
+        assert [e["code"] for e in refused["errors"]] == ["INVALID"]
+        assert erase(shop)["errors"] == []
+    for logger in loggers:
+        logger.removeHandler(caplog.handler)
+    records = json.dumps(
+        [
+            {**{k: v for k, v in vars(record).items() if k != "args"}, "message": record.getMessage()}
+            for record in caplog.records
+        ],
+        default=str,
+    ).lower()
+    finished = spans.get_finished_spans()
+    traced = json.dumps(
+        [
+            {
+                "name": span.name,
+                "attributes": dict(span.attributes or {}),
+                "events": [(event.name, dict(event.attributes or {})) for event in span.events],
+                "status": span.status.description,
+            }
+            for span in finished
+        ],
+        default=str,
+    ).lower()
+    assert len(caplog.records) > 10 and len(finished) > 10
+    assert [value for value in ERASED if value.lower() in records] == []
+    assert [value for value in ERASED if value.lower() in traced] == []
