@@ -2,16 +2,18 @@
 
 Changes go through the same application handlers as the API: the actions cancel, deliver and
 complete run `lifecycle.cancel_order` / `deliver_order` / `complete_order` for each selected order
-in its own unit of work, as a staff principal of that order's tenant whose user id is
-`admin:<username>` (so the order's history names the admin user). Refusals (an order in the wrong
-state, say) are reported per order and change nothing. The actions need the `ordering.change_order`
-permission; looking needs `ordering.view_order`.
+in its own unit of work, and the customer actions run `privacy.erase_customer` and
+`privacy.export_customer` (docs/privacy.md), each as a staff principal of the order's tenant whose
+user id is `admin:<username>` (so the order's history names the admin user). Refusals (an order in
+the wrong state, say) are reported per order or customer and change nothing. The actions need the
+`ordering.change_order` permission; looking needs `ordering.view_order`.
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.http import StreamingHttpResponse
 from django.template.response import TemplateResponse
 
 from identity.domain.principal import Principal, Role
@@ -20,7 +22,8 @@ from oms_project.kernel.errors import CodedError
 from oms_project.kernel.money_display import admin_money, money
 from oms_project.kernel.observability import assign_request_id
 from ordering.application import commands as c
-from ordering.application.handlers import lifecycle
+from ordering.application.handlers import lifecycle, privacy
+from ordering.domain import privacy as privacy_rules
 
 from .infrastructure.models import (
     Order,
@@ -99,6 +102,17 @@ class HistoryInline(ReadOnlyInline):
     fields = ["at", "actor", "from_status", "to_status", "note"]
 
 
+class EraseForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Kept in the erasure log (a request's reference; no personal data).",
+    )
+    force = forms.BooleanField(
+        required=False, help_text="Cancel the customer's open orders that may still be cancelled first."
+    )
+
+
 class CancelForm(forms.Form):
     reason = forms.CharField(
         max_length=500,
@@ -139,7 +153,15 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     show_full_result_count = False  # no second COUNT over a tenant with a million orders
     list_per_page = 50
     inlines = [LineInline, ShippingInline, CouponInline, ShipmentInline, HistoryInline]
-    actions = ["cancel_orders", "deliver_orders", "complete_orders", "mark_unfulfillable", "resume_orders"]
+    actions = [
+        "cancel_orders",
+        "deliver_orders",
+        "complete_orders",
+        "mark_unfulfillable",
+        "resume_orders",
+        "erase_customers",
+        "export_customer",
+    ]
     fieldsets = [
         (
             None,
@@ -316,6 +338,106 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             handler=lifecycle.mark_unfulfillable,
             command=lambda order_id, reason: c.MarkUnfulfillable(order_id=order_id, reason=reason),
         )
+
+    # -- the customer's data rights (docs/privacy.md) ---------------------------------------------
+
+    def _customers(self, queryset) -> list[dict]:
+        """The customers of the selected orders, each with its orders in the tenant."""
+        found: dict[tuple[str, str], dict] = {}
+        for tenant_id, user_id, email in queryset.values_list("tenant_id", "customer_user_id", "customer_email"):
+            found.setdefault((tenant_id, user_id), {"tenant_id": tenant_id, "user_id": user_id, "email": email})
+        for customer in found.values():
+            orders = Order.objects.filter(tenant_id=customer["tenant_id"], customer_user_id=customer["user_id"])
+            statuses = list(orders.values_list("status", flat=True))
+            customer["orders"] = len(statuses)
+            customer["open"] = sum(1 for status in statuses if status not in {s.value for s in privacy_rules.CLOSED})
+        return sorted(found.values(), key=lambda customer: (customer["tenant_id"], customer["user_id"]))
+
+    def _customer_page(self, request, queryset, *, action, title, intro, submit, form):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "intro": intro,
+            "submit": submit,
+            "opts": self.model._meta,
+            "customers": self._customers(queryset),
+            "orders": list(queryset.order_by("created_at")),
+            "form": form,
+            "action": action,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/ordering/order/customer_data.html", context)
+
+    @admin.action(description="Erase the customers of the selected orders", permissions=["manage"])
+    def erase_customers(self, request, queryset):
+        """A confirmation page (reason, force), then each customer erased on its own as
+        `eraseCustomer` does; refusals (open orders) are reported and change nothing."""
+        form = EraseForm(request.POST if "apply" in request.POST else None)
+        if not (form.is_bound and form.is_valid()):
+            return self._customer_page(
+                request,
+                queryset,
+                action="erase_customers",
+                title="Erase customers",
+                intro="The personal data of these customers will be erased from all their orders, their snapshots, "
+                "the order search, event documents, delivery records and the event stream; their orders keep "
+                "numbers, lines, amounts and history. This cannot be undone.",
+                submit="Erase these customers",
+                form=form,
+            )
+        done, refused = [], []
+        for customer in self._customers(queryset):
+            principal = Principal(
+                user_id=f"admin:{request.user.get_username()}",
+                tenant_id=customer["tenant_id"],
+                roles=frozenset({Role.STAFF}),
+            )
+            command = c.EraseCustomer(customer["user_id"], form.cleaned_data["reason"], form.cleaned_data["force"])
+            uow = DjangoUnitOfWork(customer["tenant_id"], correlation_id=assign_request_id(request))
+            try:
+                erasure = privacy.erase_customer(principal, command, uow)
+            except CodedError as error:
+                refused.append(f"{customer['user_id']} ({error.code}: {error.message})")
+            else:
+                done.append(f"{customer['user_id']} ({len(erasure.order_ids)} order(s))")
+        if done:
+            self.message_user(request, f"Erased: {', '.join(done)}.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, f"Not erased: {'; '.join(refused)}.", messages.ERROR)
+        return None
+
+    @admin.action(description="Export the customer's data (JSON)", permissions=["manage"])
+    def export_customer(self, request, queryset):
+        """A confirmation page, then everything held about the one customer of the selected
+        orders as a JSON download (`customerDataExport`), written as it is read."""
+        customers = self._customers(queryset)
+        if len(customers) != 1:
+            self.message_user(request, "Select the orders of one customer to export.", messages.ERROR)
+            return None
+        if "apply" not in request.POST:
+            return self._customer_page(
+                request,
+                queryset,
+                action="export_customer",
+                title="Export a customer's data",
+                intro="Everything held about this customer (snapshots, every order with its history, erasures) "
+                "will be downloaded as one JSON document. It holds personal data: keep it accordingly.",
+                submit="Download",
+                form=None,
+            )
+        customer = customers[0]
+        principal = Principal(
+            user_id=f"admin:{request.user.get_username()}",
+            tenant_id=customer["tenant_id"],
+            roles=frozenset({Role.STAFF}),
+        )
+        pieces = privacy.export_customer(
+            principal, c.ExportCustomerData(customer["user_id"]), DjangoUnitOfWork(customer["tenant_id"])
+        )
+        response = StreamingHttpResponse(pieces, content_type="application/json")
+        name = f"customer-{customer['tenant_id']}-{customer['user_id']}.json".replace('"', "")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
 
     @admin.action(description="Resume selected unfulfillable orders", permissions=["manage"])
     def resume_orders(self, request, queryset):

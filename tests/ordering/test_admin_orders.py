@@ -3,6 +3,8 @@ application handlers as the logged-in staff user."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
@@ -132,3 +134,56 @@ def test_staff_who_may_only_view_orders_cannot_act(client, shop):
     act(client, "cancel_orders", [order], apply="1", reason="no")
     act(client, "deliver_orders", [order])
     assert models.Order.objects.get(id=order["id"]).status == "PENDING"
+
+
+# -- the customer's data rights (docs/privacy.md) -------------------------------------------------
+
+
+def test_staff_erase_the_customer_of_an_order_after_a_confirmation_page(staff_client, shop):
+    delivered_order = shop.confirmed(items=(("kettle", 1),))
+    shop.ok("shipOrder", shop.acme, orderId=delivered_order["id"], carrier="UPS", trackingNumber="1Z-E")
+    shop.ok("deliverOrder", shop.staff, orderId=delivered_order["id"])
+    pending = shop.placed(items=(("mug", 1),))
+
+    page = act(staff_client, "erase_customers", [delivered_order])
+    html = page.content.decode()
+    assert page.status_code == 200 and "Erase these customers" in html and "cust-1" in html
+    assert models.Order.objects.get(id=delivered_order["id"]).customer_email == "ada@example.com"
+
+    refused = act(staff_client, "erase_customers", [delivered_order], apply="1", reason="GDPR 12")
+    assert "Not erased: cust-1 (CUSTOMER_HAS_OPEN_ORDERS" in refused.content.decode()
+    assert models.Order.objects.filter(customer_email="ada@example.com").count() == 2
+
+    done = act(staff_client, "erase_customers", [delivered_order], apply="1", reason="GDPR 12", force="on")
+    assert "Erased: cust-1 (2 order(s))" in done.content.decode()
+    assert models.Order.objects.get(id=pending["id"]).status == "CANCELLED"
+    detail = staff_client.get(change_url(delivered_order["id"])).content.decode()
+    assert "[erased]" in detail and "ada@example.com" not in detail
+    assert models.CustomerErasureRecord.objects.get().requested_by == "admin:admin"
+
+
+def test_staff_export_one_customers_data_as_a_json_download(staff_client, shop):
+    order = shop.placed(items=(("kettle", 1),))
+    other = shop.draft(items=(("mug", 1),), token=shop.other_customer)
+    page = act(staff_client, "export_customer", [order])
+    assert page.status_code == 200 and "Download" in page.content.decode()
+    download = act(staff_client, "export_customer", [order], apply="1")
+    assert download["Content-Disposition"] == 'attachment; filename="customer-tenant-a-cust-1.json"'
+    document = json.loads(b"".join(download.streaming_content))
+    assert [o["id"] for o in document["orders"]] == [order["id"]] and document["customer_user_id"] == "cust-1"
+    two = act(staff_client, "export_customer", [order, other])
+    assert "Select the orders of one customer to export." in two.content.decode()
+
+
+def test_erasing_and_exporting_need_the_change_permission(client, shop):
+    order = shop.placed(items=(("kettle", 1),))
+    viewer = User.objects.create_user("viewer", password="x", is_staff=True)
+    TenantStaffMember.objects.create(user=viewer, tenant=shop.tenant)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_order", content_type__app_label="ordering"))
+    client.force_login(viewer)
+    page = client.get(reverse(CHANGELIST))
+    assert page.status_code == 200 and b"erase_customers" not in page.content and b"export_customer" not in page.content
+    for action in ("erase_customers", "export_customer"):
+        answer = act(client, action, [order], apply="1", reason="r", force="on")
+        assert "Erased" not in answer.content.decode() and not answer.has_header("Content-Disposition")
+    assert models.Order.objects.get(id=order["id"]).customer_email == "ada@example.com"
