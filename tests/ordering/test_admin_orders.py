@@ -159,6 +159,8 @@ def test_staff_erase_the_customer_of_an_order_after_a_confirmation_page(staff_cl
     assert models.Order.objects.get(id=pending["id"]).status == "CANCELLED"
     detail = staff_client.get(change_url(delivered_order["id"])).content.decode()
     assert "[erased]" in detail and "ada@example.com" not in detail
+    for search in ("ada@example.com", "Lovelace"):
+        assert list(staff_client.get(reverse(CHANGELIST), {"q": search}).context["cl"].result_list) == []
     assert models.CustomerErasureRecord.objects.get().requested_by == "admin:admin"
 
 
