@@ -81,9 +81,6 @@ class PersonalData(Protocol):
         """Up to `limit` orders delivered, completed or cancelled whose last change is older than
         `moment` and that still hold personal data, oldest first."""
 
-    def retention_days(self) -> int | None:
-        """The tenant's retention period for closed orders' personal data; None: off."""
-
     def erasures_of(self, customer_user_id: str) -> list[dict[str, Any]]:
         """The erasure log's entries for the customer, oldest first (no personal data)."""
 

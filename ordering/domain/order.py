@@ -387,15 +387,13 @@ class Order(OrderShipments, OrderAmendments, OrderReturns):
 
     def personal_values(self, keep: frozenset[str]) -> set[str]:
         """The personal values the order holds that an erasure removes (`privacy.py`)."""
-        customer, address = self.customer, self.shipping_address
-        values = {customer.email, customer.first_name, customer.last_name, customer.phone}
-        values |= {address.line1, address.line2, address.city, address.state}
-        values |= {getattr(address, name) for name in privacy.KEEPABLE - keep}
-        written = [h.note for h in self.history if h.actor == customer.user_id]
+        customer = self.customer
+        written = [customer.email, customer.first_name, customer.last_name, customer.phone]
+        written += [h.note for h in self.history if h.actor == customer.user_id]
         written += [r.reason for r in self.returns if r.requested_by == customer.user_id]
         if self.cancellation is not None and self.cancellation.by == customer.user_id:
             written.append(self.cancellation.reason)
-        return privacy.erasable(values) | privacy.erasable(written)
+        return privacy.erasable(written) | privacy.address_values(self.shipping_address, keep)
 
     def erase_personal_data(self, *, keep: frozenset[str], actor: str, now: datetime) -> bool:
         """Replace every personal field by the marker, keeping the address fields of `keep`, and

@@ -11,14 +11,14 @@
   confirmed, unfulfillable) are cancelled first; an order with goods on their way (partially
   shipped, shipped) blocks even then: erase once it is delivered.
 - **Copies of erased values** elsewhere (event documents, delivery records) are scrubbed with
-  `scrub`: a string that is one of them is replaced by `ERASED`, and an email address by it
+  `scrubber`: a string that is one of them is replaced by `ERASED`, and an email address by it
   wherever it appears. What the customer wrote is erased whole.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .errors import OrderingError
@@ -69,23 +69,23 @@ def blocking(statuses: dict[str, OrderStatus], *, force: bool) -> list[str]:
     )
 
 
-def to_cancel(statuses: dict[str, OrderStatus]) -> list[str]:
-    """The open orders a forced erasure cancels first."""
-    return sorted(order_id for order_id, status in statuses.items() if status in CANCELLABLE)
-
-
 def erasable(values: Iterable[str]) -> set[str]:
     """The values worth looking for: the non-empty ones, but the markers."""
     return {v for v in (value.strip() for value in values) if v and v not in (ERASED, ERASED_COUNTRY)}
 
 
-def scrub(value: Any, erased: set[str]) -> Any:
-    """`value` (a JSON document) with its erased values replaced by ERASED: a string equal to one
-    (ignoring case and surrounding blanks) whole, and an email address wherever it appears in a
-    longer text. Names and places are not looked for inside other words: "Kettle" the surname
-    must not rename the kettle on the order's lines. Keys are kept."""
-    if not erased:
-        return value
+def address_values(address: Any, keep: frozenset[str]) -> set[str]:
+    """The personal values of an address (an order's or a customer snapshot's): its lines, city
+    and state, and the fields the retention rule `keep` does not keep."""
+    kept = [getattr(address, name) for name in sorted(KEEPABLE - keep)]
+    return erasable([address.line1, address.line2, address.city, address.state, *kept])
+
+
+def scrubber(erased: set[str]) -> Callable[[Any], Any]:
+    """What replaces the erased values in a JSON document (made once, applied to many): a string
+    equal to one (ignoring case and surrounding blanks) whole, and an email address wherever it
+    appears in a longer text. Names and places are not looked for inside other words: "Kettle"
+    the surname must not rename the kettle on the order's lines. Keys are kept."""
     whole = {v.lower() for v in erased}
     emails = sorted((v for v in erased if "@" in v), key=len, reverse=True)
     inside = re.compile("|".join(re.escape(v) for v in emails), re.IGNORECASE) if emails else None
@@ -101,8 +101,4 @@ def scrub(value: Any, erased: set[str]) -> Any:
             return {key: walk(i) for key, i in item.items()}
         return item
 
-    return walk(value)
-
-
-def contains_erased(value: Any, erased: set[str]) -> bool:
-    return bool(scrub(value, erased) != value)
+    return walk

@@ -53,9 +53,7 @@ class OrmPersonalData:
         if not order_ids or not erased:
             return
 
-        def scrubbed(value: object) -> object:
-            return privacy.scrub(value, erased)
-
+        scrubbed = privacy.scrubber(erased)
         orders = {"tenant_id": self.tenant_id}
         rewrite_field(models.OutboxEvent.objects.filter(aggregate_id__in=order_ids, **orders), "data", scrubbed)
         # The history is written once per entry (the repository appends); what the customer wrote
@@ -72,10 +70,6 @@ class OrmPersonalData:
             updated_at__lt=moment,
         ).exclude(customer_email=privacy.ERASED)
         return [str(i) for i in rows.order_by("updated_at", "id").values_list("id", flat=True)[:limit]]
-
-    def retention_days(self) -> int | None:
-        days = tenant_model().objects.filter(pk=self.tenant_id).values_list("personal_data_retention_days", flat=True)
-        return days.first()
 
     def erasures_of(self, customer_user_id: str) -> list[dict[str, Any]]:
         rows = models.CustomerErasureRecord.objects.filter(tenant_id=self.tenant_id, customer_user_id=customer_user_id)

@@ -148,6 +148,7 @@ def test_staff_erase_the_customer_of_an_order_after_a_confirmation_page(staff_cl
     page = act(staff_client, "erase_customers", [delivered_order])
     html = page.content.decode()
     assert page.status_code == 200 and "Erase these customers" in html and "cust-1" in html
+    assert 'class="breadcrumbs"' in html and reverse(CHANGELIST) in html  # back to the order list
     assert models.Order.objects.get(id=delivered_order["id"]).customer_email == "ada@example.com"
 
     refused = act(staff_client, "erase_customers", [delivered_order], apply="1", reason="GDPR 12")

@@ -75,6 +75,17 @@ def snapshots_of_the_customer(tenant_id: str) -> None:
     store.save_authorization(tenant_id, UserAuthorization("cust-1", ("customer",), version=1))
 
 
+def everything_the_customer_leaves(shop) -> tuple[dict, dict]:
+    """A delivered order, one the customer cancelled with a reason of their own, and their
+    snapshots (details, an address, an authorization)."""
+    first = delivered(shop)
+    second = order_of_the_customer(shop)
+    shop.ok("placeOrder", shop.customer, orderId=second["id"])
+    shop.ok("cancelOrder", shop.customer, orderId=second["id"], reason=CANCEL_REASON)
+    snapshots_of_the_customer(shop.tenant.id)
+    return first, second
+
+
 def rows_holding(values: set[str]) -> dict[str, int]:
     """Every table of the database, read whole: how many rows hold any of `values` (any case)."""
     wanted = [v.lower() for v in values]
@@ -90,11 +101,7 @@ def rows_holding(values: set[str]) -> dict[str, int]:
 
 @pytest.mark.django_db
 def test_an_erasure_removes_the_customer_from_every_table_and_keeps_the_books(shop):
-    first = delivered(shop)
-    second = order_of_the_customer(shop)
-    shop.ok("placeOrder", shop.customer, orderId=second["id"])
-    shop.ok("cancelOrder", shop.customer, orderId=second["id"], reason=CANCEL_REASON)
-    snapshots_of_the_customer(shop.tenant.id)
+    first, second = everything_the_customer_leaves(shop)
     subscription = WebhookSubscription.objects.create(tenant_id=shop.tenant.id, url="https://hooks.example/x")
     delivery = WebhookDelivery.objects.create(
         tenant_id=shop.tenant.id,
@@ -312,11 +319,7 @@ EXPORT = "query($id: ID!) { customerDataExport(customerUserId: $id) }"
 
 @pytest.mark.django_db
 def test_the_export_holds_every_value_the_erasure_then_removes(shop):
-    first = delivered(shop)
-    second = order_of_the_customer(shop)
-    shop.ok("placeOrder", shop.customer, orderId=second["id"])
-    shop.ok("cancelOrder", shop.customer, orderId=second["id"], reason=CANCEL_REASON)
-    snapshots_of_the_customer(shop.tenant.id)
+    first, second = everything_the_customer_leaves(shop)
 
     exported = json.loads(shop.gql.execute(EXPORT, {"id": "cust-1"}, token=shop.staff)["customerDataExport"])
 

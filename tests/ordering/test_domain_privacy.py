@@ -6,13 +6,13 @@ import pytest
 
 from ordering.domain import privacy
 from ordering.domain.lifecycle import OrderStatus as S
+from ordering.domain.values import Address
 
 
 def test_open_orders_block_and_force_lets_only_the_cancellable_ones_through():
     statuses = {"a": S.DELIVERED, "b": S.PENDING, "c": S.SHIPPED, "d": S.CANCELLED, "e": S.DRAFT}
     assert privacy.blocking(statuses, force=False) == ["b", "c", "e"]
     assert privacy.blocking(statuses, force=True) == ["c"]
-    assert privacy.to_cancel(statuses) == ["b", "e"]
     assert privacy.blocking({"x": S.COMPLETED}, force=False) == []
 
 
@@ -25,15 +25,20 @@ def test_scrub_replaces_whole_values_and_emails_inside_text_but_not_words_inside
         "address": {"line1": "1 Main St", "country": "US"},
         "total": 12,
     }
-    assert privacy.scrub(document, erased) == {
+    assert privacy.scrubber(erased)(document) == {
         "customer": {"email": "[erased]", "last_name": "[erased]"},
         "lines": [{"product_name": "Kettle deluxe", "sku": "KETTLE-1"}],
         "note": "wrote to [erased] twice",
         "address": {"line1": "[erased]", "country": "ZZ"},
         "total": 12,
     }
-    assert privacy.contains_erased(document, erased) and not privacy.contains_erased({"a": 1}, erased)
-    assert privacy.scrub(document, set()) is document
+    assert privacy.scrubber(set())(document) == document
+
+
+def test_an_addresss_personal_values_leave_out_what_the_rule_keeps():
+    address = Address(line1="1 Main St", city="Springfield", postal_code="12345", country="US", line2="", state="IL")
+    assert privacy.address_values(address, privacy.DEFAULT_KEEP) == {"1 Main St", "Springfield", "IL"}
+    assert privacy.address_values(address, frozenset()) == {"1 Main St", "Springfield", "IL", "12345", "US"}
 
 
 def test_the_markers_and_blanks_are_never_looked_for():

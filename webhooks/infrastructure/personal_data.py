@@ -5,15 +5,13 @@ participant by `WebhooksConfig.ready`; runs in the erasure's transaction."""
 from __future__ import annotations
 
 from oms_project.kernel.rewrite import rewrite_field
-from ordering.domain.privacy import scrub
+from ordering.domain.privacy import scrubber
 
 from .models import DeliveryAttempt, WebhookDelivery, WebhookSubscription
 
 
 def erase_from_deliveries(tenant_id: str, order_ids: list[str], erased: set[str]) -> None:
-    def scrubbed(text: str) -> str:
-        return scrub(text, erased)
-
+    scrubbed = scrubber(erased)
     # By subscription and order: the index the relay keeps its per-order queues in.
     subscriptions = WebhookSubscription.objects.filter(tenant_id=tenant_id).values("id")
     deliveries = WebhookDelivery.objects.filter(

@@ -20,7 +20,8 @@ it (an order with nothing left to erase is skipped), and announces nothing when 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 
 from identity.domain.principal import Principal, Role
 from ordering.domain import privacy
@@ -56,25 +57,18 @@ def erase_customer(principal: Principal, command: c.EraseCustomer, uow: UnitOfWo
         keep = uow.personal_data.retention_keeps()
     erased: set[str] = set()
     cancelled: list[str] = []
+
+    def refuse_or_cancel(order: Order, now: datetime) -> bool:
+        if privacy.blocking({order.order_id: order.status}, force=command.force):  # changed since the check
+            raise privacy.CustomerHasOpenOrders([order.order_id], force=command.force)
+        if order.status in privacy.CANCELLABLE:  # open, and force says so
+            order.cancel(reason=CANCEL_REASON, actor=principal.user_id, now=now)
+            cancelled.append(order.order_id)
+        return True
+
     for start in range(0, len(order_ids), CHUNK):  # 2. the orders, a chunk per transaction
-        chunk = order_ids[start : start + CHUNK]
         with uow:
-            now = uow.now()
-            values: set[str] = set()
-            for order_id in chunk:
-                order = uow.orders.get(order_id, lock=True)
-                if order is None:
-                    continue
-                if privacy.blocking({order_id: order.status}, force=command.force):  # changed since the check
-                    raise privacy.CustomerHasOpenOrders([order_id], force=command.force)
-                if order_id in privacy.to_cancel({order_id: order.status}):
-                    order.cancel(reason=CANCEL_REASON, actor=principal.user_id, now=now)
-                    cancelled.append(order_id)
-                values |= order.personal_values(keep)
-                if order.erase_personal_data(keep=keep, actor=principal.user_id, now=now) or order_id in cancelled:
-                    uow.orders.save(order)
-                    uow.flush()  # one order's writes at a time: the write batch sends one order's
-            uow.personal_data.scrub_copies(chunk, values)
+            values, _ = _erase_orders(uow, order_ids[start : start + CHUNK], keep, principal.user_id, refuse_or_cancel)
             uow.commit()
         erased |= values
     with uow:  # 3. the customer
@@ -84,8 +78,7 @@ def erase_customer(principal: Principal, command: c.EraseCustomer, uow: UnitOfWo
         if details is not None:
             held |= privacy.erasable([details.email, details.first_name, details.last_name, details.phone])
         for address in addresses:
-            held |= privacy.erasable([address.line1, address.line2, address.city, address.state])
-            held |= privacy.erasable([getattr(address, name) for name in privacy.KEEPABLE - keep])
+            held |= privacy.address_values(address, keep)
         uow.personal_data.scrub_copies(order_ids, held - erased)
         erasure = CustomerErasure(user_id, order_ids, now, cancelled, held_personal_data=bool(erased | held))
         uow.personal_data.record(erasure, principal.user_id, reason)
@@ -93,8 +86,31 @@ def erase_customer(principal: Principal, command: c.EraseCustomer, uow: UnitOfWo
     return erasure
 
 
-def _orders(uow: UnitOfWork, order_ids: list[str], *, lock: bool) -> list[Order]:
-    return [order for order in (uow.orders.get(order_id, lock=lock) for order_id in order_ids) if order is not None]
+def _erase_orders(
+    uow: UnitOfWork, order_ids: list[str], keep: frozenset[str], actor: str, prepare: Callable[[Order, datetime], bool]
+) -> tuple[set[str], int]:
+    """Inside the open unit of work: each order loaded with its row locked, `prepare`d (which may
+    refuse, cancel it, or say to leave it), its personal fields erased and, when it changed,
+    written on its own (the write batch sends one order's writes); then the copies of the erased
+    values scrubbed. The erased values, and how many orders changed."""
+    now = uow.now()
+    values: set[str] = set()
+    changed = 0
+    for order_id in order_ids:
+        order = uow.orders.get(order_id, lock=True)
+        if order is None:
+            continue
+        version = order.version
+        if not prepare(order, now):
+            continue
+        values |= order.personal_values(keep)
+        order.erase_personal_data(keep=keep, actor=actor, now=now)
+        if order.version != version:  # cancelled, erased, or both
+            uow.orders.save(order)
+            uow.flush()
+            changed += 1
+    uow.personal_data.scrub_copies(order_ids, values)
+    return values, changed
 
 
 def export_customer(principal: Principal, command: c.ExportCustomerData, uow: UnitOfWork) -> Iterator[str]:
@@ -125,7 +141,8 @@ def export_customer(principal: Principal, command: c.ExportCustomerData, uow: Un
         }
         text = json.dumps(head, separators=(",", ":"), sort_keys=True)
         yield text[:-1] + ',"orders":['
-        for index, order in enumerate(_orders(uow, list(uow.personal_data.orders_of(user_id)), lock=False)):
+        found = (uow.orders.get(order_id, lock=False) for order_id in uow.personal_data.orders_of(user_id))
+        for index, order in enumerate(order for order in found if order is not None):
             document = {
                 **order_document(order),
                 "history": [
@@ -156,24 +173,17 @@ def purge_personal_data(principal: Principal, command: c.PurgePersonalData, uow:
         raise Forbidden("only staff can purge personal data")
     if command.batch < 1:
         raise Invalid("must be at least 1", field="batch")
+    limit = min(command.batch, CHUNK)
+
+    def closed(order: Order, now: datetime) -> bool:
+        return order.status in privacy.CLOSED  # reopened meanwhile (a return): left alone
+
     done = 0
     while True:
-        before = done
         with uow:
-            keep = uow.personal_data.retention_keeps()
-            chunk = uow.personal_data.closed_before(command.closed_before, min(command.batch, CHUNK))
-            values: set[str] = set()
-            now = uow.now()
-            for order_id in chunk:
-                order = uow.orders.get(order_id, lock=True)
-                if order is None or order.status not in privacy.CLOSED:  # reopened meanwhile: never
-                    continue
-                values |= order.personal_values(keep)
-                if order.erase_personal_data(keep=keep, actor=RETENTION, now=now):
-                    uow.orders.save(order)
-                    uow.flush()
-                    done += 1
-            uow.personal_data.scrub_copies(chunk, values)
+            chunk = uow.personal_data.closed_before(command.closed_before, limit)
+            _, changed = _erase_orders(uow, chunk, uow.personal_data.retention_keeps(), RETENTION, closed)
             uow.commit()
-        if len(chunk) < min(command.batch, CHUNK) or done == before:  # none left, or none it can change
+        done += changed
+        if len(chunk) < limit or not changed:  # none left, or none it can change
             return done
