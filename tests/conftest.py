@@ -18,6 +18,25 @@ from webhooks.infrastructure.models import InboundWebhookSecret
 from .factories import TenantFactory
 
 
+def pytest_configure(config):
+    """Workers of a parallel SQLite pass share one migrated database (tests/sqlite_template.py):
+    the controller names the run, each worker installs the template under that name."""
+    from tests import sqlite_template
+
+    if hasattr(config, "workerinput"):
+        if connection.vendor == "sqlite":
+            sqlite_template.install(config.workerinput["testrunuid"])
+    elif getattr(config.option, "numprocesses", None) and config.option.testrunuid is None:
+        config.option.testrunuid = uuid.uuid4().hex
+
+
+def pytest_unconfigure(config):
+    from tests import sqlite_template
+
+    if not hasattr(config, "workerinput") and getattr(config.option, "testrunuid", None):
+        sqlite_template.remove(config.option.testrunuid)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_jwks_clients():
     from oms_project.kernel import admission

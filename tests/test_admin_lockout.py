@@ -6,6 +6,7 @@ import logging
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,9 +72,30 @@ def start_wsgi(**env: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_production_does_not_start_with_metrics_open_to_anyone():
+def test_production_does_not_start_with_metrics_open_to_anyone(settings):
+    """The WSGI module refuses to load (one process, to show the check is wired); the rule's other
+    cases in-process."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from oms_project.kernel.metrics import require_metrics_protection
+
     refused = start_wsgi()
     assert refused.returncode != 0 and "OMS_METRICS_TOKEN" in refused.stderr
-    assert start_wsgi(OMS_METRICS_TOKEN="scrape").returncode == 0
-    assert start_wsgi(OMS_METRICS_PUBLIC="1").returncode == 0
-    assert start_wsgi(DEBUG="1").returncode == 0  # development: open, as before
+    settings.DEBUG, settings.OMS_METRICS_TOKEN, settings.OMS_METRICS_PUBLIC = False, "", False
+    with pytest.raises(ImproperlyConfigured, match="OMS_METRICS_TOKEN"):
+        require_metrics_protection()
+    for setting, value in (("OMS_METRICS_TOKEN", "scrape"), ("OMS_METRICS_PUBLIC", True), ("DEBUG", True)):
+        with settings_changed(settings, **{setting: value}):
+            require_metrics_protection()  # development (DEBUG) is open, as before
+
+
+@contextmanager
+def settings_changed(settings, **values):
+    before = {name: getattr(settings, name) for name in values}
+    for name, value in values.items():
+        setattr(settings, name, value)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            setattr(settings, name, value)

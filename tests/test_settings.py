@@ -21,7 +21,7 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
         if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "ALLOWED_HOSTS", "OMS_SINGLE_TENANT_ID", "LOG_LEVEL"}
     }
     clean.update(env, DJANGO_SETTINGS_MODULE="oms_project.settings")
-    code = f"import django; django.setup(); {PROBE}"
+    code = PROBE  # settings only: what the environment decides, without loading the apps
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True)
 
 
@@ -67,7 +67,7 @@ def test_production_hardening_comes_from_the_environment():
 
     def run(**env):
         return subprocess.run(
-            [sys.executable, "-c", f"import django; django.setup(); {probe}"],
+            [sys.executable, "-c", probe],
             cwd=ROOT,
             env={**base, **env},
             capture_output=True,
@@ -91,7 +91,7 @@ def test_production_hardening_comes_from_the_environment():
 def test_postgresql_prepares_the_hot_statements_unless_turned_off():
     def threshold(**env: str) -> str:
         code = (
-            "import django; django.setup(); from django.conf import settings; "
+            "from django.conf import settings; "
             "print(settings.DATABASES['default']['OPTIONS'].get('prepare_threshold', 'absent'))"
         )
         clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DATABASE_PREPARE_THRESHOLD"}}

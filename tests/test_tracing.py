@@ -1,8 +1,8 @@
 """OpenTelemetry traces (issue 17, part 3; oms_project/kernel/tracing.py), with the SDK's in-memory
 exporter: the span tree of a placeOrder (HTTP server span, GraphQL operation, its SQL), the trace
 carried by the order's events into webhook deliveries and stream publishes (W3C traceparent), inbound
-webhooks, and nothing personal in any attribute. The last test runs the app as a process with
-OTEL_EXPORTER_OTLP_ENDPOINT pointing at a local collector and reads the OTLP it receives.
+webhooks, and nothing personal in any attribute. The OTLP export of the app run as a process is
+tested with `make run`'s server, in tests/test_development_server.py.
 """
 
 from __future__ import annotations
@@ -10,11 +10,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
-import subprocess
-import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -30,8 +25,6 @@ from oms_project.kernel import instrumentation, tracing
 from ordering.infrastructure.models import OutboxEvent
 from webhooks.infrastructure.models import WebhookSubscription
 
-from .conftest import free_port
-from .demo_stack import LAMP_CHECKOUT, demo_token, stop_process
 from .ordering.conftest import CUSTOMER, Shop, seed_catalog
 from .webhooks.nats import nats_or_skip, stream_messages
 from .webhooks.receiver import Receiver
@@ -231,105 +224,6 @@ def test_an_inbound_webhook_is_traced(spans, tenant, sender):
     assert received.parent.span_id == by_name(finished, "POST webhooks/<slug:tenant_id>/").context.span_id
     assert received.attributes["oms.tenant_id"] == tenant.id
     assert received.attributes["oms.webhook.outcome"] == "applied"
-
-
-class Collector:
-    """An OTLP/HTTP endpoint: keeps the span names of every export it receives."""
-
-    def __init__(self) -> None:
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
-        self.names: list[str] = []
-        collector = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                export = ExportTraceServiceRequest.FromString(self.rfile.read(int(self.headers["Content-Length"])))
-                collector.names += [
-                    span.name
-                    for resource in export.resource_spans
-                    for scope in resource.scope_spans
-                    for span in scope.spans
-                ]
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-
-
-@pytest.mark.skipif(
-    connection.vendor != "sqlite",
-    reason="runs in the SQLite pass of the suite (its server has a SQLite database of its own either way)",
-)
-def test_the_app_exports_over_otlp_when_an_endpoint_is_set(tmp_path):
-    """`make run`'s server with the standard OTel variables: its spans reach the collector."""
-    import requests
-
-    collector = Collector()
-    port = free_port()
-    secret = "s" * 40
-    env = {
-        **os.environ,
-        "DEBUG": "1",
-        "DATABASE_URL": f"sqlite:///{tmp_path}/oms.sqlite3",
-        "LOG_FORMAT": "plain",
-        "OMS_DEMO_HS256_SECRET": secret,
-        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
-        "OTEL_SERVICE_NAME": "oms-test",
-        "OTEL_BSP_SCHEDULE_DELAY": "100",
-    }
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    for command in (["migrate", "--noinput"], ["seed_demo"]):
-        subprocess.run(manage + command, env=env, check=True, capture_output=True, timeout=300)
-    server = subprocess.Popen(
-        [*manage, "runserver", "--noreload", f"127.0.0.1:{port}"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        token = demo_token(secret, "demo-customer", ["customer"])
-        answer = None
-        for _ in range(100):
-            try:
-                answer = requests.post(
-                    f"http://127.0.0.1:{port}/graphql/",
-                    json={
-                        "query": LAMP_CHECKOUT.replace("mutation(", "mutation Checkout("),
-                        "variables": {"key": "otel-1"},
-                    },
-                    headers={"Authorization": f"Bearer {token}"},
-                    timeout=5,
-                )
-                break
-            except requests.ConnectionError:
-                threading.Event().wait(0.2)
-        assert answer is not None and answer.json()["data"]["checkoutItems"]["errors"] == []
-        # `make run`'s server serves subscriptions too (daphne's runserver, oms_project/asgi.py).
-        from websockets.sync.client import connect
-
-        with connect(f"ws://127.0.0.1:{port}/graphql/", subprotocols=["graphql-transport-ws"]) as socket:
-            socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
-            assert json.loads(socket.recv(timeout=10)) == {"type": "connection_ack"}
-        for _ in range(50):
-            if "mutation Checkout" in collector.names:
-                break
-            threading.Event().wait(0.2)
-    finally:
-        stop_process(server)
-        collector.stop()
-    assert {"POST graphql/", "mutation Checkout"} <= set(collector.names)
-    assert any(
-        name in ("SELECT", "INSERT", "UPDATE") or name.startswith(("SELECT", "INSERT")) for name in collector.names
-    ), collector.names
 
 
 def test_no_log_record_and_no_span_carries_personal_data(spans, gql, tenant, caplog):
