@@ -9,8 +9,9 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from oms_project.kernel import database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -277,7 +278,8 @@ TEMPLATES = [
 
 VAR_DIR.mkdir(exist_ok=True)
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'oms.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# Several hosts (`host-a:5432,host-b:5432`) are tried in order by libpq (docs/production.md).
+DATABASES = {"default": database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run while one writer writes; the busy timeout queues writers
     # instead of failing at once with "database is locked".
@@ -299,7 +301,7 @@ else:
 # replicas of DATABASE_URL); writes, webhooks and the relay always use the primary.
 for _index, _url in enumerate(u.strip() for u in os.environ.get("DATABASE_REPLICA_URLS", "").split(",") if u.strip()):
     DATABASES[f"replica_{_index}"] = {
-        **dj_database_url.parse(_url, conn_max_age=60),
+        **database_url.parse(_url, conn_max_age=60),
         "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
         "TEST": {"MIRROR": "default"},
     }
