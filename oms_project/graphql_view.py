@@ -44,6 +44,7 @@ from identity.infrastructure.persisted_queries import OrmPersistedQueries
 from identity.infrastructure.tenants import OrmTenantDirectory
 from oms_project.kernel import admission, replicas, tracing
 from oms_project.kernel.errors import graphql_answer, graphql_error, http_status
+from oms_project.kernel.graphql_common import root_fields
 from oms_project.kernel.graphql_limits import (
     actual_cost,
     cost_error,
@@ -295,6 +296,7 @@ class OmsGraphQLView(GraphQLView):
             operation.operation.value if operation else "query",
             operation.name.value if operation and operation.name else None,
             principal.tenant_id,
+            root_fields(document, operation) if operation and tracing.enabled() else (),
         )
         try:
             with (

@@ -114,6 +114,7 @@ def test_the_span_tree_of_a_place_order(spans, gql, tenant):
     assert dict(operation.attributes) == {
         "graphql.operation.type": "mutation",
         "graphql.operation.name": "PlaceOrder",
+        "graphql.operation.root_fields": ("placeOrder",),
         "oms.tenant_id": tenant.id,
     }
     sql = [span for span in finished if span.kind == SpanKind.CLIENT and "db.system" in span.attributes]
@@ -139,6 +140,31 @@ def test_the_span_tree_of_a_place_order(spans, gql, tenant):
     # The events keep the operation's context: their deliveries and publishes continue this trace.
     trace_parents = set(OutboxEvent.objects.filter(type="order.placed").values_list("trace_parent", flat=True))
     assert {parent.rsplit("-", 1)[0] for parent in trace_parents} == {w3c(operation)}
+
+
+def test_an_anonymous_operation_is_named_by_its_root_fields(spans, gql, tenant):
+    """As in every README example: no operation name. The span still says what ran."""
+    seed_catalog(tenant.id)
+    shop = Shop(gql, tenant)
+    draft = shop.draft(items=(("kettle", 1),))
+    spans.clear()
+    placed = gql.execute(
+        "mutation($orderId: ID!) { placeOrder(orderId: $orderId) { order { status } errors { code } } }",
+        {"orderId": draft["id"]},
+        token=shop.customer,
+    )["placeOrder"]
+    assert placed["errors"] == []
+    gql.execute(
+        "query { ...Who orders(first: 1) { totalCount } ... on Query { me { userId } } } "
+        "fragment Who on Query { me { roles } }",
+        token=shop.customer,
+    )
+    names = [span.name for span in spans.get_finished_spans()]
+    assert "mutation placeOrder" in names and "query me,orders" in names, names
+    assert not any("anonymous" in name for name in names)
+    query = by_name(spans.get_finished_spans(), "query me,orders")
+    assert query.attributes["graphql.operation.root_fields"] == ("me", "orders")
+    assert query.attributes["graphql.operation.name"] == ""
 
 
 def test_a_query_string_is_never_recorded(spans, client, tenant):

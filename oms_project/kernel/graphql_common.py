@@ -1,9 +1,21 @@
-"""GraphQL pieces every app's API shares: the error code enum and the payload error type."""
+"""GraphQL pieces every app's API shares: the error code enum, the payload error type, and what
+an operation selects at its root."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import graphene
-from graphql import GraphQLError
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionNode,
+)
 
 from .errors import PAYLOAD_CODES, CodedError, graphql_error
 
@@ -64,3 +76,25 @@ def top_level_error(error: CodedError, *, with_field: bool = False) -> GraphQLEr
     asked): the mutations' missing rights, a query's bad argument."""
     extensions = {"field": error.field} if with_field else {}
     return GraphQLError(error.message, extensions=graphql_error(error.code, error.message, **extensions)["extensions"])
+
+
+def root_fields(document: DocumentNode, operation: OperationDefinitionNode) -> list[str]:
+    """The names of the fields an operation selects at its root, in order and once each, through
+    inline fragments and named fragments (`{ me { userId } orders { totalCount } }` -> me, orders)."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    names: list[str] = []
+
+    def walk(selections: Iterable[SelectionNode], seen: frozenset[str]) -> None:
+        for selection in selections:
+            if isinstance(selection, FieldNode):
+                if selection.name.value not in names:
+                    names.append(selection.name.value)
+            elif isinstance(selection, InlineFragmentNode):
+                walk(selection.selection_set.selections, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = fragments.get(selection.name.value)
+                if fragment is not None and fragment.name.value not in seen:
+                    walk(fragment.selection_set.selections, seen | {fragment.name.value})
+
+    walk(operation.selection_set.selections, frozenset())
+    return names

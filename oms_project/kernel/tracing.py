@@ -22,7 +22,7 @@ What is traced:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
@@ -73,17 +73,23 @@ def cursor_class(base: type) -> type:
     return traced
 
 
-def operation(operation_type: str, name: str | None, tenant_id: str | None) -> AbstractContextManager[Any]:
-    """The span of one GraphQL operation, current while it runs."""
+def operation(
+    operation_type: str, name: str | None, tenant_id: str | None, root_fields: Sequence[str] = ()
+) -> AbstractContextManager[Any]:
+    """The span of one GraphQL operation, current while it runs. It is named by the operation's
+    name, or, for an anonymous operation, by its root fields (`mutation placeOrder`), so a trace
+    tells a placeOrder from a cancelOrder either way; the root fields are an attribute too."""
     if not _state["on"]:
         return nullcontext()
     otel = _otel()
+    shown = name or ",".join(root_fields) or "anonymous"
     current: AbstractContextManager[Any] = otel.tracer.start_as_current_span(
-        f"{operation_type} {name or 'anonymous'}",
+        f"{operation_type} {shown}",
         kind=otel.SpanKind.INTERNAL,
         attributes={
             "graphql.operation.type": operation_type,
             "graphql.operation.name": name or "",
+            "graphql.operation.root_fields": list(root_fields),
             "oms.tenant_id": tenant_id or "",
         },
     )
