@@ -115,6 +115,12 @@ ADMISSION_REFUSED = Counter(
 ADMISSION_STORE_ERRORS = Counter(
     "oms_admission_store_errors", "Admission steps whose store failed; the request was admitted (fail open)."
 )
+STREAM_CONNECTED = Gauge(
+    "oms_stream_connected",
+    "1 while this process's NATS connection is up, 0 while it is down, by client (relay, live).",
+    ["client"],
+    multiprocess_mode="min",
+)
 LIVE_CONNECTIONS = Gauge(
     "oms_live_connections", "Live (subscription) connections this process holds, by tenant.", ["tenant"]
 )

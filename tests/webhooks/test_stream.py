@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -24,7 +25,7 @@ from django.db import connection
 from ordering.infrastructure.models import OutboxEvent
 from tests.ordering.conftest import Shop, seed_catalog
 from tests.ordering.test_customer_erasure import EMAIL, ERASED, delivered, erase, rows_holding
-from webhooks.application.stream import StreamPublisher
+from webhooks.application.stream import StreamPublisher, StreamUnavailable
 from webhooks.domain.stream import StreamMessage, filter_subject, one_per_order, subject_for
 from webhooks.infrastructure.stream import NatsEventStream, OrmUnpublishedEvents
 
@@ -58,6 +59,31 @@ def test_a_batch_holds_one_event_per_order():
         "Oms-Event-Type": "order.placed",
         "Oms-Tenant-Id": "t",
     }
+
+
+def test_a_flapping_connection_is_logged_at_most_once_an_interval(caplog):
+    from oms_project.kernel.nats_connection import ConnectionLog
+
+    now = [100.0]
+    log = ConnectionLog("nats://n:4222", "relay", interval=30, clock=lambda: now[0])
+    with caplog.at_level(logging.INFO, logger="oms_project.kernel.nats_connection"):
+        log.disconnected()
+        now[0] += 5
+        log.reconnected()
+        for _ in range(3):  # three more drops within the interval: counted, not logged
+            now[0] += 1
+            log.disconnected()
+            now[0] += 1
+            log.reconnected()
+        now[0] += 30
+        log.disconnected()
+    assert [r.getMessage() for r in caplog.records] == [
+        "nats: relay lost its connection to nats://n:4222; reconnecting every 0.5 s",
+        "nats: relay reconnected to nats://n:4222 after 5.0 s down",
+        "nats: relay lost its connection to nats://n:4222; reconnecting every 0.5 s"
+        " (3 more drop(s) since the last line)",
+    ]
+    assert [r.levelname for r in caplog.records] == ["WARNING", "INFO", "WARNING"]
 
 
 # -- against a real nats-server -------------------------------------------------------------------
@@ -189,6 +215,48 @@ def test_nats_down_events_wait_in_the_outbox_then_go_out(nats_server, tenant):
         )
     finally:
         work.stream.close()
+    assert_exactly_once_in_order(ours(stream_messages(nats_server.url, "OMS_ORDERS")))
+
+
+def metric(client, name: str) -> float:
+    text = client.get("/metrics").content.decode()
+    return float(next(line for line in text.splitlines() if line.startswith(name)).split()[-1])
+
+
+def test_operators_see_the_stream_drop_and_come_back(nats_server, tenant, client, caplog):
+    """A warning when the relay's NATS connection drops, an info line when it is back, and
+    `/metrics` says meanwhile that the stream is down and how many events wait for it."""
+    if not nats_server.restartable:
+        pytest.skip("the shared NATS server is never stopped")
+    stream = NatsEventStream.from_settings()
+    stream.ack_timeout = 1.0
+    work = StreamPublisher(OrmUnpublishedEvents(), stream, max_backoff_seconds=0.2)
+    stream.ensure_stream()
+    assert metric(client, 'oms_stream_connected{client="relay"}') == 1
+    nats_server.stop()
+    write_events(tenant.id, orders=4)
+    with caplog.at_level(logging.INFO, logger="oms_project.kernel.nats_connection"):
+        with pytest.raises(StreamUnavailable):
+            work.publish_once()  # the client notices the drop while it waits for acknowledgements
+        assert metric(client, 'oms_stream_connected{client="relay"}') == 0
+        assert metric(client, "oms_stream_events_waiting") == 20
+        assert metric(client, f'oms_relay_backlog_by_tenant{{stage="stream",tenant="{tenant.id}"}}') == 20
+        nats_server.start()
+        deadline = time.monotonic() + 30
+        try:
+            work.run_forever(
+                lambda: (
+                    not OutboxEvent.objects.filter(published_at__isnull=True).exists() or time.monotonic() > deadline
+                ),
+                0.1,
+            )
+        finally:
+            stream.close()
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "oms_project.kernel.nats_connection"]
+    assert [level for level, _ in lines][:2] == ["WARNING", "INFO"], lines
+    assert "relay lost its connection to " + nats_server.url in lines[0][1]
+    assert "relay reconnected to " + nats_server.url in lines[1][1] and " s down" in lines[1][1]
+    assert metric(client, "oms_stream_events_waiting") == 0
     assert_exactly_once_in_order(ours(stream_messages(nats_server.url, "OMS_ORDERS")))
 
 

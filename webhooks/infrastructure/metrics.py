@@ -41,11 +41,21 @@ class RelayBacklogCollector:
         yield backlog
         by_tenant = GaugeMetricFamily(
             "oms_relay_backlog_by_tenant",
-            "Work the relay has not done yet, per tenant: events not fanned out, deliveries pending.",
+            "Work the relay has not done yet, per tenant: events not fanned out, deliveries pending, "
+            "events not published to the stream.",
             labels=["tenant", "stage"],
         )
         for tenant_id, count in outbox.waiting_by_tenant("fan_out"):
             by_tenant.add_metric([tenant_id, "fan_out"], count)
+        if settings.OMS_EVENT_STREAM_URL:
+            unpublished = outbox.waiting_by_tenant("stream")
+            for tenant_id, count in unpublished:
+                by_tenant.add_metric([tenant_id, "stream"], count)
+            waiting = GaugeMetricFamily(
+                "oms_stream_events_waiting", "Outbox events not yet published to the event stream."
+            )
+            waiting.add_metric([], sum(count for _, count in unpublished))
+            yield waiting
         for tenant_id, count in (
             WebhookDelivery.objects.filter(status="PENDING")
             .order_by()

@@ -135,8 +135,8 @@ class NatsEventStream:
         if self.nc is not None and not self.nc.is_closed:
             return
         try:
-            # Reconnects are logged once per failure by the publisher.
-            self.nc = await nats_connection.connect(self.url, within=self.connect_seconds)
+            # A drop and the return are logged by the kernel's connection; a failed publish by the publisher.
+            self.nc = await nats_connection.connect(self.url, within=self.connect_seconds, client="relay")
         except Exception as error:
             self.nc = None
             raise StreamUnavailable(f"cannot connect to {self.url}: {type(error).__name__}: {error}") from None

@@ -70,16 +70,12 @@ class StreamSource:
         if self.nc is not None and not self.nc.is_closed:
             return self.js
 
-        async def disconnected() -> None:
-            logger.warning("live: disconnected from the event stream %s; reconnecting", self.url)
-
-        async def reconnected() -> None:
-            logger.warning("live: reconnected to the event stream %s; resuming", self.url)
+        async def reconnected() -> None:  # the drop and the return are logged by the kernel's connection
             self._resuming = asyncio.create_task(self._resume())
 
         try:
             self.nc = await nats_connection.connect(
-                self.url, within=self.connect_seconds, disconnected=disconnected, reconnected=reconnected
+                self.url, within=self.connect_seconds, client="live", reconnected=reconnected
             )
         except Exception as failure:
             self.nc = None
