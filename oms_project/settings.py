@@ -278,6 +278,7 @@ TEMPLATES = [
 
 VAR_DIR.mkdir(exist_ok=True)
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'oms.sqlite3'}"
+DATABASE_POOLER = os.environ.get("DATABASE_POOLER", "").strip().lower()
 # Several hosts (`host-a:5432,host-b:5432`) are tried in order by libpq (docs/production.md).
 DATABASES = {"default": database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -290,12 +291,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
+    # Behind a pooler in transaction mode (PgBouncer's pool_mode=transaction) a client's next
+    # transaction may run on another server connection: no statement stays prepared, no server-side
+    # cursor outlives its transaction, no LISTEN stays registered (docs/production.md, "Behind a pooler").
+    if DATABASE_POOLER not in ("", "session", "transaction"):
+        raise ImproperlyConfigured("DATABASE_POOLER must be empty, session or transaction")
+    _behind_transaction_pooler = DATABASE_POOLER == "transaction"
     # The hot path's fixed statements (oms_project/kernel/prepared.py) are prepared on a connection after
     # this many uses; "off" for a pooler in transaction mode without prepared-statement support.
-    _prepare = os.environ.get("DATABASE_PREPARE_THRESHOLD", "2").strip().lower()
+    _prepare = os.environ.get("DATABASE_PREPARE_THRESHOLD", "off" if _behind_transaction_pooler else "2")
+    _prepare = _prepare.strip().lower()
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         None if _prepare in ("off", "none", "") else int(_prepare)
     )
+    if _behind_transaction_pooler:
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+
+# Where the relay and the live process LISTEN for new outbox events (oms_project/kernel/listen.py):
+# empty for DATABASE_URL; behind a transaction-mode pooler (off by default there) a direct URL to
+# PostgreSQL, or "off" to poll.
+DATABASE_LISTEN_URL = os.environ.get("DATABASE_LISTEN_URL", "off" if DATABASE_POOLER == "transaction" else "")
 
 # Read replicas (docs/scaling.md): read-only requests may read from these (PostgreSQL streaming
 # replicas of DATABASE_URL); writes, webhooks and the relay always use the primary.

@@ -87,6 +87,7 @@ class Stack:
         self.receiver = Receiver("whsec_placeholder")
         secret = manage(self.env, "subscriptions", "demo", "add", self.receiver.url).strip().splitlines()[-1]
         self.receiver.secret = secret
+        self.prepare()
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.server = subprocess.Popen(
@@ -117,6 +118,9 @@ class Stack:
             time.sleep(0.1)
         else:
             raise AssertionError("gunicorn never became ready")
+
+    def prepare(self) -> None:
+        """More set-up before gunicorn and the relay start (the pooler test's second tenant)."""
 
     def get(self, path: str) -> tuple[int, dict]:
         try:

@@ -22,6 +22,7 @@ import urllib3
 from django.db import connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 
+from oms_project.kernel.listen import listen_params
 from oms_project.kernel.metrics import WEBHOOK_DELIVERIES
 from ordering.application import services as ordering
 from ordering.application.event_payloads import envelope
@@ -408,8 +409,9 @@ class OrmDeliveryStore:
 
 
 class OutboxListener:
-    """Waits for `NOTIFY oms_outbox` on a connection of its own (PostgreSQL); elsewhere, or when
-    listening fails, it simply sleeps: the wake-up only shortens an idle wait."""
+    """Waits for `NOTIFY oms_outbox` on a connection of its own (PostgreSQL; where it connects:
+    oms_project/kernel/listen.py); elsewhere, with `DATABASE_LISTEN_URL=off`, or when listening
+    fails, it simply sleeps: the wake-up only shortens an idle wait."""
 
     def __init__(self) -> None:
         self._connection = None
@@ -420,6 +422,9 @@ class OutboxListener:
             return
         try:
             listener = self._listen()
+            if listener is None:  # DATABASE_LISTEN_URL=off (behind a transaction pooler): poll
+                time.sleep(seconds)
+                return
             ready, _, _ = select.select([listener.fileno()], [], [], seconds)
             if ready:
                 for _ in listener.notifies(timeout=0):
@@ -433,9 +438,9 @@ class OutboxListener:
         if self._connection is None or self._connection.closed:
             import psycopg
 
-            params = connection.get_connection_params()
-            params.pop("cursor_factory", None)
-            params.pop("context", None)
+            params = listen_params()
+            if params is None:
+                return None
             self._connection = psycopg.connect(**params, autocommit=True)
             self._connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
         return self._connection

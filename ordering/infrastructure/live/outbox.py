@@ -26,6 +26,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connection
 
+from oms_project.kernel.listen import listen_params
 from oms_project.kernel.tenancy import tenant_reads
 from ordering.application.live import (
     Feed,
@@ -207,10 +208,10 @@ class _Listener:
             if self.connection is None or self.connection.closed:
                 import psycopg
 
-                params = connection.get_connection_params()
-                params.pop("cursor_factory", None)
-                params.pop("context", None)
-                params.pop("prepare_threshold", None)
+                params = listen_params()
+                if params is None:  # DATABASE_LISTEN_URL=off (behind a transaction pooler): poll
+                    await asyncio.sleep(min(seconds, 1.0))
+                    return
                 self.connection = await psycopg.AsyncConnection.connect(**params, autocommit=True)
                 await self.connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
             async for _ in self.connection.notifies(timeout=seconds, stop_after=1):
