@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 # make check - the habits CI keeps: lint and format (ruff), types (mypy), import contracts (import-linter)
-.PHONY: check run test schema venv clean chromium redis pgbouncer bench-fairness graphiql-assets bench bench-import bench-orders-list bench-events bench-live bench-erasure soak
+.PHONY: check run test schema venv clean chromium redis postgres-tools bench-fairness graphiql-assets bench bench-import bench-orders-list bench-events bench-live bench-erasure soak
 
 venv: $(INSTALLED)
 
@@ -27,7 +27,7 @@ run: venv
 # tests from a busy one. `-n 0` for one process. Bytecode is kept (__pycache__, ignored by git) even
 # where the environment sets PYTHONDONTWRITEBYTECODE: the tests' own subprocesses then start faster.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
-test: venv chromium redis pgbouncer
+test: venv chromium redis postgres-tools
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 check: venv
@@ -49,12 +49,13 @@ redis:
 	  apt-get install -y -q redis-server >/dev/null 2>&1 || \
 	  (apt-get update -q >/dev/null && apt-get install -y -q redis-server >/dev/null) )
 
-# The pooler tests put a PgBouncer of their own in front of PostgreSQL (Debian's pgbouncer).
-pgbouncer:
-	@test -x /usr/sbin/pgbouncer || ( export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get install -y -q pgbouncer >/dev/null 2>&1 || \
-	  (apt-get update -q >/dev/null && apt-get install -y -q pgbouncer >/dev/null) ) || \
-	  echo "pgbouncer could not be installed: tests/scaling/test_pooler.py will be skipped"
+# The pooler and failover tests run a PgBouncer and a pg_auto_failover formation of their own
+# (Debian's pgbouncer and postgresql-15-auto-failover).
+postgres-tools:
+	@( test -x /usr/sbin/pgbouncer && test -x /usr/bin/pg_autoctl ) || ( export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q pgbouncer postgresql-15-auto-failover >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q pgbouncer postgresql-15-auto-failover >/dev/null) ) || \
+	  echo "pgbouncer or pg_auto_failover could not be installed: the pooler and failover tests will be skipped"
 
 # Rewrite schema.graphql after changing the API (a test fails while it is stale).
 schema: venv
