@@ -19,22 +19,21 @@ from .factories import TenantFactory
 
 
 def pytest_configure(config):
-    """Workers of a parallel SQLite pass share one migrated database (tests/sqlite_template.py):
-    the controller names the run, each worker installs the template under that name."""
-    from tests import sqlite_template
+    """Workers of a parallel run share one migrated database (tests/db_template.py): the
+    controller names the run, each worker installs the template under that name."""
+    from tests import db_template
 
     if hasattr(config, "workerinput"):
-        if connection.vendor == "sqlite":
-            sqlite_template.install(config.workerinput["testrunuid"])
+        db_template.install(config.workerinput["testrunuid"])
     elif getattr(config.option, "numprocesses", None) and config.option.testrunuid is None:
         config.option.testrunuid = uuid.uuid4().hex
 
 
 def pytest_unconfigure(config):
-    from tests import sqlite_template
+    from tests import db_template
 
     if not hasattr(config, "workerinput") and getattr(config.option, "testrunuid", None):
-        sqlite_template.remove(config.option.testrunuid)
+        db_template.remove(config.option.testrunuid, connection)
 
 
 @pytest.fixture(autouse=True)

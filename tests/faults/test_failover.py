@@ -129,14 +129,14 @@ def test_a_primary_lost_mid_sale_loses_no_acknowledged_order(request):
     shoppers = [TimedShopper(stack, name, stop) for name in ("a", "b", "c")]
     for shopper in shoppers:
         shopper.start()
-    time.sleep(3)
+    time.sleep(2)
     before = sum(len(s.orders) for s in shoppers)
     killed = time.monotonic()
     stack.formation.kill("a")
     deadline = killed + 60
     while time.monotonic() < deadline and stack.formation.states().get("b") not in ("wait_primary", "primary"):
         time.sleep(0.2)
-    time.sleep(3)  # orders placed on the new primary
+    time.sleep(2)  # orders placed on the new primary
     stop.set()
     for shopper in shoppers:
         shopper.join(timeout=60)
