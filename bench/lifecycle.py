@@ -18,7 +18,9 @@ raw-SQL limit measured with pgbench in the same run.
    p50/p95/p99 per operation.
 4. placeOrder alone: each load process first makes BENCH_DRAFTS drafts, then all place theirs at
    once; placed orders per second, and the CPU each part used per order while they placed (load
-   processes, gunicorn, PostgreSQL; from /proc).
+   processes, gunicorn, PostgreSQL; from /proc). Then again with gunicorn connected through a
+   PgBouncer of its own in transaction mode (`DATABASE_POOLER=transaction`, as many server
+   connections as workers; tests/pg_bouncer.py, skipped without Debian's pgbouncer).
 5. The raw-SQL limit: `../shared/bench/raw_place.pgbench` (one order, three lines, one outbox
    row per transaction) with pgbench -c 4 -j 2 -T 15 on a database of its own, and the ratio of
    (4) to it.
@@ -36,6 +38,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -359,11 +362,11 @@ def print_in_process_table(table: dict[str, tuple]) -> None:
         )
 
 
-def start_server() -> subprocess.Popen:
+def start_server(**extra: str) -> subprocess.Popen:
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "oms_project.wsgi:application"],
         cwd=ROOT,
-        env=env(WEB_CONCURRENCY=str(WORKERS), PORT=str(PORT), PROMETHEUS_MULTIPROC_DIR="/tmp/oms-bench-prom"),
+        env=env(WEB_CONCURRENCY=str(WORKERS), PORT=str(PORT), PROMETHEUS_MULTIPROC_DIR="/tmp/oms-bench-prom", **extra),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
@@ -394,6 +397,58 @@ def pgbench() -> float:
     return float(re.search(r"tps = ([0-9.]+)", out).group(1))
 
 
+def place_alone(server: subprocess.Popen, label: str) -> float:
+    """Each load process makes its drafts, then all place theirs at once: orders/s, and the CPU
+    each part of the stack used from the moment they started placing (this process takes part in
+    the barrier to read it)."""
+    barrier, queue = multiprocessing.Barrier(CLIENTS + 1), multiprocessing.Queue()
+    loaders = [multiprocessing.Process(target=place_client, args=(DRAFTS, barrier, queue)) for _ in range(CLIENTS)]
+    for p in loaders:
+        p.start()
+    barrier.wait()
+    cpu_before = cpu_by_part(server.pid, [p.pid for p in loaders])
+    placed = [queue.get(timeout=600) for _ in loaders]
+    cpu_after = cpu_by_part(server.pid, [p.pid for p in loaders])
+    for p in loaders:
+        p.join()
+    count, wall = sum(r[0] for r in placed), max(r[1] for r in placed)
+    place_ms = [v for r in placed for v in r[2]["place"]]
+    rate = count / wall
+    print(
+        f"\n{label}: {count} drafts placed by {CLIENTS} clients in {wall:.1f} s = {rate:.1f} "
+        f"orders/s (p50 {pct(place_ms, 0.5):.1f} ms, p95 {pct(place_ms, 0.95):.1f} ms, "
+        f"p99 {pct(place_ms, 0.99):.1f} ms)"
+    )
+    print(
+        "  CPU per placed order: "
+        + ", ".join(f"{part} {(cpu_after[part] - cpu_before[part]) / count * 1000:.2f} ms" for part in cpu_before)
+    )
+    return rate
+
+
+def place_through_pgbouncer() -> float | None:
+    """placeOrder alone again, gunicorn connected through a PgBouncer in transaction mode
+    (DATABASE_POOLER=transaction: no prepared statements), as many server connections as workers.
+    Skipped (None) without Debian's pgbouncer or root."""
+    sys.path.insert(0, str(ROOT))
+    from tests.pg_bouncer import PgBouncer, unavailable_reason
+
+    if unavailable_reason() is not None:
+        print(f"\nplaceOrder through PgBouncer: skipped ({unavailable_reason()})")
+        return None
+    address = urllib.parse.urlsplit(PG)
+    bouncer = PgBouncer(address.port or 5432, pool_size=WORKERS).start()
+    server = start_server(DATABASE_URL=bouncer.url("oms_bench"), DATABASE_POOLER="transaction")
+    try:
+        analyze()
+        label = f"placeOrder alone through PgBouncer (transaction mode, {WORKERS} server connections)"
+        return place_alone(server, label)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        bouncer.stop()
+
+
 def main() -> None:
     print(f"make bench: PostgreSQL {PG}, gunicorn {WORKERS} workers, {CLIENTS} load processes, {os.cpu_count()} cores")
     setup()
@@ -418,31 +473,7 @@ def main() -> None:
             print(f"  {op:<10} {len(v):6d} {pct(v, 0.5):8.1f} {pct(v, 0.95):8.1f} {pct(v, 0.99):8.1f} {counts[op]:4d}")
 
         analyze()  # the orders the lifecycle made (autovacuum's job; see analyze())
-        # The drafts first; then, from the moment all load processes start placing, the CPU each
-        # part of the stack uses (this process takes part in the barrier to read it).
-        barrier, queue = multiprocessing.Barrier(CLIENTS + 1), multiprocessing.Queue()
-        loaders = [multiprocessing.Process(target=place_client, args=(DRAFTS, barrier, queue)) for _ in range(CLIENTS)]
-        for p in loaders:
-            p.start()
-        barrier.wait()
-        cpu_before = cpu_by_part(server.pid, [p.pid for p in loaders])
-        placed = [queue.get(timeout=600) for _ in loaders]
-        cpu_after = cpu_by_part(server.pid, [p.pid for p in loaders])
-        for p in loaders:
-            p.join()
-        count, wall = sum(r[0] for r in placed), max(r[1] for r in placed)
-        place_ms = [v for r in placed for v in r[2]["place"]]
-        place_rate = count / wall
-        print(
-            f"\nplaceOrder alone: {count} drafts placed by {CLIENTS} clients in {wall:.1f} s = {place_rate:.1f} "
-            f"orders/s (p50 {pct(place_ms, 0.5):.1f} ms, p95 {pct(place_ms, 0.95):.1f} ms, "
-            f"p99 {pct(place_ms, 0.99):.1f} ms)"
-        )
-        print(
-            "  CPU per placed order: "
-            + ", ".join(f"{part} {(cpu_after[part] - cpu_before[part]) / count * 1000:.2f} ms" for part in cpu_before)
-        )
-
+        place_rate = place_alone(server, "placeOrder alone")
         floor = run_clients(floor_client, lambda: (SECONDS / 2,))
         floor_rate = sum(r[0] for r in floor) / (SECONDS / 2)
         floor_ms = [v for r in floor for v in r[1]]
@@ -453,11 +484,15 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+    pooled_rate = place_through_pgbouncer()
 
     tps = pgbench()
     print(f"raw-SQL limit ({RAW / 'raw_place.pgbench'}, pgbench -c 4 -j 2 -T 15): {tps:.0f} tps")
     print(f"placeOrder ratio: {place_rate:.1f} / {tps:.0f} = {place_rate / tps:.3f} (target 0.10)")
     print(f"floor ratio (the same stack answering `me`): {floor_rate:.0f} / {tps:.0f} = {floor_rate / tps:.3f}")
+    if pooled_rate:
+        ratio = pooled_rate / tps
+        print(f"placeOrder through PgBouncer: {pooled_rate:.1f} / {tps:.0f} = {ratio:.3f} (direct {place_rate:.1f})")
 
     if LIST_SIZES:
         print(f"\norders list at {LIST_SIZES} orders per tenant (bench/orders_list.py):", flush=True)
