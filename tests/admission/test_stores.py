@@ -86,10 +86,11 @@ def test_release_charges_what_a_request_still_owes_even_into_debt(store):
 
 
 def test_usage_lists_each_tenants_requests_in_progress_and_points_left(store):
-    store.admit("t1", "alice", "a", LIMITS, 10)
-    store.admit("t1", "bob", "b", LIMITS, 10)
-    store.admit("t2", "carol", "c", LIMITS, 10)
-    store.release("t2", "carol", "c", 0, LIMITS)
+    slow = eval(SLOW)  # no refill between the admissions and the reading, however loaded the machine
+    store.admit("t1", "alice", "a", slow, 10)
+    store.admit("t1", "bob", "b", slow, 10)
+    store.admit("t2", "carol", "c", slow, 10)
+    store.release("t2", "carol", "c", 0, slow)
     usage = {u.tenant_id: u for u in store.usage()}
     assert usage["t1"].in_flight == 2 and usage["t1"].remaining == pytest.approx(48, abs=0.5)
     assert usage["t2"].in_flight == 0 and usage["t2"].remaining == pytest.approx(49, abs=0.5)
