@@ -1,21 +1,20 @@
 """The destination rules (webhooks/domain/destinations.py) applied: when a subscription is saved
 and when the relay connects.
 
-`guarded_pool_manager()` is a urllib3 pool manager whose connections resolve the host themselves,
-check every address against the policy and connect to a checked address (TLS still verifies the
-host name). A refused destination raises `DestinationRefused` out of `request`, before any byte is
-sent. No proxy is used, so the checked address is the one connected to.
+`GuardedPlainConnection` and `GuardedTlsConnection` are `http.client` connections that resolve the
+host themselves when they connect, check every address against the policy and connect to a checked
+address (TLS still verifies the host name). A refused destination raises `DestinationRefused` out
+of `request`, before any byte is sent. No proxy is used, so the checked address is the one
+connected to.
 """
 
 from __future__ import annotations
 
+import http.client
 import socket
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from urllib3 import PoolManager
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from webhooks.domain.destinations import DestinationPolicy, DestinationRefused
 
@@ -48,44 +47,30 @@ def validate_subscription_url(value: str) -> None:
         raise ValidationError(str(error)) from None
 
 
-class _GuardedConnection:
-    """Resolve, check every address, connect to the first one (send time)."""
+class _GuardedConnect:
+    """`http.client`'s connect, through the destination rules: resolve the host now, check every
+    address, connect to the first (TLS still verifies the host name)."""
 
-    def _new_conn(self):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = self._guarded_create_connection  # http.client sets it per instance
+
+    def _guarded_create_connection(self, address, timeout, source_address=None):
+        host, port = address
         policy = destination_policy()
-        host = self._dns_host
         if policy.host_is_listed(host):
-            return super()._new_conn()
-        addresses = resolve(host, self.port)
+            return socket.create_connection((host, port), timeout, source_address)
+        addresses = resolve(host, port)
         if not addresses:
             raise DestinationRefused(f"the host {host!r} does not resolve")
-        for address in addresses:
-            policy.check_address(address)
-        self._dns_host = addresses[0]  # connect there; TLS and Host still use the name
-        try:
-            return super()._new_conn()
-        finally:
-            self._dns_host = host
+        for checked in addresses:
+            policy.check_address(checked)
+        return socket.create_connection((addresses[0], port), timeout, source_address)
 
 
-class GuardedHTTPConnection(_GuardedConnection, HTTPConnection):
+class GuardedPlainConnection(_GuardedConnect, http.client.HTTPConnection):
     pass
 
 
-class GuardedHTTPSConnection(_GuardedConnection, HTTPSConnection):
+class GuardedTlsConnection(_GuardedConnect, http.client.HTTPSConnection):
     pass
-
-
-class _GuardedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = GuardedHTTPConnection
-
-
-class _GuardedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = GuardedHTTPSConnection
-
-
-def guarded_pool_manager(maxsize: int = 16) -> PoolManager:
-    """Kept-alive connections, at most `maxsize` per host, every one checked when it opens."""
-    manager = PoolManager(num_pools=64, maxsize=maxsize, block=False)
-    manager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
-    return manager

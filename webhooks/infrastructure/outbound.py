@@ -1,4 +1,4 @@
-"""The relay's ports over the ORM, hand-written SQL where it saves round trips, and urllib3.
+"""The relay's ports over the ORM, hand-written SQL where it saves round trips, and `http.client`.
 
 - `fan_out`: undispatched outbox events become one delivery per matching subscription.
 - `claim`: a batch of due deliveries, each the head of its order's queue for its subscription,
@@ -11,14 +11,16 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import select
+import threading
 import time
+import urllib.parse
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-import urllib3
 from django.db import connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 
@@ -31,7 +33,7 @@ from webhooks.application.relay import ClaimedDelivery, Outcome
 from webhooks.domain.destinations import DestinationRefused
 from webhooks.domain.outbound import AttemptResult, DeliveryStatus, body_of, subscribed
 
-from .destinations import guarded_pool_manager
+from .destinations import GuardedPlainConnection, GuardedTlsConnection
 from .models import DeliveryAttempt, WebhookDelivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
@@ -464,53 +466,69 @@ def redeliver(delivery_ids: list[int], now: datetime | None = None) -> int:
 
 
 class HttpSender:
-    """POSTs over a guarded urllib3 pool manager: kept-alive connections, up to `connections`
-    per host (one lane's concurrency). A destination the rules refuse (resolved now, at send
-    time) ends the delivery at once, with the reason recorded."""
+    """POSTs over kept-alive connections, one per URL per lane thread (a lane's threads are its
+    concurrency). Each connection is opened through the destination rules (resolved then, checked,
+    connected to the checked address); a destination they refuse ends the delivery at once, with
+    the reason recorded. A kept connection the subscriber has closed is noticed before reuse."""
 
-    def __init__(self, connections: int = 16) -> None:
-        self.manager = guarded_pool_manager(maxsize=connections)
-        self._pools: dict[str, tuple] = {}
-        self._timeouts: dict[float, urllib3.Timeout] = {}
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._targets: dict[str, tuple] = {}
 
     def _target(self, url: str) -> tuple:
-        """The URL's connection pool and request path, worked out once per URL."""
-        target = self._pools.get(url)
+        target = self._targets.get(url)
         if target is None:
-            parsed = urllib3.util.parse_url(url)
-            target = self._pools[url] = (self.manager.connection_from_url(url), parsed.request_uri)
+            parsed = urllib.parse.urlsplit(url)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                raise DestinationRefused(f"not an http(s) URL: {url!r}")
+            port = parsed.port or (443 if parsed.scheme == "https" else 80)
+            path = (parsed.path or "/") + (f"?{parsed.query}" if parsed.query else "")
+            target = self._targets[url] = (parsed.scheme, parsed.hostname, port, path)
         return target
+
+    def _connection(self, scheme: str, host: str, port: int, timeout: float):
+        connections = self._local.__dict__.setdefault("connections", {})
+        key = (scheme, host, port)
+        kept = connections.get(key)
+        if kept is not None and kept.sock is not None and _closed_by_peer(kept.sock):
+            kept.close()
+        if kept is None:
+            kind = GuardedTlsConnection if scheme == "https" else GuardedPlainConnection
+            kept = connections[key] = kind(host, port, timeout=timeout)
+        kept.timeout = timeout
+        if kept.sock is not None:
+            kept.sock.settimeout(timeout)
+        return kept
 
     def send(self, url: str, headers: dict[str, str], body: bytes, timeout: float) -> AttemptResult:
         started = time.perf_counter()
-        limit = self._timeouts.get(timeout) or self._timeouts.setdefault(timeout, urllib3.Timeout(total=timeout))
+        conn = None
         try:
-            pool, path = self._target(url)
-            response = pool.urlopen(
-                "POST",
-                path,
-                body=body,
-                headers=headers,
-                redirect=False,
-                retries=False,
-                timeout=limit,
-                preload_content=False,
-                assert_same_host=False,
-            )
-            try:
-                status = response.status
-                text = (
-                    "" if 200 <= status < 300 else response.read(200, decode_content=False).decode("utf-8", "replace")
-                )
-                response.drain_conn()
-            finally:
-                response.release_conn()
+            scheme, host, port, path = self._target(url)
+            conn = self._connection(scheme, host, port, timeout)
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            status = response.status
+            text = "" if 200 <= status < 300 else response.read(200).decode("utf-8", "replace")
+            response.read()  # the rest, so the connection can be used again
+            if response.will_close:
+                conn.close()
         except DestinationRefused as refused:
+            if conn is not None:
+                conn.close()
             return AttemptResult(None, _ms(started), f"destination refused: {refused}"[:500], permanent=True)
-        except (urllib3.exceptions.HTTPError, OSError, ValueError) as error:
+        except (http.client.HTTPException, OSError, ValueError) as error:
+            if conn is not None:
+                conn.close()
             return AttemptResult(None, _ms(started), f"{type(error).__name__}: {error}"[:500])
         error = "" if 200 <= status < 300 else f"HTTP {status}: {text}"
         return AttemptResult(status, _ms(started), error)
+
+
+def _closed_by_peer(sock) -> bool:
+    """A kept-alive socket with something to read before a request is sent: the peer closed it."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
 
 
 def _ms(started: float) -> int:

@@ -19,7 +19,7 @@ def configured_relay(**overrides) -> Relay:
     concurrency = overrides.pop("concurrency", settings.OMS_RELAY_CONCURRENCY)
     options = {
         "store": OrmDeliveryStore(),
-        "sender": HttpSender(connections=concurrency),
+        "sender": HttpSender(),
         "policy": policy,
         "timeout_seconds": settings.OMS_RELAY_TIMEOUT_SECONDS,
         "concurrency": concurrency,
