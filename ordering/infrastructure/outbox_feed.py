@@ -41,11 +41,17 @@ UPDATE ordering_outbox_event AS o SET {column} = %s
  WHERE o.tenant_id = chosen.tenant_id AND o.position = chosen.position
 """
 
-# Where the stream stored each event (position -> sequence), after the publisher's mark.
-_SEQUENCES_SQL = """
-UPDATE ordering_outbox_event AS o SET stream_sequence = acked.sequence
-  FROM unnest(%s::bigint[], %s::bigint[]) AS acked (position, sequence)
- WHERE o.position = acked.position
+# The publisher's mark: published, and where the stream stored each event (position -> sequence),
+# in one statement. The rows are found through the unpublished index (as _MARK_SQL's are): a
+# position alone is not a key of the table, whose indexes all lead with the tenant.
+_PUBLISHED_SQL = """
+UPDATE ordering_outbox_event AS o SET published_at = %s, stream_sequence = chosen.sequence
+  FROM (SELECT e.tenant_id, e.position, acked.sequence
+          FROM ordering_outbox_event AS e
+          JOIN unnest(%s::bigint[], %s::bigint[]) AS acked (position, sequence) ON acked.position = e.position
+         WHERE e.published_at IS NULL
+         ORDER BY e.tenant_id, e.position FOR UPDATE OF e) AS chosen
+ WHERE o.tenant_id = chosen.tenant_id AND o.position = chosen.position
 """
 
 _DOCUMENT_FIELDS = (
@@ -104,19 +110,19 @@ class OrmOutboxFeed:
         if not positions:
             return
         column = STAGES[stage]
-        if connection.vendor != "postgresql":
-            OutboxEvent.objects.filter(position__in=sorted(positions)).update(**{column: at})
-        else:
+        sequences = sequences or {}
+        known = sorted(p for p in positions if p in sequences)
+        if connection.vendor == "postgresql":
+            rest = sorted(set(positions) - set(known))
             with connection.cursor() as cursor:
-                cursor.execute(_MARK_SQL.format(column=column), [at, sorted(positions)])
-        if sequences:
-            known = sorted(p for p in positions if p in sequences)
-            if connection.vendor != "postgresql":
-                for position in known:
-                    OutboxEvent.objects.filter(position=position).update(stream_sequence=sequences[position])
-                return
-            with connection.cursor() as cursor:
-                cursor.execute(_SEQUENCES_SQL, [known, [sequences[p] for p in known]])
+                if known:  # the stream's acknowledgements: published, with where it stored them
+                    cursor.execute(_PUBLISHED_SQL, [at, known, [sequences[p] for p in known]])
+                if rest:
+                    cursor.execute(_MARK_SQL.format(column=column), [at, rest])
+            return
+        OutboxEvent.objects.filter(position__in=sorted(positions)).update(**{column: at})
+        for position in known:
+            OutboxEvent.objects.filter(position=position).update(stream_sequence=sequences[position])
 
     def stream_sequences(self, tenant_id: str, order_ids: list[str]) -> list[int]:
         rows = OutboxEvent.objects.filter(
