@@ -7,7 +7,6 @@ within seconds instead of the defaults' half a minute."""
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import signal
@@ -18,6 +17,7 @@ import time
 import psycopg
 
 from tests.conftest import free_port
+from tests.pg_cluster import binaries
 
 PG_AUTOCTL = "/usr/bin/pg_autoctl"
 MONITOR_SETTINGS = {
@@ -31,8 +31,8 @@ MONITOR_SETTINGS = {
 
 
 def pg_ctl() -> str | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    return found[-1] if found else None
+    found = binaries()
+    return f"{found}/pg_ctl" if found else None
 
 
 def unavailable_reason() -> str | None:

@@ -72,3 +72,19 @@ def test_a_process_whose_first_host_is_down_serves_from_the_next(db):
     assert result.returncode == 0, result.stderr
     status, answered_port, answered_host = json.loads(result.stdout.strip().splitlines()[-1])
     assert (status, answered_port, answered_host) == (200, port, host)
+
+
+def test_listen_connects_where_database_listen_url_says(settings):
+    from oms_project.kernel.listen import listen_params
+
+    settings.DATABASE_LISTEN_URL = "postgres://oms:pw@db-a:5432,db-b:5433/orders?target_session_attrs=read-write"
+    assert listen_params() == {
+        "dbname": "orders",
+        "user": "oms",
+        "password": "pw",
+        "host": "db-a,db-b",
+        "port": "5432,5433",
+        "target_session_attrs": "read-write",
+    }
+    settings.DATABASE_LISTEN_URL = "off"
+    assert listen_params() is None

@@ -105,3 +105,24 @@ def test_postgresql_prepares_the_hot_statements_unless_turned_off():
     assert threshold(DATABASE_URL=url, DATABASE_PREPARE_THRESHOLD="off") == "None"
     assert threshold(DATABASE_URL=url, DATABASE_PREPARE_THRESHOLD="5") == "5"
     assert threshold() == "absent"  # SQLite
+
+
+def test_behind_a_transaction_pooler_what_needs_a_session_is_off_and_a_wrong_mode_is_refused():
+    probe = (
+        "from django.conf import settings as s; d = s.DATABASES['default']; "
+        "print(d['OPTIONS'].get('prepare_threshold'), d['DISABLE_SERVER_SIDE_CURSORS'], repr(s.DATABASE_LISTEN_URL))"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
+    base = dict(clean, DJANGO_SETTINGS_MODULE="oms_project.settings", DEBUG="1", DATABASE_URL="postgres://u@h:6432/oms")
+
+    def run(**env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", probe], cwd=ROOT, env={**base, **env}, capture_output=True, text=True
+        )
+
+    assert run().stdout.strip() == "2 False ''"
+    assert run(DATABASE_POOLER="transaction").stdout.strip() == "None True 'off'"
+    direct = run(DATABASE_POOLER="transaction", DATABASE_LISTEN_URL="postgres://u@db:5432/oms")
+    assert direct.stdout.strip() == "None True 'postgres://u@db:5432/oms'"
+    wrong = run(DATABASE_POOLER="statement")
+    assert wrong.returncode != 0 and "DATABASE_POOLER must be empty, session or transaction" in wrong.stderr

@@ -81,10 +81,8 @@ class Stack:
     """The cluster, gunicorn (2 workers), one relay and a subscriber."""
 
     def __init__(self) -> None:
-        self.cluster = PgCluster().init()
-        self.cluster.start()
-        self.url = self.cluster.create_database("oms")
-        self.env = environment(self.url)
+        self.url, self.dir = self.start_database()
+        self.env = environment(self.url, **self.extra_environment())
         manage(self.env, "migrate", "--noinput", "-v0")
         manage(self.env, "seed_demo")
         self.receiver = Receiver("whsec_placeholder")
@@ -100,11 +98,10 @@ class Stack:
                 **self.env,
                 "WEB_CONCURRENCY": "2",
                 "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-                "PROMETHEUS_MULTIPROC_DIR": os.path.join(self.cluster.dir, "prom"),
+                "PROMETHEUS_MULTIPROC_DIR": os.path.join(self.dir, "prom"),
             },
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+            stderr=self._log("gunicorn"),  # a file: a pipe nobody reads would fill and block the workers
             start_new_session=True,
         )
         self.relay = subprocess.Popen(
@@ -112,8 +109,7 @@ class Stack:
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+            stderr=self._log("relay"),
         )
         for _ in range(150):
             if self.get("/readyz")[0] == 200:
@@ -121,6 +117,21 @@ class Stack:
             time.sleep(0.1)
         else:
             raise AssertionError("gunicorn never became ready")
+
+    def start_database(self) -> tuple[str, str]:
+        """The database the stack serves from: its URL, and a directory for the stack's files."""
+        self.cluster = PgCluster().init()
+        self.cluster.start()
+        return self.cluster.create_database("oms"), self.cluster.dir
+
+    def extra_environment(self) -> dict[str, str]:
+        return {}
+
+    def _log(self, name: str):
+        return open(os.path.join(self.dir, f"{name}.log"), "w")
+
+    def destroy_database(self) -> None:
+        self.cluster.destroy()
 
     def prepare(self) -> None:
         """More set-up before gunicorn and the relay start (the pooler test's second tenant)."""
@@ -166,7 +177,7 @@ class Stack:
         stop_process(self.relay)
         stop_process(self.server, group=True)
         self.receiver.stop()
-        self.cluster.destroy()
+        self.destroy_database()
 
 
 @pytest.fixture

@@ -13,9 +13,6 @@ the relay delivers every event; reads keep working.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 
@@ -23,12 +20,9 @@ import psycopg
 import pytest
 from django.db import connection
 
-from tests.conftest import free_port
-from tests.demo_stack import stop_process
-from tests.faults.test_database_restart import ROOT, Shopper, Stack, environment, manage, token
+from tests.faults.test_database_restart import Shopper, Stack, token
 from tests.pg_auto_failover import Formation
 from tests.pg_auto_failover import unavailable_reason as no_failover
-from tests.webhooks.receiver import Receiver
 
 pytestmark = [
     pytest.mark.skipif(no_failover() is not None, reason=str(no_failover())),
@@ -40,58 +34,19 @@ ORDERS = "{ orders(first: 5) { totalCount } }"
 class FailoverStack(Stack):
     """The restart test's stack (gunicorn, a relay, a subscriber) on a pg_auto_failover formation."""
 
-    def __init__(self) -> None:  # not Stack's: that one starts a single cluster
+    def start_database(self) -> tuple[str, str]:
         self.formation = Formation().start()
         with psycopg.connect(self.formation.node_url("a", "postgres"), autocommit=True) as primary:
             primary.execute('CREATE DATABASE "oms"')
-        self.url = self.formation.url("oms", connect_timeout="2")
-        self.env = environment(
-            self.url,
-            DATABASE_REPLICA_URLS=self.formation.node_url("b", "oms") + "?connect_timeout=2",
-            OMS_REPLICA_STICKY_SECONDS="0",
-        )
-        manage(self.env, "migrate", "--noinput", "-v0")
-        manage(self.env, "seed_demo")
-        self.receiver = Receiver("whsec_placeholder")
-        self.receiver.secret = (
-            manage(self.env, "subscriptions", "demo", "add", self.receiver.url).strip().splitlines()[-1]
-        )
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "oms_project.wsgi:application"],
-            cwd=ROOT,
-            env={
-                **self.env,
-                "WEB_CONCURRENCY": "2",
-                "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-                "PROMETHEUS_MULTIPROC_DIR": os.path.join(self.formation.dir, "prom"),
-            },
-            stdout=subprocess.DEVNULL,
-            stderr=self._log("gunicorn"),  # a file: a pipe nobody reads would fill and block the workers
-            start_new_session=True,
-        )
-        self.relay = subprocess.Popen(
-            [sys.executable, "manage.py", "relay_events", "--poll-seconds", "0.5"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=self._log("relay"),
-        )
-        for _ in range(150):
-            if self.get("/readyz")[0] == 200:
-                break
-            time.sleep(0.1)
-        else:
-            raise AssertionError("gunicorn never became ready")
+        return self.formation.url("oms", connect_timeout="2"), self.formation.dir
 
-    def _log(self, name: str):
-        return open(os.path.join(self.formation.dir, f"{name}.log"), "w")
+    def extra_environment(self) -> dict[str, str]:
+        return {
+            "DATABASE_REPLICA_URLS": self.formation.node_url("b", "oms") + "?connect_timeout=2",
+            "OMS_REPLICA_STICKY_SECONDS": "0",
+        }
 
-    def close(self) -> None:
-        stop_process(self.relay)
-        stop_process(self.server, group=True)
-        self.receiver.stop()
+    def destroy_database(self) -> None:
         self.formation.destroy()
 
 
