@@ -145,8 +145,11 @@ class OutboxFeed(Protocol):
     def waiting(self, stage: Stage, tenant_id: str, limit: int) -> list[WaitingEvent]:
         """The tenant's oldest `limit` events `stage` has not handled, in position order."""
 
-    def documents(self, stage: Stage, positions: list[int]) -> list[OutboxDocument]:
-        """Those of `positions` that `stage` has not handled yet, whole, in position order."""
+    def first_per_order(self, stage: Stage, tenant_id: str, limit: int, window: int) -> list[OutboxDocument]:
+        """Among the tenant's oldest `window` events `stage` has not handled, the first of each
+        order, whole, at most `limit`, in position order. A batch made of these never holds two
+        events of one order, so a failure inside it can never let an order's later event out
+        before an earlier one; the window leaves room to skip an order's further events."""
 
     def mark(self, stage: Stage, positions: list[int], at: datetime, sequences: dict[int, int] | None = None) -> None:
         """`stage` has handled these events (locked in position order, as the fan-out locks them);

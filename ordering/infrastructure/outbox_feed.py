@@ -5,6 +5,7 @@ publisher (webhooks) and the purge reach the outbox only through this adapter.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from django.db import connection
@@ -68,6 +69,26 @@ _DOCUMENT_FIELDS = (
 )
 
 
+# The stream's next events of one tenant: among its oldest `window` events not yet published, the
+# first of each order, at most `limit` of them, whole, in position order (the port's rule). One
+# statement whose plan does not hang on statistics (a table filled since its last ANALYZE): the
+# window from the partial index, DISTINCT ON to keep each order's first, and the documents by
+# primary key through an array; ids come as text, so no UUID objects are made only to be printed.
+_FIRST_PER_ORDER_SQL = """
+SELECT e.position, e.event_id::text, e.tenant_id, e.type, e.aggregate_id::text, e.sequence, e.occurred_at,
+       e.correlation_id, e.data, e.trace_parent
+  FROM ordering_outbox_event AS e
+ WHERE e.tenant_id = %(tenant)s AND e.position = ANY(ARRAY(
+        SELECT first.position
+          FROM (SELECT DISTINCT ON (w.aggregate_id) w.position
+                  FROM (SELECT position, aggregate_id FROM ordering_outbox_event
+                         WHERE tenant_id = %(tenant)s AND {column} IS NULL ORDER BY position LIMIT %(window)s) AS w
+                 ORDER BY w.aggregate_id, w.position) AS first
+         ORDER BY first.position LIMIT %(limit)s))
+ ORDER BY e.position
+"""
+
+
 class OrmOutboxFeed:
     def tenants_waiting(self, stage: Stage, after: str, limit: int) -> list[str]:
         column = STAGES[stage]
@@ -93,9 +114,29 @@ class OrmOutboxFeed:
             for position, tenant, event_type, aggregate_id, sequence in rows
         ]
 
-    def documents(self, stage: Stage, positions: list[int]) -> list[OutboxDocument]:
+    def first_per_order(self, stage: Stage, tenant_id: str, limit: int, window: int) -> list[OutboxDocument]:
+        column = STAGES[stage]
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _FIRST_PER_ORDER_SQL.format(column=column),
+                    {"tenant": tenant_id, "window": window, "limit": limit},
+                )
+                rows = cursor.fetchall()
+            return [OutboxDocument(*row[:8], json.loads(row[8]), row[9]) for row in rows]  # jsonb comes as text
+        waiting = (
+            OutboxEvent.objects.filter(tenant_id=tenant_id, **{f"{column}__isnull": True})
+            .order_by("position")
+            .values_list("position", "aggregate_id")[:window]
+        )
+        seen: set[object] = set()
+        chosen = []
+        for position, order_id in waiting:
+            if order_id not in seen:
+                seen.add(order_id)
+                chosen.append(position)
         rows = (
-            OutboxEvent.objects.filter(position__in=positions, **{f"{STAGES[stage]}__isnull": True})
+            OutboxEvent.objects.filter(tenant_id=tenant_id, position__in=chosen[:limit])
             .order_by("position")
             .values_list(*_DOCUMENT_FIELDS)
         )

@@ -17,6 +17,7 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 from django.core.management import call_command
@@ -26,7 +27,7 @@ from ordering.infrastructure.models import OutboxEvent
 from tests.ordering.conftest import Shop, seed_catalog
 from tests.ordering.test_customer_erasure import EMAIL, ERASED, delivered, erase, rows_holding
 from webhooks.application.stream import StreamPublisher, StreamUnavailable
-from webhooks.domain.stream import StreamMessage, filter_subject, one_per_order, subject_for
+from webhooks.domain.stream import StreamMessage, filter_subject, subject_for
 from webhooks.infrastructure.stream import NatsEventStream, OrmUnpublishedEvents
 
 from ..conftest import database_url_for_subprocesses, requires_postgres
@@ -47,18 +48,53 @@ def test_subjects_name_the_tenant_and_the_event():
     assert filter_subject(None, "placed") == filter_subject(None, "order.placed") == "oms.*.orders.placed"
 
 
-def test_a_batch_holds_one_event_per_order():
-    def message(n):
-        return StreamMessage(n, f"e{n}", "t", "order.placed", b"{}")
-
-    chosen = one_per_order([("a", message(1)), ("a", message(2)), ("b", message(3)), ("a", message(4))])
-    assert [m.position for m in chosen] == [1, 3]
-    assert message(1).headers == {
+def test_a_message_carries_its_event_id_for_the_duplicate_window():
+    assert StreamMessage(1, "e1", "t", "order.placed", b"{}").headers == {
         "Nats-Msg-Id": "e1",
         "Content-Type": "application/json",
         "Oms-Event-Type": "order.placed",
         "Oms-Tenant-Id": "t",
     }
+
+
+def test_a_batch_holds_the_first_waiting_event_of_each_order_whole(tenant, other_tenant):
+    """The publisher's batch (the outbox feed's first_per_order, one statement on PostgreSQL):
+    never two events of one order, each order's oldest unpublished one, in outbox order."""
+    a, b, c = (uuid.uuid4() for _ in range(3))
+    now = datetime.now(UTC)
+    rows = OutboxEvent.objects.bulk_create(
+        OutboxEvent(
+            tenant_id=tenant.id,
+            type="order.placed",
+            aggregate_id=order,
+            sequence=n,
+            occurred_at=now,
+            data={"n": n},
+            correlation_id="req-1",
+        )
+        for order, n in [(a, 1), (b, 1), (a, 2), (c, 1), (b, 2), (a, 3)]
+    )
+    OutboxEvent.objects.filter(pk=rows[0].pk).update(published_at=now)  # a's first is out
+    write_events(other_tenant.id, orders=1, per_order=1)
+    events = OrmUnpublishedEvents()
+
+    def batch(limit: int) -> list[tuple[str, str, int]]:
+        with events.next_batch(limit) as chosen:
+            bodies = [json.loads(m.body) for m in chosen.messages]
+        return [(m["tenant_id"], m["aggregate_id"], m["sequence"]) for m in bodies]
+
+    assert batch(10) == [
+        (tenant.id, str(b), 1),
+        (tenant.id, str(a), 2),
+        (tenant.id, str(c), 1),
+        (other_tenant.id, ANY, 1),
+    ]
+    assert batch(4)[:2] == [(tenant.id, str(b), 1), (tenant.id, str(a), 2)]  # two per tenant, oldest first
+    with events.next_batch(10) as chosen:
+        first = chosen.messages[0]
+    assert (first.event_id, first.tenant_id, first.event_type) == (str(rows[1].event_id), tenant.id, "order.placed")
+    assert json.loads(first.body)["data"] == {"n": 1} and json.loads(first.body)["correlation_id"] == "req-1"
+    events.close()
 
 
 def test_a_flapping_connection_is_logged_at_most_once_an_interval(caplog):

@@ -10,9 +10,6 @@ event id, so a re-publish after a crash is dropped by the server's duplicate win
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
-
-T = TypeVar("T")
 
 SUBJECT_PREFIX = "oms"
 STREAM_SUBJECTS = "oms.*.orders.>"
@@ -57,16 +54,3 @@ class StreamMessage:
             "Oms-Event-Type": self.event_type,
             "Oms-Tenant-Id": self.tenant_id,
         }
-
-
-def one_per_order(candidates: list[tuple[str, T]]) -> list[T]:
-    """The first item of each order among `candidates` ((order id, item) in outbox order). A
-    batch never holds two events of one order, so a failure inside a batch can never let a later
-    event of an order reach the stream before an earlier one."""
-    seen: set[str] = set()
-    chosen = []
-    for order_id, message in candidates:
-        if order_id not in seen:
-            seen.add(order_id)
-            chosen.append(message)
-    return chosen

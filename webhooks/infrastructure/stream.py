@@ -24,7 +24,7 @@ from ordering.application.event_payloads import envelope
 from ordering.application.outbox import RoundRobin, quota
 from webhooks.application.stream import StreamUnavailable
 from webhooks.domain.outbound import body_of
-from webhooks.domain.stream import STREAM_SUBJECTS, StreamMessage, one_per_order
+from webhooks.domain.stream import STREAM_SUBJECTS, StreamMessage
 
 from .outbound import OutboxListener
 
@@ -60,10 +60,6 @@ class OrmUnpublishedEvents:
             # events waiting gets an equal part of the batch, its oldest first.
             tenants = self._tenants.next_tenants()
             each = quota(limit, tenants) if tenants else 0
-            chosen = []
-            for tenant in tenants:
-                window = self._feed.waiting("stream", tenant, each * WINDOW)
-                chosen += one_per_order([(event.aggregate_id, event.position) for event in window])[:each]
             yield _Batch(
                 [
                     StreamMessage(
@@ -85,7 +81,8 @@ class OrmUnpublishedEvents:
                         ),
                         event.trace_parent,
                     )
-                    for event in (self._feed.documents("stream", chosen) if chosen else [])
+                    for tenant in tenants
+                    for event in self._feed.first_per_order("stream", tenant, each, each * WINDOW)
                 ]
             )
 
