@@ -4,6 +4,8 @@ restart costs subscribers nothing but a delay."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asgiref.sync import async_to_sync
 
@@ -74,6 +76,38 @@ def test_a_reconnect_replays_from_the_stream(shop, publisher):
     placed, missed = live(scenario)
     assert missed["order"]["status"] == "CONFIRMED"
     assert int(missed["position"][1:]) > int(placed["position"][1:])
+
+
+def test_a_replay_reads_what_the_server_pushed_before_it_asked_what_is_pending(shop, publisher, monkeypatch):
+    """The replay's consumer is pushed the missed messages at once; on a busy machine they have
+    all arrived before the replay asks the server what is pending (none is, then). Still a replay."""
+    from nats.js.client import JetStreamContext
+
+    consumer_info = JetStreamContext.PushSubscription.consumer_info
+
+    async def asked_late(subscription):
+        await asyncio.sleep(0.3)  # the server delivers in the meantime
+        return await consumer_info(subscription)
+
+    async def scenario():
+        draft = await call(shop.draft, (("mug", 1),))
+        client = await connected(shop.customer)
+        await client.follow("1", ORDER_UPDATED, {"id": draft["id"]})
+        await call(shop.ok, "placeOrder", shop.customer, orderId=draft["id"])
+        await call(publisher.publish_once)
+        placed = (await next_payload(client))["orderUpdated"]
+        await client.close()
+        payment = {"method": "card", "reference": "ch_1", "amount": draft["total"]["amount"]}
+        await call(shop.ok, "confirmOrder", shop.staff, orderId=draft["id"], payment=payment)
+        await call(publisher.publish_once)
+        monkeypatch.setattr(JetStreamContext.PushSubscription, "consumer_info", asked_late)
+        again = await connected(shop.customer)
+        await again.follow("1", ORDER_UPDATED, {"id": draft["id"], "after": placed["position"]})
+        missed = (await next_payload(again))["orderUpdated"]
+        await again.close()
+        return missed
+
+    assert live(scenario)["order"]["status"] == "CONFIRMED"
 
 
 def test_staff_see_every_stream_event_once(shop, publisher):

@@ -181,8 +181,10 @@ class StreamSource:
         missed: list[LiveEvent] = []
         read = 0
         try:
-            if (await subscription.consumer_info()).num_pending == 0:
-                return []
+            info = await subscription.consumer_info()
+            delivered = info.delivered.consumer_seq if info.delivered else 0
+            if not info.num_pending and not delivered:
+                return []  # nothing of this tenant's after the position (pushed ones wait in the subscription)
             while True:
                 message = await subscription.next_msg(timeout=self.replay_wait)
                 read += 1
