@@ -1,11 +1,11 @@
-"""PostgreSQL row-level security on every tenant-owned table (see identity/infrastructure/row_level_security.py).
+"""PostgreSQL row-level security on every tenant-owned table (see oms_project/kernel/row_level_security.py).
 
 A no-op on SQLite. Tables added later get their policy from their own migration.
 """
 
 from django.db import migrations
 
-from identity.infrastructure.row_level_security import (
+from oms_project.kernel.row_level_security import (
     disable_tenant_isolation,
     enable_tenant_isolation,
     ensure_tenant_role,

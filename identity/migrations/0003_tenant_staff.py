@@ -1,11 +1,11 @@
 """Tenant staff of the admin: a user bound to one tenant; on PostgreSQL, what the tenant role
-needs of Django's tables to serve their admin pages (identity/infrastructure/row_level_security.py)."""
+needs of Django's tables to serve their admin pages (oms_project/kernel/row_level_security.py)."""
 
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from identity.infrastructure.row_level_security import disable_admin_tenant_scope, enable_admin_tenant_scope
+from oms_project.kernel.row_level_security import disable_admin_tenant_scope, enable_admin_tenant_scope
 
 
 def forwards(apps, schema_editor):

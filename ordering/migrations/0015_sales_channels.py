@@ -6,7 +6,7 @@ import django.core.validators
 import django.db.models.deletion
 from django.db import migrations, models
 
-from identity.infrastructure.row_level_security import isolation
+from oms_project.kernel.row_level_security import isolation
 
 
 class Migration(migrations.Migration):

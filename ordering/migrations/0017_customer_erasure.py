@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from identity.infrastructure.row_level_security import isolation
+from oms_project.kernel.row_level_security import isolation
 
 
 class Migration(migrations.Migration):

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from identity.infrastructure.row_level_security import disable_tenant_isolation, enable_tenant_isolation
+from oms_project.kernel.row_level_security import disable_tenant_isolation, enable_tenant_isolation
 
 TABLES = ("snapshots_tax_option", "snapshots_payment_option")
 

@@ -6,7 +6,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from identity.infrastructure.row_level_security import disable_tenant_isolation, enable_tenant_isolation
+from oms_project.kernel.row_level_security import disable_tenant_isolation, enable_tenant_isolation
 
 # What the orders placed before reservations existed hold (docs/inventory.md): each line's quantity,
 # or what had shipped when the order was cancelled, reserved when the order was placed.

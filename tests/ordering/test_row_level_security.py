@@ -1,5 +1,5 @@
 """PostgreSQL row-level security: the database itself keeps tenants apart, even for a query that
-forgot its tenant filter (identity/infrastructure/row_level_security.py, tenancy.py)."""
+forgot its tenant filter (oms_project/kernel/row_level_security.py, tenancy.py)."""
 
 from __future__ import annotations
 
@@ -187,7 +187,7 @@ def test_the_search_function_answers_only_for_the_transactions_tenant(two_shops)
 
 @requires_postgres
 def test_the_migration_refuses_a_tenant_role_that_bypasses_row_level_security(db, settings):
-    from identity.infrastructure.row_level_security import ensure_tenant_role
+    from oms_project.kernel.row_level_security import ensure_tenant_role
 
     settings.OMS_DB_TENANT_ROLE = "oms_probe_bypass"
     with connection.cursor() as cursor:

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from identity.infrastructure.distribution import blockers, layout
+from oms_project.kernel.distribution import blockers, layout
 from tests.conftest import requires_postgres
 
 pytestmark = [requires_postgres]

@@ -4,7 +4,7 @@ single-column keys, so the ORM and the admin still address rows by `id`)."""
 
 from django.db import migrations
 
-from identity.infrastructure.distribution import make_distributable
+from oms_project.kernel.distribution import make_distributable
 
 
 def distribute(apps, schema_editor):

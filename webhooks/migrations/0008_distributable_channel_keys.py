@@ -3,7 +3,7 @@ first in their keys, as webhooks migration 0005 did for the earlier tables (docs
 
 from django.db import migrations
 
-from identity.infrastructure.distribution import make_distributable
+from oms_project.kernel.distribution import make_distributable
 
 
 def distribute(apps, schema_editor):

@@ -13,9 +13,16 @@ fails when a table with a `tenant_id` column has no policy.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from django.apps.registry import Apps
+    from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+    from django.db.migrations import RunPython
 
 POLICY = "tenant_isolation"
 SETTING = "current_setting('app.tenant_id', true)"
@@ -25,7 +32,7 @@ def tenant_role() -> str:
     return settings.OMS_DB_TENANT_ROLE
 
 
-def ensure_tenant_role(schema_editor) -> None:
+def ensure_tenant_role(schema_editor: BaseDatabaseSchemaEditor) -> None:
     """Create the tenant role (NOLOGIN, no BYPASSRLS) once per cluster and let us switch to it."""
     if schema_editor.connection.vendor != "postgresql":
         return
@@ -45,7 +52,10 @@ def ensure_tenant_role(schema_editor) -> None:
 
 
 def enable_tenant_isolation(
-    schema_editor, table: str, column: str = "tenant_id", privileges: str = "SELECT, INSERT, UPDATE, DELETE"
+    schema_editor: BaseDatabaseSchemaEditor,
+    table: str,
+    column: str = "tenant_id",
+    privileges: str = "SELECT, INSERT, UPDATE, DELETE",
 ) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
@@ -61,7 +71,7 @@ def enable_tenant_isolation(
         schema_editor.execute(sql)
 
 
-def disable_tenant_isolation(schema_editor, table: str) -> None:
+def disable_tenant_isolation(schema_editor: BaseDatabaseSchemaEditor, table: str) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     quote = schema_editor.quote_name
@@ -70,15 +80,15 @@ def disable_tenant_isolation(schema_editor, table: str) -> None:
     schema_editor.execute(f"REVOKE ALL ON {quote(table)} FROM {quote(tenant_role())}")
 
 
-def _isolate(apps, schema_editor, *, table: str) -> None:
+def _isolate(apps: Apps, schema_editor: BaseDatabaseSchemaEditor, *, table: str) -> None:
     enable_tenant_isolation(schema_editor, table)
 
 
-def _unisolate(apps, schema_editor, *, table: str) -> None:
+def _unisolate(apps: Apps, schema_editor: BaseDatabaseSchemaEditor, *, table: str) -> None:
     disable_tenant_isolation(schema_editor, table)
 
 
-def isolation(table: str):
+def isolation(table: str) -> RunPython:
     """The migration operation that puts a new tenant-owned table under the tenant policy (and
     takes it off when migrating back): `operations = [..., isolation("ordering_sales_channel")]`."""
     from django.db import migrations
@@ -86,7 +96,7 @@ def isolation(table: str):
     return migrations.RunPython(partial(_isolate, table=table), partial(_unisolate, table=table))
 
 
-def tenant_tables(apps, app_labels) -> list[str]:
+def tenant_tables(apps: Apps, app_labels: Iterable[str]) -> list[str]:
     """Every table of `app_labels` whose rows carry a `tenant_id` column."""
     tables = []
     for label in app_labels:
@@ -110,7 +120,7 @@ ADMIN_TABLES = (
 )
 
 
-def enable_admin_tenant_scope(schema_editor) -> None:
+def enable_admin_tenant_scope(schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     enable_tenant_isolation(schema_editor, "identity_tenant_staff", privileges="SELECT")
@@ -127,7 +137,7 @@ def enable_admin_tenant_scope(schema_editor) -> None:
         schema_editor.execute(f"GRANT {privileges} ON {name} TO {role}")
 
 
-def disable_admin_tenant_scope(schema_editor) -> None:
+def disable_admin_tenant_scope(schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     quote = schema_editor.quote_name

@@ -16,6 +16,11 @@ the ORM and the admin still address rows by `id`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+    from django.db.backends.utils import CursorWrapper
 
 # Shared by all tenants: the tenant registry, the admin's tenant bindings, Django's and
 # django-axes's own tables.
@@ -67,11 +72,13 @@ class Layout:
     tables: list[str]
     distributed: list[str]
     reference: list[str]
-    unique: list[tuple]  # (table, index, constraint, kind, columns, definition)
-    foreign: list[tuple]  # (table, constraint, referenced table, columns, referenced columns, deferrable, deferred)
+    unique: list[tuple[Any, ...]]  # (table, index, constraint, kind, columns, definition)
+    foreign: list[
+        tuple[Any, ...]
+    ]  # (table, constraint, referenced table, columns, referenced columns, deferrable, deferred)
 
 
-def layout(cursor) -> Layout:
+def layout(cursor: CursorWrapper) -> Layout:
     cursor.execute(_TABLES)
     tables = cursor.fetchall()
     cursor.execute(_UNIQUE)
@@ -91,7 +98,7 @@ def _joins_on_tenant(columns: list[str], target_columns: list[str]) -> bool:
     )
 
 
-def blockers(cursor) -> list[str]:
+def blockers(cursor: CursorWrapper) -> list[str]:
     """Every table, key and foreign key that would stop Citus from distributing the schema by
     `tenant_id` (empty when it can)."""
     plan = layout(cursor)
@@ -116,7 +123,7 @@ def blockers(cursor) -> list[str]:
     return found
 
 
-def make_distributable(schema_editor) -> None:
+def make_distributable(schema_editor: BaseDatabaseSchemaEditor) -> None:
     """Put `tenant_id` first in every primary key, unique key and foreign key between
     distributed tables that lacks it (see the module docstring). Foreign keys are dropped first
     and made again on (tenant_id, ...) once the keys they point at include it."""
