@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 # make check - the habits CI keeps: lint and format (ruff), types (mypy), import contracts (import-linter)
-.PHONY: check run test schema venv clean chromium redis postgres-tools bench-fairness graphiql-assets bench bench-import bench-orders-list bench-events bench-live bench-erasure soak
+.PHONY: check run test schema venv clean chromium redis postgres-tools bench-fairness graphiql-assets bench bench-import bench-orders-list bench-events bench-live bench-erasure bench-export soak
 
 venv: $(INSTALLED)
 
@@ -94,6 +94,10 @@ bench-events: venv
 # BENCH_LIVE_SOURCE=stream reads the NATS stream on BENCH_NATS; docs/performance.md).
 bench-live: venv
 	$(BIN)/python bench/live.py
+
+# `manage.py export_orders` over 1,000,000 orders: time and peak memory (BENCH_EXPORT_ORDERS=...).
+bench-export: venv
+	$(BIN)/python bench/export.py
 
 # Erasing a customer with 1,000 orders next to another tenant's checkout (docs/performance.md).
 bench-erasure: venv

@@ -25,6 +25,8 @@ raw-SQL limit measured with pgbench in the same run.
    row per transaction) with pgbench -c 4 -j 2 -T 15 on a database of its own, and the ratio of
    (4) to it.
 6. The orders list at each of BENCH_LIST_SIZES orders per tenant (bench/orders_list.py).
+7. `export_orders` over BENCH_EXPORT_ORDERS orders (bench/export.py; 0 skips it): time and the
+   process's peak memory for CSV, CSV per line and XLSX.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "3"))
 DRAFTS = int(os.environ.get("BENCH_DRAFTS", "300"))
 LIST_SIZES = os.environ.get("BENCH_LIST_SIZES", "10000,1000000")
+EXPORT_ORDERS = int(os.environ.get("BENCH_EXPORT_ORDERS", "1000000"))  # bench/export.py; 0 skips it
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 SECRET = "bench-hs256-secret-" + "x" * 40
 TENANT = "demo"
@@ -501,6 +504,15 @@ def main() -> None:
             cwd=ROOT,
             check=True,
             env={**os.environ, "DATABASE_URL": f"{PG}/oms_bench_list", "BENCH_SIZES": LIST_SIZES},
+        )
+
+    if EXPORT_ORDERS:
+        print(f"\nexport_orders over {EXPORT_ORDERS:,} orders (bench/export.py):", flush=True)
+        subprocess.run(
+            [sys.executable, "bench/export.py"],
+            cwd=ROOT,
+            check=True,
+            env={**os.environ, "BENCH_EXPORT_ORDERS": str(EXPORT_ORDERS)},
         )
 
 

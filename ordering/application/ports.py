@@ -21,6 +21,7 @@ from snapshots.domain.workflow import TenantWorkflow
 from .outbox import OutboxDocument, Stage, WaitingEvent
 
 if TYPE_CHECKING:
+    from .exports import OrderSheet
     from .queries import OrderCriteria
 
 
@@ -185,6 +186,7 @@ class UnitOfWork(Protocol):
     shipments: ShipmentFinder
     channels: SalesChannels
     personal_data: PersonalData
+    sheet: OrderSheet  # the export's reads
     events: list[OrderEvent]
     now: Callable[[], datetime]
 

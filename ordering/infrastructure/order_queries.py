@@ -58,7 +58,7 @@ def visible_to(principal: Principal) -> Q:
     return visible
 
 
-def _search_text_contains(search: str) -> Q:
+def search_text_contains(search: str) -> Q:
     """Orders whose search text contains `search`. On PostgreSQL through `oms_order_search`
     (migration ordering/0005), which can use the trigram index under row-level security."""
     if connection.vendor == "postgresql":
@@ -70,7 +70,7 @@ def matching(principal: Principal, search: str) -> Q:
     """`search` over what the caller may see. Staff and the owning customer search the whole order;
     a vendor searches the number, the customer and its own lines only, so a search for another
     vendor's SKU never reveals which orders contain it (marketplace privacy)."""
-    whole_order = _search_text_contains(search)
+    whole_order = search_text_contains(search)
     if principal.is_staff:
         return whole_order
     found = Q(pk__in=[])

@@ -20,6 +20,7 @@ from oms_project.kernel.tenancy import tenant_transaction
 from ordering.domain.events import OrderEvent
 from snapshots.application import services as snapshots
 
+from .order_sheet import OrmOrderSheet
 from .outbox import OrmOutbox
 from .personal_data import OrmPersonalData
 from .repositories.catalog import OrmCatalogReader
@@ -65,6 +66,7 @@ class DjangoUnitOfWork:
         self.shipments = OrmShipmentFinder(tenant_id)
         self.channels = OrmSalesChannels(tenant_id)
         self.personal_data = OrmPersonalData(tenant_id, correlation_id)
+        self.sheet = OrmOrderSheet(tenant_id)
         self.writes = WriteBatch()
         self.numbers = OrmOrderNumbers(tenant_id, self.writes)
         self.outbox = OrmOutbox(tenant_id, correlation_id, self.writes)
