@@ -54,7 +54,10 @@ def test_updates_come_from_the_stream_with_stream_positions(shop, publisher):
     assert placed["position"].startswith("s") and placed["order"]["status"] == "PENDING"
 
 
-def test_a_reconnect_replays_from_the_stream(shop, publisher):
+def reconnected_after_confirm(shop, publisher, before_reconnect=lambda: None) -> tuple[dict, dict]:
+    """A customer follows an order, sees it placed, goes away while staff confirm it, and comes
+    back `after` the position it saw: (the update seen, the first update on coming back)."""
+
     async def scenario():
         draft = await call(shop.draft, (("mug", 1),))
         client = await connected(shop.customer)
@@ -66,6 +69,7 @@ def test_a_reconnect_replays_from_the_stream(shop, publisher):
         payment = {"method": "card", "reference": "ch_1", "amount": draft["total"]["amount"]}
         await call(shop.ok, "confirmOrder", shop.staff, orderId=draft["id"], payment=payment)
         await call(publisher.publish_once)
+        before_reconnect()
         again = await connected(shop.customer)
         await again.follow("1", ORDER_UPDATED, {"id": draft["id"], "after": placed["position"]})
         missed = (await next_payload(again))["orderUpdated"]
@@ -73,7 +77,11 @@ def test_a_reconnect_replays_from_the_stream(shop, publisher):
         await again.close()
         return placed, missed
 
-    placed, missed = live(scenario)
+    return live(scenario)
+
+
+def test_a_reconnect_replays_from_the_stream(shop, publisher):
+    placed, missed = reconnected_after_confirm(shop, publisher)
     assert missed["order"]["status"] == "CONFIRMED"
     assert int(missed["position"][1:]) > int(placed["position"][1:])
 
@@ -89,25 +97,11 @@ def test_a_replay_reads_what_the_server_pushed_before_it_asked_what_is_pending(s
         await asyncio.sleep(0.3)  # the server delivers in the meantime
         return await consumer_info(subscription)
 
-    async def scenario():
-        draft = await call(shop.draft, (("mug", 1),))
-        client = await connected(shop.customer)
-        await client.follow("1", ORDER_UPDATED, {"id": draft["id"]})
-        await call(shop.ok, "placeOrder", shop.customer, orderId=draft["id"])
-        await call(publisher.publish_once)
-        placed = (await next_payload(client))["orderUpdated"]
-        await client.close()
-        payment = {"method": "card", "reference": "ch_1", "amount": draft["total"]["amount"]}
-        await call(shop.ok, "confirmOrder", shop.staff, orderId=draft["id"], payment=payment)
-        await call(publisher.publish_once)
+    def ask_late() -> None:
         monkeypatch.setattr(JetStreamContext.PushSubscription, "consumer_info", asked_late)
-        again = await connected(shop.customer)
-        await again.follow("1", ORDER_UPDATED, {"id": draft["id"], "after": placed["position"]})
-        missed = (await next_payload(again))["orderUpdated"]
-        await again.close()
-        return missed
 
-    assert live(scenario)["order"]["status"] == "CONFIRMED"
+    _, missed = reconnected_after_confirm(shop, publisher, before_reconnect=ask_late)
+    assert missed["order"]["status"] == "CONFIRMED"
 
 
 def test_staff_see_every_stream_event_once(shop, publisher):
