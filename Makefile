@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 # make check - the habits CI keeps: lint and format (ruff), types (mypy), import contracts (import-linter)
-.PHONY: check run test schema venv clean chromium redis postgres-tools bench-fairness graphiql-assets bench bench-import bench-orders-list bench-events bench-live bench-erasure bench-export soak
+.PHONY: check run test schema venv clean chromium redis postgres-tools bench-fairness graphiql-assets bench bench-import bench-orders-list bench-events bench-live bench-erasure bench-export bench-dashboard dashboard-assets soak
 
 venv: $(INSTALLED)
 
@@ -66,6 +66,16 @@ schema: venv
 graphiql-assets: venv
 	cd oms_project/graphiql && npm ci --no-audit --no-fund
 	$(BIN)/python oms_project/graphiql/vendor.py
+
+# The admin dashboard's server time for a tenant of 1,000,000 orders (BENCH_DASHBOARD_ORDERS=...).
+bench-dashboard: venv
+	$(BIN)/python bench/dashboard.py
+
+# Refresh the dashboard's Chart.js build from the pin in oms_project/charts/package.json (npm registry);
+# the copy under oms_project/static/dashboard/vendor is committed, so nothing runs npm at setup.
+dashboard-assets: venv
+	cd oms_project/charts && npm ci --no-audit --no-fund
+	$(BIN)/python oms_project/charts/vendor.py
 
 # 100,000 product rows through import_snapshots (DATABASE_URL picks PostgreSQL).
 bench-import: venv

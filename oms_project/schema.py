@@ -3,13 +3,14 @@
 import graphene
 
 from identity.api.schema import IdentityMutation, IdentityQuery
+from ordering.api.documents import DocumentsQuery
 from ordering.api.mutations import OrderingMutation
 from ordering.api.queries import OrderingQuery
 from ordering.api.subscriptions import OrderingSubscription
 from snapshots.api.schema import SnapshotsQuery
 
 
-class Query(IdentityQuery, OrderingQuery, SnapshotsQuery, graphene.ObjectType):
+class Query(IdentityQuery, OrderingQuery, DocumentsQuery, SnapshotsQuery, graphene.ObjectType):
     pass
 
 

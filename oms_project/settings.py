@@ -183,7 +183,7 @@ OMS_TENANT_MODEL = "identity.Tenant"
 
 INSTALLED_APPS = [
     "daphne",  # `runserver` serves ASGI: subscriptions work under `make run`
-    "django.contrib.admin",
+    "oms_project.admin_site.OmsAdminConfig",  # django.contrib.admin, with the dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -16,5 +16,8 @@ class SnapshotsConfig(AppConfig):
         from .application import services
         from .infrastructure.customer_store import OrmCustomerStore
         from .infrastructure.snapshot_writer import OrmSnapshotWriter
+        from .infrastructure.stock_report import OrmStockReport
 
-        services.provide(customer_store=OrmCustomerStore, snapshot_writer=OrmSnapshotWriter)
+        services.provide(
+            customer_store=OrmCustomerStore, snapshot_writer=OrmSnapshotWriter, stock_report=OrmStockReport
+        )

@@ -74,6 +74,20 @@ class Tenant(models.Model):
         help_text="manage.py purge_personal_data anonymizes orders closed longer ago than this. Empty: kept "
         "(retention off).",
     )
+    # Documents (ordering/infrastructure/documents): what invoices and packing slips print.
+    language = models.CharField(
+        "documents' language",
+        max_length=15,
+        blank=True,
+        help_text="Invoices and packing slips in this language (en, de, fr, es, nl, it; a region such as de-CH "
+        "formats numbers and dates). Empty: the platform's LANGUAGE_CODE.",
+    )
+    seller_details = models.TextField(
+        "seller on invoices",
+        blank=True,
+        help_text="The legal name, address and tax number printed as the seller on invoices and as the sender "
+        "on packing slips, one item per line. Empty: the tenant's name.",
+    )
     # Fair share (oms_project/admission): empty fields take the platform's defaults.
     admission_share = models.FloatField(
         "share of the serving capacity",

@@ -1,19 +1,16 @@
-"""Copy the pinned GraphiQL builds from node_modules into the app's static files.
-
-Run by `make graphiql-assets` after `npm ci` here. Writes `static/graphiql/vendor/MANIFEST.json`:
-each file's npm package, version and SHA-256, which tests/test_graphiql_browser.py checks against
-package-lock.json and the files, so a hand edit or a half-done upgrade fails CI.
-"""
+"""Copy the pinned GraphiQL builds from node_modules into the app's static files
+(`make graphiql-assets`; oms_project/vendoring.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import shutil
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TARGET = HERE.parent / "static" / "graphiql" / "vendor"
+sys.path.insert(0, str(HERE.parents[1]))
+
+from oms_project.vendoring import copy_pinned  # noqa: E402
+
 # (package, file inside the package, name served)
 FILES = (
     ("react", "umd/react.production.min.js", "react.production.min.js"),
@@ -22,22 +19,5 @@ FILES = (
     ("graphiql", "dist/style.css", "graphiql.min.css"),
 )
 
-
-def main() -> None:
-    lock = json.loads((HERE / "package-lock.json").read_text())["packages"]
-    TARGET.mkdir(parents=True, exist_ok=True)
-    manifest = {}
-    for package, source, name in FILES:
-        shutil.copyfile(HERE / "node_modules" / package / source, TARGET / name)
-        manifest[name] = {
-            "package": package,
-            "version": lock[f"node_modules/{package}"]["version"],
-            "source": source,
-            "sha256": hashlib.sha256((TARGET / name).read_bytes()).hexdigest(),
-        }
-    (TARGET / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    print(f"copied {len(manifest)} files into {TARGET}")
-
-
 if __name__ == "__main__":
-    main()
+    copy_pinned(HERE, HERE.parent / "static" / "graphiql" / "vendor", FILES)

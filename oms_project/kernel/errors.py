@@ -62,6 +62,7 @@ CODES: tuple[Code, ...] = (
     Code("PRICE_CHANGED", 400, payload=True),
     Code("TOTAL_MISMATCH", 400, payload=True),
     Code("CUSTOMER_HAS_OPEN_ORDERS", 409, payload=True),  # an erasure while orders are still to fulfil
+    Code("DOCUMENT_NOT_AVAILABLE", 409, payload=True),  # an invoice for a draft, or for an order cancelled unbilled
     # Authentication and authorization.
     Code("UNAUTHENTICATED", 401),
     Code("FORBIDDEN", 403),

@@ -303,3 +303,15 @@ class PurgePersonalData:
 
     closed_before: datetime
     batch: int = 500
+
+
+@dataclass(frozen=True)
+class IssueInvoice:
+    """The order's invoice: the one issued if it is still right, else a new one (docs/documents.md)."""
+
+    order_id: str
+
+
+@dataclass(frozen=True)
+class DrawPackingSlip:
+    shipment_id: str

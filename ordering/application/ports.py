@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ordering.domain.checkout import Catalog
+from ordering.domain.documents import InvoiceDocument, Party
 from ordering.domain.events import OrderEvent
 from ordering.domain.intake import SalesChannel
 from ordering.domain.lifecycle import OrderStatus
@@ -98,6 +99,9 @@ class ShipmentFinder(Protocol):
     def by_tracking_number(self, tracking_number: str, carrier: str | None) -> list[tuple[str, str]]:
         """(order id, shipment id) of the tenant's shipments with this tracking number."""
 
+    def order_of(self, shipment_id: str) -> str | None:
+        """The id of the order the tenant's shipment `shipment_id` belongs to."""
+
 
 class CouponUsage(Protocol):
     def redeem(self, code: str, limit: int | None, *, field: str) -> None: ...
@@ -172,6 +176,31 @@ class OutboxFeed(Protocol):
     def delete(self, positions: list[int]) -> None: ...
 
 
+class Invoices(Protocol):
+    """The tenant's issued invoices and credit notes (never changed once added)."""
+
+    def of_order(self, order_id: str) -> list[InvoiceDocument]:
+        """The order's invoices and credit notes, oldest first."""
+
+    def next_sequence(self, kind: str) -> int:
+        """The tenant's next number of `kind`, taken under the counter's row lock until commit,
+        so a rolled-back issue gives its number back (gapless)."""
+
+    def add(self, document: InvoiceDocument) -> None: ...
+
+    def by_number(self, number: str) -> InvoiceDocument | None: ...
+
+
+class TenantDocuments(Protocol):
+    """What the tenant's documents print (its settings)."""
+
+    def seller(self) -> Party:
+        """The seller on invoices and the sender on packing slips."""
+
+    def language(self) -> str:
+        """The documents' language ("" for the platform's)."""
+
+
 class UnitOfWork(Protocol):
     """One transaction for one tenant. Leaving it without `commit()` rolls everything back."""
 
@@ -187,6 +216,8 @@ class UnitOfWork(Protocol):
     channels: SalesChannels
     personal_data: PersonalData
     sheet: OrderSheet  # the export's reads
+    invoices: Invoices
+    documents: TenantDocuments
     events: list[OrderEvent]
     now: Callable[[], datetime]
 

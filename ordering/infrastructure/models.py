@@ -413,3 +413,71 @@ class CustomerErasureRecord(models.Model):
 
     def __str__(self) -> str:
         return f"erasure of {self.customer_user_id} at {self.erased_at:%Y-%m-%d %H:%M}"
+
+
+class DailyFigure(models.Model):
+    """The dashboard's daily rollup: per UTC day, metric (placed, product, cancelled, refunded,
+    shipped), currency and key (a SKU, a shipping-time bucket), a count and an amount. Kept in the
+    transaction of every order change, netted like the status counters and spread over the same
+    slots; a figure is the sum over its slots (ordering/infrastructure/daily_figures.py)."""
+
+    tenant = tenant_field()
+    day = models.DateField()
+    metric = models.CharField(max_length=16)
+    currency = models.CharField(max_length=3)
+    key = models.CharField(max_length=100, default="", blank=True)
+    slot = models.PositiveSmallIntegerField()
+    count = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=24, decimal_places=4, default=0)
+
+    class Meta:
+        db_table = "ordering_daily_figure"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "metric", "day", "currency", "key", "slot"], name="daily_figure_slot"
+            )
+        ]
+
+
+class InvoiceCounter(models.Model):
+    """The last number given to a tenant's invoices, or to its credit notes (one counter per kind):
+    raised in the transaction that issues the document, so a number is used exactly when its
+    document commits (gapless)."""
+
+    tenant = tenant_field()
+    kind = models.CharField(max_length=12)
+    last_number = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        db_table = "ordering_invoice_counter"
+        constraints = [models.UniqueConstraint(fields=["tenant", "kind"], name="invoice_counter_kind")]
+
+
+class Invoice(models.Model):
+    """An issued invoice or credit note: its number and the document as issued, never changed
+    (on PostgreSQL a trigger refuses UPDATE and DELETE). An amendment or a cancellation credits
+    the invoice with a credit note (`credits`) and, for an amendment, issues a new invoice."""
+
+    id = models.UUIDField(primary_key=True)
+    tenant = tenant_field()
+    sequence = models.PositiveBigIntegerField()
+    number = models.CharField(max_length=40)
+    kind = models.CharField(max_length=12)  # INVOICE, CREDIT_NOTE
+    order_id = models.UUIDField()
+    order_revision = models.PositiveIntegerField()
+    credits = models.UUIDField(null=True, blank=True, help_text="The invoice this credit note cancels.")
+    currency = models.CharField(max_length=3)
+    total = models.DecimalField(max_digits=14, decimal_places=4)
+    issued_at = models.DateTimeField()
+    document = models.JSONField()
+
+    class Meta:
+        db_table = "ordering_invoice"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "kind", "sequence"], name="invoice_sequence"),
+            models.UniqueConstraint(fields=["tenant", "credits"], name="invoice_credited_once"),
+        ]
+        indexes = [models.Index(fields=["tenant", "order_id", "sequence"], name="invoice_order")]
+
+    def __str__(self) -> str:
+        return self.number

@@ -20,6 +20,7 @@ from oms_project.kernel.tenancy import tenant_transaction
 from ordering.domain.events import OrderEvent
 from snapshots.application import services as snapshots
 
+from .documents.store import OrmInvoices, OrmTenantDocuments
 from .order_sheet import OrmOrderSheet
 from .outbox import OrmOutbox
 from .personal_data import OrmPersonalData
@@ -67,6 +68,8 @@ class DjangoUnitOfWork:
         self.channels = OrmSalesChannels(tenant_id)
         self.personal_data = OrmPersonalData(tenant_id, correlation_id)
         self.sheet = OrmOrderSheet(tenant_id)
+        self.invoices = OrmInvoices(tenant_id)
+        self.documents = OrmTenantDocuments(tenant_id)
         self.writes = WriteBatch()
         self.numbers = OrmOrderNumbers(tenant_id, self.writes)
         self.outbox = OrmOutbox(tenant_id, correlation_id, self.writes)

@@ -33,3 +33,14 @@ class CustomerStore(Protocol):
 
     def forget(self, tenant_id: str, user_id: str) -> tuple[CustomerDetails | None, list[CustomerAddress]]:
         """Delete the customer's details, addresses and authorization (an erasure); what was held."""
+
+
+class StockReport(Protocol):
+    """What the dashboard shows of a tenant's stock (read in the caller's tenant scope)."""
+
+    def sold_out(self, tenant_id: str, limit: int) -> tuple[int, list[tuple[str, str]]]:
+        """How many active products with a count have nothing left to sell, and the first
+        `limit` of them as (sku, name), by SKU."""
+
+    def product_names(self, tenant_id: str, skus: list[str]) -> dict[str, str]:
+        """The names of the products with these SKUs (one of them where vendors share a SKU)."""

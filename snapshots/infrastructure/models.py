@@ -124,6 +124,13 @@ class ProductSnapshot(SnapshotModel):
         indexes = [
             models.Index(fields=["tenant", "vendor_id"], name="snapshot_product_vendor"),
             models.Index(fields=["tenant", "sku"], name="snapshot_product_sku"),
+            # The dashboard's sold-out list (snapshots/infrastructure/stock_report.py): only the
+            # products with nothing left are in it, so it stays small whatever the catalog's size.
+            models.Index(
+                fields=["tenant", "sku"],
+                condition=models.Q(active=True, available_quantity__lte=models.F("reserved_quantity")),
+                name="snapshot_product_sold_out",
+            ),
         ]
 
     def __str__(self) -> str:

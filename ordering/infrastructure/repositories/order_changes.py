@@ -1,6 +1,7 @@
 """Change tracking: what an order looked like when it was loaded (or last written), and the writes
 that bring the database from there to the order now, with their side effects on the status
-counters (`order_counts`) and on the stock the order holds (`stock_reservations`)."""
+counters (`order_counts`), on the dashboard's daily figures (`daily_figures`) and on the stock the
+order holds (`stock_reservations`)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from typing import Any
 
 from django.db.models import Model
 
+from ordering.domain import sales_figures
 from ordering.domain.order import Order
 from ordering.domain.stock import Held, held_stock, stock_changes
 
-from .. import order_counts
+from .. import daily_figures, order_counts
 from ..stock_reservations import OrmStockReservations
 from ..write_batch import WriteBatch
 from .order_rows import children_of, counted_scopes
@@ -28,6 +30,7 @@ class Loaded:
     counted: tuple[str, frozenset[str]]  # its status and the counters' scopes it is counted in
     children: tuple[Any, ...]  # lines, shipping, coupons, shipments
     held: dict[str, Held]  # the stock it holds
+    figures: sales_figures.Figures  # what it adds to the daily figures
 
 
 class LoadedOrders:
@@ -38,7 +41,12 @@ class LoadedOrders:
 
     def remember(self, order: Order) -> None:
         self._orders[order.order_id] = Loaded(
-            order.version, len(order.history), counted_scopes(order), children_of(order), held_stock(order)
+            order.version,
+            len(order.history),
+            counted_scopes(order),
+            children_of(order),
+            held_stock(order),
+            sales_figures.contribution(order),
         )
 
     def of(self, order_id: str) -> Loaded:
@@ -67,6 +75,13 @@ def sync_rows(
 def count_change(writes: WriteBatch, tenant_id: str, before: tuple[str, frozenset[str]] | None, order: Order) -> None:
     """Move the order between the status counters (`before` None: a new order)."""
     change = order_counts.change_sql(tenant_id, before, counted_scopes(order))
+    if change is not None:
+        writes.raw(*change)
+
+
+def figure_change(writes: WriteBatch, tenant_id: str, before: sales_figures.Figures, order: Order) -> None:
+    """Move the order's contribution to the daily figures (`before` empty: a new order)."""
+    change = daily_figures.change_sql(tenant_id, before, sales_figures.contribution(order))
     if change is not None:
         writes.raw(*change)
 

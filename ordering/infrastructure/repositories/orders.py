@@ -17,7 +17,7 @@ from ordering.domain.order import (
 from .. import json_rows, models
 from ..stock_reservations import OrmStockReservations
 from ..write_batch import WriteBatch, WriteConflict
-from .order_changes import LoadedOrders, count_change, reserve_change, sync_rows
+from .order_changes import LoadedOrders, count_change, figure_change, reserve_change, sync_rows
 from .order_rows import (
     children_of,
     coupon_rows,
@@ -87,6 +87,7 @@ class OrmOrderRepository:
         self.writes.insert(models.Order, [{"id": order_id, "tenant_id": self.tenant_id, **order_values(order)}])
         self._write_children(order, order_id, history_from=0)
         count_change(self.writes, self.tenant_id, None, order)
+        figure_change(self.writes, self.tenant_id, {}, order)
         reserve_change(self.stock, {}, order)
         self._track(order)
 
@@ -128,6 +129,7 @@ class OrmOrderRepository:
                 self.writes.insert(table, rows(self.tenant_id, order, row))
         self.writes.insert(models.OrderHistoryEntry, history_rows(self.tenant_id, order, row, loaded.history))
         count_change(self.writes, self.tenant_id, loaded.counted, order)
+        figure_change(self.writes, self.tenant_id, loaded.figures, order)
         reserve_change(self.stock, loaded.held, order)
         self.loaded.remember(order)
 

@@ -1,6 +1,8 @@
-"""Shipments found by tracking number (carriers' updates)."""
+"""Shipments found by tracking number (carriers' updates) or by id (packing slips)."""
 
 from __future__ import annotations
+
+import uuid
 
 from .. import models
 
@@ -14,3 +16,13 @@ class OrmShipmentFinder:
         if carrier:
             rows = rows.filter(carrier__iexact=carrier)
         return [(str(o), str(s)) for o, s in rows.order_by("order_id", "id").values_list("order_id", "id")]
+
+    def order_of(self, shipment_id: str) -> str | None:
+        try:
+            key = uuid.UUID(shipment_id)
+        except ValueError:
+            return None
+        order_id = (
+            models.Shipment.objects.filter(tenant_id=self.tenant_id, id=key).values_list("order_id", flat=True).first()
+        )
+        return str(order_id) if order_id is not None else None
