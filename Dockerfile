@@ -9,7 +9,12 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=oms_project.settings \
     PROMETHEUS_MULTIPROC_DIR=/tmp/oms-prometheus LOG_FORMAT=json
-RUN useradd --system --uid 10001 --home-dir /app oms
+# DejaVu Sans: invoices and packing slips print every Latin, Greek and Cyrillic letter (docs/documents.md).
+# Not pinned: Debian's mirrors keep only the current build of a package, so a pin breaks the build
+# at the distribution's next point release; a font has no behaviour to drift.
+# hadolint ignore=DL3008
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /app oms
 WORKDIR /app
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir --no-index --find-links /wheels /wheels/* && rm -rf /wheels

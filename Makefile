@@ -36,12 +36,14 @@ check: venv
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-# The admin browser test drives Debian's Chromium (never a downloaded one).
+# The admin browser test drives Debian's Chromium (never a downloaded one); the document tests read
+# PDFs back with poppler-utils (pdftotext, pdftoppm), which print in DejaVu Sans (fonts-dejavu-core).
 chromium:
-	@test -x /usr/bin/chromium || ( export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get install -y -q chromium >/dev/null 2>&1 || \
-	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null) ) || \
-	  echo "chromium could not be installed: tests/test_admin_browser.py will be skipped"
+	@( test -x /usr/bin/chromium && test -x /usr/bin/pdftotext && test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ) || \
+	  ( export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q chromium poppler-utils fonts-dejavu-core >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q chromium poppler-utils fonts-dejavu-core >/dev/null) ) || \
+	  echo "chromium or poppler-utils could not be installed: the browser and PDF read-back tests will be skipped"
 
 # The admission tests start a Redis server of their own (Debian's redis-server).
 redis:

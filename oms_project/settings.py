@@ -175,6 +175,14 @@ OMS_ADMISSION_STATE_FILE = os.environ.get("OMS_ADMISSION_STATE_FILE", "").strip(
 # Customer erasure (docs/privacy.md): the shipping address fields an erased order keeps for
 # accounting, comma-separated, of postal_code and country ("-": none). A tenant's own rule
 # (create_tenant --erasure-keeps, the admin) overrides it.
+# Operators' documents and exports (docs/documents.md, docs/admin.md): a download link to an invoice
+# or packing slip works this long; DejaVu Sans from here prints every Latin, Greek and Cyrillic
+# letter (Debian's fonts-dejavu-core); an admin export of more orders than OMS_EXPORT_INLINE_ORDERS
+# runs in the background and leaves its file in OMS_EXPORT_DIR.
+OMS_DOCUMENT_LINK_SECONDS = int(os.environ.get("OMS_DOCUMENT_LINK_SECONDS", "300"))
+OMS_DOCUMENT_FONT_DIR = os.environ.get("OMS_DOCUMENT_FONT_DIR", "/usr/share/fonts/truetype/dejavu")
+OMS_EXPORT_INLINE_ORDERS = int(os.environ.get("OMS_EXPORT_INLINE_ORDERS", "5000"))
+OMS_EXPORT_DIR = Path(os.environ.get("OMS_EXPORT_DIR") or VAR_DIR / "exports")
 OMS_ERASURE_KEEPS = os.environ.get("OMS_ERASURE_KEEPS", "postal_code,country").strip() or "postal_code,country"
 
 # The tenant registry's model: the shared kernel (oms_project/kernel) names it through this

@@ -17,8 +17,10 @@ from operator import or_
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Max, Q
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from identity.domain.principal import Principal, Role
 from oms_project.kernel.admin_mixins import ReadOnlyAdminMixin, TenantScopedAdmin, TenantScopedInline
@@ -29,9 +31,11 @@ from ordering.application import commands as c
 from ordering.application.handlers import lifecycle, privacy
 from ordering.domain import privacy as privacy_rules
 
+from .admin_documents import OrderDocumentsMixin, export_dir
 from .infrastructure.models import (
     Order,
     OrderCoupon,
+    OrderExport,
     OrderHistoryEntry,
     OrderLine,
     OrderShipping,
@@ -133,7 +137,7 @@ class UnfulfillableForm(forms.Form):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+class OrderAdmin(OrderDocumentsMixin, ReadOnlyAdminMixin, TenantScopedAdmin):
     list_display = ["__str__", "status", "payment_status", "total_money", "customer_email", "created_at", "placed_at"]
     list_filter = [
         "status",
@@ -164,7 +168,11 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         "resume_orders",
         "erase_customers",
         "export_customer",
+        "print_invoices",
+        "print_packing_slips",
     ]
+    change_list_template = "admin/ordering/order/change_list.html"
+    change_form_template = "admin/ordering/order/change_form.html"
     fieldsets = [
         (
             None,
@@ -250,6 +258,15 @@ class OrderAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     tax_total_money = admin_money("tax_total")
     payment_amount_money = admin_money("payment_amount", description="payment amount")
     payment_adjustment_money = admin_money("payment_adjustment")
+
+    def get_urls(self):
+        return self.document_urls() + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        shipments = list(
+            Shipment.objects.filter(order_id=object_id).order_by("position", "id").values_list("id", "vendor_id")
+        )
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "shipments": shipments})
 
     def get_readonly_fields(self, request, obj=None):
         return [f for section in self.fieldsets for f in section[1]["fields"]]
@@ -477,3 +494,53 @@ class SalesChannelAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     list_filter = ["kind", "active"]
     search_fields = ["=channel_id"]
     ordering = ["channel_id"]
+
+
+@admin.register(OrderExport)
+class OrderExportAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    """Exports started from the order list (docs/admin.md, "Exporting orders"): each one's state
+    and, when done, its file. Deleting one deletes its file."""
+
+    list_display = ["__str__", "status", "orders", "format", "lines", "requested_by", "download", "finished_at"]
+    list_filter = ["status", "format"]
+    ordering = ["-created_at"]
+    readonly_fields = ["download"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return TenantScopedAdmin.has_delete_permission(self, request, obj)
+
+    @admin.display(description="file")
+    def download(self, obj) -> str:
+        if obj.status != OrderExport.DONE:
+            return obj.error or "-"
+        url = reverse("admin:ordering_orderexport_download", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.file_name)
+
+    def get_urls(self):
+        from django.urls import path
+
+        download = path(
+            "<uuid:export_id>/download/",
+            self.admin_site.admin_view(self.download_view),
+            name="ordering_orderexport_download",
+        )
+        return [download, *super().get_urls()]
+
+    def download_view(self, request, export_id):
+        export = self.get_queryset(request).filter(pk=export_id, status=OrderExport.DONE).first()
+        if export is None or not self.has_view_permission(request, export):
+            raise Http404("not found")
+        path = export_dir() / export.file_name
+        if not path.exists():
+            raise Http404("not found")
+        return FileResponse(open(path, "rb"), as_attachment=True, filename=export.file_name)
+
+    def delete_model(self, request, obj) -> None:
+        if obj.file_name:
+            (export_dir() / obj.file_name).unlink(missing_ok=True)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for name in queryset.exclude(file_name="").values_list("file_name", flat=True):
+            (export_dir() / name).unlink(missing_ok=True)
+        super().delete_queryset(request, queryset)

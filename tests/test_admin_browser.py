@@ -212,3 +212,81 @@ def test_a_locked_out_user_sees_the_lockout_page_in_a_real_browser(live_server, 
             browser.close()
     assert "Too many failed sign-ins" in text and "site-name" in text  # the admin's own frame
     assert "/admin/login/" in page.url
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} missing: `make test` installs Debian's chromium")
+def test_tenant_staff_see_the_dashboard_export_orders_and_print_documents_in_a_real_browser(
+    live_server, gql, tenant, monkeypatch, tmp_path
+):
+    """Issue 33 as a person would look at it: the start page's dashboard with its charts drawn
+    (and no CSP violation), the order list's export downloaded, an order's invoice and packing
+    slip downloaded and read back (pdftotext; the slip rendered to PNG by pdftoppm)."""
+    import csv
+    import shutil
+    import subprocess
+
+    from playwright.sync_api import sync_playwright
+
+    seed_catalog(tenant.id)
+    shop = Shop(gql, tenant)
+    orders = [shop.confirmed((("mug", 2), ("lamp", 1))), shop.placed(), shop.placed((("mug", 1),))]
+    shipped = orders[0]
+    packed = shop.ok("addShipment", shop.acme, orderId=shipped["id"])
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    call_command("tenant_admin", tenant.id, "add", "acme-staff", "--password-stdin", stdout=io.StringIO())
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True).new_page()
+            page.on(
+                "console",
+                lambda m: (
+                    problems.append(f"console: {m.text} ({m.location.get('url')})")
+                    if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
+                    else None
+                ),
+            )
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.goto(f"{live_server.url}/admin/login/")
+            page.fill("#id_username", "acme-staff")
+            page.fill("#id_password", PASSWORD)
+            page.click("input[type=submit]")
+            page.wait_for_selector("#dashboard[data-charts=drawn]")
+            assert page.locator("#dashboard canvas").count() == 3
+            cards = page.locator(".oms-dashboard-cards").inner_text()
+            assert "3 orders" in cards and "1 products" not in cards
+            page.screenshot(path=SHOTS / "10-dashboard.png", full_page=True)
+
+            page.goto(f"{live_server.url}/admin/ordering/order/?status__exact=PENDING")
+            page.click("#export-orders")
+            page.wait_for_selector("#export-form")
+            assert "2 orders match" in page.content()
+            with page.expect_download() as exported:
+                page.click("#export-form input[type=submit]")
+            rows = list(csv.DictReader(io.StringIO(Path(exported.value.path()).read_text())))
+            assert sorted(r["order_id"] for r in rows) == sorted(o["id"] for o in orders[1:])
+
+            page.goto(f"{live_server.url}/admin/ordering/order/{shipped['id']}/change/")
+            with page.expect_download() as invoice:
+                page.click("#order-invoice")
+            with page.expect_download() as slip:
+                page.click("a.packing-slip")
+            invoice_pdf, slip_pdf = tmp_path / "invoice.pdf", tmp_path / "slip.pdf"
+            invoice.value.save_as(invoice_pdf)
+            slip.value.save_as(slip_pdf)
+        finally:
+            browser.close()
+    assert problems == []
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext missing: `make test` installs poppler-utils")
+    text = subprocess.run(["pdftotext", "-layout", str(invoice_pdf), "-"], capture_output=True, text=True).stdout
+    assert "Invoice INV-000001" in text and shipped["number"] in text and "Ada Lovelace" in text
+    slip_text = subprocess.run(["pdftotext", "-layout", str(slip_pdf), "-"], capture_output=True, text=True).stdout
+    assert f"Packing slip Order {shipped['number']}" in slip_text and "ACME-MUG" in slip_text
+    assert packed["shipments"][0]["id"] in slip_text
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "70", "-singlefile", str(slip_pdf), str(SHOTS / "11-packing-slip")], check=True
+    )
+    assert (SHOTS / "11-packing-slip.png").stat().st_size > 5000

@@ -25,6 +25,7 @@ from django.urls import reverse
 from identity.infrastructure.admin_staff import PLATFORM_OPERATORS, TENANT_STAFF
 from identity.infrastructure.models import Tenant, TenantStaffMember
 from oms_project.kernel.admin_mixins import TenantScopedAdmin, TenantScopedInline, is_tenant_owned
+from ordering.infrastructure.models import OrderExport
 from snapshots.infrastructure.models import TenantWorkflowSnapshot
 from tests.ordering.conftest import Shop, seed_catalog
 from webhooks.domain.outbound import RetryPolicy
@@ -101,6 +102,10 @@ def two_tenants(db, gql, tenant, other_tenant):
     for t, channel in ((tenant, "acme-shop"), (other_tenant, "zorg-market")):
         call_command("channels", t.id, "add", channel, stdout=io.StringIO())
     configured_relay(policy=RetryPolicy(max_attempts=1), rand=lambda: 0.5).run_once()  # nothing listens: dead
+    for t, who in ((tenant, "admin:acme-exporter"), (other_tenant, "admin:zorg-exporter")):
+        OrderExport.objects.create(
+            tenant=t, requested_by=who, format="csv", status="DONE", file_name=f"orders-{t.id}-zorgfile.csv"
+        )
     b_staff = User.objects.create_user("zorg-staff", password="x", is_staff=True)
     TenantStaffMember.objects.create(user=b_staff, tenant=other_tenant)
     return tenant, other_tenant

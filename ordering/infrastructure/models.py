@@ -481,3 +481,30 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class OrderExport(models.Model):
+    """An export of the order list started from the admin (docs/admin.md, "Exporting orders"):
+    large ones run in the background and leave a file to download here until deleted."""
+
+    RUNNING, DONE, FAILED = "RUNNING", "DONE", "FAILED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = tenant_field()
+    requested_by = models.CharField(max_length=255)
+    format = models.CharField(max_length=4)  # csv, xlsx
+    lines = models.BooleanField(default=False, help_text="One row per line instead of per order.")
+    query = models.CharField(max_length=2000, blank=True, help_text="The order list's filters and search.")
+    status = models.CharField(max_length=8, default=RUNNING)
+    orders = models.PositiveIntegerField(default=0, help_text="Orders written.")
+    file_name = models.CharField(max_length=200, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "ordering_order_export"
+        indexes = [models.Index(fields=["tenant", "created_at"], name="order_export_created")]
+
+    def __str__(self) -> str:
+        return f"{self.format.upper()} export of {self.created_at:%Y-%m-%d %H:%M}"

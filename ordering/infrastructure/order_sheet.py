@@ -50,11 +50,15 @@ _LINE_FIELDS = (
 
 
 class OrmOrderSheet:
-    def __init__(self, tenant_id: str) -> None:
+    """`base`: the orders to start from (the admin's order list with its filters and search);
+    by default every order of the tenant. The command's filters narrow it further."""
+
+    def __init__(self, tenant_id: str, base: QuerySet | None = None) -> None:
         self.tenant_id = tenant_id
+        self.base = base if base is not None else models.Order.objects.all()
 
     def _matching(self, command: ExportOrders) -> QuerySet:
-        rows = models.Order.objects.filter(tenant_id=self.tenant_id)
+        rows = self.base.filter(tenant_id=self.tenant_id)
         if command.statuses:
             rows = rows.filter(status__in=list(command.statuses))
         if command.since:

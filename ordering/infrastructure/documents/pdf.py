@@ -37,6 +37,7 @@ LABELS: dict[str, dict[str, str]] = {
         "placed": "Placed",
         "credits": "Credits invoice",
         "seller": "Seller",
+        "sender": "From",
         "buyer": "Bill to",
         "ship_to": "Ship to",
         "vendor": "Vendor",
@@ -72,6 +73,7 @@ LABELS: dict[str, dict[str, str]] = {
         "placed": "Bestellt",
         "credits": "Storniert Rechnung",
         "seller": "Verkäufer",
+        "sender": "Absender",
         "buyer": "Rechnungsempfänger",
         "ship_to": "Lieferadresse",
         "vendor": "Händler",
@@ -107,6 +109,7 @@ LABELS: dict[str, dict[str, str]] = {
         "placed": "Passée le",
         "credits": "Annule la facture",
         "seller": "Vendeur",
+        "sender": "Expéditeur",
         "buyer": "Facturé à",
         "ship_to": "Livré à",
         "vendor": "Vendeur",
@@ -142,6 +145,7 @@ LABELS: dict[str, dict[str, str]] = {
         "placed": "Realizado",
         "credits": "Rectifica la factura",
         "seller": "Vendedor",
+        "sender": "Remitente",
         "buyer": "Facturar a",
         "ship_to": "Enviar a",
         "vendor": "Vendedor",
@@ -243,7 +247,7 @@ class _Pdf(FPDF):
         return self.get_y()
 
     def qr(self, data: str, x: float, y: float, size: float) -> None:
-        code = segno.make(data, error="m")
+        code = segno.make_qr(data, error="m")  # a full QR code (a micro one is too rare for scanners)
         matrix = list(code.matrix_iter(scale=1, border=0))
         module = size / len(matrix)
         self.set_fill_color(0, 0, 0)
@@ -349,7 +353,7 @@ def _slip_pages(pdf: _Pdf, slip: PackingSlip, language: str) -> None:
     top = max(pdf.get_y(), pdf.t_margin + size) + 4
     width = (pdf.w - pdf.l_margin - pdf.r_margin) / 2
     bottom = max(
-        pdf.party(w["seller"], slip.sender.name, slip.sender.lines, pdf.l_margin, top, width - 4),
+        pdf.party(w["sender"], slip.sender.name, slip.sender.lines, pdf.l_margin, top, width - 4),
         pdf.party(w["ship_to"], slip.ship_to.name, slip.ship_to.lines, pdf.l_margin + width, top, width),
     )
     pdf.set_xy(pdf.l_margin, bottom + 6)

@@ -1,0 +1,172 @@
+"""The order admin's downloads (docs/admin.md): the list's export with its filters and search, at
+once or in the background with a download link, per tenant; the order page's invoice and packing
+slips; the actions that put several orders' documents into one PDF."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from ordering import admin_documents
+from ordering.infrastructure import models
+
+from ..conftest import requires_postgres
+from ..test_admin_tenancy import staff_of
+from .conftest import Shop, seed_catalog
+
+EXPORT = "/admin/ordering/order/export/"
+
+
+@pytest.fixture
+def inline_jobs(monkeypatch):
+    """Background exports run inline, so the test sees them finish."""
+    monkeypatch.setattr(admin_documents, "run_in_background", lambda job: job())
+
+
+def rows_of(body: bytes) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(body.decode())))
+
+
+def download(response) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def test_staff_export_what_the_list_shows(client, shop):
+    confirmed = shop.confirmed()
+    shop.placed()
+    client.force_login(staff_of(shop.tenant))
+    page = client.get("/admin/ordering/order/", {"status__exact": "CONFIRMED"}).content.decode()
+    assert f'href="{EXPORT}?status__exact=CONFIRMED"' in page
+    form = client.get(EXPORT, {"status__exact": "CONFIRMED"}).content.decode()
+    assert "1 order match" in form
+    response = client.post(f"{EXPORT}?status__exact=CONFIRMED", {"format": "csv"})
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv"
+    assert "attachment" in response["Content-Disposition"]
+    rows = rows_of(download(response))
+    assert [r["order_id"] for r in rows] == [confirmed["id"]] and rows[0]["total"] == confirmed["total"]["amount"]
+    searched = rows_of(download(client.post(f"{EXPORT}?q={confirmed['number']}", {"format": "csv", "lines": "on"})))
+    assert {r["order_id"] for r in searched} == {confirmed["id"]} and len(searched) == 2  # a row per line
+
+
+def test_a_bad_format_is_refused_and_nothing_is_written(client, shop):
+    shop.placed()
+    client.force_login(staff_of(shop.tenant))
+    response = client.post(EXPORT, {"format": "pdf"})
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert not models.OrderExport.objects.exists()
+
+
+def test_a_large_export_runs_in_the_background_and_only_its_tenant_downloads_it(
+    client, shop, gql, other_tenant, inline_jobs, tmp_path, settings, django_capture_on_commit_callbacks
+):
+    settings.OMS_EXPORT_DIR, settings.OMS_EXPORT_INLINE_ORDERS = tmp_path, 1
+    orders = [shop.placed(), shop.placed()]
+    client.force_login(staff_of(shop.tenant))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(EXPORT, {"format": "xlsx"}, follow=True)
+    assert "runs in the background" in response.content.decode()
+    export = models.OrderExport.objects.get()
+    assert (export.status, export.orders, export.tenant_id) == ("DONE", len(orders), shop.tenant.id)
+    listing = client.get("/admin/ordering/orderexport/").content.decode()
+    link = f"/admin/ordering/orderexport/{export.pk}/download/"
+    assert link in listing
+    file = client.get(link)
+    assert file.status_code == 200 and download(file).startswith(b"PK")  # an XLSX is a zip
+
+    seed_catalog(other_tenant.id)
+    Shop(gql, other_tenant).placed()
+    client.force_login(staff_of(other_tenant))
+    assert client.get(link).status_code == 404
+    assert str(export.pk) not in client.get("/admin/ordering/orderexport/").content.decode()
+
+    client.force_login(_staff(shop))
+    client.post(f"/admin/ordering/orderexport/{export.pk}/delete/", {"post": "yes"})
+    assert not models.OrderExport.objects.exists() and not (tmp_path / export.file_name).exists()
+
+
+def _staff(shop):
+    from django.contrib.auth.models import User
+
+    return User.objects.get(username=f"staff-of-{shop.tenant.id}")
+
+
+def test_a_failed_background_export_says_why_and_leaves_no_file(
+    client, shop, inline_jobs, tmp_path, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.OMS_EXPORT_DIR, settings.OMS_EXPORT_INLINE_ORDERS = tmp_path, 0
+    shop.placed()
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(admin_documents, "export_orders", broken)
+    client.force_login(staff_of(shop.tenant))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(EXPORT, {"format": "csv"})
+    export = models.OrderExport.objects.get()
+    assert (export.status, export.error) == ("FAILED", "disk full")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_operators_export_one_tenant_at_a_time(client, shop, admin_user):
+    order = shop.placed()
+    client.force_login(admin_user)
+    refused = client.get(EXPORT, follow=True).content.decode()
+    assert "Filter the list by one tenant" in refused
+    response = client.post(f"{EXPORT}?tenant__id__exact={shop.tenant.id}", {"format": "csv"})
+    assert [r["order_id"] for r in rows_of(download(response))] == [order["id"]]
+
+
+def test_the_order_page_links_its_invoice_and_packing_slips(client, shop):
+    order = shop.confirmed()
+    packed = shop.ok("addShipment", shop.acme, orderId=order["id"])
+    client.force_login(staff_of(shop.tenant))
+    page = client.get(f"/admin/ordering/order/{order['id']}/change/").content.decode()
+    invoice = f"/admin/ordering/order/{order['id']}/invoice.pdf"
+    slip = f"/admin/ordering/order/{order['id']}/packing-slip/{packed['shipments'][0]['id']}.pdf"
+    assert invoice in page and slip in page
+    for url in (invoice, slip):
+        response = client.get(url)
+        assert response.status_code == 200 and response.content.startswith(b"%PDF-")
+    assert models.Invoice.objects.get().number == "INV-000001"
+    assert client.get(f"/admin/ordering/order/{order['id']}/packing-slip/{order['id']}.pdf").status_code == 404
+
+
+def test_the_actions_put_several_orders_documents_into_one_pdf(client, shop):
+    first, second = shop.confirmed(), shop.confirmed()
+    draft = shop.draft()
+    client.force_login(staff_of(shop.tenant))
+    response = client.post(
+        "/admin/ordering/order/",
+        {"action": "print_invoices", "_selected_action": [first["id"], second["id"], draft["id"]]},
+    )
+    assert response.status_code == 200 and response.content.startswith(b"%PDF-")
+    assert set(models.Invoice.objects.values_list("number", flat=True)) == {"INV-000001", "INV-000002"}
+    nothing = client.post(
+        "/admin/ordering/order/", {"action": "print_packing_slips", "_selected_action": [first["id"]]}, follow=True
+    )
+    assert "No packing slips to print" in nothing.content.decode()
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_background_export_runs_in_its_own_thread_after_the_request_commits(client, gql, tenant, tmp_path, settings):
+    """No test double: the row commits with the admin request, then a thread of its own reads the
+    orders in the tenant's transaction (row-level security) and marks the row DONE."""
+    import time
+
+    settings.OMS_EXPORT_DIR, settings.OMS_EXPORT_INLINE_ORDERS = tmp_path, 1
+    seed_catalog(tenant.id)
+    shop = Shop(gql, tenant)
+    orders = [shop.placed(), shop.placed()]
+    client.force_login(staff_of(tenant))
+    client.post(EXPORT, {"format": "csv"})
+    deadline = time.monotonic() + 20
+    while models.OrderExport.objects.get().status == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    export = models.OrderExport.objects.get()
+    assert (export.status, export.orders) == ("DONE", 2), export.error
+    rows = rows_of((tmp_path / export.file_name).read_bytes())
+    assert sorted(r["order_id"] for r in rows) == sorted(o["id"] for o in orders)
