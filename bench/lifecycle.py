@@ -27,6 +27,8 @@ raw-SQL limit measured with pgbench in the same run.
 6. The orders list at each of BENCH_LIST_SIZES orders per tenant (bench/orders_list.py).
 7. `export_orders` over BENCH_EXPORT_ORDERS orders (bench/export.py; 0 skips it): time and the
    process's peak memory for CSV, CSV per line and XLSX.
+8. The admin's dashboard for a tenant of BENCH_DASHBOARD_ORDERS orders (bench/dashboard.py; 0
+   skips it): server time and statements for 30 days and a year.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "3"))
 DRAFTS = int(os.environ.get("BENCH_DRAFTS", "300"))
 LIST_SIZES = os.environ.get("BENCH_LIST_SIZES", "10000,1000000")
 EXPORT_ORDERS = int(os.environ.get("BENCH_EXPORT_ORDERS", "1000000"))  # bench/export.py; 0 skips it
+DASHBOARD_ORDERS = int(os.environ.get("BENCH_DASHBOARD_ORDERS", "1000000"))  # bench/dashboard.py; 0 skips it
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 SECRET = "bench-hs256-secret-" + "x" * 40
 TENANT = "demo"
@@ -513,6 +516,15 @@ def main() -> None:
             cwd=ROOT,
             check=True,
             env={**os.environ, "BENCH_EXPORT_ORDERS": str(EXPORT_ORDERS)},
+        )
+
+    if DASHBOARD_ORDERS:
+        print(f"\nthe admin's dashboard at {DASHBOARD_ORDERS:,} orders (bench/dashboard.py):", flush=True)
+        subprocess.run(
+            [sys.executable, "bench/dashboard.py"],
+            cwd=ROOT,
+            check=True,
+            env={**os.environ, "BENCH_DASHBOARD_ORDERS": str(DASHBOARD_ORDERS)},
         )
 
 

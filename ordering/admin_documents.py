@@ -14,16 +14,18 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db import close_old_connections, connection, transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -63,14 +65,16 @@ def export_dir() -> Path:
     return directory
 
 
-def write_export(tenant_id: str, principal: Principal, base, fmt: str, lines: bool, target: Path) -> int:
-    """Write the orders of `base` (a queryset of the tenant's orders) to `target`; how many."""
+def write_export(tenant_id: str, principal: Principal, base, fmt: str, lines: bool, stream: IO[bytes]) -> int:
+    """Write the orders of `base` (a queryset of the tenant's orders) to `stream`; how many."""
     uow = DjangoUnitOfWork(tenant_id)
     uow.sheet = OrmOrderSheet(tenant_id, base=base)
-    with open(target, "w" if fmt == "csv" else "wb", **({"newline": ""} if fmt == "csv" else {})) as stream:
-        writer: CsvRows | XlsxRows = CsvRows(stream) if fmt == "csv" else XlsxRows(stream)
-        count = export_orders(principal, ExportOrders(lines=lines), uow, writer)
-        writer.close()
+    text = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=True) if fmt == "csv" else None
+    writer: CsvRows | XlsxRows = CsvRows(text) if text is not None else XlsxRows(stream)
+    count = export_orders(principal, ExportOrders(lines=lines), uow, writer)
+    writer.close()
+    if text is not None:
+        text.detach()  # leave `stream` open for the caller
     return count
 
 
@@ -100,7 +104,8 @@ def background_export(export: OrderExport, principal: Principal, base) -> Callab
             close_old_connections()
         target = export_dir() / export.file_name
         try:
-            count = write_export(export.tenant_id, principal, base, export.format, export.lines, target)
+            with open(target, "wb") as stream:
+                count = write_export(export.tenant_id, principal, base, export.format, export.lines, stream)
         except Exception as error:  # reported on the export's row; the thread must not die silently
             target.unlink(missing_ok=True)
             _finish(export.pk, export.tenant_id, status=OrderExport.FAILED, error=str(error)[:500])
@@ -168,10 +173,10 @@ class OrderDocumentsMixin:
         fmt, lines = form.cleaned_data["format"], form.cleaned_data["lines"]
         principal = staff_principal(request, tenant_id)
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        if base.count() <= settings.OMS_EXPORT_INLINE_ORDERS:
-            target = export_dir() / f"inline-{uuid.uuid4()}.{fmt}"
-            write_export(tenant_id, principal, base, fmt, lines, target)
-            response = StreamingHttpResponse(_read_then_delete(target), content_type=FORMATS[fmt])
+        if base.count() <= settings.OMS_EXPORT_INLINE_ORDERS:  # small enough to hold in memory
+            buffer = io.BytesIO()
+            write_export(tenant_id, principal, base, fmt, lines, buffer)
+            response = HttpResponse(buffer.getvalue(), content_type=FORMATS[fmt])
             response["Content-Disposition"] = f'attachment; filename="orders-{tenant_id}-{stamp}.{fmt}"'
             return response
         export = OrderExport.objects.create(
@@ -274,11 +279,3 @@ class OrderDocumentsMixin:
     @admin.action(description="Packing slips of the selected orders (one PDF)", permissions=["view"])
     def print_packing_slips(self, request, queryset):
         return self._documents_action(request, queryset, "packing_slips")
-
-
-def _read_then_delete(path: Path):
-    """The file's bytes in chunks, deleting it once read (an inline export leaves nothing)."""
-    with open(path, "rb") as stream:
-        while chunk := stream.read(64 * 1024):
-            yield chunk
-    path.unlink(missing_ok=True)
