@@ -92,6 +92,14 @@ class TenantAdmin(admin.ModelAdmin):
                 "fields": ["erasure_keeps", "personal_data_retention_days"],
             },
         ),
+        (
+            "Documents",
+            {
+                "description": "What invoices and packing slips print: their language and the seller "
+                "(docs/documents.md). An issued invoice keeps what it printed.",
+                "fields": ["language", "seller_details"],
+            },
+        ),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
 

@@ -26,6 +26,16 @@ def validate_erasure_keeps(value: str) -> None:
         raise ValidationError(str(error)) from None
 
 
+def validate_language(value: str) -> None:
+    """A language Babel knows, as `de` or `de-CH` (the documents' labels and formats)."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(value.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        raise ValidationError(f"{value!r} is not a language (e.g. en, de, fr-CH)") from None
+
+
 class Tenant(models.Model):
     id = models.CharField(primary_key=True, max_length=63, validators=[validate_slug])
     name = models.CharField(max_length=200)
@@ -79,6 +89,7 @@ class Tenant(models.Model):
         "documents' language",
         max_length=15,
         blank=True,
+        validators=[validate_language],
         help_text="Invoices and packing slips in this language (en, de, fr, es, nl, it; a region such as de-CH "
         "formats numbers and dates). Empty: the platform's LANGUAGE_CODE.",
     )

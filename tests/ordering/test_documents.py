@@ -294,3 +294,14 @@ def test_an_issued_invoice_cannot_be_changed_or_deleted_even_by_sql(shop):
             with connection.cursor() as cursor:
                 cursor.execute(statement)
     assert models.Invoice.objects.get().total == Decimal(order["total"]["amount"])
+
+
+def test_a_tenants_documents_language_must_be_a_language(tenant):
+    from django.core.exceptions import ValidationError
+
+    tenant.language = "de-CH"
+    tenant.full_clean()
+    tenant.language = "klingon-mars"
+    with pytest.raises(ValidationError) as refused:
+        tenant.full_clean()
+    assert "language" in refused.value.message_dict
