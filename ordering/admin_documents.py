@@ -18,6 +18,7 @@ import io
 import threading
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import IO
 
@@ -84,17 +85,8 @@ def run_in_background(job: Callable[[], None]) -> None:
 
 
 def _finish(export_id: uuid.UUID, tenant_id: str, **values) -> None:
-    scope = tenant_transaction(tenant_id) if row_level_security_enabled() else _nothing()
-    with scope:
+    with tenant_transaction(tenant_id) if row_level_security_enabled() else nullcontext():
         OrderExport.objects.filter(pk=export_id, tenant_id=tenant_id).update(finished_at=timezone.now(), **values)
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def background_export(export: OrderExport, principal: Principal, base) -> Callable[[], None]:
@@ -158,6 +150,7 @@ class OrderDocumentsMixin:
             return HttpResponseRedirect(f"{changelist}?{request.GET.urlencode()}")
         cl = self.get_changelist_instance(request)  # type: ignore[attr-defined]
         base = cl.get_queryset(request)
+        matching = base.count()
         form = ExportForm(request.POST if request.method == "POST" else None)
         if not (form.is_bound and form.is_valid()):
             context = {
@@ -165,7 +158,7 @@ class OrderDocumentsMixin:
                 "title": "Export orders",
                 "opts": self.model._meta,
                 "form": form,
-                "matching": base.count(),
+                "matching": matching,
                 "inline_limit": settings.OMS_EXPORT_INLINE_ORDERS,
                 "query": request.GET.urlencode(),
             }
@@ -173,7 +166,7 @@ class OrderDocumentsMixin:
         fmt, lines = form.cleaned_data["format"], form.cleaned_data["lines"]
         principal = staff_principal(request, tenant_id)
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        if base.count() <= settings.OMS_EXPORT_INLINE_ORDERS:  # small enough to hold in memory
+        if matching <= settings.OMS_EXPORT_INLINE_ORDERS:  # small enough to hold in memory
             buffer = io.BytesIO()
             write_export(tenant_id, principal, base, fmt, lines, buffer)
             response = HttpResponse(buffer.getvalue(), content_type=FORMATS[fmt])
@@ -195,7 +188,7 @@ class OrderDocumentsMixin:
         url = reverse("admin:ordering_orderexport_changelist")
         self.message_user(  # type: ignore[attr-defined]
             request,
-            f"The export of {base.count()} orders runs in the background; download it from Order exports ({url}) "
+            f"The export of {matching} orders runs in the background; download it from Order exports ({url}) "
             "when it is done.",
             messages.SUCCESS,
         )
