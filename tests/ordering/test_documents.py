@@ -305,3 +305,40 @@ def test_a_tenants_documents_language_must_be_a_language(tenant):
     with pytest.raises(ValidationError) as refused:
         tenant.full_clean()
     assert "language" in refused.value.message_dict
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_invoices_issued_at_once_are_one_per_order_and_gapless(shop):
+    """Four requests in their own connections, queued on the orders' row locks and released
+    together: the two for one order get the same invoice, and the three orders get 1, 2, 3."""
+    import threading
+
+    from django.test import Client, override_settings
+
+    from tests.conftest import GraphQLClient
+
+    from .test_concurrency import holding, wait_until_blocked
+
+    orders = [shop.confirmed() for _ in range(3)]
+    ids = [orders[0]["id"], orders[0]["id"], orders[1]["id"], orders[2]["id"]]
+    answers: list = [None] * len(ids)
+
+    def ask(index: int, order_id: str) -> None:
+        try:
+            answers[index] = GraphQLClient(Client()).post(INVOICE, {"id": order_id}, token=shop.staff).json()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask, args=(i, order_id)) for i, order_id in enumerate(ids)]
+    with override_settings(OMS_SERVING_CAPACITY=len(ids) + 8):
+        with holding(models.Order.objects.filter(id__in=ids)):
+            for thread in threads:
+                thread.start()
+            wait_until_blocked(len(ids))
+        for thread in threads:
+            thread.join(30)
+    numbers = [answer["data"]["invoice"]["number"] for answer in answers]
+    assert numbers[0] == numbers[1]
+    assert sorted(set(numbers)) == ["INV-000001", "INV-000002", "INV-000003"]
+    assert models.Invoice.objects.count() == 3
