@@ -387,5 +387,7 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
         # django-axes' start-up banner on every command; its lockout lines are warnings.
         "axes.apps": {"level": "WARNING"},
+        # fpdf2's font subsetting logs some forty lines per PDF at INFO (ordering/infrastructure/documents).
+        "fontTools": {"level": "WARNING"},
     },
 }

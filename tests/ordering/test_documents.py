@@ -342,3 +342,13 @@ def test_invoices_issued_at_once_are_one_per_order_and_gapless(shop):
     assert numbers[0] == numbers[1]
     assert sorted(set(numbers)) == ["INV-000001", "INV-000002", "INV-000003"]
     assert models.Invoice.objects.count() == 3
+
+
+def test_rendering_a_pdf_logs_nothing(caplog):
+    """fpdf2's font subsetting (fontTools) logs dozens of lines per PDF at INFO: kept quiet."""
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="")
+    invoice = docs.draw_invoice(placed_order(), SELLER, 1, NOW)
+    pdf.render([invoice], "en")
+    assert [r for r in caplog.records if r.name.startswith("fontTools")] == []
