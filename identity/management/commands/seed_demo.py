@@ -152,6 +152,8 @@ class Command(BaseCommand):
                     "jwt_hs256_secret": os.environ.get("OMS_DEMO_HS256_SECRET") or secrets.token_urlsafe(48),
                     "jwt_issuer": "oms-demo",
                     "jwt_audience": "oms",
+                    # What its invoices and packing slips print (docs/documents.md).
+                    "seller_details": "Demo Marketplace Ltd\n1 Market Street\nLondon EC1A 1AA\nVAT GB123456789",
                 },
             )
             if not tenant.jwt_hs256_secret:
