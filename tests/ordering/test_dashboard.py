@@ -7,12 +7,14 @@ tenant's figures in a bounded number of statements."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
 from identity.domain.principal import Principal, Role
@@ -113,8 +115,12 @@ def test_the_rollup_follows_every_change_and_equals_a_rebuild(shop):
     units = {key[3]: value[0] for key, value in kept.items() if key[1] == sf.PRODUCT}
     assert units == {"ACME-MUG": 1 + 2 + 1, "GLX-LAMP": 1}
 
-    daily_figures.rebuild(shop.tenant.id)
-    assert figures_of(shop.tenant.id) == kept
+    models.DailyFigure.objects.filter(tenant_id=shop.tenant.id).delete()
+    out = io.StringIO()
+    call_command("rebuild_dashboard", shop.tenant.id, stdout=out)
+    assert figures_of(shop.tenant.id) == kept and f"{shop.tenant.id}: 3 placed orders read" in out.getvalue()
+    with pytest.raises(CommandError, match="unknown tenant nope"):
+        call_command("rebuild_dashboard", "nope")
 
 
 def test_the_dashboard_reads_the_rollup_and_refuses_a_bad_range(shop):
