@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from .lifecycle import OrderStatus
 from .order_state import OrderState
@@ -64,16 +64,16 @@ LEAD_BOUNDS: tuple[int, ...] = (
 )
 
 
-@dataclass(frozen=True, order=True)
-class FigureKey:
+class FigureKey(NamedTuple):
+    """Tuples: every order change makes and sorts a few of them, on the write path."""
+
     day: date
     metric: str
     currency: str
     key: str
 
 
-@dataclass(frozen=True)
-class Figure:
+class Figure(NamedTuple):
     count: int
     amount: Decimal
 

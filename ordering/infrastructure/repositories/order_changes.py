@@ -39,14 +39,15 @@ class LoadedOrders:
     def __init__(self) -> None:
         self._orders: dict[str, Loaded] = {}
 
-    def remember(self, order: Order) -> None:
+    def remember(self, order: Order, figures: sales_figures.Figures | None = None) -> None:
+        """`figures`: the order's contribution, when the caller has just worked it out."""
         self._orders[order.order_id] = Loaded(
             order.version,
             len(order.history),
             counted_scopes(order),
             children_of(order),
             held_stock(order),
-            sales_figures.contribution(order),
+            sales_figures.contribution(order) if figures is None else figures,
         )
 
     def of(self, order_id: str) -> Loaded:
@@ -79,11 +80,16 @@ def count_change(writes: WriteBatch, tenant_id: str, before: tuple[str, frozense
         writes.raw(*change)
 
 
-def figure_change(writes: WriteBatch, tenant_id: str, before: sales_figures.Figures, order: Order) -> None:
-    """Move the order's contribution to the daily figures (`before` empty: a new order)."""
-    change = daily_figures.change_sql(tenant_id, before, sales_figures.contribution(order))
+def figure_change(
+    writes: WriteBatch, tenant_id: str, before: sales_figures.Figures, order: Order
+) -> sales_figures.Figures:
+    """Move the order's contribution to the daily figures (`before` empty: a new order); the
+    contribution now."""
+    after = sales_figures.contribution(order)
+    change = daily_figures.change_sql(tenant_id, before, after)
     if change is not None:
         writes.raw(*change)
+    return after
 
 
 def reserve_change(stock: OrmStockReservations, before: dict[str, Held], order: Order) -> None:

@@ -13,6 +13,7 @@ from oms_project.kernel import prepared
 from ordering.domain.order import (
     Order,
 )
+from ordering.domain.sales_figures import Figures
 
 from .. import json_rows, models
 from ..stock_reservations import OrmStockReservations
@@ -78,8 +79,8 @@ class OrmOrderRepository:
             if order.number in drawn:
                 order.number = drawn[order.number]
 
-    def _track(self, order: Order) -> None:
-        self.loaded.remember(order)
+    def _track(self, order: Order, figures: Figures | None = None) -> None:
+        self.loaded.remember(order, figures)
         self.seen.append(order)
 
     def add(self, order: Order) -> None:
@@ -87,9 +88,9 @@ class OrmOrderRepository:
         self.writes.insert(models.Order, [{"id": order_id, "tenant_id": self.tenant_id, **order_values(order)}])
         self._write_children(order, order_id, history_from=0)
         count_change(self.writes, self.tenant_id, None, order)
-        figure_change(self.writes, self.tenant_id, {}, order)
+        figures = figure_change(self.writes, self.tenant_id, {}, order)
         reserve_change(self.stock, {}, order)
-        self._track(order)
+        self._track(order, figures)
 
     def save(self, order: Order) -> None:
         loaded = self.loaded.of(order.order_id)
@@ -129,9 +130,9 @@ class OrmOrderRepository:
                 self.writes.insert(table, rows(self.tenant_id, order, row))
         self.writes.insert(models.OrderHistoryEntry, history_rows(self.tenant_id, order, row, loaded.history))
         count_change(self.writes, self.tenant_id, loaded.counted, order)
-        figure_change(self.writes, self.tenant_id, loaded.figures, order)
+        figures = figure_change(self.writes, self.tenant_id, loaded.figures, order)
         reserve_change(self.stock, loaded.held, order)
-        self.loaded.remember(order)
+        self.loaded.remember(order, figures)
 
     def _write_children(self, order: Order, row: uuid.UUID, *, history_from: int) -> None:
         self.writes.insert(models.OrderLine, line_rows(self.tenant_id, order, row))
