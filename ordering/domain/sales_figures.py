@@ -74,7 +74,7 @@ class FigureKey(NamedTuple):
 
 
 class Figure(NamedTuple):
-    count: int
+    tally: int  # orders, units or refunds (the `count` column)
     amount: Decimal
 
 
@@ -115,7 +115,7 @@ def contribution(order: OrderState) -> Figures:
     def add(day: date, metric: str, key: str, count: int, amount: Decimal) -> None:
         at = FigureKey(day, metric, order.currency, key)
         old = figures.get(at)
-        figures[at] = Figure(count, amount) if old is None else Figure(old.count + count, old.amount + amount)
+        figures[at] = Figure(count, amount) if old is None else Figure(old.tally + count, old.amount + amount)
 
     placed = order.placed_at.date()
     add(placed, PLACED, "", 1, order.total.amount)
@@ -145,7 +145,7 @@ def change(before: Figures, after: Figures) -> list[tuple[FigureKey, Figure]]:
     amounts: dict[FigureKey, Decimal] = {}
     for sign, figures in ((-1, before), (1, after)):
         for key, figure in figures.items():
-            counts[key] += sign * figure.count
+            counts[key] += sign * figure.tally
             amounts[key] = amounts.get(key, Decimal(0)) + sign * figure.amount
     return [
         (key, Figure(counts[key], amounts[key])) for key in sorted(amounts) if counts[key] != 0 or amounts[key] != 0

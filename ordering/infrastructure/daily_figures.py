@@ -42,7 +42,7 @@ def change_sql(tenant_id: str, before: sf.Figures, after: sf.Figures) -> tuple[s
     params: list = []
     for key, figure in sorted(rows, key=lambda row: (row[0].metric, row[0].day, row[0].currency, row[0].key)):
         slot = 0 if key.metric in sf.PER_SKU else spread
-        params += [tenant_id, key.metric, key.day, key.currency, key.key[:100], slot, figure.count, figure.amount]
+        params += [tenant_id, key.metric, key.day, key.currency, key.key[:100], slot, figure.tally, figure.amount]
     return _UPSERT.format(values=", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))), params
 
 
@@ -135,7 +135,7 @@ def rebuild(tenant_id: str, batch: int = 2000) -> int:
                 for key, figure in sf.contribution(order).items():
                     old = totals_by_key.get(key)
                     totals_by_key[key] = (
-                        figure if old is None else sf.Figure(old.count + figure.count, old.amount + figure.amount)
+                        figure if old is None else sf.Figure(old.tally + figure.tally, old.amount + figure.amount)
                     )
             read += len(page)
             after = page[-1].id
@@ -148,7 +148,7 @@ def rebuild(tenant_id: str, batch: int = 2000) -> int:
                     currency=key.currency,
                     key=key.key[:100],
                     slot=0,
-                    count=figure.count,
+                    count=figure.tally,
                     amount=figure.amount,
                 )
                 for key, figure in totals_by_key.items()
