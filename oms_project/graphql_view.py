@@ -44,7 +44,7 @@ from identity.infrastructure.persisted_queries import OrmPersistedQueries
 from identity.infrastructure.tenants import OrmTenantDirectory
 from oms_project.kernel import admission, replicas, tracing
 from oms_project.kernel.errors import graphql_answer, graphql_error, http_status
-from oms_project.kernel.graphql_common import root_fields
+from oms_project.kernel.graphql_common import query_writes, root_fields
 from oms_project.kernel.graphql_limits import (
     actual_cost,
     cost_error,
@@ -303,7 +303,7 @@ class OmsGraphQLView(GraphQLView):
                 traced as span,
                 (
                     nullcontext()
-                    if mutation
+                    if mutation or (operation is not None and query_writes(document, operation))
                     else replicas.reading(principal.user_id, request.headers.get(replicas.HEADER))
                 ),
             ):

@@ -26,7 +26,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db import close_old_connections, connection, transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -222,6 +222,9 @@ class OrderDocumentsMixin:
         ]
 
     def invoice_view(self, request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
+        """POST only: the first request issues the invoice (admin GET pages may read a replica)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
         order = self._order(request, order_id)
         try:
             invoice = self._invoice(request, order)

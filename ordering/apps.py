@@ -7,6 +7,11 @@ class OrderingConfig(AppConfig):
     verbose_name = "Ordering"
 
     def ready(self) -> None:
+        from oms_project.kernel.graphql_common import writes_on_query
+
+        # The first `invoice(orderId)` issues the invoice: that query runs on the primary.
+        writes_on_query("invoice")
+
         from .application import services
         from .infrastructure.order_queries import OrmOrderReader
         from .infrastructure.outbox_feed import OrmOutboxFeed

@@ -98,3 +98,18 @@ def root_fields(document: DocumentNode, operation: OperationDefinitionNode) -> l
 
     walk(operation.selection_set.selections, frozenset())
     return names
+
+
+# Query fields that may write (an invoice is issued by its first `invoice(orderId)`): a query
+# document that selects one runs on the primary, never on a read replica (replicas.py), and its
+# writes commit with the query's transaction. Apps add theirs at start-up (`writes_on_query`).
+_WRITING_QUERY_FIELDS: set[str] = set()
+
+
+def writes_on_query(*fields: str) -> None:
+    _WRITING_QUERY_FIELDS.update(fields)
+
+
+def query_writes(document: DocumentNode, operation: OperationDefinitionNode) -> bool:
+    """The query selects a field that may write (`writes_on_query`)."""
+    return bool(_WRITING_QUERY_FIELDS) and not _WRITING_QUERY_FIELDS.isdisjoint(root_fields(document, operation))

@@ -352,3 +352,26 @@ def test_rendering_a_pdf_logs_nothing(caplog):
     invoice = docs.draw_invoice(placed_order(), SELLER, 1, NOW)
     pdf.render([invoice], "en")
     assert [r for r in caplog.records if r.name.startswith("fontTools")] == []
+
+
+def test_the_invoice_query_runs_on_the_primary_and_other_queries_may_use_a_replica(shop, monkeypatch):
+    """`invoice` may write (its first request issues the invoice): a replica would refuse that,
+    and a lagging one would not show an invoice just issued. So a document selecting it never
+    reads from a replica (oms_project/kernel/replicas.py); `order` still may."""
+    from contextlib import contextmanager
+
+    from oms_project.kernel import replicas
+
+    asked: list[str] = []
+
+    @contextmanager
+    def reading(sub, after):
+        asked.append(sub)
+        yield
+
+    monkeypatch.setattr(replicas, "reading", reading)
+    order = shop.confirmed()
+    shop.gql.execute(INVOICE, {"id": order["id"]}, token=shop.staff)
+    assert asked == []
+    shop.gql.execute("query($id: ID!) { order(id: $id) { id } }", {"id": order["id"]}, token=shop.staff)
+    assert asked == ["staff-1"]
