@@ -22,7 +22,6 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from identity.domain.principal import Principal, Role
 from oms_project.kernel.admin_mixins import ReadOnlyAdminMixin, TenantScopedAdmin, TenantScopedInline
 from oms_project.kernel.errors import CodedError
 from oms_project.kernel.money_display import admin_money, money
@@ -32,6 +31,7 @@ from ordering.application.handlers import lifecycle, privacy
 from ordering.domain import privacy as privacy_rules
 
 from .admin_documents import OrderDocumentsMixin, export_dir
+from .admin_principal import admin_principal
 from .infrastructure.models import (
     Order,
     OrderCoupon,
@@ -43,11 +43,6 @@ from .infrastructure.models import (
     Shipment,
 )
 from .infrastructure.unit_of_work import DjangoUnitOfWork
-
-
-def admin_principal(request, tenant_id: str) -> Principal:
-    """The logged-in admin user as staff of `tenant_id` (the history names `admin:<username>`)."""
-    return Principal(user_id=f"admin:{request.user.get_username()}", tenant_id=tenant_id, roles=frozenset({Role.STAFF}))
 
 
 class ReadOnlyInline(TenantScopedInline, ReadOnlyAdminMixin, admin.TabularInline):

@@ -15,7 +15,6 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
-from identity.domain.principal import Principal, Role
 from oms_project.kernel.admin_scope import admin_scope_of
 from oms_project.kernel.errors import CodedError
 from oms_project.kernel.money_display import money
@@ -23,6 +22,7 @@ from oms_project.kernel.tenancy import tenant_model
 from ordering.application import dashboard as d
 from snapshots.application import services as snapshots
 
+from .admin_principal import admin_principal
 from .infrastructure.daily_figures import OrmDashboardFigures
 
 
@@ -63,9 +63,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     command = d.ShowDashboard(
         _date(request.GET.get("since")) or default.since, _date(request.GET.get("until")) or default.until
     )
-    principal = Principal(
-        user_id=f"admin:{request.user.get_username()}", tenant_id=tenant_id, roles=frozenset({Role.STAFF})
-    )
+    principal = admin_principal(request, tenant_id)
     try:
         board = d.show_dashboard(principal, command, OrmDashboardFigures(tenant_id), snapshots.stock_report())
     except CodedError as error:

@@ -31,7 +31,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from identity.domain.principal import Principal, Role
+from identity.domain.principal import Principal
 from oms_project.kernel.admin_scope import admin_scope_of
 from oms_project.kernel.errors import CodedError
 from oms_project.kernel.tenancy import row_level_security_enabled, tenant_transaction
@@ -40,6 +40,8 @@ from ordering.application.exports import ExportOrders, export_orders
 from ordering.application.handlers import documents as handlers
 from ordering.domain.documents import InvoiceDocument, PackingSlip
 
+from .admin_principal import admin_principal
+from .api.documents import pdf_response
 from .infrastructure.documents import pdf
 from .infrastructure.documents.store import OrmTenantDocuments
 from .infrastructure.models import Order, OrderExport
@@ -49,10 +51,6 @@ from .infrastructure.unit_of_work import DjangoUnitOfWork
 
 THREAD = "order-export"
 FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
-def staff_principal(request: HttpRequest, tenant_id: str) -> Principal:
-    return Principal(user_id=f"admin:{request.user.get_username()}", tenant_id=tenant_id, roles=frozenset({Role.STAFF}))
 
 
 class ExportForm(forms.Form):
@@ -164,7 +162,7 @@ class OrderDocumentsMixin:
             }
             return TemplateResponse(request, "admin/ordering/order/export.html", context)
         fmt, lines = form.cleaned_data["format"], form.cleaned_data["lines"]
-        principal = staff_principal(request, tenant_id)
+        principal = admin_principal(request, tenant_id)
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         if matching <= settings.OMS_EXPORT_INLINE_ORDERS:  # small enough to hold in memory
             buffer = io.BytesIO()
@@ -203,23 +201,19 @@ class OrderDocumentsMixin:
         return order
 
     def _pdf(self, documents: list, tenant_id: str, name: str) -> HttpResponse:
-        body = pdf.render(documents, OrmTenantDocuments(tenant_id).language())
-        response = HttpResponse(body, content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return pdf_response(pdf.render(documents, OrmTenantDocuments(tenant_id).language()), name, download=True)
 
     def _invoice(self, request: HttpRequest, order: Order) -> InvoiceDocument:
         return handlers.issue_invoice(
-            staff_principal(request, order.tenant_id), c.IssueInvoice(str(order.pk)), DjangoUnitOfWork(order.tenant_id)
+            admin_principal(request, order.tenant_id), c.IssueInvoice(str(order.pk)), DjangoUnitOfWork(order.tenant_id)
         )
 
     def _slips(self, request: HttpRequest, order: Order) -> list[PackingSlip]:
-        principal = staff_principal(request, order.tenant_id)
-        return [
-            handlers.packing_slip(principal, c.DrawPackingSlip(str(shipment_id)), DjangoUnitOfWork(order.tenant_id))
-            for shipment_id in order.shipments.order_by("position", "id").values_list("id", flat=True)
-        ]
+        return handlers.packing_slips(
+            admin_principal(request, order.tenant_id),
+            c.DrawPackingSlips(str(order.pk)),
+            DjangoUnitOfWork(order.tenant_id),
+        )
 
     def invoice_view(self, request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
         """POST only: the first request issues the invoice (admin GET pages may read a replica)."""
@@ -235,7 +229,7 @@ class OrderDocumentsMixin:
 
     def packing_slip_view(self, request: HttpRequest, order_id: uuid.UUID, shipment_id: uuid.UUID) -> HttpResponse:
         order = self._order(request, order_id)
-        principal = staff_principal(request, order.tenant_id)
+        principal = admin_principal(request, order.tenant_id)
         try:
             slip = handlers.packing_slip(
                 principal, c.DrawPackingSlip(str(shipment_id)), DjangoUnitOfWork(order.tenant_id)
@@ -262,11 +256,8 @@ class OrderDocumentsMixin:
             self.message_user(request, f"No {kind.replace('_', ' ')} to print.", messages.ERROR)  # type: ignore[attr-defined]
             return None
         language = OrmTenantDocuments(next(iter(tenants))).language() if len(tenants) == 1 else ""
-        body = pdf.render(documents, language)
-        response = HttpResponse(body, content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="{kind}-{timezone.now():%Y%m%d-%H%M%S}.pdf"'
-        response["Cache-Control"] = "private, no-store"
-        return response
+        name = f"{kind}-{timezone.now():%Y%m%d-%H%M%S}.pdf"
+        return pdf_response(pdf.render(documents, language), name, download=True)
 
     @admin.action(description="Invoices of the selected orders (one PDF)", permissions=["view"])
     def print_invoices(self, request, queryset):

@@ -315,3 +315,10 @@ class IssueInvoice:
 @dataclass(frozen=True)
 class DrawPackingSlip:
     shipment_id: str
+
+
+@dataclass(frozen=True)
+class DrawPackingSlips:
+    """The packing slips of every shipment of an order, in shipment order."""
+
+    order_id: str

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 
 import pytest
 
@@ -15,6 +16,7 @@ from ordering.infrastructure import models
 from ..conftest import requires_postgres
 from ..test_admin_tenancy import staff_of
 from .conftest import Shop, seed_catalog
+from .test_documents import pdf_text
 
 EXPORT = "/admin/ordering/order/export/"
 
@@ -135,7 +137,7 @@ def test_the_order_page_links_its_invoice_and_packing_slips(client, shop):
     assert client.get(f"/admin/ordering/order/{order['id']}/packing-slip/{order['id']}.pdf").status_code == 404
 
 
-def test_the_actions_put_several_orders_documents_into_one_pdf(client, shop):
+def test_the_actions_put_several_orders_documents_into_one_pdf(client, shop, tmp_path):
     first, second = shop.confirmed(), shop.confirmed()
     draft = shop.draft()
     client.force_login(staff_of(shop.tenant))
@@ -149,6 +151,17 @@ def test_the_actions_put_several_orders_documents_into_one_pdf(client, shop):
         "/admin/ordering/order/", {"action": "print_packing_slips", "_selected_action": [first["id"]]}, follow=True
     )
     assert "No packing slips to print" in nothing.content.decode()
+
+    for vendor in (shop.acme, shop.globex):
+        shop.ok("addShipment", vendor, orderId=second["id"])
+    slips = client.post(
+        "/admin/ordering/order/", {"action": "print_packing_slips", "_selected_action": [first["id"], second["id"]]}
+    )
+    assert slips.status_code == 200 and slips.content.startswith(b"%PDF-")
+    if shutil.which("pdftotext") is not None:  # one page per shipment, each with its vendor's items
+        pages = pdf_text(slips.content, tmp_path).split("\f")
+        assert ["ACME-MUG" in page and "GLX-LAMP" not in page for page in pages[:2]] == [True, False]
+        assert "GLX-LAMP" in pages[1]
 
 
 @requires_postgres

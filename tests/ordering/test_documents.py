@@ -375,3 +375,24 @@ def test_the_invoice_query_runs_on_the_primary_and_other_queries_may_use_a_repli
     assert asked == []
     shop.gql.execute("query($id: ID!) { order(id: $id) { id } }", {"id": order["id"]}, token=shop.staff)
     assert asked == ["staff-1"]
+
+
+def test_an_orders_packing_slips_are_its_shipments_a_vendor_gets_its_own(shop):
+    from identity.domain.principal import Principal, Role
+    from ordering.application.commands import DrawPackingSlips
+    from ordering.application.handlers.documents import packing_slips
+    from ordering.domain.errors import OrderNotFound
+    from ordering.infrastructure.unit_of_work import DjangoUnitOfWork
+
+    order = shop.confirmed()
+    for vendor in (shop.acme, shop.globex):
+        shop.ok("addShipment", vendor, orderId=order["id"])
+
+    def slips(role: Role, **who) -> list[str]:
+        principal = Principal("someone", shop.tenant.id, frozenset({role}), **who)
+        found = packing_slips(principal, DrawPackingSlips(order["id"]), DjangoUnitOfWork(shop.tenant.id))
+        return [slip.vendor_id for slip in found]
+
+    assert slips(Role.STAFF) == ["acme", "globex"] and slips(Role.VENDOR, vendor_id="acme") == ["acme"]
+    with pytest.raises(OrderNotFound):
+        slips(Role.CUSTOMER)  # not the order's customer

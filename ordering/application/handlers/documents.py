@@ -60,6 +60,19 @@ def packing_slip(principal: Principal, command: c.DrawPackingSlip, uow: UnitOfWo
     return slip
 
 
+def packing_slips(principal: Principal, command: c.DrawPackingSlips, uow: UnitOfWork) -> list[docs.PackingSlip]:
+    """Every packing slip of the order the caller may see (one load of the order): staff get all
+    of them, a vendor its own shipments'."""
+    with uow:
+        order = _visible(uow.orders.get(command.order_id, lock=False), principal)
+        seller = uow.documents.seller()
+    return [
+        docs.draw_packing_slip(order, shipment.shipment_id, seller)
+        for shipment in order.shipments
+        if principal.is_staff or (principal.is_vendor and shipment.vendor_id == principal.vendor_id)
+    ]
+
+
 def issued_document(principal: Principal, number: str, uow: UnitOfWork) -> docs.InvoiceDocument:
     """An issued invoice or credit note by its number (staff: a download link's reader)."""
     if not principal.is_staff:
