@@ -113,9 +113,7 @@ def contribution(order: OrderState) -> Figures:
     figures: dict[FigureKey, Figure] = {}
 
     def add(day: date, metric: str, key: str, count: int, amount: Decimal) -> None:
-        at = FigureKey(day, metric, order.currency, key)
-        old = figures.get(at)
-        figures[at] = Figure(count, amount) if old is None else Figure(old.tally + count, old.amount + amount)
+        _plus(figures, FigureKey(day, metric, order.currency, key), count, amount)
 
     placed = order.placed_at.date()
     add(placed, PLACED, "", 1, order.total.amount)
@@ -131,6 +129,17 @@ def contribution(order: OrderState) -> Figures:
         seconds = max((first - order.placed_at).total_seconds(), 0)
         add(first.date(), SHIPPED, str(lead_bucket(seconds)), 1, Decimal(int(seconds)))
     return figures
+
+
+def add_up(into: dict[FigureKey, Figure], figures: Figures) -> None:
+    """Add `figures` into `into`, key by key (a tenant's rollup, rebuilt from its orders)."""
+    for key, figure in figures.items():
+        _plus(into, key, figure.tally, figure.amount)
+
+
+def _plus(into: dict[FigureKey, Figure], key: FigureKey, tally: int, amount: Decimal) -> None:
+    old = into.get(key)
+    into[key] = Figure(tally, amount) if old is None else Figure(old.tally + tally, old.amount + amount)
 
 
 def _first_shipment(order: OrderState) -> datetime | None:
