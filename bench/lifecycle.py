@@ -500,32 +500,31 @@ def main() -> None:
         ratio = pooled_rate / tps
         print(f"placeOrder through PgBouncer: {pooled_rate:.1f} / {tps:.0f} = {ratio:.3f} (direct {place_rate:.1f})")
 
-    if LIST_SIZES:
-        print(f"\norders list at {LIST_SIZES} orders per tenant (bench/orders_list.py):", flush=True)
-        subprocess.run(
-            [sys.executable, "bench/orders_list.py"],
-            cwd=ROOT,
-            check=True,
-            env={**os.environ, "DATABASE_URL": f"{PG}/oms_bench_list", "BENCH_SIZES": LIST_SIZES},
-        )
-
-    if EXPORT_ORDERS:
-        print(f"\nexport_orders over {EXPORT_ORDERS:,} orders (bench/export.py):", flush=True)
-        subprocess.run(
-            [sys.executable, "bench/export.py"],
-            cwd=ROOT,
-            check=True,
-            env={**os.environ, "BENCH_EXPORT_ORDERS": str(EXPORT_ORDERS)},
-        )
-
-    if DASHBOARD_ORDERS:
-        print(f"\nthe admin's dashboard at {DASHBOARD_ORDERS:,} orders (bench/dashboard.py):", flush=True)
-        subprocess.run(
-            [sys.executable, "bench/dashboard.py"],
-            cwd=ROOT,
-            check=True,
-            env={**os.environ, "BENCH_DASHBOARD_ORDERS": str(DASHBOARD_ORDERS)},
-        )
+    # The benches of their own, each a process with its database: (title, script, run it, environment).
+    followers = [
+        (
+            f"orders list at {LIST_SIZES} orders per tenant",
+            "orders_list.py",
+            LIST_SIZES,
+            {"DATABASE_URL": f"{PG}/oms_bench_list", "BENCH_SIZES": LIST_SIZES},
+        ),
+        (
+            f"export_orders over {EXPORT_ORDERS:,} orders",
+            "export.py",
+            EXPORT_ORDERS,
+            {"BENCH_EXPORT_ORDERS": str(EXPORT_ORDERS)},
+        ),
+        (
+            f"the admin's dashboard at {DASHBOARD_ORDERS:,} orders",
+            "dashboard.py",
+            DASHBOARD_ORDERS,
+            {"BENCH_DASHBOARD_ORDERS": str(DASHBOARD_ORDERS)},
+        ),
+    ]
+    for title, script, wanted, env in followers:
+        if wanted:
+            print(f"\n{title} (bench/{script}):", flush=True)
+            subprocess.run([sys.executable, f"bench/{script}"], cwd=ROOT, check=True, env={**os.environ, **env})
 
 
 if __name__ == "__main__":
