@@ -40,6 +40,20 @@ FLAGS = [
 ]
 
 
+def watch(page, problems: list[str]) -> None:
+    """Collect the page's console errors (a CSP violation, a failed script; not the missing
+    favicon) and uncaught exceptions into `problems`."""
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(f"console: {m.text} ({m.location.get('url')})")
+            if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
+            else None
+        ),
+    )
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+
+
 @pytest.fixture
 def orders(gql, tenant, django_user_model):
     """Three placed orders, their events delivered to a subscription, and a staff user."""
@@ -66,15 +80,7 @@ def test_staff_work_the_admin_in_a_real_browser(live_server, orders):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on(
-            "console",
-            lambda m: (
-                problems.append(f"console: {m.text} ({m.location.get('url')})")
-                if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
-                else None
-            ),
-        )
-        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        watch(page, problems)
         page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
         try:
             page.goto(f"{live_server.url}/admin/login/")
@@ -240,15 +246,7 @@ def test_tenant_staff_see_the_dashboard_export_orders_and_print_documents_in_a_r
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         try:
             page = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True).new_page()
-            page.on(
-                "console",
-                lambda m: (
-                    problems.append(f"console: {m.text} ({m.location.get('url')})")
-                    if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
-                    else None
-                ),
-            )
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            watch(page, problems)
             page.goto(f"{live_server.url}/admin/login/")
             page.fill("#id_username", "acme-staff")
             page.fill("#id_password", PASSWORD)

@@ -90,8 +90,9 @@ class Tenant(models.Model):
         max_length=15,
         blank=True,
         validators=[validate_language],
-        help_text="Invoices and packing slips in this language (en, de, fr, es, nl, it; a region such as de-CH "
-        "formats numbers and dates). Empty: the platform's LANGUAGE_CODE.",
+        help_text="Invoices and packing slips in this language: labels in en, de, fr or es (English for any "
+        "other); numbers and dates in its format, a region such as de-CH included. Empty: the platform's "
+        "LANGUAGE_CODE.",
     )
     seller_details = models.TextField(
         "seller on invoices",

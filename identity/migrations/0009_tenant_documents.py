@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+import identity.infrastructure.models
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -14,8 +16,9 @@ class Migration(migrations.Migration):
             name="language",
             field=models.CharField(
                 blank=True,
-                help_text="Invoices and packing slips in this language (en, de, fr, es, nl, it; a region such as de-CH formats numbers and dates). Empty: the platform's LANGUAGE_CODE.",
+                help_text="Invoices and packing slips in this language: labels in en, de, fr or es (English for any other); numbers and dates in its format, a region such as de-CH included. Empty: the platform's LANGUAGE_CODE.",
                 max_length=15,
+                validators=[identity.infrastructure.models.validate_language],
                 verbose_name="documents' language",
             ),
         ),
