@@ -24,7 +24,10 @@ class OrmInvoices:
         self.tenant_id = tenant_id
 
     def of_order(self, order_id: str) -> list[InvoiceDocument]:
-        rows = models.Invoice.objects.filter(tenant_id=self.tenant_id, order_id=order_id).order_by("issued_at", "id")
+        # A credit note and the invoice replacing it share their instant: the credit note first.
+        rows = models.Invoice.objects.filter(tenant_id=self.tenant_id, order_id=order_id).order_by(
+            "issued_at", "kind", "sequence"
+        )
         return [InvoiceDocument.from_json(document) for document in rows.values_list("document", flat=True)]
 
     def next_sequence(self, kind: str) -> int:
