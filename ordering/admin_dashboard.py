@@ -20,17 +20,20 @@ from oms_project.kernel.errors import CodedError
 from oms_project.kernel.money_display import money
 from oms_project.kernel.tenancy import tenant_model
 from ordering.application import dashboard as d
+from ordering.domain.errors import Invalid
 from snapshots.application import services as snapshots
 
 from .admin_principal import admin_principal
 from .infrastructure.daily_figures import OrmDashboardFigures
 
 
-def _date(value: str | None) -> date | None:
+def _date(request: HttpRequest, name: str) -> date | None:
+    """The ISO date in `?<name>=`, None when absent; a value that is not a date is refused."""
+    value = request.GET.get(name)
     try:
         return date.fromisoformat(value) if value else None
     except ValueError:
-        return None
+        raise Invalid(f"{name} is not a date (YYYY-MM-DD)", field=name) from None
 
 
 def _duration(seconds: float | None) -> str:
@@ -60,11 +63,9 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         return context
     today = timezone.now().date()
     default = d.default_range(today)
-    command = d.ShowDashboard(
-        _date(request.GET.get("since")) or default.since, _date(request.GET.get("until")) or default.until
-    )
     principal = admin_principal(request, tenant_id)
     try:
+        command = d.ShowDashboard(_date(request, "since") or default.since, _date(request, "until") or default.until)
         board = d.show_dashboard(principal, command, OrmDashboardFigures(tenant_id), snapshots.stock_report())
     except CodedError as error:
         context["dashboard_error"] = f"{error.code}: {error.message}"
