@@ -137,6 +137,16 @@ def test_the_order_page_links_its_invoice_and_packing_slips(client, shop):
     assert client.get(f"/admin/ordering/order/{order['id']}/packing-slip/{order['id']}.pdf").status_code == 404
 
 
+def test_another_tenants_staff_get_no_document_of_an_order(client, shop, gql, other_tenant):
+    order = shop.confirmed()
+    packed = shop.ok("addShipment", shop.acme, orderId=order["id"])
+    client.force_login(staff_of(other_tenant))
+    assert client.post(f"/admin/ordering/order/{order['id']}/invoice.pdf").status_code == 404
+    slip = f"/admin/ordering/order/{order['id']}/packing-slip/{packed['shipments'][0]['id']}.pdf"
+    assert client.get(slip).status_code == 404
+    assert not models.Invoice.objects.exists()
+
+
 def test_the_actions_put_several_orders_documents_into_one_pdf(client, shop, tmp_path):
     first, second = shop.confirmed(), shop.confirmed()
     draft = shop.draft()

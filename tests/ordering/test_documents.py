@@ -209,8 +209,9 @@ def test_who_gets_which_document(shop, client):
     for token in (shop.globex, shop.customer):
         body = shop.gql.post(SLIP, {"id": shipment}, token=token).json()
         assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-    body = shop.gql.post(SLIP, {"id": "not-a-uuid"}, token=shop.staff).json()
-    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    for query in (SLIP, INVOICE):
+        body = shop.gql.post(query, {"id": "not-a-uuid"}, token=shop.staff).json()
+        assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
 @needs_poppler
