@@ -7,7 +7,8 @@
   admin page) and are listed under "Order exports" with a download link when done. A process
   that stops mid-export leaves it RUNNING; its row says since when, and it can be deleted.
   Tenant staff export their tenant; an operator filters the list by one tenant first.
-- **Documents**: the order page links its invoice and each shipment's packing slip, and the
+- **Documents**: the order page has an invoice button (a POST: the first one issues the invoice)
+  and a packing-slip link per shipment, and the
   list's actions put the invoices or packing slips of the selected orders into one PDF. An
   invoice is issued by the first request as `invoice(orderId)` does (docs/documents.md).
 """
