@@ -9,6 +9,7 @@ the fault in `oms_internal_errors_total{source}`. GraphQL resolvers' exceptions 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -45,7 +46,16 @@ def graphql_internal_error(error: BaseException, formatted: dict[str, Any] | Non
 
 
 def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-    """`handler500`: Django has logged the exception already (django.request, with traceback)."""
+    """`handler500`: Django has logged the exception already (django.request, with traceback).
+
+    Django calls it while handling the exception, so the exception is `sys.exc_info()`'s. One
+    that means the database cannot be reached answers 503 DATABASE_UNAVAILABLE here too: a
+    middleware's own query (the admission limits of a tenant whose cached entry has expired)
+    fails outside the view, where `DatabaseUnavailableMiddleware.process_exception` never sees it.
+    """
+    error = sys.exc_info()[1]
+    if error is not None and database_unavailable(error):
+        return unavailable_response(request, error)
     INTERNAL_ERRORS.labels("http").inc()
     request_id = getattr(request, "request_id", "") or request_id_var.get()
     return JsonResponse({**problem("INTERNAL", MESSAGE), "request_id": request_id}, status=http_status("INTERNAL"))
@@ -92,7 +102,8 @@ def unavailable_response(request: HttpRequest, error: BaseException) -> JsonResp
 
 class DatabaseUnavailableMiddleware:
     """A view that fails because the database cannot be reached answers 503
-    DATABASE_UNAVAILABLE instead of 500 (the GraphQL view re-raises such a resolver's error)."""
+    DATABASE_UNAVAILABLE instead of 500 (the GraphQL view re-raises such a resolver's error).
+    A middleware's own query is answered the same way by `server_error`."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
