@@ -178,11 +178,18 @@ OMS_ADMISSION_STATE_FILE = os.environ.get("OMS_ADMISSION_STATE_FILE", "").strip(
 # Operators' documents and exports (docs/documents.md, docs/admin.md): a download link to an invoice
 # or packing slip works this long; DejaVu Sans from here prints every Latin, Greek and Cyrillic
 # letter (Debian's fonts-dejavu-core); an admin export of more orders than OMS_EXPORT_INLINE_ORDERS
-# runs in the background and leaves its file in OMS_EXPORT_DIR.
+# runs in the background and leaves its file in OMS_EXPORT_DIR, which is kept OMS_EXPORT_KEEP_HOURS
+# after the export ends (a copy of personal data: then refused, and deleted by the daily
+# `purge_personal_data`); one still running OMS_EXPORT_MAX_SECONDS after it started was interrupted.
 OMS_DOCUMENT_LINK_SECONDS = int(os.environ.get("OMS_DOCUMENT_LINK_SECONDS", "300"))
 OMS_DOCUMENT_FONT_DIR = os.environ.get("OMS_DOCUMENT_FONT_DIR", "/usr/share/fonts/truetype/dejavu")
 OMS_EXPORT_INLINE_ORDERS = int(os.environ.get("OMS_EXPORT_INLINE_ORDERS", "5000"))
 OMS_EXPORT_DIR = Path(os.environ.get("OMS_EXPORT_DIR") or VAR_DIR / "exports")
+OMS_EXPORT_KEEP_HOURS = env_float("OMS_EXPORT_KEEP_HOURS", 24)
+OMS_EXPORT_MAX_SECONDS = env_float("OMS_EXPORT_MAX_SECONDS", 3600)
+for _name in ("OMS_EXPORT_KEEP_HOURS", "OMS_EXPORT_MAX_SECONDS"):
+    if not globals()[_name] > 0:
+        raise ImproperlyConfigured(f"{_name} must be more than 0, got {globals()[_name]!r}")
 OMS_ERASURE_KEEPS = os.environ.get("OMS_ERASURE_KEEPS", "postal_code,country").strip() or "postal_code,country"
 
 # The tenant registry's model: the shared kernel (oms_project/kernel) names it through this

@@ -15,11 +15,13 @@ from functools import reduce
 from operator import or_
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count, Max, Q
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from oms_project.kernel.admin_mixins import ReadOnlyAdminMixin, TenantScopedAdmin, TenantScopedInline
@@ -30,8 +32,9 @@ from ordering.application import commands as c
 from ordering.application.handlers import lifecycle, privacy
 from ordering.domain import privacy as privacy_rules
 
-from .admin_documents import OrderDocumentsMixin, export_dir
+from .admin_documents import OrderDocumentsMixin
 from .admin_principal import admin_principal
+from .infrastructure import export_files
 from .infrastructure.models import (
     Order,
     OrderCoupon,
@@ -494,19 +497,29 @@ class SalesChannelAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
 @admin.register(OrderExport)
 class OrderExportAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     """Exports started from the order list (docs/admin.md, "Exporting orders"): each one's state
-    and, when done, its file. Deleting one deletes its file."""
+    and, when done and not expired, its file (infrastructure/export_files.py). Deleting one
+    deletes its file."""
 
-    list_display = ["__str__", "status", "orders", "format", "lines", "requested_by", "download", "finished_at"]
+    list_display = ["__str__", "state", "orders", "format", "lines", "requested_by", "download", "finished_at"]
     list_filter = ["status", "format"]
     ordering = ["-created_at"]
-    readonly_fields = ["download"]
+    readonly_fields = ["state", "download"]
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return TenantScopedAdmin.has_delete_permission(self, request, obj)
 
+    @admin.display(description="status", ordering="status")
+    def state(self, obj) -> str:
+        return export_files.shown_status(obj, timezone.now())
+
     @admin.display(description="file")
     def download(self, obj) -> str:
-        if obj.status != OrderExport.DONE:
+        state = export_files.shown_status(obj, timezone.now())
+        if state == export_files.INTERRUPTED:
+            return "interrupted: its process stopped; delete it and export again"
+        if state == export_files.EXPIRED:
+            return f"expired: files are kept {settings.OMS_EXPORT_KEEP_HOURS:g} hours"
+        if state != OrderExport.DONE:
             return obj.error or "-"
         url = reverse("admin:ordering_orderexport_download", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, obj.file_name)
@@ -525,17 +538,17 @@ class OrderExportAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         export = self.get_queryset(request).filter(pk=export_id, status=OrderExport.DONE).first()
         if export is None or not self.has_view_permission(request, export):
             raise Http404("not found")
-        path = export_dir() / export.file_name
+        if export_files.shown_status(export, timezone.now()) == export_files.EXPIRED:
+            raise Http404("not found")  # kept no longer than OMS_EXPORT_KEEP_HOURS, purged or not
+        path = export_files.export_dir() / export.file_name
         if not path.exists():
             raise Http404("not found")
         return FileResponse(open(path, "rb"), as_attachment=True, filename=export.file_name)
 
     def delete_model(self, request, obj) -> None:
-        if obj.file_name:
-            (export_dir() / obj.file_name).unlink(missing_ok=True)
+        export_files.delete_files([obj.file_name])
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset) -> None:
-        for name in queryset.exclude(file_name="").values_list("file_name", flat=True):
-            (export_dir() / name).unlink(missing_ok=True)
+        export_files.delete_files(queryset.values_list("file_name", flat=True))
         super().delete_queryset(request, queryset)

@@ -4,8 +4,9 @@
   and search, as CSV or XLSX, one row per order or per line, through the same use case as
   `manage.py export_orders`. Up to OMS_EXPORT_INLINE_ORDERS orders download at once; more run in
   the background (a thread of the serving process, reading in the tenant's transaction like any
-  admin page) and are listed under "Order exports" with a download link when done. A process
-  that stops mid-export leaves it RUNNING; its row says since when, and it can be deleted.
+  admin page) and are listed under "Order exports" with a download link when done, for
+  OMS_EXPORT_KEEP_HOURS. A process that stops mid-export leaves it RUNNING, shown INTERRUPTED
+  once OMS_EXPORT_MAX_SECONDS have passed (infrastructure/export_files.py).
   Tenant staff export their tenant; an operator filters the list by one tenant first.
 - **Documents**: the order page has an invoice button (a POST: the first one issues the invoice)
   and a packing-slip link per shipment, and the
@@ -20,7 +21,6 @@ import threading
 import uuid
 from collections.abc import Callable
 from contextlib import nullcontext
-from pathlib import Path
 from typing import IO
 
 from django import forms
@@ -45,6 +45,7 @@ from .admin_principal import admin_principal
 from .api.documents import pdf_response
 from .infrastructure.documents import pdf
 from .infrastructure.documents.store import OrmTenantDocuments
+from .infrastructure.export_files import export_dir
 from .infrastructure.models import Order, OrderExport
 from .infrastructure.order_sheet import OrmOrderSheet
 from .infrastructure.spreadsheets import CsvRows, XlsxRows
@@ -57,12 +58,6 @@ FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocu
 class ExportForm(forms.Form):
     format = forms.ChoiceField(choices=[("csv", "CSV"), ("xlsx", "Excel (XLSX)")], initial="csv")
     lines = forms.BooleanField(required=False, label="One row per order line")
-
-
-def export_dir() -> Path:
-    directory = Path(settings.OMS_EXPORT_DIR)
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
 
 
 def write_export(tenant_id: str, principal: Principal, base, fmt: str, lines: bool, stream: IO[bytes]) -> int:
@@ -83,9 +78,14 @@ def run_in_background(job: Callable[[], None]) -> None:
     threading.Thread(target=job, name=THREAD, daemon=True).start()
 
 
-def _finish(export_id: uuid.UUID, tenant_id: str, **values) -> None:
+def _finish(export_id: uuid.UUID, tenant_id: str, **values) -> bool:
+    """Record how the export ended; False when its row is gone (deleted while it ran)."""
     with tenant_transaction(tenant_id) if row_level_security_enabled() else nullcontext():
-        OrderExport.objects.filter(pk=export_id, tenant_id=tenant_id).update(finished_at=timezone.now(), **values)
+        return bool(
+            OrderExport.objects.filter(pk=export_id, tenant_id=tenant_id, status=OrderExport.RUNNING).update(
+                finished_at=timezone.now(), **values
+            )
+        )
 
 
 def background_export(export: OrderExport, principal: Principal, base) -> Callable[[], None]:
@@ -101,7 +101,8 @@ def background_export(export: OrderExport, principal: Principal, base) -> Callab
             target.unlink(missing_ok=True)
             _finish(export.pk, export.tenant_id, status=OrderExport.FAILED, error=str(error)[:500])
         else:
-            _finish(export.pk, export.tenant_id, status=OrderExport.DONE, orders=count)
+            if not _finish(export.pk, export.tenant_id, status=OrderExport.DONE, orders=count):
+                target.unlink(missing_ok=True)  # nobody can download it: no copy of personal data stays
         finally:
             if own_thread:
                 connection.close()  # the thread's own connection

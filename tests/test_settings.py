@@ -126,3 +126,9 @@ def test_behind_a_transaction_pooler_what_needs_a_session_is_off_and_a_wrong_mod
     assert direct.stdout.strip() == "None True 'postgres://u@db:5432/oms'"
     wrong = run(DATABASE_POOLER="statement")
     assert wrong.returncode != 0 and "DATABASE_POOLER must be empty, session or transaction" in wrong.stderr
+
+
+def test_an_export_kept_no_time_or_given_no_time_to_run_is_refused():
+    for name, value in (("OMS_EXPORT_KEEP_HOURS", "0"), ("OMS_EXPORT_MAX_SECONDS", "-5")):
+        result = load_settings(DEBUG="1", **{name: value})
+        assert result.returncode != 0 and f"{name} must be more than 0" in result.stderr, result.stderr

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
+from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
+from django.utils import timezone
 
 from ordering import admin_documents
 from ordering.infrastructure import models
@@ -194,3 +198,84 @@ def test_a_background_export_runs_in_its_own_thread_after_the_request_commits(cl
     assert (export.status, export.orders) == ("DONE", 2), export.error
     rows = rows_of((tmp_path / export.file_name).read_bytes())
     assert sorted(r["order_id"] for r in rows) == sorted(o["id"] for o in orders)
+
+
+# -- how long exports are kept: INTERRUPTED, EXPIRED and the daily purge ------------------------
+
+
+def _export(tenant, tmp_path, name: str, *, status: str, age: timedelta, took: timedelta | None = None):
+    """An export started `age` ago (and finished `took` after it started), its file on disk."""
+    (tmp_path / name).write_bytes(b"number,customer_email\n1,ada@example.com\n")
+    export = models.OrderExport.objects.create(
+        tenant=tenant, requested_by="staff", format="csv", file_name=name, status=status
+    )
+    started = timezone.now() - age
+    finished = started + took if took is not None else None
+    models.OrderExport.objects.filter(pk=export.pk).update(created_at=started, finished_at=finished)
+    return models.OrderExport.objects.get(pk=export.pk)
+
+
+def test_an_export_past_its_deadline_shows_interrupted_and_offers_no_file(client, shop, tmp_path, settings):
+    settings.OMS_EXPORT_DIR, settings.OMS_EXPORT_MAX_SECONDS = tmp_path, 600
+    _export(shop.tenant, tmp_path, "running.csv", status="RUNNING", age=timedelta(minutes=5))
+    stopped = _export(shop.tenant, tmp_path, "stopped.csv", status="RUNNING", age=timedelta(minutes=11))
+    client.force_login(staff_of(shop.tenant))
+    listing = client.get("/admin/ordering/orderexport/").content.decode()
+    states = re.findall(r'<td class="field-state">(\w+)</td>', listing)
+    assert sorted(states) == ["INTERRUPTED", "RUNNING"]
+    assert "interrupted: its process stopped; delete it and export again" in listing
+    assert "/download/" not in listing
+    assert client.get(f"/admin/ordering/orderexport/{stopped.pk}/download/").status_code == 404
+
+
+def test_an_export_file_is_kept_its_hours_then_refused_and_purged_for_every_tenant(
+    client, shop, other_tenant, tmp_path, settings
+):
+    """Retention of orders is off for both tenants: exports are purged all the same."""
+    settings.OMS_EXPORT_DIR, settings.OMS_EXPORT_KEEP_HOURS, settings.OMS_EXPORT_MAX_SECONDS = tmp_path, 24, 3600
+    minute = timedelta(minutes=1)
+    fresh = _export(shop.tenant, tmp_path, "fresh.csv", status="DONE", age=timedelta(hours=23), took=minute)
+    old = _export(shop.tenant, tmp_path, "old.csv", status="DONE", age=timedelta(hours=25), took=minute)
+    failed = _export(shop.tenant, tmp_path, "failed.csv", status="FAILED", age=timedelta(hours=30), took=minute)
+    stopped = _export(shop.tenant, tmp_path, "stopped.csv", status="RUNNING", age=timedelta(hours=26))
+    lately_stopped = _export(shop.tenant, tmp_path, "lately.csv", status="RUNNING", age=timedelta(hours=24))
+    theirs = _export(other_tenant, tmp_path, "theirs.csv", status="DONE", age=timedelta(days=3), took=minute)
+
+    client.force_login(staff_of(shop.tenant))
+    assert client.get(f"/admin/ordering/orderexport/{fresh.pk}/download/").status_code == 200
+    assert client.get(f"/admin/ordering/orderexport/{old.pk}/download/").status_code == 404  # before any purge
+    listing = client.get("/admin/ordering/orderexport/").content.decode()
+    states = re.findall(r'<td class="field-state">(\w+)</td>', listing)
+    assert sorted(states) == ["DONE", "EXPIRED", "EXPIRED", "EXPIRED", "INTERRUPTED"]  # none of the other tenant
+    assert "expired: files are kept 24 hours" in listing
+
+    out = io.StringIO()
+    call_command("purge_personal_data", stdout=out)
+    assert f"{shop.tenant.id}: 3 expired export(s) deleted with their files" in out.getvalue()
+    assert f"{other_tenant.id}: 1 expired export(s) deleted with their files" in out.getvalue()
+    assert f"{shop.tenant.id}: retention off" in out.getvalue()
+    kept = {fresh.pk, lately_stopped.pk}
+    assert set(models.OrderExport.objects.values_list("pk", flat=True)) == kept
+    assert {path.name for path in tmp_path.iterdir()} == {"fresh.csv", "lately.csv"}
+    assert {old.pk, failed.pk, stopped.pk, theirs.pk}.isdisjoint(kept)
+    again = io.StringIO()
+    call_command("purge_personal_data", stdout=again)
+    assert "expired export" not in again.getvalue()
+
+
+def test_an_export_deleted_while_it_ran_leaves_no_file(
+    client, shop, inline_jobs, tmp_path, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.OMS_EXPORT_DIR, settings.OMS_EXPORT_INLINE_ORDERS = tmp_path, 0
+    shop.placed()
+
+    def deleted_meanwhile(tenant_id, principal, base, fmt, lines, stream):
+        models.OrderExport.objects.all().delete()  # an operator deletes it from the list
+        stream.write(b"number,customer_email\n1,ada@example.com\n")
+        return 1
+
+    monkeypatch.setattr(admin_documents, "write_export", deleted_meanwhile)
+    client.force_login(staff_of(shop.tenant))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(EXPORT, {"format": "csv"})
+    assert not models.OrderExport.objects.exists() and list(tmp_path.iterdir()) == []

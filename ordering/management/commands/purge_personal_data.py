@@ -8,6 +8,10 @@ default). Orders delivered, completed or cancelled whose last change is older th
 their personal fields as an erasure removes them, 50 to a short transaction with the copies of
 their values: safe beside live traffic, and resumable (a run stopped part way goes on where it
 stopped). Run it daily (cron, a Kubernetes CronJob); it prints what it did per tenant.
+
+It also deletes every tenant's admin exports whose keeping time (`OMS_EXPORT_KEEP_HOURS` after
+they ended) has passed, with their files, whatever the tenant's retention: an export's file is a
+copy of personal data made for a moment's work (ordering/infrastructure/export_files.py).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from identity.domain.principal import Principal, Role
 from oms_project.kernel.tenancy import tenant_model
 from ordering.application.commands import PurgePersonalData
 from ordering.application.handlers.privacy import RETENTION, purge_personal_data
+from ordering.infrastructure import export_files
 from ordering.infrastructure.unit_of_work import DjangoUnitOfWork
 
 AGE = re.compile(r"^(\d+)([dmy])$")
@@ -37,7 +42,10 @@ def parse_age(text: str) -> timedelta:
 
 
 class Command(BaseCommand):
-    help = "Anonymize orders closed longer than each tenant's retention period (or --older-than)."
+    help = (
+        "Anonymize orders closed longer than each tenant's retention period (or --older-than), "
+        "and delete admin exports kept longer than OMS_EXPORT_KEEP_HOURS."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--tenant", help="one tenant only")
@@ -55,6 +63,8 @@ class Command(BaseCommand):
                 raise CommandError(f"unknown tenant {tenant!r}")
         now = timezone.now()
         for tenant_id, days in tenants.values_list("pk", "personal_data_retention_days"):
+            if exports := export_files.purge_expired(tenant_id, now):
+                self.stdout.write(f"{tenant_id}: {exports} expired export(s) deleted with their files")
             period = age if age is not None else (timedelta(days=days) if days else None)
             if period is None:
                 self.stdout.write(f"{tenant_id}: retention off (no --older-than, no period of its own)")
