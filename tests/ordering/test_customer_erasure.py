@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -337,6 +338,26 @@ def test_the_export_holds_every_value_the_erasure_then_removes(shop):
     assert not any(value.lower() in json.dumps(after).lower() for value in ERASED)
     assert [e["requested_by"] for e in after["erasures"]] == ["staff-1"]
     assert [o["number"] for o in after["orders"]] == [o["number"] for o in exported["orders"]]
+
+
+@pytest.mark.django_db
+def test_the_export_lists_each_orders_invoices_as_issued_before_and_after_the_erasure(shop):
+    """Invoices are kept through an erasure (a legal duty, docs/privacy.md), so the customer's
+    export shows them: the buyer's name and address as they were printed."""
+    order = delivered(shop)
+    invoice = "query($id: ID!) { invoice(orderId: $id) { number } }"
+    assert shop.gql.execute(invoice, {"id": order["id"]}, token=shop.staff)["invoice"]["number"] == "INV-000001"
+
+    for moment in ("before", "after"):
+        exported = json.loads(shop.gql.execute(EXPORT, {"id": "cust-1"}, token=shop.customer)["customerDataExport"])
+        [issued] = exported["orders"][0]["invoices"]
+        assert (issued["kind"], issued["number"]) == ("INVOICE", "INV-000001")
+        assert Decimal(issued["total"]) == Decimal(order["total"]["amount"])
+        assert issued["buyer"]["name"] == "Adelheid Quuxbottom", moment
+        assert "77 Quuxbottom Lane" in issued["buyer"]["lines"], moment
+        if moment == "before":
+            erase(shop)
+    assert exported["orders"][0]["customer"]["email"] == "[erased]"  # the order itself is erased
 
 
 @pytest.mark.django_db

@@ -115,8 +115,8 @@ def _erase_orders(
 
 def export_customer(principal: Principal, command: c.ExportCustomerData, uow: UnitOfWork) -> Iterator[str]:
     """Everything held about the customer as one JSON document, in pieces (GDPR article 15): the
-    snapshots (details, addresses, authorization), every order whole with its history, and the
-    erasure log's entries. Staff, or the customer for themselves. The pieces come one order at a
+    snapshots (details, addresses, authorization), every order whole with its history and its
+    invoices and credit notes as issued, and the erasure log's entries. Staff, or the customer for themselves. The pieces come one order at a
     time, so a customer with many orders is written out as it is read (`manage.py customer_data
     export`); read in one transaction, so the document is one moment's state."""
     user_id = required_text(command.customer_user_id, "customerUserId", 255)
@@ -155,6 +155,8 @@ def export_customer(principal: Principal, command: c.ExportCustomerData, uow: Un
                     }
                     for entry in order.history
                 ],
+                # As issued: invoices keep the buyer's name and address, erasures notwithstanding.
+                "invoices": [issued.to_json() for issued in uow.invoices.of_order(order.order_id)],
             }
             yield ("," if index else "") + json.dumps(document, separators=(",", ":"), sort_keys=True)
         yield "]}"
