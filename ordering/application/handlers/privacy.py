@@ -116,9 +116,10 @@ def _erase_orders(
 def export_customer(principal: Principal, command: c.ExportCustomerData, uow: UnitOfWork) -> Iterator[str]:
     """Everything held about the customer as one JSON document, in pieces (GDPR article 15): the
     snapshots (details, addresses, authorization), every order whole with its history and its
-    invoices and credit notes as issued, and the erasure log's entries. Staff, or the customer for themselves. The pieces come one order at a
-    time, so a customer with many orders is written out as it is read (`manage.py customer_data
-    export`); read in one transaction, so the document is one moment's state."""
+    invoices and credit notes as issued, and the erasure log's entries. Staff, or the customer for
+    themselves. The pieces come one order at a time, so a customer with many orders is written
+    out as it is read (`manage.py customer_data export`); read in one transaction, so the
+    document is one moment's state."""
     user_id = required_text(command.customer_user_id, "customerUserId", 255)
     if not principal.is_staff and not (principal.is_customer and principal.user_id == user_id):
         raise Forbidden("only staff, or the customer themselves, can export a customer's data")
