@@ -177,7 +177,26 @@ class Stack:
         stop_process(self.relay)
         stop_process(self.server, group=True)
         self.receiver.stop()
+        self.print_errors()
         self.destroy_database()
+
+    def print_errors(self) -> None:
+        """The processes' errors, before their directory goes: pytest shows a test's captured
+        output only when it failed, and a 500 is explained by the traceback logged beside it."""
+        for log in sorted(Path(self.dir).glob("*.log")):
+            errors = [
+                line
+                for line in log.read_text(errors="replace").splitlines()
+                if '"level": "ERROR"' in line and '"status_code": 503' not in line  # not the outage's own 503s
+            ]
+            for line in errors[-20:]:
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    print(f"{log.name}: {line[-4000:]}")
+                    continue
+                # The traceback's end: the frames that raised, under the message.
+                print(f"{log.name}: {entry.get('message')}\n{(entry.get('exc_info') or '')[-4000:]}")
 
 
 @pytest.fixture
