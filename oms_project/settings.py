@@ -46,6 +46,13 @@ def env_float(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from exc
 
 
+def env_positive(name: str, default: float) -> float:
+    value = env_float(name, default)
+    if not value > 0:
+        raise ImproperlyConfigured(f"{name} must be more than 0, got {value!r}")
+    return value
+
+
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -185,11 +192,8 @@ OMS_DOCUMENT_LINK_SECONDS = int(os.environ.get("OMS_DOCUMENT_LINK_SECONDS", "300
 OMS_DOCUMENT_FONT_DIR = os.environ.get("OMS_DOCUMENT_FONT_DIR", "/usr/share/fonts/truetype/dejavu")
 OMS_EXPORT_INLINE_ORDERS = int(os.environ.get("OMS_EXPORT_INLINE_ORDERS", "5000"))
 OMS_EXPORT_DIR = Path(os.environ.get("OMS_EXPORT_DIR") or VAR_DIR / "exports")
-OMS_EXPORT_KEEP_HOURS = env_float("OMS_EXPORT_KEEP_HOURS", 24)
-OMS_EXPORT_MAX_SECONDS = env_float("OMS_EXPORT_MAX_SECONDS", 3600)
-for _name in ("OMS_EXPORT_KEEP_HOURS", "OMS_EXPORT_MAX_SECONDS"):
-    if not globals()[_name] > 0:
-        raise ImproperlyConfigured(f"{_name} must be more than 0, got {globals()[_name]!r}")
+OMS_EXPORT_KEEP_HOURS = env_positive("OMS_EXPORT_KEEP_HOURS", 24)
+OMS_EXPORT_MAX_SECONDS = env_positive("OMS_EXPORT_MAX_SECONDS", 3600)
 OMS_ERASURE_KEEPS = os.environ.get("OMS_ERASURE_KEEPS", "postal_code,country").strip() or "postal_code,country"
 
 # The tenant registry's model: the shared kernel (oms_project/kernel) names it through this
